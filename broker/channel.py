@@ -1,0 +1,615 @@
+"""One MQTT network connection as a state machine: bytes in, bytes out, no asyncio.
+
+The server hands a Channel every chunk it reads (``data_received``) and gives it a ``transport`` with
+``write(bytes)`` and ``close()``; the channel never awaits. Protocol failures arrive as MQTTError from
+the codec or from the rules here and end the connection the way the spec asks: a CONNACK or DISCONNECT
+carrying the reason code (MQTT 5) or a plain close (3.1/3.1.1).
+"""
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from . import packets as pk
+from .codec import Decoder, encode, encode_publish, patch_publish
+from .constants import MQTT_5, ReasonCode
+from .errors import MQTTError, protocol_error
+from .message import Message
+from .session import AWAIT_ACK, AWAIT_COMP, Delivery, Session
+from .topics import validate_topic_name
+
+if TYPE_CHECKING:
+    from .core import Broker
+
+CONNECTING, CONNECTED, CLOSED = 0, 1, 2
+
+# Properties that describe one hop, not the message: never forwarded [MQTT-3.3.2-7, MQTT-3.3.4-6].
+_HOP_PROPERTIES = ("topic_alias", "subscription_identifier")
+
+
+class Channel:
+    __slots__ = (
+        "broker", "transport", "peerhost", "peerport", "listener_id", "decoder", "state", "version",
+        "clientid", "username", "session", "keepalive", "last_recv", "connected_at", "will",
+        "clean_start", "proto_name", "writable", "inflight_limit", "client_max_packet",
+        "client_alias_max", "out_aliases", "in_aliases", "recv_oct", "send_oct", "recv_cnt",
+        "send_cnt", "recv_pkt", "send_pkt", "recv_msg", "recv_qos", "send_msg", "send_qos",
+        "recv_dropped", "recv_dropped_rel_timeout", "send_dropped", "send_dropped_expired",
+        "send_dropped_queue_full", "send_dropped_too_large", "disconnected_at", "is_bridge",
+        "_metrics", "_close_reason", "accepted_at", "session_expiry", "problem_info",
+    )
+
+    def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
+        self.broker = broker
+        self.transport = transport
+        self.peerhost, self.peerport = peer[0], peer[1]
+        self.listener_id = listener_id
+        self.decoder = Decoder(server_side=True, max_packet_size=broker.config.max_packet_size)
+        self.state = CONNECTING
+        self.version = 4
+        self.clientid = ""
+        self.username: str | None = None
+        self.session: Session | None = None
+        self.keepalive = 0
+        self.accepted_at = self.last_recv = time.monotonic()
+        self.connected_at: float | None = None
+        self.disconnected_at: float | None = None
+        self.will: Message | None = None
+        self.clean_start = True
+        self.proto_name = "MQTT"
+        self.writable = True
+        self.inflight_limit = broker.config.max_inflight
+        self.client_max_packet = 0  # 0 = no limit announced
+        self.client_alias_max = 0
+        self.out_aliases: dict[str, int] = {}
+        self.in_aliases: dict[int, str] = {}
+        self.recv_oct = self.send_oct = self.recv_cnt = self.send_cnt = 0
+        self.recv_pkt = self.send_pkt = self.recv_msg = self.send_msg = 0
+        self.recv_qos = [0, 0, 0]
+        self.send_qos = [0, 0, 0]
+        self.recv_dropped = self.recv_dropped_rel_timeout = 0
+        self.send_dropped = self.send_dropped_expired = 0
+        self.send_dropped_queue_full = self.send_dropped_too_large = 0
+        self.is_bridge = False
+        self.session_expiry = 0
+        self.problem_info = True
+        self._metrics = broker.metrics.counters
+        self._close_reason: int | None = None
+
+    # ------------------------------------------------------------------ input
+
+    def data_received(self, data: bytes) -> None:
+        if self.state == CLOSED:
+            return
+        m = self._metrics
+        n = len(data)
+        self.recv_oct += n
+        self.recv_cnt += 1
+        m["bytes.received"] += n
+        self.last_recv = time.monotonic()
+        try:
+            packets = self.decoder.feed(data)
+            handlers = _HANDLERS
+            for p in packets:
+                if self.state == CLOSED:
+                    return
+                self.recv_pkt += 1
+                m["packets.received"] += 1
+                handlers[p.__class__](self, p)
+        except MQTTError as e:
+            self._fail(e)
+
+    def connection_lost(self) -> None:
+        """The transport is gone: an abnormal close unless a DISCONNECT already ended us."""
+        if self.state == CLOSED:
+            return
+        self.state = CLOSED
+        if self.session is not None:
+            self.broker.channel_closed(self, publish_will=True)
+        else:
+            self.broker.pending_closed(self)
+
+    # ----------------------------------------------------------------- output
+
+    def _write(self, data: bytes) -> None:
+        n = len(data)
+        self.send_oct += n
+        self.send_cnt += 1
+        self.send_pkt += 1
+        m = self._metrics
+        m["bytes.sent"] += n
+        m["packets.sent"] += 1
+        self.transport.write(data)
+
+    def send_packet(self, packet) -> None:
+        self._write(encode(packet, self.version))
+        name = _SENT_METRIC.get(packet.__class__)
+        if name:
+            self._metrics[name] += 1
+
+    def close(self, reason: int | None = None) -> None:
+        """Close from our side; MQTT 5 peers are told why with a DISCONNECT first [MQTT-4.13.1-1]."""
+        if self.state == CLOSED:
+            return
+        was_connected = self.state == CONNECTED
+        if reason is not None and self.version == MQTT_5 and was_connected:
+            props = {}
+            self.send_packet(pk.Disconnect(reason_code=reason, properties=props))
+        self.state = CLOSED
+        self._close_reason = reason
+        if self.session is not None:
+            # A server-initiated close is abnormal for the client: its will is due [MQTT-3.1.2-8].
+            self.broker.channel_closed(self, publish_will=True)
+        else:
+            self.broker.pending_closed(self)
+        self.transport.close()
+
+    def _fail(self, err: MQTTError) -> None:
+        reason = err.reason_code
+        if self.state == CONNECTING:
+            self._metrics["packets.connack.error"] += 1
+            if getattr(err, "version_unsupported", False):
+                # Answer in a form the client can read: 0x01 for 3.x, 0x84 for 5 [MQTT-3.1.2-2].
+                self.version = getattr(err, "version", None) or 4
+                self.send_packet(pk.Connack(reason_code=ReasonCode.UNSUPPORTED_PROTOCOL_VERSION))
+            elif self.version == MQTT_5 and self.decoder.version is not None:
+                self.send_packet(pk.Connack(reason_code=reason))
+            self.close()
+        else:
+            self.close(reason)
+
+    # ----------------------------------------------------------------- CONNECT
+
+    def _on_connect(self, p: pk.Connect) -> None:
+        if self.state != CONNECTING:
+            raise protocol_error("second CONNECT [MQTT-3.1.0-2]")
+        broker = self.broker
+        cfg = broker.config
+        m = self._metrics
+        m["packets.connect.received"] += 1
+        m["client.connect"] += 1
+        self.version = p.proto_ver
+        self.proto_name = p.proto_name
+        self.clean_start = p.clean_start
+        self.username = p.username
+        props = p.properties
+        v5 = p.proto_ver == MQTT_5
+        connack_props: dict[str, Any] = {}
+
+        clientid = p.client_id
+        if not clientid:
+            if not v5 and not p.clean_start:
+                # [MQTT-3.1.3-8]: zero-length id with clean session 0 is refused in 3.1.1.
+                return self._refuse(ReasonCode.CLIENT_IDENTIFIER_NOT_VALID)
+            clientid = "emqgw-" + uuid.uuid4().hex
+            if v5:
+                connack_props["assigned_client_identifier"] = clientid
+        elif len(clientid) > cfg.max_clientid_len:
+            return self._refuse(ReasonCode.CLIENT_IDENTIFIER_NOT_VALID)
+        self.clientid = clientid
+
+        if v5:
+            if "authentication_method" in props:
+                # Enhanced authentication (AUTH exchanges) is not offered [MQTT-4.12.0-1].
+                return self._refuse(ReasonCode.BAD_AUTHENTICATION_METHOD)
+            self.session_expiry = props.get("session_expiry_interval", 0)
+            self.inflight_limit = min(cfg.max_inflight, props.get("receive_maximum", 65535))
+            self.client_max_packet = props.get("maximum_packet_size", 0)
+            self.client_alias_max = props.get("topic_alias_maximum", 0)
+            self.problem_info = props.get("request_problem_information", 1) == 1
+        else:
+            self.session_expiry = 0 if p.clean_start else cfg.session_expiry_interval
+
+        keepalive = p.keepalive
+        if v5 and cfg.server_keepalive is not None and (keepalive == 0 or keepalive > cfg.server_keepalive):
+            keepalive = cfg.server_keepalive
+            connack_props["server_keep_alive"] = keepalive
+        self.keepalive = keepalive
+
+        if p.will is not None:
+            w = p.will
+            try:
+                validate_topic_name(w.topic)
+            except MQTTError:
+                return self._refuse(ReasonCode.TOPIC_NAME_INVALID)
+            if w.qos > cfg.max_qos_allowed:
+                return self._refuse(ReasonCode.QOS_NOT_SUPPORTED)
+            if w.retain and not cfg.retain_available:
+                return self._refuse(ReasonCode.RETAIN_NOT_SUPPORTED)
+            wprops = dict(w.properties)
+            self.will = Message.create(w.topic, w.payload, w.qos, w.retain, wprops, clientid, p.username)
+
+        reason = broker.admit(self, p)
+        if reason:
+            return self._refuse(reason)
+
+        session, present = broker.open_session(self, clientid, p.clean_start, self.session_expiry)
+        self.session = session
+        if v5:
+            if cfg.max_qos_allowed < 2:
+                connack_props["maximum_qos"] = cfg.max_qos_allowed
+            if not cfg.retain_available:
+                connack_props["retain_available"] = 0
+            if not cfg.wildcard_subscription:
+                connack_props["wildcard_subscription_available"] = 0
+            if not cfg.shared_subscription:
+                connack_props["shared_subscription_available"] = 0
+            connack_props["receive_maximum"] = cfg.max_awaiting_rel
+            connack_props["maximum_packet_size"] = cfg.max_packet_size
+            connack_props["topic_alias_maximum"] = cfg.max_topic_alias
+        self.state = CONNECTED
+        self.connected_at = time.time()
+        self.send_packet(pk.Connack(session_present=present, reason_code=0, properties=connack_props))
+        m["client.connack"] += 1
+        broker.channel_connected(self)
+        if present:
+            self._resume()
+
+    def _refuse(self, reason: int) -> None:
+        m = self._metrics
+        m["packets.connack.error"] += 1
+        if reason in (ReasonCode.BAD_USERNAME_OR_PASSWORD, ReasonCode.NOT_AUTHORIZED, ReasonCode.BANNED):
+            m["packets.connack.auth_error"] += 1
+        self.send_packet(pk.Connack(reason_code=reason))
+        self.will = None
+        self.close()
+
+    def _resume(self) -> None:
+        """Redeliver what the session left unacknowledged, with DUP set [MQTT-4.4.0-1], then the queue."""
+        s = self.session
+        for pid, entry in list(s.inflight.items()):
+            if entry[1] == AWAIT_COMP:
+                self.send_packet(pk.Pubrel(packet_id=pid))
+            else:
+                msg, qos, retain, sub_ids = entry[0]
+                if not self._send_publish(msg, qos, retain, sub_ids, pid, True):
+                    del s.inflight[pid]
+        self.drain()
+
+    # ----------------------------------------------------------------- PUBLISH in
+
+    def _on_publish(self, p: pk.Publish) -> None:
+        if self.state != CONNECTED:
+            raise protocol_error("PUBLISH before CONNECT [MQTT-3.1.0-1]")
+        m = self._metrics
+        qos = p.qos
+        m["packets.publish.received"] += 1
+        m["messages.received"] += 1
+        m[_QOS_RECEIVED[qos]] += 1
+        self.recv_msg += 1
+        self.recv_qos[qos] += 1
+        broker = self.broker
+        cfg = broker.config
+        v5 = self.version == MQTT_5
+        topic = p.topic
+        props = p.properties
+        if props:
+            if "subscription_identifier" in props:
+                raise protocol_error("subscription identifier from a client [MQTT-3.3.4-6]")
+            alias = props.get("topic_alias")
+            if alias is not None:
+                if alias == 0 or alias > cfg.max_topic_alias:
+                    raise MQTTError(ReasonCode.TOPIC_ALIAS_INVALID, "topic alias out of range [MQTT-3.3.2-9]")
+                if topic:
+                    self.in_aliases[alias] = topic
+                else:
+                    topic = self.in_aliases.get(alias)
+                    if topic is None:
+                        raise protocol_error("unknown topic alias [MQTT-3.3.2-8]")
+            props = {k: v for k, v in props.items() if k not in _HOP_PROPERTIES}
+        if qos > cfg.max_qos_allowed:
+            raise MQTTError(ReasonCode.QOS_NOT_SUPPORTED, "QoS above Maximum QoS [MQTT-3.2.2-11]")
+        if p.retain and not cfg.retain_available:
+            raise MQTTError(ReasonCode.RETAIN_NOT_SUPPORTED, "retain not available [MQTT-3.2.2-14]")
+        try:
+            validate_topic_name(topic)
+        except MQTTError:
+            m["packets.publish.error"] += 1
+            if not v5:
+                raise
+            return self._ack_publish(p, ReasonCode.TOPIC_NAME_INVALID)
+        if not broker.authorize(self, "publish", topic):
+            m["packets.publish.auth_error"] += 1
+            self.recv_dropped += 1
+            return self._ack_publish(p, ReasonCode.NOT_AUTHORIZED)
+        if qos == 2:
+            s = self.session
+            pid = p.packet_id
+            if pid in s.awaiting_rel:
+                # A retransmission of a QoS 2 message already routed: acknowledge, never route twice.
+                m["packets.publish.inuse"] += 1
+                return self._ack_publish(p, 0)
+            if len(s.awaiting_rel) >= s.max_awaiting_rel:
+                if v5:
+                    raise MQTTError(ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, "receive maximum exceeded [MQTT-3.3.4-8]")
+                self.recv_dropped += 1
+                m["messages.dropped"] += 1
+                return self._ack_publish(p, ReasonCode.QUOTA_EXCEEDED)
+            s.awaiting_rel[pid] = time.monotonic()
+        expiry = props.get("message_expiry_interval") if props else None
+        now = time.time()
+        msg = Message(topic, p.payload, qos, p.retain, props, self.clientid, self.username, now,
+                      now + expiry if expiry is not None else None)
+        matched = broker.route(msg, self.clientid)
+        if qos:
+            self._ack_publish(p, 0 if matched else ReasonCode.NO_MATCHING_SUBSCRIBERS)
+
+    def _ack_publish(self, p: pk.Publish, reason: int) -> None:
+        if p.qos == 1:
+            self.send_packet(pk.Puback(packet_id=p.packet_id, reason_code=reason))
+        elif p.qos == 2:
+            if reason >= 0x80 and self.version != MQTT_5:
+                reason = 0
+            self.send_packet(pk.Pubrec(packet_id=p.packet_id, reason_code=reason))
+
+    def _on_pubrel(self, p: pk.Pubrel) -> None:
+        self._require_connected()
+        self._metrics["packets.pubrel.received"] += 1
+        if self.session.awaiting_rel.pop(p.packet_id, None) is None:
+            self._metrics["packets.pubrel.missed"] += 1
+            self.send_packet(pk.Pubcomp(packet_id=p.packet_id, reason_code=ReasonCode.PACKET_IDENTIFIER_NOT_FOUND))
+        else:
+            self.send_packet(pk.Pubcomp(packet_id=p.packet_id))
+
+    # ----------------------------------------------------------------- PUBLISH out
+
+    def deliver(self, d: Delivery) -> Delivery | None:
+        """Send now if the window and the socket allow, else queue. Returns a dropped delivery."""
+        s = self.session
+        if d[1] == 0:
+            if self.writable and not s.mqueue:
+                self._send_publish(d[0], 0, d[2], d[3], 0, False)
+                return None
+            return s.enqueue(d)
+        if self.writable and len(s.inflight) < self.inflight_limit and not s.mqueue:
+            pid = s.next_packet_id()
+            if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
+                s.inflight[pid] = [d, AWAIT_ACK]
+            return None
+        return s.enqueue(d)
+
+    def drain(self) -> None:
+        """Move queued deliveries out while the window and the socket have room."""
+        s = self.session
+        mq = s.mqueue
+        inflight = s.inflight
+        while mq and self.writable and self.state == CONNECTED:
+            d = mq[0]
+            if d[1] and len(inflight) >= self.inflight_limit:
+                return
+            mq.popleft()
+            if d[1]:
+                pid = s.next_packet_id()
+                if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
+                    inflight[pid] = [d, AWAIT_ACK]
+            else:
+                self._send_publish(d[0], 0, d[2], d[3], 0, False)
+
+    def _send_publish(self, msg: Message, qos: int, retain: bool, sub_ids, pid: int, dup: bool) -> bool:
+        m = self._metrics
+        if msg.expires_at is not None and time.time() >= msg.expires_at:
+            # [MQTT-3.3.2-5]: an expired message is not delivered.
+            m["delivery.dropped"] += 1
+            m["delivery.dropped.expired"] += 1
+            m["messages.dropped"] += 1
+            self.send_dropped += 1
+            self.send_dropped_expired += 1
+            return False
+        frame, offset = self._frame(msg, qos, retain, sub_ids)
+        if self.client_max_packet and len(frame) > self.client_max_packet:
+            # [MQTT-3.1.2-25]: never send a packet above the client's Maximum Packet Size.
+            m["delivery.dropped"] += 1
+            m["delivery.dropped.too_large"] += 1
+            m["messages.dropped"] += 1
+            self.send_dropped += 1
+            self.send_dropped_too_large += 1
+            return False
+        if qos:
+            frame = patch_publish(frame, offset, pid, qos, retain, dup)
+        self._write(frame)
+        self.send_msg += 1
+        self.send_qos[qos] += 1
+        self.session.deliver_msg += 1
+        m["packets.publish.sent"] += 1
+        m["messages.sent"] += 1
+        m[_QOS_SENT[qos]] += 1
+        m["messages.delivered"] += 1
+        return True
+
+    def _frame(self, msg: Message, qos: int, retain: bool, sub_ids):
+        """The encoded PUBLISH for this receiver, shared with every receiver that wants the same form."""
+        v5 = self.version == MQTT_5
+        alias = None
+        send_topic = True
+        if v5 and self.client_alias_max:
+            alias = self.out_aliases.get(msg.topic)
+            if alias is not None:
+                send_topic = False
+            elif len(self.out_aliases) < self.client_alias_max:
+                alias = len(self.out_aliases) + 1
+                self.out_aliases[msg.topic] = alias
+        remaining = None
+        if v5 and msg.expires_at is not None:
+            remaining = max(1, math.ceil(msg.expires_at - time.time()))
+        key = (v5, qos > 0, retain, sub_ids, alias, send_topic, remaining)
+        frames = msg.frames
+        if frames is None:
+            frames = msg.frames = {}
+        else:
+            hit = frames.get(key)
+            if hit is not None:
+                return hit
+        props = {}
+        if v5:
+            props = dict(msg.properties)
+            if remaining is not None:
+                props["message_expiry_interval"] = remaining
+            if sub_ids:
+                props["subscription_identifier"] = list(sub_ids)
+            if alias is not None:
+                props["topic_alias"] = alias
+        pub = pk.Publish(topic=msg.topic if send_topic else "", payload=msg.payload, qos=1 if qos else 0,
+                         retain=retain, packet_id=1 if qos else None, properties=props)
+        hit = encode_publish(pub, self.version)
+        if qos == 0:
+            hit = (bytes(hit[0]), hit[1])
+        frames[key] = hit
+        return hit
+
+    def _on_puback(self, p: pk.Puback) -> None:
+        self._require_connected()
+        m = self._metrics
+        m["packets.puback.received"] += 1
+        entry = self.session.inflight.get(p.packet_id)
+        if entry is None or entry[0][1] != 1:
+            m["packets.puback.missed"] += 1
+            return
+        del self.session.inflight[p.packet_id]
+        m["messages.acked"] += 1
+        self.drain()
+
+    def _on_pubrec(self, p: pk.Pubrec) -> None:
+        self._require_connected()
+        m = self._metrics
+        m["packets.pubrec.received"] += 1
+        inflight = self.session.inflight
+        entry = inflight.get(p.packet_id)
+        if entry is None or entry[0][1] != 2:
+            m["packets.pubrec.missed"] += 1
+            self.send_packet(pk.Pubrel(packet_id=p.packet_id, reason_code=ReasonCode.PACKET_IDENTIFIER_NOT_FOUND))
+            return
+        if p.reason_code >= 0x80:
+            # The receiver refused it [MQTT-4.3.3-?]: the exchange ends here, no PUBREL.
+            del inflight[p.packet_id]
+            self.drain()
+            return
+        if entry[1] == AWAIT_COMP:
+            m["packets.pubrec.inuse"] += 1
+        entry[1] = AWAIT_COMP
+        self.send_packet(pk.Pubrel(packet_id=p.packet_id))
+
+    def _on_pubcomp(self, p: pk.Pubcomp) -> None:
+        self._require_connected()
+        m = self._metrics
+        m["packets.pubcomp.received"] += 1
+        inflight = self.session.inflight
+        entry = inflight.get(p.packet_id)
+        if entry is None or entry[1] != AWAIT_COMP:
+            m["packets.pubcomp.missed"] += 1
+            return
+        del inflight[p.packet_id]
+        m["messages.acked"] += 1
+        self.drain()
+
+    # ----------------------------------------------------------------- SUBSCRIBE
+
+    def _on_subscribe(self, p: pk.Subscribe) -> None:
+        self._require_connected()
+        m = self._metrics
+        m["packets.subscribe.received"] += 1
+        sub_id = p.properties.get("subscription_identifier")
+        codes = []
+        retained = []
+        for req in p.subscriptions:
+            if req.no_local and req.topic_filter.startswith(("$share/", "$queue/")):
+                raise protocol_error("no local on a shared subscription [MQTT-3.8.3-4]")
+            code, to_send = self.broker.subscribe_client(self, req, sub_id)
+            codes.append(code)
+            if code >= 0x80:
+                m["packets.subscribe.error"] += 1
+                if code == ReasonCode.NOT_AUTHORIZED:
+                    m["packets.subscribe.auth_error"] += 1
+            retained.extend(to_send)
+        self.send_packet(pk.Suback(packet_id=p.packet_id, reason_codes=codes))
+        # Retained messages follow the SUBACK [MQTT-3.3.1-9: sent with RETAIN set].
+        for d in retained:
+            self.session.deliver(d)
+
+    def _on_unsubscribe(self, p: pk.Unsubscribe) -> None:
+        self._require_connected()
+        self._metrics["packets.unsubscribe.received"] += 1
+        codes = []
+        for f in p.topic_filters:
+            existed = self.broker.unsubscribe_client(self.session, f)
+            codes.append(0 if existed else ReasonCode.NO_SUBSCRIPTION_EXISTED)
+        self.send_packet(pk.Unsuback(packet_id=p.packet_id, reason_codes=codes if self.version == MQTT_5 else []))
+
+    # ----------------------------------------------------------------- misc
+
+    def _on_pingreq(self, p: pk.Pingreq) -> None:
+        self._require_connected()
+        self._metrics["packets.pingreq.received"] += 1
+        self.send_packet(pk.Pingresp())
+
+    def _on_disconnect(self, p: pk.Disconnect) -> None:
+        self._require_connected()
+        self._metrics["packets.disconnect.received"] += 1
+        expiry = p.properties.get("session_expiry_interval")
+        if expiry is not None:
+            if self.session_expiry == 0 and expiry != 0:
+                # [MQTT-3.14.2-2]: a session that was to end at disconnect cannot be revived here.
+                raise protocol_error("session expiry set on DISCONNECT after 0 in CONNECT")
+            self.session_expiry = expiry
+            self.session.expiry_interval = expiry
+        if p.reason_code != ReasonCode.DISCONNECT_WITH_WILL:
+            self.will = None  # [MQTT-3.1.2-10]: a normal DISCONNECT discards the will
+        self.state = CLOSED
+        self.broker.channel_closed(self, publish_will=self.will is not None)
+        self.transport.close()
+
+    def _on_auth(self, p: pk.Auth) -> None:
+        self._metrics["packets.auth.received"] += 1
+        # No authentication method was agreed in CONNECT, so any AUTH is a protocol error [MQTT-4.12.0-?].
+        raise protocol_error("AUTH without an authentication method")
+
+    def _on_unexpected(self, p) -> None:
+        raise protocol_error(f"{p.__class__.__name__} is not sent by clients")
+
+    def _require_connected(self) -> None:
+        if self.state != CONNECTED:
+            raise protocol_error("packet before CONNECT [MQTT-3.1.0-1]")
+
+    # ----------------------------------------------------------------- flow control
+
+    def pause_writing(self) -> None:
+        self.writable = False
+
+    def resume_writing(self) -> None:
+        self.writable = True
+        if self.state == CONNECTED and self.session is not None:
+            self.drain()
+
+
+_QOS_RECEIVED = ("messages.qos0.received", "messages.qos1.received", "messages.qos2.received")
+_QOS_SENT = ("messages.qos0.sent", "messages.qos1.sent", "messages.qos2.sent")
+_SENT_METRIC = {
+    pk.Connack: "packets.connack.sent",
+    pk.Puback: "packets.puback.sent",
+    pk.Pubrec: "packets.pubrec.sent",
+    pk.Pubrel: "packets.pubrel.sent",
+    pk.Pubcomp: "packets.pubcomp.sent",
+    pk.Suback: "packets.suback.sent",
+    pk.Unsuback: "packets.unsuback.sent",
+    pk.Pingresp: "packets.pingresp.sent",
+    pk.Disconnect: "packets.disconnect.sent",
+    pk.Auth: "packets.auth.sent",
+}
+_HANDLERS = {
+    pk.Connect: Channel._on_connect,
+    pk.Publish: Channel._on_publish,
+    pk.Puback: Channel._on_puback,
+    pk.Pubrec: Channel._on_pubrec,
+    pk.Pubrel: Channel._on_pubrel,
+    pk.Pubcomp: Channel._on_pubcomp,
+    pk.Subscribe: Channel._on_subscribe,
+    pk.Unsubscribe: Channel._on_unsubscribe,
+    pk.Pingreq: Channel._on_pingreq,
+    pk.Disconnect: Channel._on_disconnect,
+    pk.Auth: Channel._on_auth,
+    pk.Connack: Channel._on_unexpected,
+    pk.Suback: Channel._on_unexpected,
+    pk.Unsuback: Channel._on_unexpected,
+    pk.Pingresp: Channel._on_unexpected,
+}

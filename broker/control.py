@@ -1,0 +1,587 @@
+"""``schemas.control.BrokerControl`` implemented over the in-process Broker and its MQTTServer.
+
+Everything the dialects show is derived here from live broker state; nothing is cached or invented.
+Listings walk the broker's sorted client-id index, so an unfiltered page costs O(page).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import ipaddress
+import os
+import resource
+import sys
+import time
+from itertools import islice
+from typing import Iterator
+
+import attrs
+
+from .channel import Channel
+from .core import Broker
+from .message import Message
+from .server import MQTTServer
+from .session import Session, SubOptions
+from .stats import gauges
+from .sys_topics import SYSDESCR, VERSION
+from .topics import parse_share, topic_matches, validate_topic_filter, validate_topic_name
+from .errors import MQTTError
+from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
+from schemas.records import (
+    BAN_KINDS, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo, MetricsSnapshot,
+    NodeInfo, Page, PublishRequest, PublishResult, RetainedMessage, Route, StatsSnapshot, SubscribeRequest,
+    Subscription, SubscriptionQuery, TopicTreeNode,
+)
+
+FEATURES = {
+    "retainer": "Stores retained messages and delivers them on subscribe",
+    "presence_events": "Publishes $SYS/brokers/<node>/clients/<id>/connected|disconnected",
+}
+# Fields of BrokerConfig that only take effect when the listeners are restarted.
+RESTART_FIELDS = ("listeners", "node_name")
+
+
+def _client_info(b: Broker, s: Session) -> ClientInfo:
+    ch: Channel | None = s.channel
+    cfg = b.config
+    info = ClientInfo(
+        clientid=s.clientid, username=s.username, node=cfg.node_name,
+        ip_address=None, port=None, listener=None, connected=ch is not None,
+        connected_at=None, disconnected_at=s.disconnected_at, created_at=s.created_at,
+        keepalive=0, clean_start=s.clean_start, expiry_interval=s.expiry_interval,
+        proto_name="MQTT", proto_ver=4,
+        subscriptions_cnt=len(s.subscriptions), subscriptions_max=cfg.max_subscriptions,
+        inflight_cnt=len(s.inflight), inflight_max=s.max_inflight,
+        mqueue_len=len(s.mqueue), mqueue_max=s.max_mqueue_len, mqueue_dropped=s.mqueue_dropped,
+        awaiting_rel_cnt=len(s.awaiting_rel), awaiting_rel_max=s.max_awaiting_rel,
+        deliver_msg=s.deliver_msg, enqueue_msg=s.enqueue_msg,
+    )
+    ch = ch or _last_channel(b, s)
+    if ch is not None:
+        info.ip_address, info.port, info.listener = ch.peerhost, ch.peerport, ch.listener_id
+        info.connected_at, info.keepalive = ch.connected_at, ch.keepalive
+        info.proto_name, info.proto_ver, info.is_bridge = ch.proto_name, ch.version, ch.is_bridge
+        info.inflight_max = min(s.max_inflight, ch.inflight_limit)
+        info.recv_oct, info.send_oct, info.recv_cnt, info.send_cnt = ch.recv_oct, ch.send_oct, ch.recv_cnt, ch.send_cnt
+        info.recv_pkt, info.send_pkt, info.recv_msg, info.send_msg = ch.recv_pkt, ch.send_pkt, ch.recv_msg, ch.send_msg
+        info.recv_msg_qos0, info.recv_msg_qos1, info.recv_msg_qos2 = ch.recv_qos
+        info.send_msg_qos0, info.send_msg_qos1, info.send_msg_qos2 = ch.send_qos
+        info.recv_msg_dropped = ch.recv_dropped + ch.recv_dropped_rel_timeout
+        info.recv_msg_dropped_await_pubrel_timeout = ch.recv_dropped_rel_timeout
+        info.send_msg_dropped = ch.send_dropped
+        info.send_msg_dropped_expired = ch.send_dropped_expired
+        info.send_msg_dropped_queue_full = ch.send_dropped_queue_full
+        info.send_msg_dropped_too_large = ch.send_dropped_too_large
+        if ch.will is not None and s.channel is not None:
+            info.will_topic, info.will_msg = ch.will.topic, ch.will.payload
+    return info
+
+
+def _last_channel(b: Broker, s: Session) -> Channel | None:
+    return b.last_channels.get(s.clientid)
+
+
+def _sub_record(b: Broker, clientid: str, o: SubOptions) -> Subscription:
+    return Subscription(clientid=clientid, topic=o.filter, qos=o.qos, node=b.config.node_name,
+                        share_group=o.group, no_local=o.no_local, retain_as_published=o.retain_as_published,
+                        retain_handling=o.retain_handling, subscription_id=o.sub_id)
+
+
+def _retained_record(msg: Message, with_payload: bool = True) -> RetainedMessage:
+    return RetainedMessage(topic=msg.topic, qos=msg.qos, payload=msg.payload if with_payload else b"",
+                           msgid=msg.msgid_hex, publish_at=msg.timestamp, from_clientid=msg.from_clientid,
+                           from_username=msg.from_username, properties=dict(msg.properties))
+
+
+def _client_matches(q: ClientQuery, info_src: Session, b: Broker) -> bool:
+    s = info_src
+    ch = s.channel or b.last_channels.get(s.clientid)
+    if q.clientid is not None and s.clientid not in q.clientid:
+        return False
+    if q.username is not None and s.username not in q.username:
+        return False
+    if q.like_clientid is not None and q.like_clientid not in s.clientid:
+        return False
+    if q.like_username is not None and (s.username is None or q.like_username not in s.username):
+        return False
+    if q.conn_state is not None:
+        state = "connected" if s.channel is not None else "disconnected"
+        if q.conn_state != state:
+            return False
+    if q.clean_start is not None and s.clean_start != q.clean_start:
+        return False
+    if q.ip_address is not None and (ch is None or ch.peerhost != q.ip_address):
+        return False
+    if q.proto_ver is not None and (ch is None or ch.version != q.proto_ver):
+        return False
+    if q.gte_created_at is not None and s.created_at < q.gte_created_at:
+        return False
+    if q.lte_created_at is not None and s.created_at > q.lte_created_at:
+        return False
+    if q.gte_connected_at is not None or q.lte_connected_at is not None:
+        at = ch.connected_at if ch is not None else None
+        if at is None:
+            return False
+        if q.gte_connected_at is not None and at < q.gte_connected_at:
+            return False
+        if q.lte_connected_at is not None and at > q.lte_connected_at:
+            return False
+    return True
+
+
+def _is_unfiltered(q: ClientQuery) -> bool:
+    return all(v is None for v in attrs.astuple(q))
+
+
+def _encode_cursor(clientid: str) -> str:
+    return base64.urlsafe_b64encode(clientid.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise InvalidArgument("bad cursor") from e
+
+
+def _memory() -> tuple[int, int]:
+    total = used = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    total = int(line.split()[1]) * 1024
+                    break
+        with open(f"/proc/{os.getpid()}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    used = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    return total, used
+
+
+class BrokerController:
+    """The broker as the adapters see it."""
+
+    def __init__(self, broker: Broker, server: MQTTServer):
+        self.broker = broker
+        self.server = server
+
+    # ------------------------------------------------------------------ node
+
+    @property
+    def node_name(self) -> str:
+        return self.broker.config.node_name
+
+    @property
+    def running(self) -> bool:
+        return self.broker.running
+
+    async def node_info(self) -> NodeInfo:
+        b = self.broker
+        now = time.time()
+        total, used = _memory()
+        load1, load5, load15 = os.getloadavg()
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        try:
+            fds = len(os.listdir(f"/proc/{os.getpid()}/fd"))
+        except OSError:
+            fds = 0
+        return NodeInfo(
+            node=b.config.node_name, node_status="running" if b.running else "stopped",
+            version=VERSION, sysdescr=SYSDESCR, uptime=now - b.started_at, started_at=b.started_at,
+            datetime=now, connections=len(b.sessions), live_connections=len(b.channels),
+            load1=load1, load5=load5, load15=load15, memory_total=total, memory_used=used,
+            max_fds=soft, process_available=soft, process_used=fds, os_pid=os.getpid(),
+            python_version=sys.version.split()[0],
+        )
+
+    async def metrics(self) -> MetricsSnapshot:
+        return MetricsSnapshot(node=self.node_name, counters=dict(self.broker.metrics.counters))
+
+    async def stats(self) -> StatsSnapshot:
+        b = self.broker
+        return StatsSnapshot(node=self.node_name, stats=b.metrics.stats(gauges(b)))
+
+    # ------------------------------------------------------------------ clients
+
+    def _session(self, clientid: str) -> Session:
+        s = self.broker.sessions.get(clientid)
+        if s is None:
+            raise NotFound(f"client {clientid!r} not found")
+        return s
+
+    def _descending(self, before: str | None = None) -> Iterator[str]:
+        ids = self.broker.sorted_ids
+        end = len(ids) if before is None else bisect.bisect_left(ids, before)
+        for i in range(end - 1, -1, -1):
+            yield ids[i]
+
+    def _validate_query(self, q: ClientQuery) -> None:
+        if q.ip_address is not None:
+            try:
+                ipaddress.ip_address(q.ip_address)
+            except ValueError as e:
+                raise InvalidArgument(
+                    f"the ip_address parameter expected type is ip, but the value is {q.ip_address}") from e
+        if q.conn_state not in (None, "connected", "idle", "disconnected"):
+            raise InvalidArgument(f"bad conn_state {q.conn_state!r}")
+
+    async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
+        b = self.broker
+        self._validate_query(query)
+        ids = b.sorted_ids
+        if _is_unfiltered(query):
+            n = len(ids)
+            hi = max(n - offset, 0)
+            lo = max(hi - limit, 0)
+            items = [_client_info(b, b.sessions[cid]) for cid in reversed(ids[lo:hi])]
+            return Page(items=items, total=n, hasnext=lo > 0)
+        if query.clientid is not None:
+            # Exact ids: look them up rather than scan.
+            found = sorted({cid for cid in query.clientid if cid in b.sessions}, reverse=True)
+            rows = [b.sessions[cid] for cid in found if _client_matches(query, b.sessions[cid], b)]
+            return Page(items=[_client_info(b, s) for s in rows[offset:offset + limit]], total=len(rows),
+                        hasnext=offset + limit < len(rows))
+        matching = (b.sessions[cid] for cid in self._descending() if _client_matches(query, b.sessions[cid], b))
+        if query.exact_only:
+            rows = list(matching)
+            page = rows[offset:offset + limit]
+            return Page(items=[_client_info(b, s) for s in page], total=len(rows),
+                        hasnext=offset + limit < len(rows))
+        page = list(islice(matching, offset, offset + limit + 1))
+        return Page(items=[_client_info(b, s) for s in page[:limit]], total=None, hasnext=len(page) > limit)
+
+    async def list_clients_cursor(self, query: ClientQuery, *, cursor: str | None, limit: int) -> Page[ClientInfo]:
+        b = self.broker
+        self._validate_query(query)
+        before = _decode_cursor(cursor) if cursor else None
+        rows = list(islice((b.sessions[cid] for cid in self._descending(before)
+                            if _client_matches(query, b.sessions[cid], b)), limit + 1))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(items=[_client_info(b, s) for s in rows], total=len(rows), hasnext=more,
+                    cursor=_encode_cursor(rows[-1].clientid) if more else None)
+
+    async def get_client(self, clientid: str) -> ClientInfo:
+        return _client_info(self.broker, self._session(clientid))
+
+    async def clients_by_username(self, username: str) -> list[ClientInfo]:
+        b = self.broker
+        return [_client_info(b, b.sessions[cid]) for cid in self._descending()
+                if b.sessions[cid].username == username]
+
+    async def kick_client(self, clientid: str) -> None:
+        if not self.broker.kick(clientid):
+            raise NotFound(f"client {clientid!r} not found")
+
+    async def set_keepalive(self, clientid: str, interval: int) -> ClientInfo:
+        if not 0 <= interval <= 65535:
+            raise InvalidArgument("keepalive must be 0..65535")
+        s = self._session(clientid)
+        if s.channel is None:
+            raise NotFound(f"client {clientid!r} is not connected")
+        s.channel.keepalive = interval
+        return _client_info(self.broker, s)
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def _all_subscriptions(self) -> Iterator[tuple[str, SubOptions]]:
+        b = self.broker
+        for cid in self._descending():
+            for o in b.sessions[cid].subscriptions.values():
+                yield cid, o
+
+    async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]:
+        b = self.broker
+        q = query
+        if q.match_topic is not None:
+            try:
+                validate_topic_name(q.match_topic)
+            except MQTTError as e:
+                raise InvalidArgument("match_topic_invalid") from e
+            if q.match_topic.startswith(("$share/", "$queue/")):
+                raise InvalidArgument("match_topic_invalid")
+        if q.qos is not None and q.qos not in (0, 1, 2):
+            raise InvalidArgument("qos must be 0, 1 or 2")
+
+        def keep(cid: str, o: SubOptions) -> bool:
+            if q.clientid is not None and cid != q.clientid:
+                return False
+            if q.qos is not None and o.qos != q.qos:
+                return False
+            if q.topic is not None and (o.group is not None or o.topic_filter != q.topic) and o.filter != q.topic:
+                return False
+            if q.share_group is not None and o.group != q.share_group:
+                return False
+            if q.match_topic is not None and not topic_matches(o.topic_filter, q.match_topic):
+                return False
+            return True
+
+        if q.clientid is not None:
+            s = b.sessions.get(q.clientid)
+            source = ((q.clientid, o) for o in (s.subscriptions.values() if s else ()))
+        else:
+            source = self._all_subscriptions()
+        unfiltered = all(v is None for v in attrs.astuple(q))
+        if unfiltered:
+            total = b.subscription_count()
+            page = list(islice(source, offset, offset + limit))
+            return Page(items=[_sub_record(b, c, o) for c, o in page], total=total,
+                        hasnext=offset + len(page) < total)
+        matching = ((c, o) for c, o in source if keep(c, o))
+        if q.match_topic is None:
+            rows = list(matching)
+            return Page(items=[_sub_record(b, c, o) for c, o in rows[offset:offset + limit]], total=len(rows),
+                        hasnext=offset + limit < len(rows))
+        page = list(islice(matching, offset, offset + limit + 1))
+        return Page(items=[_sub_record(b, c, o) for c, o in page[:limit]], total=None, hasnext=len(page) > limit)
+
+    async def client_subscriptions(self, clientid: str) -> list[Subscription]:
+        s = self._session(clientid)
+        return [_sub_record(self.broker, clientid, o) for o in s.subscriptions.values()]
+
+    async def subscribe(self, clientid: str, requests: list[SubscribeRequest]) -> list[Subscription]:
+        b = self.broker
+        s = self._session(clientid)
+        prepared = []
+        for r in requests:
+            try:
+                validate_topic_filter(r.topic)
+            except MQTTError as e:
+                raise InvalidArgument(f"invalid topic filter {r.topic!r}") from e
+            if r.qos not in (0, 1, 2) or r.retain_handling not in (0, 1, 2):
+                raise InvalidArgument("qos and retain handling must be 0, 1 or 2")
+            group, real = parse_share(r.topic)
+            if group is not None and r.no_local:
+                raise InvalidArgument("Invalid Subscribe options: `no_local` not allowed for shared-sub. "
+                                      "See [MQTT-3.8.3-4]")
+            prepared.append(SubOptions(r.topic, real, group, min(r.qos, b.config.max_qos_allowed), r.no_local,
+                                       r.retain_as_published, r.retain_handling, None))
+        out = []
+        for o in prepared:
+            is_new = b.add_subscription(s, o)
+            rh = o.retain_handling
+            if o.group is None and b.config.retainer and (rh == 0 or (rh == 1 and is_new)):
+                for d in b.retained_for(o.topic_filter, o.qos, None):
+                    s.deliver(d)
+            out.append(_sub_record(b, clientid, o))
+        return out
+
+    async def unsubscribe(self, clientid: str, topics: list[str]) -> None:
+        s = self._session(clientid)
+        for t in topics:
+            self.broker.unsubscribe_client(s, t)
+
+    # ------------------------------------------------------------------ routing
+
+    async def publish(self, request: PublishRequest) -> PublishResult:
+        try:
+            validate_topic_name(request.topic)
+        except MQTTError as e:
+            raise InvalidArgument(f"invalid topic name {request.topic!r}") from e
+        if request.qos not in (0, 1, 2):
+            raise InvalidArgument("qos must be 0, 1 or 2")
+        if not self.broker.running:
+            raise BrokerStopped("broker is stopped")
+        msg = Message.create(request.topic, request.payload, request.qos, request.retain,
+                             dict(request.properties), request.clientid, request.username)
+        matched = self.broker.route(msg, request.clientid)
+        return PublishResult(id=msg.msgid_hex, matched=matched)
+
+    def _route_keys(self) -> Iterator[str]:
+        b = self.broker
+        yield from b.trie.filters()
+        for f in b.shared.filters():
+            for group in b.shared.get(f) or ():
+                yield f"$share/{group}/{f}" if group != "$queue" else f"$queue/{f}"
+
+    async def list_routes(self, *, topic: str | None, offset: int, limit: int) -> Page[Route]:
+        node = self.node_name
+        if topic is not None:
+            try:
+                validate_topic_filter(topic)
+            except MQTTError as e:
+                raise InvalidArgument("topic_filter_invalid") from e
+            rows = [Route(topic=topic, node=node)] if topic in set(self._route_keys()) else []
+            return Page(items=rows[offset:offset + limit], total=len(rows), hasnext=False)
+        total = self._route_count()
+        page = list(islice(self._route_keys(), offset, offset + limit))
+        return Page(items=[Route(topic=t, node=node) for t in page], total=total,
+                    hasnext=offset + len(page) < total)
+
+    def _route_count(self) -> int:
+        b = self.broker
+        return len(b.trie) + sum(len(b.shared.get(f) or ()) for f in b.shared.filters())
+
+    async def get_routes(self, topic: str) -> list[Route]:
+        b = self.broker
+        group, real = parse_share(topic)
+        if group is None:
+            found = bool(b.trie.get(topic))
+        else:
+            groups = b.shared.get(real)
+            found = bool(groups and group in groups)
+        if not found:
+            raise NotFound("Topic not found")
+        return [Route(topic=topic, node=self.node_name)]
+
+    async def topic_tree(self) -> list[list[TopicTreeNode]]:
+        b = self.broker
+        # Rebuild the level tree of every plain filter with the ids subscribed exactly there.
+        root: dict = {}
+        for f in b.trie.filters():
+            node = root
+            for level in f.split("/"):
+                node = node.setdefault(level, {})
+            node.setdefault(None, []).extend(sorted((b.trie.get(f) or {}).keys()))
+        levels: list[list[TopicTreeNode]] = [[TopicTreeNode(topic="", cld_cnt=len([k for k in root if k is not None]),
+                                                             clientid=[])]]
+        current = [root]
+        while True:
+            nxt_nodes, row = [], []
+            for node in current:
+                for name, child in node.items():
+                    if name is None:
+                        continue
+                    row.append(TopicTreeNode(topic=name, cld_cnt=len([k for k in child if k is not None]),
+                                             clientid=list(child.get(None, []))))
+                    nxt_nodes.append(child)
+            if not row:
+                return levels
+            levels.append(row)
+            current = nxt_nodes
+
+    # ------------------------------------------------------------------ retained
+
+    async def list_retained(self, *, topic: str | None, offset: int, limit: int) -> Page[RetainedMessage]:
+        store = self.broker.retained
+        if topic is not None:
+            try:
+                validate_topic_filter(topic)
+            except MQTTError as e:
+                raise InvalidArgument("topic_filter_invalid") from e
+            rows = store.match(topic)
+            return Page(items=[_retained_record(m, False) for m in rows[offset:offset + limit]], total=None,
+                        hasnext=offset + limit < len(rows))
+        page = store.page(offset, limit)
+        total = len(store)
+        return Page(items=[_retained_record(m, False) for _t, m in page], total=total,
+                    hasnext=offset + len(page) < total)
+
+    async def get_retained(self, topic: str) -> RetainedMessage:
+        msg = self.broker.retained.get(topic)
+        if msg is None or msg.expired(time.time()):
+            raise NotFound("Viewed message doesn't exist")
+        return _retained_record(msg)
+
+    async def delete_retained(self, topic: str) -> None:
+        if not self.broker.retained.delete(topic):
+            raise NotFound("Viewed message doesn't exist")
+        self.broker._emit("retained.changed", topic=topic, message=None)
+
+    async def clear_retained(self) -> None:
+        for t in list(self.broker.retained.topics()):
+            self.broker.retained.delete(t)
+            self.broker._emit("retained.changed", topic=t, message=None)
+
+    # ------------------------------------------------------------------ listeners
+
+    def _listener_info(self, lst) -> ListenerInfo:
+        c = lst.config
+        return ListenerInfo(id=c.id, type=c.type, name=c.name, bind=c.bind, port=lst.port, enable=c.enable,
+                            running=lst.running, max_connections=c.max_connections,
+                            current_connections=lst.current, shutdown_count=lst.shutdown_count,
+                            path=c.path if c.type in ("ws", "wss") else None)
+
+    async def listeners(self) -> list[ListenerInfo]:
+        return [self._listener_info(lst) for lst in self.server.listeners.values()]
+
+    async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
+        lst = self.server.listeners.get(listener_id)
+        if lst is None:
+            raise NotFound("Listener id not found")
+        if action not in ("start", "stop", "restart"):
+            raise InvalidArgument(f"unknown action {action!r}")
+        if action in ("stop", "restart"):
+            await lst.stop()
+        if action in ("start", "restart"):
+            await lst.start()
+        return self._listener_info(lst)
+
+    # ------------------------------------------------------------------ features
+
+    async def features(self) -> list[Feature]:
+        cfg = self.broker.config
+        return [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION)
+                for n, d in FEATURES.items()]
+
+    async def set_feature(self, name: str, enabled: bool) -> Feature:
+        if name not in FEATURES:
+            raise NotFound(f"feature {name!r} not found")
+        setattr(self.broker.config, name, bool(enabled))
+        return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
+
+    # ------------------------------------------------------------------ banned
+
+    async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]:
+        b = self.broker
+        b.is_banned("", None, "")  # purges expired entries before counting
+        rows = list(b.banned.values())
+        return Page(items=rows[offset:offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
+
+    async def add_banned(self, entry: BannedEntry) -> BannedEntry:
+        if entry.as_ not in BAN_KINDS:
+            raise InvalidArgument(f"bad 'as' {entry.as_!r}")
+        if not entry.who:
+            raise InvalidArgument("'who' is required")
+        if (entry.as_, entry.who) in self.broker.banned:
+            raise AlreadyExists(f"{entry.as_}: {entry.who} already exists")
+        if entry.as_ == "peerhost_net":
+            try:
+                ipaddress.ip_network(entry.who, strict=False)
+            except ValueError as e:
+                raise InvalidArgument(f"bad network {entry.who!r}") from e
+        if not entry.at:
+            entry = attrs.evolve(entry, at=time.time())
+        self.broker.add_ban(entry)
+        return entry
+
+    async def delete_banned(self, as_: str, who: str) -> None:
+        if self.broker.banned.pop((as_, who), None) is None:
+            raise NotFound(f"{as_}: {who} not found")
+
+    async def clear_banned(self) -> None:
+        self.broker.banned.clear()
+
+    # ------------------------------------------------------------------ config and lifecycle
+
+    async def get_config(self) -> BrokerConfig:
+        return attrs.evolve(self.broker.config)
+
+    async def apply_config(self, config: BrokerConfig) -> list[str]:
+        b = self.broker
+        old = b.config
+        pending = [f for f in RESTART_FIELDS if getattr(old, f) != getattr(config, f)]
+        live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig) if f.name not in RESTART_FIELDS}
+        b.config = attrs.evolve(old, **live)
+        self.pending_config = config if pending else None
+        return pending
+
+    async def stop(self) -> None:
+        await self.server.stop_listeners()
+
+    async def start(self) -> None:
+        pending = getattr(self, "pending_config", None)
+        if pending is not None:
+            self.broker.config = pending
+            self.server.reconfigure()
+            self.pending_config = None
+        await self.server.start()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()

@@ -1,0 +1,510 @@
+"""The broker proper: sessions, routing, retained messages, wills and timers. Sans-IO.
+
+Channels call in when packets arrive; ``tick(now)`` is called about once a second by the server for
+everything time-driven (keep alive, will delay, session expiry, QoS 2 release timeout, $SYS). Nothing
+here awaits or touches a socket.
+"""
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import re
+import time
+from typing import Callable
+
+from . import packets as pk
+from .acl import AclRules, load_acl_file
+from .channel import CLOSED, CONNECTED, Channel
+from .constants import MQTT_5, ReasonCode
+from .errors import MQTTError
+from .message import Message
+from .metrics import Metrics
+from .retained import RetainedStore
+from .session import Delivery, Session, SubOptions
+from .topics import SubscriptionTrie, parse_share, validate_topic_filter, validate_topic_name
+from schemas.records import BannedEntry, BrokerConfig
+
+# A connection that has not sent CONNECT by then is closed (EMQX: mqtt.idle_timeout, 15 s).
+CONNECT_TIMEOUT = 15.0
+# Session expiry meaning "never" [MQTT-3.1.2-?, 0xFFFFFFFF].
+EXPIRY_NEVER = 0xFFFFFFFF
+
+Authenticator = Callable[[str | None, bytes | None, str, str], bool]
+
+
+class SharedGroup:
+    """Members of one `$share/<group>/<filter>`; each message goes to one member, round robin."""
+
+    __slots__ = ("members", "next")
+
+    def __init__(self) -> None:
+        self.members: list[tuple[Session, SubOptions]] = []
+        self.next = 0
+
+    def pick(self) -> tuple[Session, SubOptions] | None:
+        members = self.members
+        n = len(members)
+        if not n:
+            return None
+        # Prefer a connected member; fall back to queueing in an offline persistent one.
+        for i in range(n):
+            cand = members[(self.next + i) % n]
+            if cand[0].channel is not None:
+                self.next = (self.next + i + 1) % n
+                return cand
+        cand = members[self.next % n]
+        self.next = (self.next + 1) % n
+        return cand
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig | None = None):
+        self.config = config or BrokerConfig()
+        self.metrics = Metrics()
+        self.started_at = time.time()
+        self.sessions: dict[str, Session] = {}
+        # Client ids kept sorted so that listings page at O(page) cost, not O(clients).
+        self.sorted_ids: list[str] = []
+        self.channels: dict[str, Channel] = {}
+        # The last connection of each offline session, so listings still show its address and protocol.
+        self.last_channels: dict[str, Channel] = {}
+        self.pending: set[Channel] = set()
+        self.trie = SubscriptionTrie()  # filter -> {clientid: (session, SubOptions)}
+        self.shared = SubscriptionTrie()  # filter -> {group: SharedGroup}
+        self.shared_count = 0
+        self.retained = RetainedStore()
+        self.pending_wills: dict[str, tuple[float, Message]] = {}
+        self.banned: dict[tuple[str, str], BannedEntry] = {}
+        self.acl: AclRules | None = load_acl_file(self.config.acl_file) if self.config.acl_file else None
+        self.authenticator: Authenticator | None = None
+        # Observers the gateway may attach (presence events, durability): called with (event, **data).
+        self.listeners: list[Callable[..., None]] = []
+        self.running = True
+        self._last_sys = 0.0
+
+    # ------------------------------------------------------------------ admission
+
+    def admit(self, ch: Channel, p: pk.Connect) -> int:
+        """Banned, then authentication. Returns 0 or the CONNACK reason code to refuse with."""
+        m = self.metrics.counters
+        if not self.running:
+            return ReasonCode.SERVER_UNAVAILABLE
+        if self.is_banned(ch.clientid, p.username, ch.peerhost):
+            return ReasonCode.BANNED if ch.version == MQTT_5 else ReasonCode.NOT_AUTHORIZED
+        m["client.authenticate"] += 1
+        if p.username is None and p.password is None:
+            if self.config.allow_anonymous:
+                m["client.auth.anonymous"] += 1
+                m["authentication.success.anonymous"] += 1
+                return 0
+            m["authentication.failure"] += 1
+            return ReasonCode.NOT_AUTHORIZED
+        auth = self.authenticator
+        if auth is None:
+            # No account store attached: credentials cannot be checked, so they only pass where
+            # anonymous access would.
+            if self.config.allow_anonymous:
+                m["authentication.success.anonymous"] += 1
+                return 0
+            m["authentication.failure"] += 1
+            return ReasonCode.NOT_AUTHORIZED
+        if auth(p.username, p.password, ch.clientid, ch.peerhost):
+            m["authentication.success"] += 1
+            return 0
+        m["authentication.failure"] += 1
+        return ReasonCode.BAD_USERNAME_OR_PASSWORD
+
+    def authorize(self, ch: Channel, action: str, topic: str) -> bool:
+        acl = self.acl
+        if acl is None:
+            return True
+        m = self.metrics.counters
+        m["client.authorize"] += 1
+        verdict = acl.check(clientid=ch.clientid, username=ch.username, peerhost=ch.peerhost,
+                            action=action, topic=topic)
+        if verdict is None:
+            verdict = self.config.acl_no_match
+        if verdict == "allow":
+            m["authorization.allow"] += 1
+            return True
+        m["authorization.deny"] += 1
+        return False
+
+    # ------------------------------------------------------------------ sessions
+
+    def open_session(self, ch: Channel, clientid: str, clean_start: bool, expiry: int) -> tuple[Session, bool]:
+        m = self.metrics.counters
+        old_channel = self.channels.get(clientid)
+        if old_channel is not None:
+            # [MQTT-3.1.4-3]: the existing connection is closed, with 0x8E for MQTT 5.
+            m["session.takenover"] += 1
+            old_channel.close(ReasonCode.SESSION_TAKEN_OVER)
+        self.pending.discard(ch)
+        existing = self.sessions.get(clientid)
+        pending = self.pending_wills.pop(clientid, None)
+        if pending is not None and clean_start:
+            # The old session ends now, and the will is due at the end of a session [MQTT-3.1.3-9].
+            self.route(pending[1], clientid)
+        if existing is not None and not clean_start:
+            existing.clean_start = clean_start
+            existing.expiry_interval = expiry
+            existing.username = ch.username
+            existing.channel = ch
+            existing.disconnected_at = None
+            self.last_channels.pop(clientid, None)
+            existing.max_inflight = self.config.max_inflight
+            m["session.resumed"] += 1
+            self.channels[clientid] = ch
+            return existing, True
+        if existing is not None:
+            m["session.discarded"] += 1
+            self._drop_session(existing)
+        cfg = self.config
+        s = Session(clientid, clean_start=clean_start, expiry_interval=expiry, max_inflight=cfg.max_inflight,
+                    max_mqueue_len=cfg.max_mqueue_len, max_awaiting_rel=cfg.max_awaiting_rel,
+                    store_qos0=cfg.mqueue_store_qos0, username=ch.username)
+        s.channel = ch
+        self.sessions[clientid] = s
+        bisect.insort(self.sorted_ids, clientid)
+        self.channels[clientid] = ch
+        m["session.created"] += 1
+        return s, False
+
+    def channel_connected(self, ch: Channel) -> None:
+        m = self.metrics
+        m.counters["client.connected"] += 1
+        m.observe("live_connections", len(self.channels))
+        m.observe("connections", len(self.sessions))
+        m.observe("sessions", len(self.sessions))
+        self._emit("client.connected", channel=ch)
+
+    def pending_closed(self, ch: Channel) -> None:
+        self.pending.discard(ch)
+
+    def channel_closed(self, ch: Channel, publish_will: bool) -> None:
+        m = self.metrics.counters
+        s = ch.session
+        cid = ch.clientid
+        if s is None or s.channel is not ch:
+            return
+        m["client.disconnected"] += 1
+        ch.disconnected_at = time.time()
+        s.channel = None
+        s.disconnected_at = ch.disconnected_at
+        if self.channels.get(cid) is ch:
+            del self.channels[cid]
+        self.last_channels[cid] = ch
+        will = ch.will if publish_will else None
+        ch.will = None
+        expiry = s.expiry_interval
+        if will is not None:
+            delay = will.properties.pop("will_delay_interval", 0) if ch.version == MQTT_5 else 0
+            delay = min(delay, expiry)
+            if delay > 0:
+                self.pending_wills[cid] = (time.monotonic() + delay, will)
+            else:
+                self._publish_will(will)
+        if expiry == 0:
+            m["session.terminated"] += 1
+            self._drop_session(s)
+        self._emit("client.disconnected", channel=ch)
+
+    def _publish_will(self, will: Message) -> None:
+        will.timestamp = time.time()
+        if "message_expiry_interval" in will.properties:
+            will.expires_at = will.timestamp + will.properties["message_expiry_interval"]
+        self.route(will, will.from_clientid)
+
+    def _drop_session(self, s: Session) -> None:
+        for f in list(s.subscriptions):
+            self.unsubscribe_client(s, f)
+        if self.sessions.get(s.clientid) is s:
+            del self.sessions[s.clientid]
+            self.last_channels.pop(s.clientid, None)
+            i = bisect.bisect_left(self.sorted_ids, s.clientid)
+            if i < len(self.sorted_ids) and self.sorted_ids[i] == s.clientid:
+                del self.sorted_ids[i]
+        self._emit("session.dropped", session=s)
+
+    def kick(self, clientid: str) -> bool:
+        """Disconnect a client and discard its session (what every dialect's kick does)."""
+        s = self.sessions.get(clientid)
+        if s is None:
+            return False
+        ch = s.channel
+        if ch is not None:
+            # An administrative kick is not the client's fault, but its will still goes out as EMQX does.
+            ch.close(ReasonCode.ADMINISTRATIVE_ACTION)
+        s = self.sessions.get(clientid)
+        if s is not None:
+            self.metrics.counters["session.discarded"] += 1
+            self._drop_session(s)
+        return True
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe_client(self, ch: Channel, req: pk.SubscriptionRequest, sub_id: int | None):
+        """Returns (reason code, retained deliveries to send after the SUBACK)."""
+        f = req.topic_filter
+        try:
+            validate_topic_filter(f)
+        except MQTTError:
+            return ReasonCode.TOPIC_FILTER_INVALID, ()
+        group, real = parse_share(f)
+        cfg = self.config
+        if group is not None and not cfg.shared_subscription:
+            return ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, ()
+        if not cfg.wildcard_subscription and ("+" in real or "#" in real):
+            return ReasonCode.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED, ()
+        if real.count("/") >= cfg.max_topic_levels:
+            return ReasonCode.TOPIC_FILTER_INVALID, ()
+        if not self.authorize(ch, "subscribe", f):
+            return ReasonCode.NOT_AUTHORIZED, ()
+        s = ch.session
+        if cfg.max_subscriptions and f not in s.subscriptions and len(s.subscriptions) >= cfg.max_subscriptions:
+            return ReasonCode.QUOTA_EXCEEDED, ()
+        qos = min(req.qos, cfg.max_qos_allowed)
+        opts = SubOptions(f, real, group, qos, req.no_local, req.retain_as_published, req.retain_handling, sub_id)
+        is_new = self.add_subscription(s, opts)
+        self.metrics.counters["client.subscribe"] += 1
+        retained: list[Delivery] = []
+        rh = req.retain_handling
+        if group is None and self.config.retainer and (rh == 0 or (rh == 1 and is_new)):
+            retained = self.retained_for(real, qos, (sub_id,) if sub_id else None)
+        return qos, retained
+
+    def add_subscription(self, s: Session, opts: SubOptions) -> bool:
+        """Add or replace a subscription [MQTT-3.8.4-3]; True if it did not exist before."""
+        existing = s.subscriptions.get(opts.filter)
+        s.subscriptions[opts.filter] = opts
+        if opts.group is None:
+            self.trie.add(opts.topic_filter, s.clientid, (s, opts))
+        else:
+            groups = self.shared.get(opts.topic_filter)
+            group = groups.get(opts.group) if groups else None
+            if group is None:
+                group = SharedGroup()
+                self.shared.add(opts.topic_filter, opts.group, group)
+            group.members = [mem for mem in group.members if mem[0] is not s]
+            group.members.append((s, opts))
+            if existing is None:
+                self.shared_count += 1
+        m = self.metrics
+        m.observe("subscriptions", self.subscription_count())
+        m.observe("topics", len(self.trie) + len(self.shared))
+        return existing is None
+
+    def unsubscribe_client(self, s: Session, f: str) -> bool:
+        opts = s.subscriptions.pop(f, None)
+        if opts is None:
+            return False
+        self.metrics.counters["client.unsubscribe"] += 1
+        if opts.group is None:
+            self.trie.remove(opts.topic_filter, s.clientid)
+        else:
+            groups = self.shared.get(opts.topic_filter)
+            group = groups.get(opts.group) if groups else None
+            if group is not None:
+                group.members = [mem for mem in group.members if mem[0] is not s]
+                if not group.members:
+                    self.shared.remove(opts.topic_filter, opts.group)
+            self.shared_count -= 1
+        return True
+
+    def subscription_count(self) -> int:
+        return self.trie.count() + self.shared_count
+
+    def retained_for(self, topic_filter: str, qos: int, sub_ids) -> list[Delivery]:
+        now = time.time()
+        out = []
+        for msg in self.retained.match(topic_filter):
+            if msg.expired(now):
+                self.retained.delete(msg.topic)
+                continue
+            out.append((msg, min(qos, msg.qos), True, sub_ids))
+        return out
+
+    # ------------------------------------------------------------------ routing
+
+    def route(self, msg: Message, sender: str) -> int:
+        """Deliver to every matching subscription; returns how many sessions it reached."""
+        m = self.metrics.counters
+        topic = msg.topic
+        if not topic.startswith("$SYS/"):
+            m["messages.publish"] += 1
+        if msg.retain and self.config.retainer:
+            self._retain(msg)
+        matches = self.trie.match(topic)
+        shared = self.shared.match(topic) if self.shared_count else None
+        if not matches and not shared:
+            m["messages.dropped"] += 1
+            m["messages.dropped.no_subscribers"] += 1
+            return 0
+        upgrade = self.config.upgrade_qos
+        mqos = msg.qos
+        n = 0
+        if len(matches) == 1:
+            # One matching filter (the common case): no per-client merge needed.
+            for cid, (s, o) in matches[0].items():
+                if o.no_local and cid == sender:
+                    m["delivery.dropped"] += 1
+                    m["delivery.dropped.no_local"] += 1
+                    continue
+                qos = o.qos if upgrade else (o.qos if o.qos < mqos else mqos)
+                dropped = s.deliver((msg, qos, msg.retain and o.retain_as_published,
+                                     (o.sub_id,) if o.sub_id else None))
+                if dropped is not None:
+                    self._count_drop(dropped, s)
+                n += 1
+        elif matches:
+            # Overlapping filters of one client: one copy at the highest QoS with every
+            # subscription identifier [MQTT-3.3.4-2, MQTT-3.3.4-3].
+            merged: dict[str, list] = {}
+            for entries in matches:
+                for cid, (s, o) in entries.items():
+                    if o.no_local and cid == sender:
+                        m["delivery.dropped"] += 1
+                        m["delivery.dropped.no_local"] += 1
+                        continue
+                    qos = o.qos if upgrade else min(o.qos, mqos)
+                    cur = merged.get(cid)
+                    if cur is None:
+                        merged[cid] = [s, qos, msg.retain and o.retain_as_published,
+                                       [o.sub_id] if o.sub_id else []]
+                    else:
+                        if qos > cur[1]:
+                            cur[1] = qos
+                        if o.retain_as_published and msg.retain:
+                            cur[2] = True
+                        if o.sub_id:
+                            cur[3].append(o.sub_id)
+            for s, qos, retain, ids in merged.values():
+                dropped = s.deliver((msg, qos, retain, tuple(sorted(ids)) if ids else None))
+                if dropped is not None:
+                    self._count_drop(dropped, s)
+                n += 1
+        if shared:
+            for groups in shared:
+                for group in groups.values():
+                    picked = group.pick()
+                    if picked is None:
+                        continue
+                    s, o = picked
+                    qos = o.qos if upgrade else min(o.qos, mqos)
+                    dropped = s.deliver((msg, qos, False, (o.sub_id,) if o.sub_id else None))
+                    if dropped is not None:
+                        self._count_drop(dropped, s)
+                    n += 1
+        return n
+
+    def _count_drop(self, d: Delivery, s: Session) -> None:
+        m = self.metrics.counters
+        m["messages.dropped"] += 1
+        m["delivery.dropped"] += 1
+        ch = s.channel
+        if d[1] == 0 and ch is None:
+            m["delivery.dropped.qos0_msg"] += 1
+        else:
+            m["delivery.dropped.queue_full"] += 1
+            if ch is not None:
+                ch.send_dropped += 1
+                ch.send_dropped_queue_full += 1
+
+    def _retain(self, msg: Message) -> None:
+        """[MQTT-3.3.1-5..7]: store, replace, or with an empty payload delete the retained message."""
+        if msg.payload:
+            self.retained.set(msg.topic, msg)
+            self.metrics.observe("retained", len(self.retained))
+        else:
+            self.retained.delete(msg.topic)
+        self._emit("retained.changed", topic=msg.topic, message=msg if msg.payload else None)
+
+    def publish_internal(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> int:
+        """Messages the broker itself originates ($SYS)."""
+        return self.route(Message.create(topic, payload, qos, retain, None, self.config.node_name), "")
+
+    # ------------------------------------------------------------------ bans
+
+    def is_banned(self, clientid: str, username: str | None, peerhost: str) -> bool:
+        if not self.banned:
+            return False
+        now = time.time()
+        for (kind, who), entry in list(self.banned.items()):
+            if entry.until is not None and entry.until <= now:
+                del self.banned[(kind, who)]
+                continue
+            if _ban_matches(kind, who, clientid, username, peerhost):
+                return True
+        return False
+
+    def add_ban(self, entry: BannedEntry) -> list[str]:
+        """Store a ban and kick the connected clients it covers; returns their ids."""
+        self.banned[(entry.as_, entry.who)] = entry
+        kicked = [cid for cid, ch in self.channels.items()
+                  if _ban_matches(entry.as_, entry.who, cid, ch.username, ch.peerhost)]
+        for cid in kicked:
+            self.kick(cid)
+        return kicked
+
+    # ------------------------------------------------------------------ time
+
+    def tick(self, now_mono: float | None = None) -> None:
+        now_mono = time.monotonic() if now_mono is None else now_mono
+        now = time.time()
+        mult = self.config.keepalive_multiplier
+        for ch in list(self.channels.values()):
+            ka = ch.keepalive
+            if ka and now_mono - ch.last_recv > ka * mult:
+                # [MQTT-3.1.2-24]: one and a half keep alive periods of silence end the connection.
+                ch.close(ReasonCode.KEEP_ALIVE_TIMEOUT)
+        for ch in list(self.pending):
+            if now_mono - ch.accepted_at > CONNECT_TIMEOUT:
+                ch.close()
+        for cid, (due, will) in list(self.pending_wills.items()):
+            if due <= now_mono:
+                del self.pending_wills[cid]
+                self._publish_will(will)
+        timeout = self.config.await_rel_timeout
+        m = self.metrics.counters
+        for s in list(self.sessions.values()):
+            if s.channel is None:
+                exp = s.expiry_interval
+                if exp != EXPIRY_NEVER and s.disconnected_at is not None and now - s.disconnected_at >= exp:
+                    pending = self.pending_wills.pop(s.clientid, None)
+                    if pending is not None:
+                        self._publish_will(pending[1])
+                    m["session.terminated"] += 1
+                    self._drop_session(s)
+                    continue
+            if s.awaiting_rel:
+                for pid, t in list(s.awaiting_rel.items()):
+                    if now_mono - t > timeout:
+                        del s.awaiting_rel[pid]
+                        m["messages.dropped.await_pubrel_timeout"] += 1
+                        if s.channel is not None:
+                            s.channel.recv_dropped_rel_timeout += 1
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: str, **data) -> None:
+        for cb in self.listeners:
+            cb(event, **data)
+
+
+def _ban_matches(kind: str, who: str, clientid: str, username: str | None, peerhost: str) -> bool:
+    if kind == "clientid":
+        return clientid == who
+    if kind == "username":
+        return username is not None and username == who
+    if kind == "peerhost":
+        return peerhost == who
+    if kind == "clientid_re":
+        return re.search(who, clientid) is not None
+    if kind == "username_re":
+        return username is not None and re.search(who, username) is not None
+    if kind == "peerhost_net":
+        try:
+            return ipaddress.ip_address(peerhost) in ipaddress.ip_network(who, strict=False)
+        except ValueError:
+            return False
+    return False

@@ -1,0 +1,347 @@
+"""Topic names, topic filters and the trie that routes one to the other.
+
+Pure functions over strings plus ``SubscriptionTrie``, the store the core asks "who wants this PUBLISH?".
+Nothing here knows about sessions or clients: the trie maps a filter to an opaque ``{key: value}`` dict
+(the core uses client ids or share groups as keys and its subscription records as values).
+
+Shared subscriptions: the trie and ``topic_matches`` work on *real* filters. A ``$share/g/a/b`` request
+is split by ``parse_share`` first; passed in unsplit it is just an ordinary filter whose first level is
+``$share`` and matches only the topic that spells it out.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .constants import ReasonCode
+from .errors import MQTTError
+
+# A topic travels as a UTF-8 Encoded String, whose two-byte length prefix caps it at 65535 bytes
+# [MQTT-1.5.4], [MQTT-4.7.3-3]. A str of at most 65535 // 4 code points cannot exceed that (UTF-8
+# needs at most 4 bytes per code point), so only longer strings pay for an encode.
+MAX_TOPIC_BYTES = 65535
+_SURELY_SHORT = MAX_TOPIC_BYTES // 4
+
+SEPARATOR = "/"
+SINGLE = "+"
+MULTI = "#"
+
+# MQTT 5 shared subscriptions [MQTT-4.8.2]; EMQ's older "$queue/<filter>" is one anonymous group.
+SHARE_PREFIX = "$share/"
+QUEUE_PREFIX = "$queue/"
+QUEUE_GROUP = "$queue"
+
+
+def _too_long(s: str) -> bool:
+    if len(s) <= _SURELY_SHORT:
+        return False
+    try:
+        return len(s.encode("utf-8")) > MAX_TOPIC_BYTES
+    except UnicodeEncodeError:
+        # Lone surrogates cannot be sent at all [MQTT-1.5.4-1]; treat as unacceptable.
+        return True
+
+
+def validate_topic_name(topic: str) -> None:
+    """Reject what may not appear as the topic of a PUBLISH (or a Will)."""
+    if not topic:
+        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "topic name is empty")  # [MQTT-4.7.3-1]
+    if SINGLE in topic or MULTI in topic:
+        # [MQTT-4.7.1-1], [MQTT-3.3.2-2]
+        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, f"wildcard in topic name {topic!r}")
+    if "\x00" in topic:
+        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "U+0000 in topic name")  # [MQTT-4.7.3-2]
+    if _too_long(topic):
+        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "topic name longer than 65535 bytes")  # [MQTT-4.7.3-3]
+
+
+def _check_plain_filter(f: str, whole: str) -> None:
+    if not f:
+        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"empty topic filter in {whole!r}")  # [MQTT-4.7.3-1]
+    if SINGLE not in f and MULTI not in f:
+        return
+    levels = f.split(SEPARATOR)
+    last = len(levels) - 1
+    for i, level in enumerate(levels):
+        if MULTI in level and (level != MULTI or i != last):
+            # [MQTT-4.7.1-2]: "#" alone in its level, and that level the last one.
+            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"'#' not alone in the last level of {whole!r}")
+        if SINGLE in level and level != SINGLE:
+            # [MQTT-4.7.1-3]: "+" fills a whole level.
+            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"'+' not alone in its level in {whole!r}")
+
+
+def validate_topic_filter(filter: str) -> None:
+    """Reject what may not appear as a filter in SUBSCRIBE / UNSUBSCRIBE. Shared forms are accepted."""
+    if not filter:
+        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "topic filter is empty")  # [MQTT-4.7.3-1]
+    if "\x00" in filter:
+        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "U+0000 in topic filter")  # [MQTT-4.7.3-2]
+    if _too_long(filter):
+        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "topic filter longer than 65535 bytes")  # [MQTT-4.7.3-3]
+    if filter.startswith(SHARE_PREFIX):
+        group, sep, real = filter[len(SHARE_PREFIX):].partition(SEPARATOR)
+        if not group:
+            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"empty share name in {filter!r}")  # [MQTT-4.8.2-1]
+        if SINGLE in group or MULTI in group:
+            # [MQTT-4.8.2-2]; "/" cannot be in it: partition stopped at the first one.
+            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"wildcard in share name of {filter!r}")
+        if not sep:
+            # [MQTT-4.8.2-2]: the share name must be followed by "/" and a filter.
+            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"no topic filter after share name in {filter!r}")
+    elif filter.startswith(QUEUE_PREFIX):
+        real = filter[len(QUEUE_PREFIX):]
+    else:
+        _check_plain_filter(filter, filter)
+        return
+    if real.startswith((SHARE_PREFIX, QUEUE_PREFIX)):
+        # A share of a share has no meaning; neither EMQX nor the spec defines one.
+        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"nested shared subscription in {filter!r}")
+    _check_plain_filter(real, filter)
+
+
+def parse_share(filter: str) -> tuple[str | None, str]:
+    """Split a (valid) filter into (share group or None, real filter).
+
+    ``$share/g/a/b`` -> ``("g", "a/b")``; ``$queue/a/b`` -> ``("$queue", "a/b")``; else ``(None, filter)``.
+    """
+    if filter.startswith(SHARE_PREFIX):
+        group, _, real = filter[len(SHARE_PREFIX):].partition(SEPARATOR)
+        return group, real
+    if filter.startswith(QUEUE_PREFIX):
+        return QUEUE_GROUP, filter[len(QUEUE_PREFIX):]
+    return None, filter
+
+
+def topic_matches(filter: str, topic: str) -> bool:
+    """Does the (real, valid) topic filter match the topic name?"""
+    # [MQTT-4.7.2-1]: "$..." topics are the server's; a leading wildcard never reaches them.
+    if topic[:1] == "$" and filter[:1] in (SINGLE, MULTI):
+        return False
+    if SINGLE not in filter and MULTI not in filter:
+        return filter == topic
+    f_levels = filter.split(SEPARATOR)
+    t_levels = topic.split(SEPARATOR)
+    n = len(t_levels)
+    for i, f in enumerate(f_levels):
+        if f == MULTI:
+            # "#" also matches the parent level: "a/#" matches "a" [MQTT-4.7.1-2].
+            return True
+        if i >= n or (f != SINGLE and f != t_levels[i]):
+            return False
+    return len(f_levels) == n
+
+
+def filter_covers(outer: str, inner: str) -> bool:
+    """Is every topic the (real) filter ``inner`` matches also matched by ``outer``?
+
+    Used by the ACL for SUBSCRIBE: a rule on ``a/#`` covers a request for ``a/+/c``, but a rule on
+    ``a/+`` does not cover a request for ``a/#`` (it would hand over ``a/b/c``). A wildcard level in the
+    request is only covered by an equal or wider wildcard in ``outer``. The answer is conservative in one
+    corner: ``+/#`` is not taken to cover ``#`` although every topic name has at least one level.
+    """
+    o_levels = outer.split(SEPARATOR)
+    i_levels = inner.split(SEPARATOR)
+    n = len(i_levels)
+    for i, o in enumerate(o_levels):
+        if o == MULTI:
+            # [MQTT-4.7.2-1]: a leading "#" does not reach a request for "$..." topics.
+            return not (i == 0 and i_levels[0][:1] == "$")
+        if i >= n:
+            return False
+        level = i_levels[i]
+        if level == MULTI:
+            return False
+        if o == SINGLE:
+            if i == 0 and level[:1] == "$":
+                return False
+        elif o != level:
+            return False
+    return len(o_levels) == n
+
+
+class _Node:
+    """One level of the trie. ``children`` is None until needed: most nodes are leaves."""
+
+    __slots__ = ("children", "subs", "filter")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] | None = None
+        # The key -> value dict of the filter ending here; None (never {}) when there is none.
+        self.subs: dict[Any, Any] | None = None
+        # The filter string ending here (the caller's own str object), for match_filters().
+        self.filter: str | None = None
+
+
+_WILDCARD_LEVELS = frozenset((SINGLE, MULTI))
+
+
+class SubscriptionTrie:
+    """Filter -> ``{key: value}`` store, walked level by level to route a topic.
+
+    Filters are taken as given (validate and ``parse_share`` them first). The dicts returned by ``get``
+    and ``match`` are the live ones, handed out without copying because ``match`` runs once per PUBLISH:
+    read them, change them only through ``add`` / ``remove``, and copy one before iterating it while
+    calling ``add`` / ``remove``.
+    """
+
+    __slots__ = ("_root", "_index", "_pairs")
+
+    def __init__(self) -> None:
+        self._root = _Node()
+        # filter -> node holding keys: O(1) get(), len() and filters() without walking the trie.
+        self._index: dict[str, _Node] = {}
+        self._pairs = 0
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def add(self, filter: str, key: Any, value: Any) -> bool:
+        """Store ``value`` under ``key`` at ``filter``; True if the key was new there (else replaced)."""
+        node = self._index.get(filter)
+        if node is None:
+            node = self._root
+            for level in filter.split(SEPARATOR):
+                children = node.children
+                if children is None:
+                    children = node.children = {}
+                child = children.get(level)
+                if child is None:
+                    child = children[level] = _Node()
+                node = child
+            node.subs = {}
+            node.filter = filter
+            self._index[filter] = node
+        subs = node.subs
+        assert subs is not None
+        new = key not in subs
+        subs[key] = value
+        if new:
+            self._pairs += 1
+        return new
+
+    def remove(self, filter: str, key: Any) -> bool:
+        """Drop ``key`` at ``filter``; True if it was there. Emptied nodes are pruned."""
+        node = self._index.get(filter)
+        if node is None or node.subs is None or key not in node.subs:
+            return False
+        del node.subs[key]
+        self._pairs -= 1
+        if not node.subs:
+            node.subs = None
+            node.filter = None
+            del self._index[filter]
+            self._prune(filter)
+        return True
+
+    def _prune(self, filter: str) -> None:
+        # Walk down once recording the path, then cut the deepest run of nodes that hold nothing, so
+        # memory follows the live subscriptions and not the history of churn.
+        path: list[tuple[_Node, str]] = []
+        node = self._root
+        for level in filter.split(SEPARATOR):
+            path.append((node, level))
+            assert node.children is not None
+            node = node.children[level]
+        for parent, level in reversed(path):
+            if node.subs is not None or node.children:
+                return
+            assert parent.children is not None
+            del parent.children[level]
+            if not parent.children:
+                parent.children = None
+            node = parent
+
+    def clear(self) -> None:
+        self._root = _Node()
+        self._index.clear()
+        self._pairs = 0
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def get(self, filter: str) -> dict[Any, Any] | None:
+        """The key -> value dict stored at exactly ``filter`` (live, read-only), or None."""
+        node = self._index.get(filter)
+        return None if node is None else node.subs
+
+    def __contains__(self, filter: object) -> bool:
+        return filter in self._index
+
+    def __len__(self) -> int:
+        """Number of filters holding at least one key."""
+        return len(self._index)
+
+    def count(self) -> int:
+        """Number of (filter, key) pairs."""
+        return self._pairs
+
+    def filters(self) -> Iterator[str]:
+        """Every filter holding at least one key, in the order they were first added."""
+        return iter(list(self._index))
+
+    def match(self, topic: str) -> list[dict[Any, Any]]:
+        """The key -> value dicts of every filter matching ``topic`` (a valid topic name), each once."""
+        return self._walk(topic, False)
+
+    def match_filters(self, topic: str) -> list[str]:
+        """The filters (not their dicts) that match ``topic``."""
+        return self._walk(topic, True)
+
+    def _walk(self, topic: str, want_filters: bool) -> list[Any]:
+        # Breadth-first over the topic's levels with two reused frontier lists: no recursion, no
+        # generator frames, one split. A frontier node stands for a filter prefix that matches the
+        # topic's levels so far; from it only three children can continue: the literal level, "+" and
+        # "#" (which ends the filter and matches everything below, so it is collected at once).
+        out: list[Any] = []
+        children = self._root.children
+        if children is None:
+            return out
+        levels = iter(topic.split(SEPARATOR))
+        first = next(levels)
+        frontier: list[_Node] = []
+        spare: list[_Node] = []
+
+        # Level 0 apart: [MQTT-4.7.2-1] keeps "+" and "#" filters away from "$..." topics.
+        if first[:1] != "$":
+            node = children.get(MULTI)
+            if node is not None and node.subs is not None:
+                out.append(node.filter if want_filters else node.subs)
+            node = children.get(SINGLE)
+            if node is not None:
+                frontier.append(node)
+        if first not in _WILDCARD_LEVELS:
+            # A wildcard as a topic level is invalid; skipping its literal lookup keeps "each once" true.
+            node = children.get(first)
+            if node is not None:
+                frontier.append(node)
+
+        for level in levels:
+            if not frontier:
+                return out
+            literal = level not in _WILDCARD_LEVELS
+            for node in frontier:
+                children = node.children
+                if children is None:
+                    continue
+                child = children.get(MULTI)
+                if child is not None and child.subs is not None:
+                    out.append(child.filter if want_filters else child.subs)
+                child = children.get(SINGLE)
+                if child is not None:
+                    spare.append(child)
+                if literal:
+                    child = children.get(level)
+                    if child is not None:
+                        spare.append(child)
+            frontier, spare = spare, frontier
+            spare.clear()
+
+        for node in frontier:
+            if node.subs is not None:
+                out.append(node.filter if want_filters else node.subs)
+            # "a/#" matches "a" too [MQTT-4.7.1-2].
+            children = node.children
+            if children is not None:
+                child = children.get(MULTI)
+                if child is not None and child.subs is not None:
+                    out.append(child.filter if want_filters else child.subs)
+        return out

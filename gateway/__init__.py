@@ -1,0 +1,1 @@
+"""Wiring: configuration, the command line, and (later) HTTP conventions and auth for the dialects."""

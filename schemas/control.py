@@ -1,0 +1,129 @@
+"""The one interface through which every API dialect sees and steers the broker.
+
+The broker implements it (``broker.control.BrokerController``); adapters receive an object of this type
+and nothing else. Every method is async so that an implementation may do IO (persistence, a remote
+node) without changing its callers. Errors are the exceptions at the bottom of this module, which
+each dialect maps to its own codes.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from .records import (
+    BannedEntry,
+    BrokerConfig,
+    ClientInfo,
+    ClientQuery,
+    Feature,
+    ListenerInfo,
+    MetricsSnapshot,
+    NodeInfo,
+    Page,
+    PublishRequest,
+    PublishResult,
+    RetainedMessage,
+    Route,
+    StatsSnapshot,
+    SubscribeRequest,
+    Subscription,
+    SubscriptionQuery,
+    TopicTreeNode,
+)
+
+
+class ControlError(Exception):
+    """Base of the errors the interface raises; ``str(e)`` is a human message."""
+
+
+class NotFound(ControlError):
+    """The named client, topic, listener, banned entry ... does not exist."""
+
+
+class InvalidArgument(ControlError):
+    """A value is out of range or malformed (bad topic filter, qos 3, bad cursor ...)."""
+
+
+class AlreadyExists(ControlError):
+    pass
+
+
+class BrokerStopped(ControlError):
+    """The broker is stopped (its listeners are closed); it cannot route or connect."""
+
+
+class BrokerControl(Protocol):
+    # --- node ---
+    @property
+    def node_name(self) -> str: ...
+    async def node_info(self) -> NodeInfo: ...
+    async def metrics(self) -> MetricsSnapshot: ...
+    async def stats(self) -> StatsSnapshot: ...
+
+    # --- clients and sessions ---
+    async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
+        """Clients ordered by descending client id; O(limit) when the query has no filter."""
+
+    async def list_clients_cursor(self, query: ClientQuery, *, cursor: str | None, limit: int) -> Page[ClientInfo]:
+        """The cursor form: ``Page.cursor`` is None on the last page; a bad cursor is InvalidArgument."""
+
+    async def get_client(self, clientid: str) -> ClientInfo:
+        """A connected client or a persistent session; NotFound otherwise."""
+
+    async def clients_by_username(self, username: str) -> list[ClientInfo]: ...
+    async def kick_client(self, clientid: str) -> None:
+        """Disconnect and discard the session; NotFound if there is neither."""
+
+    async def set_keepalive(self, clientid: str, interval: int) -> ClientInfo: ...
+
+    # --- subscriptions ---
+    async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]: ...
+    async def client_subscriptions(self, clientid: str) -> list[Subscription]: ...
+    async def subscribe(self, clientid: str, requests: list[SubscribeRequest]) -> list[Subscription]:
+        """Subscribe on behalf of a client that has a session; NotFound / InvalidArgument."""
+
+    async def unsubscribe(self, clientid: str, topics: list[str]) -> None: ...
+
+    # --- routing ---
+    async def publish(self, request: PublishRequest) -> PublishResult:
+        """Route a message as if ``request.clientid`` had published it; InvalidArgument for a bad topic."""
+
+    async def list_routes(self, *, topic: str | None, offset: int, limit: int) -> Page[Route]: ...
+    async def get_routes(self, topic: str) -> list[Route]: ...
+    async def topic_tree(self) -> list[list[TopicTreeNode]]:
+        """NanoMQ's topic tree: one list per level, from the real subscription tree."""
+
+    # --- retained ---
+    async def list_retained(self, *, topic: str | None, offset: int, limit: int) -> Page[RetainedMessage]: ...
+    async def get_retained(self, topic: str) -> RetainedMessage: ...
+    async def delete_retained(self, topic: str) -> None: ...
+    async def clear_retained(self) -> None: ...
+
+    # --- listeners ---
+    async def listeners(self) -> list[ListenerInfo]: ...
+    async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
+        """``action`` is start | stop | restart; NotFound for an unknown id."""
+
+    # --- features ---
+    async def features(self) -> list[Feature]: ...
+    async def set_feature(self, name: str, enabled: bool) -> Feature: ...
+
+    # --- banned ---
+    async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]: ...
+    async def add_banned(self, entry: BannedEntry) -> BannedEntry:
+        """Also disconnects matching connected clients; AlreadyExists for a duplicate (as, who)."""
+
+    async def delete_banned(self, as_: str, who: str) -> None: ...
+    async def clear_banned(self) -> None: ...
+
+    # --- configuration and lifecycle ---
+    async def get_config(self) -> BrokerConfig: ...
+    async def apply_config(self, config: BrokerConfig) -> list[str]:
+        """Apply what can change live; return the names of fields that need a broker restart."""
+
+    @property
+    def running(self) -> bool: ...
+    async def stop(self) -> None:
+        """Close the listeners and disconnect every client; the process stays up."""
+
+    async def start(self) -> None: ...
+    async def restart(self) -> None: ...

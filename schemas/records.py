@@ -1,0 +1,348 @@
+"""attrs records for everything that crosses the broker-control interface.
+
+Field names are neutral (mostly EMQX 5's, which is the richest vocabulary); the per-dialect names live
+in one crosswalk table beside the adapters, never in these classes.
+"""
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+T = TypeVar("T")
+
+record = attrs.define(slots=True, kw_only=True)
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+LISTENER_TYPES = ("tcp", "ssl", "ws", "wss")
+
+
+@record
+class ListenerConfig:
+    """One MQTT listener. ``id`` follows EMQX: ``<type>:<name>`` (``tcp:default``)."""
+
+    type: str = "tcp"
+    name: str = "default"
+    bind: str = "127.0.0.1"
+    port: int = 1883
+    enable: bool = True
+    max_connections: int = 1_024_000
+    # ws/wss only: the HTTP path and subprotocol MQTT-over-WebSocket clients use.
+    path: str = "/mqtt"
+    certfile: str | None = None
+    keyfile: str | None = None
+    cacertfile: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}:{self.name}"
+
+
+def default_listeners() -> list[ListenerConfig]:
+    return [ListenerConfig(type="tcp", port=1883), ListenerConfig(type="ws", port=8083)]
+
+
+@record
+class BrokerConfig:
+    """The MQTT side of the configuration (EMQX's `mqtt` zone plus listeners and features).
+
+    Defaults are EMQX 5's where EMQX has the knob, so operators find the numbers they know.
+    """
+
+    node_name: str = "emqgw@127.0.0.1"
+    listeners: list[ListenerConfig] = attrs.field(factory=default_listeners)
+    allow_anonymous: bool = True
+    max_packet_size: int = 1024 * 1024
+    max_clientid_len: int = 65535
+    max_topic_levels: int = 128
+    max_qos_allowed: int = 2
+    max_topic_alias: int = 65535
+    retain_available: bool = True
+    wildcard_subscription: bool = True
+    shared_subscription: bool = True
+    # When set, CONNACK tells MQTT 5 clients that ask for more (or for 0) to use this keep alive.
+    server_keepalive: int | None = None
+    keepalive_multiplier: float = 1.5
+    # Session expiry given to 3.1/3.1.1 clients with clean_session=0 (EMQX: mqtt.session_expiry_interval).
+    session_expiry_interval: int = 7200
+    max_subscriptions: int = 0  # 0 = infinity
+    max_inflight: int = 32
+    max_mqueue_len: int = 1000
+    mqueue_store_qos0: bool = True
+    max_awaiting_rel: int = 100
+    await_rel_timeout: int = 300
+    upgrade_qos: bool = False
+    sys_interval: int = 60
+    sys_heartbeat: int = 30
+    acl_file: str | None = None
+    acl_no_match: str = "allow"
+    # Feature switches, see BrokerControl.features.
+    retainer: bool = True
+    presence_events: bool = True
+    # TCP writes pile up in memory when a subscriber reads slowly; past this many buffered bytes the
+    # channel stops writing and queues into its bounded mqueue instead (so one slow reader costs
+    # bounded memory and never stalls the others).
+    write_buffer_high: int = 256 * 1024
+
+
+# --- node ---------------------------------------------------------------------------------------
+
+
+@record
+class NodeInfo:
+    node: str
+    node_status: str  # "running" | "stopped"
+    version: str
+    sysdescr: str
+    uptime: float  # seconds
+    started_at: float
+    datetime: float  # now, epoch seconds
+    connections: int  # sessions on the node (incl. disconnected persistent ones)
+    live_connections: int
+    load1: float
+    load5: float
+    load15: float
+    memory_total: int  # bytes
+    memory_used: int  # bytes (resident)
+    max_fds: int
+    process_available: int
+    process_used: int
+    os_pid: int
+    python_version: str
+
+
+# --- clients and sessions -----------------------------------------------------------------------
+
+
+@record
+class ClientInfo:
+    """A client as every dialect shows it: connection, session and counters in one flat record.
+
+    A disconnected persistent session is a ClientInfo with ``connected=False`` (EMQX 4+ merged the
+    session into the client; EMQ 2.x's separate sessions list is rendered from the same record).
+    """
+
+    clientid: str
+    username: str | None
+    node: str
+    ip_address: str | None
+    port: int | None
+    listener: str | None
+    connected: bool
+    connected_at: float | None
+    disconnected_at: float | None
+    created_at: float
+    keepalive: int
+    clean_start: bool
+    expiry_interval: int  # seconds
+    proto_name: str
+    proto_ver: int
+    is_bridge: bool = False
+    mountpoint: str | None = None
+    subscriptions_cnt: int = 0
+    subscriptions_max: int = 0  # 0 = infinity
+    inflight_cnt: int = 0
+    inflight_max: int = 0
+    mqueue_len: int = 0
+    mqueue_max: int = 0
+    mqueue_dropped: int = 0
+    awaiting_rel_cnt: int = 0
+    awaiting_rel_max: int = 0
+    recv_oct: int = 0
+    send_oct: int = 0
+    recv_cnt: int = 0
+    send_cnt: int = 0
+    recv_pkt: int = 0
+    send_pkt: int = 0
+    recv_msg: int = 0
+    recv_msg_qos0: int = 0
+    recv_msg_qos1: int = 0
+    recv_msg_qos2: int = 0
+    recv_msg_dropped: int = 0
+    recv_msg_dropped_await_pubrel_timeout: int = 0
+    send_msg: int = 0
+    send_msg_qos0: int = 0
+    send_msg_qos1: int = 0
+    send_msg_qos2: int = 0
+    send_msg_dropped: int = 0
+    send_msg_dropped_expired: int = 0
+    send_msg_dropped_queue_full: int = 0
+    send_msg_dropped_too_large: int = 0
+    # EMQ 2.x session counters: messages handed to the connection / put in the queue.
+    deliver_msg: int = 0
+    enqueue_msg: int = 0
+    will_topic: str | None = None
+    will_msg: bytes | None = None
+
+    @property
+    def conn_state(self) -> str:
+        return "connected" if self.connected else "disconnected"
+
+
+@record
+class ClientQuery:
+    """Filters of a client listing; all given filters must hold (AND), list values are OR-ed."""
+
+    clientid: list[str] | None = None
+    username: list[str] | None = None
+    like_clientid: str | None = None
+    like_username: str | None = None
+    ip_address: str | None = None
+    conn_state: str | None = None  # "connected" | "idle" | "disconnected"
+    clean_start: bool | None = None
+    proto_ver: int | None = None
+    gte_created_at: float | None = None
+    lte_created_at: float | None = None
+    gte_connected_at: float | None = None
+    lte_connected_at: float | None = None
+
+    @property
+    def exact_only(self) -> bool:
+        """EMQX reports a total only when no substring filter forces a full scan."""
+        return self.like_clientid is None and self.like_username is None
+
+
+@record
+class Page(Generic[T]):
+    """One page of a listing. ``total`` is None when it cannot be known without a full scan."""
+
+    items: list[T]
+    total: int | None
+    hasnext: bool
+    cursor: str | None = None
+
+
+@record
+class Subscription:
+    clientid: str
+    topic: str  # as subscribed, shared ones as "$share/<group>/<filter>"
+    qos: int
+    node: str
+    share_group: str | None = None
+    no_local: bool = False
+    retain_as_published: bool = False
+    retain_handling: int = 0
+    subscription_id: int | None = None
+
+
+@record
+class SubscriptionQuery:
+    clientid: str | None = None
+    topic: str | None = None
+    qos: int | None = None
+    share_group: str | None = None
+    match_topic: str | None = None
+
+
+@record
+class SubscribeRequest:
+    topic: str
+    qos: int = 0
+    no_local: bool = False
+    retain_as_published: bool = False
+    retain_handling: int = 0
+
+
+@record
+class Route:
+    topic: str
+    node: str
+
+
+@record
+class TopicTreeNode:
+    """One node of NanoMQ's `/topic-tree`: a topic level, its children count, its subscribers."""
+
+    topic: str
+    cld_cnt: int
+    clientid: list[str]
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+@record
+class PublishRequest:
+    topic: str
+    payload: bytes
+    qos: int = 0
+    retain: bool = False
+    clientid: str = "http_api"
+    username: str | None = None
+    properties: dict[str, Any] = attrs.field(factory=dict)
+
+
+@record
+class PublishResult:
+    id: str  # 32 upper-case hex digits, like EMQX
+    matched: int  # subscribers the message was routed to (0: nobody matched)
+
+
+@record
+class RetainedMessage:
+    topic: str
+    qos: int
+    payload: bytes
+    msgid: str
+    publish_at: float
+    from_clientid: str
+    from_username: str | None
+    properties: dict[str, Any] = attrs.field(factory=dict)
+
+
+# --- listeners, features, bans ------------------------------------------------------------------
+
+
+@record
+class ListenerInfo:
+    id: str
+    type: str
+    name: str
+    bind: str
+    port: int
+    enable: bool
+    running: bool
+    max_connections: int
+    current_connections: int
+    shutdown_count: int
+    path: str | None = None
+
+
+@record
+class Feature:
+    """A broker capability that really switches on and off (EMQ 2.x shows them as plugins)."""
+
+    name: str
+    description: str
+    enabled: bool
+    version: str
+
+
+BAN_KINDS = ("clientid", "username", "peerhost", "clientid_re", "username_re", "peerhost_net")
+
+
+@record
+class BannedEntry:
+    as_: str  # one of BAN_KINDS
+    who: str
+    by: str = "admin"
+    reason: str = ""
+    at: float = 0.0
+    until: float | None = None  # None = never expires
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+@record
+class MetricsSnapshot:
+    node: str
+    counters: dict[str, int]
+
+
+@record
+class StatsSnapshot:
+    node: str
+    stats: dict[str, int]

@@ -1,0 +1,23 @@
+import pytest
+
+from tests.mqtt_helpers import RunningBroker
+
+
+@pytest.fixture
+def broker():
+    b = RunningBroker()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def make_broker():
+    made = []
+
+    def make(**overrides):
+        b = RunningBroker(**overrides)
+        made.append(b)
+        return b
+    yield make
+    for b in made:
+        b.close()
