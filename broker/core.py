@@ -226,6 +226,14 @@ class Broker:
                 del self.sorted_ids[i]
         self._emit("session.dropped", session=s)
 
+    def release_wills(self) -> None:
+        """Publish every connected client's will while all of them can still receive (shutdown)."""
+        for ch in list(self.channels.values()):
+            will, ch.will = ch.will, None
+            if will is not None:
+                will.properties.pop("will_delay_interval", None)
+                self._publish_will(will)
+
     def kick(self, clientid: str) -> bool:
         """Disconnect a client and discard its session (what every dialect's kick does)."""
         s = self.sessions.get(clientid)

@@ -234,6 +234,8 @@ class MQTTServer:
 
     async def stop_listeners(self) -> None:
         self.broker.running = False
+        # Closing connections one by one would let early ones miss the wills of later ones.
+        self.broker.release_wills()
         for lst in self.listeners.values():
             await lst.stop()
 

@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from broker.acl import AclSyntaxError
 from broker.control import BrokerController
 from broker.core import Broker
 from broker.server import MQTTServer
@@ -54,8 +55,13 @@ def _build_config(args) -> config_mod.GatewayConfig:
 
 
 async def _serve(cfg: config_mod.GatewayConfig) -> int:
-    Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-    broker = Broker(cfg.broker)
+    try:
+        Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+        broker = Broker(cfg.broker)
+    except AclSyntaxError as e:
+        return _fail(f"bad ACL file: {e}")
+    except OSError as e:
+        return _fail(f"{e.filename or cfg.data_dir}: {e.strerror or e}")
     server = MQTTServer(broker)
     BrokerController(broker, server)
     try:

@@ -50,15 +50,15 @@ for _kind in (int, bool, float, str):
 
 
 def _first_error(exc: BaseException, path: str) -> tuple[str, str]:
-    """Walk cattrs' exception group down to the first leaf, building the key path."""
+    """Walk cattrs' exception group down to the first leaf, building the key path from its notes."""
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         return f"{path}.{sorted(exc.extra_fields)[0]}".lstrip("."), "unknown key"
     if isinstance(exc, BaseExceptionGroup):
         for sub in exc.exceptions:
-            note = next((n for n in getattr(sub, "__notes__", []) if "attribute" in n or "key" in n), None)
             sub_path = path
-            if note is not None and "'" in note:
-                sub_path = f"{path}.{note.split(chr(39))[1]}"
+            for note in getattr(sub, "__notes__", []):
+                if "@ attribute " in note:
+                    sub_path = f"{path}.{note.rsplit('@ attribute ', 1)[1].strip()}"
             return _first_error(sub, sub_path)
     return path.lstrip("."), str(exc)
 

@@ -1,0 +1,118 @@
+"""`emqgw serve` as an operator runs it: a real subprocess, real ports, real signals."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import attrs
+import pytest
+
+from gateway import config
+from schemas.records import BrokerConfig
+from tests.mqtt_helpers import TIMEOUT
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def serve(*args, tmp_path):
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(tmp_path / "data"), *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def listening_lines(proc, n):
+    lines = []
+    end = time.monotonic() + 15
+    while len(lines) < n and time.monotonic() < end:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("listening:"):
+            lines.append(line.strip())
+    return lines
+
+
+def test_example_config_is_the_defaults():
+    cfg = config.load(os.path.join(ROOT, "examples", "emqgw.toml"))
+    assert attrs.evolve(cfg.broker, listeners=[]) == attrs.evolve(BrokerConfig(), listeners=[])
+    assert [(lc.id, lc.port) for lc in cfg.broker.listeners] == [("tcp:default", 1883), ("ws:default", 8083)]
+
+
+def test_serve_prints_real_ports_and_shuts_down_cleanly_with_wills(tmp_path):
+    import paho.mqtt.client as paho
+    proc = serve("--mqtt-port", "0", "--ws-port", "0", tmp_path=tmp_path)
+    try:
+        lines = listening_lines(proc, 2)
+        assert lines[0].startswith("listening: mqtt tcp 127.0.0.1:")
+        assert lines[1].startswith("listening: mqtt ws 127.0.0.1:") and lines[1].endswith("/mqtt")
+        port = int(lines[0].rsplit(":", 1)[1])
+        assert port != 0
+        got = []
+        watcher = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="watcher")
+        watcher.on_message = lambda c, u, m: got.append(m.payload)
+        watcher.connect("127.0.0.1", port)
+        watcher.subscribe("gone", 0)
+        watcher.loop_start()
+        # The will of a raw client (no paho reconnect logic) must go out at shutdown.
+        s = socket.create_connection(("127.0.0.1", port))
+        body = b"\x00\x04MQTT\x04\x06\x00\x3c\x00\x01w\x00\x04gone\x00\x03bye"
+        s.sendall(bytes([0x10, len(body)]) + body)
+        assert s.recv(4) == b"\x20\x02\x00\x00"
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(TIMEOUT) == 0
+        watcher.loop_stop()
+        assert s.recv(16) == b""
+        assert b"bye" in got
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        proc.kill()
+
+
+def test_bad_config_value_names_the_key(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text("[mqtt]\nmax_inflight = \"lots\"\n")
+    proc = serve("--config", str(f), tmp_path=tmp_path)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 2
+    assert "mqtt.max_inflight" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, key", [("[mqtt]\nno_such_thing = 1\n", "mqtt.no_such_thing"),
+                                       ("[mqtt]\nallow_anonymous = 1\n", "mqtt.allow_anonymous"),
+                                       ("[listeners.tcp.default]\nbind = \"nope\"\n", "listeners.tcp.default.bind"),
+                                       ("[listeners.ssl.default]\nbind = \"0.0.0.0:8883\"\n", "listeners.ssl.default"),
+                                       ("bogus = 1\n", "bogus")])
+def test_config_errors(tmp_path, text, key):
+    f = tmp_path / "c.toml"
+    f.write_text(text)
+    with pytest.raises(config.ConfigError, match=key.replace(".", r"\.")):
+        config.load(str(f))
+
+
+def test_busy_port_is_one_line_and_exit_2(tmp_path):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        proc = serve("--mqtt-port", str(port), "--ws-port", "off", tmp_path=tmp_path)
+        out, err = proc.communicate(timeout=TIMEOUT)
+        assert proc.returncode == 2
+        assert err.startswith("emqgw: ") and "Traceback" not in err
+        assert "listening" not in out
+    finally:
+        busy.close()
+
+
+def test_bad_acl_file_is_one_line_and_exit_2(tmp_path):
+    acl = tmp_path / "acl.conf"
+    acl.write_text("{allow, {username, \"x\"}, publish\n")
+    f = tmp_path / "c.toml"
+    f.write_text(f"[mqtt]\nacl_file = \"{acl}\"\n")
+    proc = serve("--config", str(f), "--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 2
+    assert "acl.conf" in err and "Traceback" not in err
