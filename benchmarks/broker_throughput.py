@@ -282,6 +282,18 @@ def proc_cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores spent busy since boot (/proc/stat), to spot other load on the machine."""
+    try:
+        with open("/proc/stat") as f:
+            vals = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    guest = sum(vals[8:10]) if len(vals) > 9 else 0     # already counted in user/nice
+    return (sum(vals) - idle - guest) / CLK_TCK
+
+
 def self_cpu_seconds() -> float:
     t = os.times()
     return t.user + t.system
@@ -392,13 +404,13 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
             now = time.monotonic()
             if snap0 is None and now >= warm_end:
                 snap0 = (sent, sum(c.acked for c in pub_conns), delivered_total(),
-                         self_cpu_seconds(), proc_cpu_seconds(broker_pid), now)
+                         self_cpu_seconds(), proc_cpu_seconds(broker_pid), now, machine_busy_seconds())
             left = tick - (now - round_start)  # poll at most every `tick` s: reads come in batches
             if left > 0:
                 time.sleep(left)
             now = time.monotonic()
         snap1 = (sent, sum(c.acked for c in pub_conns), delivered_total(),
-                 self_cpu_seconds(), proc_cpu_seconds(broker_pid), now)
+                 self_cpu_seconds(), proc_cpu_seconds(broker_pid), now, machine_busy_seconds())
 
         # Drain (bounded): keep reading and acknowledging until what was sent has arrived.
         drain_end = time.monotonic() + args.drain
@@ -413,6 +425,9 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
         b0, b1 = snap0[4], snap1[4]
         gen = (snap1[3] - snap0[3]) / wall
         brk = (b1 - b0) / wall if b0 is not None and b1 is not None else None
+        other = None
+        if snap0[6] is not None and snap1[6] is not None:
+            other = max(0.0, (snap1[6] - snap0[6]) / wall - gen - (brk or 0.0))
         if brk is not None and brk >= 0.9:
             limit = "broker"
         elif gen >= 0.9:
@@ -433,6 +448,7 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
             "missing_after_drain": max(0, sent * factor - delivered_total()),
             "generator_cores": round(gen, 3),
             "broker_cores": round(brk, 3) if brk is not None else None,
+            "other_cores": round(other, 3) if other is not None else None,
             "limit": limit,
         }
     finally:
@@ -649,13 +665,14 @@ def fmt(v, spec=",.0f"):
 
 def print_table(rows: list[dict]) -> None:
     hdr = (f"{'scenario':<8} {'qos':>3} {'broker':<16} {'published/s':>12} {'delivered/s':>12} "
-           f"{'missing':>8} {'gen cores':>9} {'broker cores':>12} {'limit':>9}")
+           f"{'missing':>8} {'gen cores':>9} {'broker cores':>12} {'other':>6} {'limit':>9}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         print(f"{r['scenario']:<8} {r['qos']:>3} {r['broker']:<16} {fmt(r['published_per_s']):>12} "
               f"{fmt(r['delivered_per_s']):>12} {fmt(r['missing_after_drain'], ',d'):>8} "
-              f"{fmt(r['generator_cores'], '.2f'):>9} {fmt(r['broker_cores'], '.2f'):>12} {r['limit']:>9}")
+              f"{fmt(r['generator_cores'], '.2f'):>9} {fmt(r['broker_cores'], '.2f'):>12} "
+              f"{fmt(r['other_cores'], '.2f'):>6} {r['limit']:>9}")
 
 
 def main(argv=None) -> int:
@@ -723,7 +740,8 @@ def main(argv=None) -> int:
                     rows.append(r)
                     print(f"  {name:<7} QoS {q} {b.label:<16} delivered {r['delivered_per_s']:>12,.0f}/s  "
                           f"published {r['published_per_s']:>12,.0f}/s  gen {r['generator_cores']:.2f} core"
-                          f"  broker {fmt(r['broker_cores'], '.2f')} core  missing {r['missing_after_drain']:,}",
+                          f"  broker {fmt(r['broker_cores'], '.2f')} core  other {fmt(r['other_cores'], '.2f')}"
+                          f"  missing {r['missing_after_drain']:,}",
                           flush=True)
                     if b.proc is not None and b.proc.poll() is not None:
                         raise BenchError(f"{b.label} broker exited (status {b.proc.returncode})")
@@ -746,7 +764,13 @@ def main(argv=None) -> int:
                     print(f"{name:<8} {q:>3} {fmt(ratio, '.2f'):>7} {('>= %.1fx' % tgt) if tgt else '-':>8}  "
                           f"{'-' if met is None else ('yes' if met else 'NO')}")
         sat = [r for r in rows if r["generator_cores"] >= 0.85]
-        print()
+        print("\ncores: CPU time / wall time over the measured window; 'other' = the rest of the machine "
+              "(other processes); missing = sent but not delivered by the end of the drain")
+        busy = [r for r in rows if (r["other_cores"] or 0) >= 0.2]
+        if busy:
+            print("WARNING: other processes used >= 0.2 core during: "
+                  + ", ".join(f"{r['scenario']}/QoS{r['qos']}/{r['broker']} ({r['other_cores']:.2f})" for r in busy)
+                  + " -- the machine was not quiet; rerun for clean figures.")
         if sat:
             print("WARNING: the load generator used >= 0.85 of a core in: "
                   + ", ".join(f"{r['scenario']}/QoS{r['qos']}/{r['broker']}" for r in sat)
