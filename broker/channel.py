@@ -151,8 +151,9 @@ class Channel:
         if self.state == CONNECTING:
             self._metrics["packets.connack.error"] += 1
             if getattr(err, "version_unsupported", False):
-                # Answer in a form the client can read: 0x01 for 3.x, 0x84 for 5 [MQTT-3.1.2-2].
-                self.version = getattr(err, "version", None) or 4
+                # A level we do not speak: answer in the 3.1.1 form every client can read, return
+                # code 0x01 [MQTT-3.1.2-2].
+                self.version = 4
                 self.send_packet(pk.Connack(reason_code=ReasonCode.UNSUPPORTED_PROTOCOL_VERSION))
             elif self.version == MQTT_5 and self.decoder.version is not None:
                 self.send_packet(pk.Connack(reason_code=reason))

@@ -10,12 +10,21 @@ Shape (EMQX 5's names where EMQX has the knob):
 
     [listeners.tcp.default]     # <type>.<name>: tcp | ssl | ws | wss
     bind = "0.0.0.0:1883"
+
+    [http]                      # gateway.config.HttpConfig
+    port = 18083
+
+Every key can also come from the environment: ``EMQGW_<SECTION>__<KEY>`` (``EMQGW_MQTT__MAX_INFLIGHT=64``,
+``EMQGW_HTTP__V2_PORT=off``, top-level keys as ``EMQGW_NODE_NAME``); values are read as TOML literals
+when they parse as one (numbers, booleans), else as strings. The environment wins over the file, the
+command line over both.
 """
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import attrs
 import cattrs
@@ -23,14 +32,35 @@ import cattrs
 from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
 
 
+ENV_PREFIX = "EMQGW_"
+V4_FLAVORS = ("nanomq", "emqx4")
+
+
 class ConfigError(ValueError):
     """A bad configuration value; the message names the key."""
+
+
+@attrs.define(slots=True, kw_only=True)
+class HttpConfig:
+    bind: str = "127.0.0.1"
+    # The main listener serves all three dialects, like EMQX's dashboard listener.
+    port: int = 18083
+    # Legacy listeners where old scripts expect them; None = off.
+    v2_port: int | None = 8080  # EMQ 2.x management listener
+    v4_port: int | None = 8081  # NanoMQ / EMQX 4 management listener
+    # Requests with a larger body get 413.
+    body_limit: int = 1024 * 1024
+    # `/api/v4` answers as NanoMQ ("nanomq") or EMQX 4.4 ("emqx4").
+    v4_flavor: str = "nanomq"
+    # A directory holding a built EMQ 2.3 dashboard, served at `/` of the main listener.
+    dashboard_dir: str | None = None
 
 
 @attrs.define(slots=True, kw_only=True)
 class GatewayConfig:
     data_dir: str = "./data"
     broker: BrokerConfig = attrs.field(factory=BrokerConfig)
+    http: HttpConfig = attrs.field(factory=HttpConfig)
 
 
 def _strict(kind: type):
@@ -101,18 +131,59 @@ def _listeners(section: Any) -> list[ListenerConfig]:
     return out
 
 
-def load(path: str | None) -> GatewayConfig:
-    """Read and validate a TOML file (None: all defaults)."""
-    if path is None:
-        return GatewayConfig()
+def _env_value(text: str) -> Any:
     try:
-        raw = tomllib.loads(Path(path).read_text())
-    except OSError as e:
-        raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"configuration file {path} is not valid TOML: {e}") from None
-    raw = dict(raw)
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def env_overrides(raw: dict, environ: Mapping[str, str]) -> dict:
+    """Merge ``EMQGW_<SECTION>__<KEY>`` variables over the file's values."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for name, text in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX:
+            continue
+        parts = name[len(ENV_PREFIX):].lower().split("__")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"invalid configuration at '{name}': {part} is not a section")
+        node[parts[-1]] = _env_value(text)
+    return out
+
+
+def _http(section: Any) -> HttpConfig:
+    if not isinstance(section, dict):
+        raise ConfigError("invalid configuration at 'http': expected a table")
+    body = dict(section)
+    for key in ("v2_port", "v4_port"):
+        if body.get(key) == "off":
+            body[key] = None
+    cfg = _structure(body, HttpConfig, "http")
+    for key in ("port", "v2_port", "v4_port"):
+        value = getattr(cfg, key)
+        if value is not None and not 0 <= value <= 65535:
+            raise ConfigError(f"invalid configuration at 'http.{key}': port out of range: {value}")
+    if cfg.v4_flavor not in V4_FLAVORS:
+        raise ConfigError(f"invalid configuration at 'http.v4_flavor': one of {V4_FLAVORS}")
+    return cfg
+
+
+def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read and validate a TOML file (None: defaults), then the environment's overrides."""
+    raw: dict = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except OSError as e:
+            raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {e}") from None
+    raw = env_overrides(raw, os.environ if environ is None else environ)
     mqtt = dict(raw.pop("mqtt", {}) or {})
+    http = _http(raw.pop("http", {}) or {})
     listeners = raw.pop("listeners", None)
     node_name = raw.pop("node_name", None)
     data_dir = raw.pop("data_dir", "./data")
@@ -125,7 +196,7 @@ def load(path: str | None) -> GatewayConfig:
         broker.listeners = _listeners(listeners)
     if not isinstance(data_dir, str):
         raise ConfigError("invalid configuration at 'data_dir': expected str")
-    return GatewayConfig(data_dir=data_dir, broker=broker)
+    return GatewayConfig(data_dir=data_dir, broker=broker, http=http)
 
 
 def set_listener_port(cfg: BrokerConfig, kind: str, port: str) -> None:
@@ -141,3 +212,14 @@ def set_listener_port(cfg: BrokerConfig, kind: str, port: str) -> None:
         raise ConfigError(f"invalid port for {kind} listener: {port!r} (a number 0-65535 or 'off')")
     lc.port = int(port)
     lc.enable = True
+
+
+def set_http_port(cfg: HttpConfig, key: str, port: str) -> None:
+    """Apply `--http-port N` / `--v2-port N|off` / `--v4-port N|off`."""
+    if port == "off" and key != "port":
+        setattr(cfg, key, None)
+        return
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"invalid value for --{key.replace('_', '-')}: {port!r} (a number 0-65535"
+                          + (" or 'off')" if key != "port" else ")"))
+    setattr(cfg, key, int(port))

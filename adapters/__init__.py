@@ -1,0 +1,1 @@
+"""API dialects, one folder each (`v2`, `v4`, `v5`), and what they share (`common`)."""

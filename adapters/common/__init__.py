@@ -1,0 +1,1 @@
+"""What the three dialects share: time formats, paging maths and the field crosswalk."""

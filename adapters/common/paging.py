@@ -1,0 +1,32 @@
+"""Paging maths shared by the dialects: each names its parameters differently, the sums are one."""
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.define(slots=True, frozen=True)
+class PageRequest:
+    page: int  # 1-based
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+def parse_page(page: str | None, limit: str | None, *, default_limit: int, max_limit: int | None = None,
+               default_page: int = 1) -> PageRequest:
+    """Parse and bound page/limit strings; ValueError names the bad one (dialects map it to their code)."""
+    try:
+        p = default_page if page in (None, "") else int(page)
+    except ValueError:
+        raise ValueError("page") from None
+    try:
+        lim = default_limit if limit in (None, "") else int(limit)
+    except ValueError:
+        raise ValueError("limit") from None
+    if p < 1:
+        raise ValueError("page")
+    if lim < 1 or (max_limit is not None and lim > max_limit):
+        raise ValueError("limit")
+    return PageRequest(p, lim)

@@ -1,0 +1,105 @@
+"""Every time and size format the dialects use, from epoch seconds (the records' unit)."""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+
+
+def _local(ts: float) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(ts).astimezone()
+
+
+def rfc3339_ms(ts: float | None) -> str | None:
+    """EMQX 5 client/alarm/retainer times: `2024-01-01T12:34:56.789+08:00` (node-local offset)."""
+    if ts is None:
+        return None
+    return _local(ts).isoformat(timespec="milliseconds")
+
+
+def rfc3339_s(ts: float | None) -> str | None:
+    """EMQX 5 api_key/banned times: second precision."""
+    if ts is None:
+        return None
+    return _local(ts).isoformat(timespec="seconds")
+
+
+def legacy_datetime(ts: float | None) -> str | None:
+    """EMQ 2.x / EMQX 4 / NanoMQ: `YYYY-MM-DD HH:MM:SS`, local time."""
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def parse_time(value: str | int | float) -> float:
+    """An input time as EMQX 5 accepts it: epoch milliseconds or an RFC 3339 string. ValueError if neither."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value / 1000.0
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text) / 1000.0
+    try:
+        parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise ValueError(f"not an epoch-millisecond number or RFC 3339 time: {value!r}") from e
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()
+    return parsed.timestamp()
+
+
+def parse_time_s(value: str | int | float) -> float:
+    """Like parse_time, but a number means epoch seconds (EMQX 5 banned/api_key inputs)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return float(int(text))
+    return parse_time(text)
+
+
+def _units(seconds: float) -> tuple[int, int, int, int]:
+    s = int(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    return days, hours, minutes, s
+
+
+def uptime_emq(seconds: float) -> str:
+    """EMQ 2.x/EMQX 4 uptime: `1 days,3 hours, 5 minutes, 2 seconds`, leading zero units omitted.
+
+    (EMQ builds it as `D days,` + `H hours, ` + `M minutes, ` + `S seconds`; the missing space after
+    `days,` is theirs.)
+    """
+    days, hours, minutes, s = _units(seconds)
+    out = ""
+    if days:
+        out += f"{days} days,"
+    if days or hours:
+        out += f"{hours} hours, "
+    if days or hours or minutes:
+        out += f"{minutes} minutes, "
+    return out + f"{s} seconds"
+
+
+def uptime_nanomq(seconds: float) -> str:
+    """NanoMQ: `15 Hours, 1 minutes, 38 seconds` (hours not folded into days)."""
+    s = int(seconds)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    return f"{hours} Hours, {minutes} minutes, {s} seconds"
+
+
+def memory_string(n: int) -> str | int:
+    """EMQ/EMQX memory as `"120.50M"`: two decimals with G/M/K; values of 1 KiB or less stay ints."""
+    if n > 1024 ** 3:
+        return f"{n / 1024 ** 3:.2f}G"
+    if n > 1024 ** 2:
+        return f"{n / 1024 ** 2:.2f}M"
+    if n > 1024:
+        return f"{n / 1024:.2f}K"
+    return n
+
+
+def total_pages(total: int, size: int) -> int:
+    return math.ceil(total / size) if size else 0

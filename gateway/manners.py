@@ -1,0 +1,127 @@
+"""HTTP manners from the MaxScale REST conventions, applied around every endpoint of every dialect.
+
+`pretty`, ETag with If-None-Match (304) and If-Match (412), X-HTTP-Method-Override, `Allow` on every
+answer and 405 for a method the resource lacks, 401 with WWW-Authenticate (the dialect's
+``authenticate``), 413 above the body limit, 415 for a non-JSON body where JSON is required — each
+error rendered by the dialect in its own envelope, never an HTML page or a traceback.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+import orjson
+from aiohttp import web
+
+from . import dialect as d
+from .dialect import ApiError, Dialect
+from .routes import Endpoint
+
+log = logging.getLogger("emqgw.http")
+access_log = logging.getLogger("emqgw.access")
+
+_MUTATING = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _etag_listed(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def _wants_pretty(request: web.Request) -> bool:
+    return request.query.get("pretty", "").lower() in ("true", "1", "yes")
+
+
+def allow_header(methods: dict[str, Endpoint]) -> str:
+    names = set(methods)
+    if "GET" in names:
+        names.add("HEAD")
+    return ", ".join(sorted(names))
+
+
+def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: int):
+    """The aiohttp handler for one path of one dialect: all methods go through here."""
+    allow = allow_header(methods)
+    get_endpoint = methods.get("GET")
+
+    async def current_etag(request: web.Request) -> str | None:
+        if get_endpoint is None:
+            return None
+        resp = await get_endpoint.handler(request.clone(method="GET"))
+        if resp.status != 200 or not isinstance(resp, web.Response) or resp.body is None:
+            return None
+        return etag_of(resp.body)
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        ep: Endpoint | None = None
+        try:
+            method = request.headers.get("X-HTTP-Method-Override", request.method).upper()
+            if method == "HEAD":
+                method = "GET"
+            ep = methods.get(method)
+            if ep is None:
+                raise dialect.manners_error(d.METHOD_NOT_ALLOWED, f"{method} not allowed; allowed: {allow}")
+            request["endpoint"] = ep
+            if ep.auth != "none":
+                request["principal"] = await dialect.authenticate(request, ep)
+            if method in _MUTATING:
+                length = request.content_length
+                if length is not None and length > body_limit:
+                    raise dialect.manners_error(d.TOO_LARGE, f"body larger than {body_limit} bytes")
+                if ep.json_body and dialect.enforce_json_content_type and request.body_exists:
+                    ctype = request.content_type
+                    if ctype != "application/json" and not ctype.endswith("+json"):
+                        raise dialect.manners_error(d.UNSUPPORTED_MEDIA_TYPE, "content-type:application/json Required")
+                if_match = request.headers.get("If-Match")
+                if if_match is not None:
+                    current = await current_etag(request)
+                    if current is None or not _etag_listed(if_match, current):
+                        raise dialect.manners_error(d.PRECONDITION_FAILED, "resource changed (If-Match)")
+            if method != request.method:
+                request = request.clone(method=method)
+            resp = await ep.handler(request)
+        except ApiError as e:
+            resp = dialect.error_response(request, e)
+        except web.HTTPRequestEntityTooLarge:
+            resp = dialect.error_response(request, dialect.manners_error(d.TOO_LARGE, "body too large"))
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            resp = dialect.error_response(request, dialect.manners_error(d.INTERNAL, "internal error"))
+        resp.headers["Allow"] = allow
+        if isinstance(resp, web.Response) and resp.status == 200 and resp.content_type == "application/json" \
+                and resp.body is not None:
+            resp = _conditional(request, resp)
+        _account(dialect, request, ep, resp, started)
+        return resp
+
+    return dispatch
+
+
+def _conditional(request: web.Request, resp: web.Response) -> web.Response:
+    body = resp.body
+    etag = etag_of(body)
+    if request.method in ("GET", "HEAD"):
+        inm = request.headers.get("If-None-Match")
+        if inm is not None and _etag_listed(inm, etag):
+            return web.Response(status=304, headers={"ETag": etag, "Allow": resp.headers.get("Allow", "")})
+    resp.headers["ETag"] = etag
+    if _wants_pretty(request):
+        resp.body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
+    return resp
+
+
+def _account(dialect: Dialect, request: web.Request, ep: Endpoint | None, resp: web.StreamResponse,
+             started: float) -> None:
+    principal = request.get("principal")
+    route = ep.path if ep is not None else request.path
+    dialect.ctx.count_request(dialect.name, request.method, route, resp.status, principal)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("%s %s %s %s %d %.1fms %s", request.remote, dialect.name, request.method, request.path_qs,
+                        resp.status, (time.monotonic() - started) * 1000, principal or "-")
