@@ -108,6 +108,8 @@ DISCONNECT = b"\xe0\x00"
 # rises. The tick adds at most ~--tick of latency to QoS 1 acknowledgements.
 
 RECV_SIZE = 1 << 20
+DEFAULT_LAG_QOS0 = 10000  # per subscriber; bounds what a broker may have to buffer
+DEFAULT_LAG_QOS1 = 500    # below our broker's (and EMQX's) 1000-message session queue: no drops by design
 MAX_BATCHES = 16  # QoS 0: pre-built batches one publisher may write per poll round
 
 
@@ -343,7 +345,7 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
         pub_conns = [c for c, _ in pubs]
         next_pid = [0] * len(pubs)
         window = args.window
-        lag_cap = args.max_lag
+        lag_cap = args.max_lag if args.max_lag else (DEFAULT_LAG_QOS1 if qos else DEFAULT_LAG_QOS0)
         # Which subscribers receive each publisher's messages; expected[s] = PUBLISHes sent to sub s.
         targets = [[s for s, f in enumerate(sub_topics) if topic_matches(f, t)] for t in pub_topics]
         expected = [0] * len(subs)
@@ -641,7 +643,7 @@ def start_mosquitto(extra_conf: str = "") -> Broker:
                 "max_queued_messages 100000\n"
                 "max_inflight_messages 100\n"
                 "max_connections -1\n"
-                "set_tcp_nodelay true\n"
+
                 "log_dest stderr\n"
                 "log_type error\n"
                 "log_type warning\n"
@@ -741,10 +743,10 @@ def main(argv=None) -> int:
     ap.add_argument("--qos", default="0,1", help="comma list of QoS levels (0,1)")
     ap.add_argument("--payload", type=int, default=64, help="payload bytes (default 64)")
     ap.add_argument("--window", type=int, default=100, help="QoS 1 unacked PUBLISHes per publisher (default 100)")
-    ap.add_argument("--max-lag", type=int, default=500,
-                    help="pause publishers when more than this many messages per subscriber are sent but "
-                         "not yet delivered (default 500: below the 1000-message queue past which our broker, "
-                         "like EMQX, drops the oldest)")
+    ap.add_argument("--max-lag", type=int, default=0,
+                    help="pause a publisher while one of its subscribers has more than this many messages sent "
+                         f"but not yet delivered (default {DEFAULT_LAG_QOS0} at QoS 0, {DEFAULT_LAG_QOS1} at "
+                         "QoS 1: below the 1000-message queue past which our broker, like EMQX, drops the oldest)")
     ap.add_argument("--batch", type=int, default=64, help="QoS 0 PUBLISHes per socket write (default 64)")
     ap.add_argument("--tick", type=float, default=0.0002,
                     help="generator poll interval in seconds (default 0.0002): reads are batched per tick")
@@ -782,7 +784,8 @@ def main(argv=None) -> int:
         for b in brokers:
             print(f"broker {b.label}: 127.0.0.1:{b.port} pid {b.pid or 'unknown'}")
         print(f"{args.seconds:g}s per scenario after {args.warmup:g}s warm-up, {args.payload}-byte payloads, "
-              f"QoS 1 window {args.window}, lag cap {args.max_lag}/subscriber\n")
+              f"QoS 1 window {args.window}, lag cap per subscriber "
+              f"{args.max_lag or DEFAULT_LAG_QOS0} at QoS 0, {args.max_lag or DEFAULT_LAG_QOS1} at QoS 1\n")
         for name in scenarios:
             for q in qoss:
                 for b in brokers:

@@ -59,6 +59,13 @@ def vm_rss_kib(pid: int | None) -> int | None:
     return None
 
 
+def open_fds(pid: int) -> int | None:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
 def raise_nofile() -> int:
     """Raise the soft RLIMIT_NOFILE to the hard limit; return the soft limit in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -154,6 +161,7 @@ def measure(broker: Broker, n: int, args) -> dict:
     try:
         time.sleep(args.settle)
         after = vm_rss_kib(broker.pid)
+        fds = open_fds(broker.pid)
         if broker.proc is not None and broker.proc.poll() is not None:
             raise BenchError(f"{broker.label} broker exited (status {broker.proc.returncode})")
         if before is None or after is None:
@@ -165,6 +173,7 @@ def measure(broker: Broker, n: int, args) -> dict:
             "rss_before_kib": before,
             "rss_after_kib": after,
             "kib_per_connection": round((after - before) / n, 3),
+            "broker_open_fds": fds,
         }
     finally:
         close_idle(socks)
@@ -215,12 +224,13 @@ def main(argv=None) -> int:
             time.sleep(0.5)
         print()
         hdr = (f"{'broker':<16} {'connections':>11} {'RSS before':>12} {'RSS after':>12} "
-               f"{'KiB/conn':>9} {'connect s':>9}")
+               f"{'KiB/conn':>9} {'connect s':>9} {'broker fds':>10}")
         print(hdr)
         print("-" * len(hdr))
         for r in rows:
             print(f"{r['broker']:<16} {r['connections']:>11,} {r['rss_before_kib']:>9,} KiB "
-                  f"{r['rss_after_kib']:>8,} KiB {r['kib_per_connection']:>9.2f} {r['connect_seconds']:>9.1f}")
+                  f"{r['rss_after_kib']:>8,} KiB {r['kib_per_connection']:>9.2f} {r['connect_seconds']:>9.1f} "
+                  f"{r['broker_open_fds'] if r['broker_open_fds'] is not None else '-':>10}")
         ours = rows[0]
         if main_broker.label != "mosquitto":
             verdict = "yes" if ours["kib_per_connection"] <= TARGET_KIB_PER_CONN else "NO"

@@ -14,7 +14,7 @@ import resource
 import sys
 import time
 from itertools import islice
-from typing import Iterator
+from typing import Callable, Iterator
 
 import attrs
 
@@ -169,6 +169,14 @@ class BrokerController:
     def __init__(self, broker: Broker, server: MQTTServer):
         self.broker = broker
         self.server = server
+        # Features the gateway owns (e.g. MQTT auth against its account store): name -> (description,
+        # getter, setter). They are listed and toggled exactly like the broker's own.
+        self._extra_features: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
+        self.pending_config: BrokerConfig | None = None
+
+    def register_feature(self, name: str, description: str, get: Callable[[], bool],
+                         set_: Callable[[bool], None]) -> None:
+        self._extra_features[name] = (description, get, set_)
 
     # ------------------------------------------------------------------ node
 
@@ -516,14 +524,19 @@ class BrokerController:
 
     async def features(self) -> list[Feature]:
         cfg = self.broker.config
-        return [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION)
-                for n, d in FEATURES.items()]
+        own = [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION) for n, d in FEATURES.items()]
+        return own + [Feature(name=n, description=d, enabled=get(), version=VERSION)
+                      for n, (d, get, _set) in self._extra_features.items()]
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
-        if name not in FEATURES:
-            raise NotFound(f"feature {name!r} not found")
-        setattr(self.broker.config, name, bool(enabled))
-        return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
+        if name in FEATURES:
+            setattr(self.broker.config, name, bool(enabled))
+            return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
+        if name in self._extra_features:
+            description, get, set_ = self._extra_features[name]
+            set_(bool(enabled))
+            return Feature(name=name, description=description, enabled=get(), version=VERSION)
+        raise NotFound(f"feature {name!r} not found")
 
     # ------------------------------------------------------------------ banned
 
@@ -575,7 +588,7 @@ class BrokerController:
         await self.server.stop_listeners()
 
     async def start(self) -> None:
-        pending = getattr(self, "pending_config", None)
+        pending = self.pending_config
         if pending is not None:
             self.broker.config = pending
             self.server.reconfigure()

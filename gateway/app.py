@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from . import dialect as d
+from . import openapi
 from .dialect import Dialect
 from .manners import make_dispatcher
 
@@ -53,14 +54,22 @@ def _not_found_middleware(dialects: list[Dialect]):
     return not_found
 
 
-def build_app(ctx, dialects: list[Dialect], *, extra=None) -> web.Application:
-    """One listener's application serving the given dialects (plus `/status`)."""
+def build_app(ctx, dialects: list[Dialect], *, legacy: bool = False) -> web.Application:
+    """One listener's application serving the given dialects (plus `/status`).
+
+    A legacy listener (EMQ 2.x's 8080, NanoMQ's 8081) carries one dialect, which may add what that
+    product served outside its prefix (``Dialect.legacy_routes``).
+    """
     limit = ctx.config.http.body_limit
     # aiohttp enforces the same limit on bodies sent without a Content-Length.
     app = web.Application(client_max_size=limit, middlewares=[_not_found_middleware(dialects)])
     app.router.add_get("/status", status_handler(ctx))
     for dl in dialects:
         mount(app, dl, limit)
-    if extra is not None:
-        extra(app)
+        if legacy:
+            dl.legacy_routes(app)
+        else:
+            dl.main_routes(app)
+    if not legacy:
+        openapi.add_routes(app, dialects)
     return app

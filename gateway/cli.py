@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 from broker.acl import AclSyntaxError
-from broker.control import BrokerController
-from broker.core import Broker
-from broker.server import MQTTServer
 
+from . import cli_accounts
 from . import config as config_mod
+from .accounts import AccountStoreError
+from .runtime import GatewayRuntime
 
 EXIT_USAGE = 2
 
@@ -32,7 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--ws-port", metavar="N", help="MQTT/WebSocket port (0 = ephemeral, off = disabled)")
     serve.add_argument("--node-name", metavar="NAME", help="node name, e.g. emqgw@127.0.0.1")
     serve.add_argument("--data-dir", metavar="DIR", help="where state is kept (default ./data)")
+    serve.add_argument("--http-port", metavar="N", help="main HTTP listener, all dialects (default 18083)")
+    serve.add_argument("--v2-port", metavar="N", help="EMQ 2.x legacy listener (default 8080, off = none)")
+    serve.add_argument("--v4-port", metavar="N", help="NanoMQ/EMQX 4 legacy listener (default 8081, off = none)")
+    serve.add_argument("--dashboard-dir", metavar="DIR", help="a built EMQ 2.3 dashboard to serve at /")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    cli_accounts.add_parsers(sub)
     return p
 
 
@@ -51,35 +56,38 @@ def _build_config(args) -> config_mod.GatewayConfig:
         config_mod.set_listener_port(cfg.broker, "tcp", args.mqtt_port)
     if args.ws_port is not None:
         config_mod.set_listener_port(cfg.broker, "ws", args.ws_port)
+    for key in ("http_port", "v2_port", "v4_port"):
+        value = getattr(args, key)
+        if value is not None:
+            config_mod.set_http_port(cfg.http, "port" if key == "http_port" else key, value)
+    if args.dashboard_dir:
+        if not Path(args.dashboard_dir, "index.html").is_file():
+            raise config_mod.ConfigError(f"--dashboard-dir {args.dashboard_dir}: no index.html there")
+        cfg.http.dashboard_dir = args.dashboard_dir
     return cfg
 
 
 async def _serve(cfg: config_mod.GatewayConfig) -> int:
     try:
-        Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-        broker = Broker(cfg.broker)
+        runtime = GatewayRuntime(cfg)
     except AclSyntaxError as e:
         return _fail(f"bad ACL file: {e}")
+    except AccountStoreError as e:
+        return _fail(str(e))
     except OSError as e:
         return _fail(f"{e.filename or cfg.data_dir}: {e.strerror or e}")
-    server = MQTTServer(broker)
-    BrokerController(broker, server)
     try:
-        await server.start()
+        await runtime.start()
     except OSError as e:
         return _fail(f"cannot start listeners: {e.strerror or e}")
-    for lst in server.listeners.values():
-        if lst.running:
-            c = lst.config
-            suffix = c.path if c.type in ("ws", "wss") else ""
-            print(f"listening: mqtt {c.type} {c.bind}:{lst.port}{suffix}", flush=True)
+    for line in runtime.listening_lines():
+        print(line, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    # Clients are closed with "server shutting down"; their wills go out before we exit.
-    await server.close()
+    await runtime.stop()
     return 0
 
 
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             return asyncio.run(_serve(cfg))
         return uvloop.run(_serve(cfg))
-    return EXIT_USAGE
+    return cli_accounts.run(args)
 
 
 if __name__ == "__main__":

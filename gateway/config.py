@@ -43,8 +43,8 @@ class ConfigError(ValueError):
 @attrs.define(slots=True, kw_only=True)
 class HttpConfig:
     bind: str = "127.0.0.1"
-    # The main listener serves all three dialects, like EMQX's dashboard listener.
-    port: int = 18083
+    # The main listener serves all three dialects, like EMQX's dashboard listener; None = off.
+    port: int | None = 18083
     # Legacy listeners where old scripts expect them; None = off.
     v2_port: int | None = 8080  # EMQ 2.x management listener
     v4_port: int | None = 8081  # NanoMQ / EMQX 4 management listener
@@ -61,6 +61,9 @@ class GatewayConfig:
     data_dir: str = "./data"
     broker: BrokerConfig = attrs.field(factory=BrokerConfig)
     http: HttpConfig = attrs.field(factory=HttpConfig)
+    # MQTT clients that send a username are checked against the dashboard accounts (EMQ's
+    # emq_auth_username plugin); off by default, as the plugin was.
+    mqtt_auth_accounts: bool = False
 
 
 def _strict(kind: type):
@@ -158,7 +161,7 @@ def _http(section: Any) -> HttpConfig:
     if not isinstance(section, dict):
         raise ConfigError("invalid configuration at 'http': expected a table")
     body = dict(section)
-    for key in ("v2_port", "v4_port"):
+    for key in ("port", "v2_port", "v4_port"):
         if body.get(key) == "off":
             body[key] = None
     cfg = _structure(body, HttpConfig, "http")
@@ -187,6 +190,9 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
     listeners = raw.pop("listeners", None)
     node_name = raw.pop("node_name", None)
     data_dir = raw.pop("data_dir", "./data")
+    mqtt_auth_accounts = raw.pop("mqtt_auth_accounts", False)
+    if not isinstance(mqtt_auth_accounts, bool):
+        raise ConfigError("invalid configuration at 'mqtt_auth_accounts': expected bool")
     if raw:
         raise ConfigError(f"invalid configuration at '{sorted(raw)[0]}': unknown key")
     if node_name is not None:
@@ -196,7 +202,7 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
         broker.listeners = _listeners(listeners)
     if not isinstance(data_dir, str):
         raise ConfigError("invalid configuration at 'data_dir': expected str")
-    return GatewayConfig(data_dir=data_dir, broker=broker, http=http)
+    return GatewayConfig(data_dir=data_dir, broker=broker, http=http, mqtt_auth_accounts=mqtt_auth_accounts)
 
 
 def set_listener_port(cfg: BrokerConfig, kind: str, port: str) -> None:
@@ -215,11 +221,11 @@ def set_listener_port(cfg: BrokerConfig, kind: str, port: str) -> None:
 
 
 def set_http_port(cfg: HttpConfig, key: str, port: str) -> None:
-    """Apply `--http-port N` / `--v2-port N|off` / `--v4-port N|off`."""
-    if port == "off" and key != "port":
+    """Apply `--http-port N|off` / `--v2-port N|off` / `--v4-port N|off`."""
+    if port == "off":
         setattr(cfg, key, None)
         return
     if not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"invalid value for --{key.replace('_', '-')}: {port!r} (a number 0-65535"
-                          + (" or 'off')" if key != "port" else ")"))
+        flag = "http-port" if key == "port" else key.replace("_", "-")
+        raise ConfigError(f"invalid value for --{flag}: {port!r} (a number 0-65535 or 'off')")
     setattr(cfg, key, int(port))

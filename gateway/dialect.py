@@ -63,6 +63,18 @@ class Dialect:
         """Return the principal (for logs and usage counts) or raise the dialect's 401 ApiError."""
         raise NotImplementedError
 
+    def legacy_routes(self, app: web.Application) -> None:
+        """Routes outside the prefix on this dialect's own legacy listener (e.g. EMQ 2.x `GET /`)."""
+
+    def main_routes(self, app: web.Application) -> None:
+        """Routes outside the prefix on the main listener (e.g. OpenAPI documents, a dashboard)."""
+
+    async def start(self) -> None:
+        """Called once the HTTP listeners are up (a dialect may start samplers or bridges here)."""
+
+    async def stop(self) -> None:
+        """Called at shutdown, before the broker stops."""
+
     # -- shared helpers ----------------------------------------------------------------------
 
     @staticmethod

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.http_helpers import gateway  # noqa: F401  (fixture)
 from tests.mqtt_helpers import RunningBroker
 
 
