@@ -446,6 +446,8 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
             time.sleep(tick)
         ep.close()
 
+        if snap0 is None or snap1[5] <= snap0[5]:
+            raise BenchError(f"{name} QoS {qos}: the measurement window was missed (machine overloaded?)")
         wall = snap1[5] - snap0[5]
         b0, b1 = snap0[4], snap1[4]
         gen = (snap1[3] - snap0[3]) / wall
@@ -762,6 +764,10 @@ def main(argv=None) -> int:
     for q in qoss:
         if q not in (0, 1):
             ap.error("QoS must be 0 or 1")
+    if args.seconds <= 0 or args.warmup < 0 or args.drain < 0 or args.tick < 0:
+        ap.error("--seconds must be > 0; --warmup, --drain and --tick >= 0")
+    if not 1 <= args.window < 65535 or args.batch < 1 or args.max_lag < 0:
+        ap.error("bad --window / --batch / --max-lag")
     if args.pid_cycle <= args.window:
         ap.error("--pid-cycle must exceed --window")
 

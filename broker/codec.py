@@ -212,8 +212,11 @@ def _read_connack(b0: int, data: bytes, pos: int, end: int, version: int) -> Con
 _PUB_FLAGS = tuple(((f >> 1) & 3, bool(f & 1), bool(f & 8)) for f in range(16))
 
 
-def _read_publish_v3(b0: int, data: bytes, pos: int, end: int, version: int) -> Publish:
-    # The hot path: string read inlined, one slice for the topic and one for the payload.
+def _publish_head(b0: int, data: bytes, pos: int, end: int) -> tuple:
+    """Flags, topic, packet id and where the rest starts: the part every protocol level shares.
+
+    The hot path: string read inlined, one slice for the topic.
+    """
     qos, retain, dup = _PUB_FLAGS[b0 & 0x0F]
     p = pos + 2
     if p > end:
@@ -236,33 +239,17 @@ def _read_publish_v3(b0: int, data: bytes, pos: int, end: int, version: int) -> 
         p += 2
     else:
         pid = None
+    return qos, retain, dup, topic, pid, p
+
+
+def _read_publish_v3(b0: int, data: bytes, pos: int, end: int, version: int) -> Publish:
+    qos, retain, dup, topic, pid, p = _publish_head(b0, data, pos, end)
     return Publish(topic, data[p:end], qos, retain, dup, pid, {})
 
 
 def _make_read_publish_v5(from_client: bool) -> Callable[..., Publish]:
     def read_publish_v5(b0: int, data: bytes, pos: int, end: int, version: int) -> Publish:
-        qos, retain, dup = _PUB_FLAGS[b0 & 0x0F]
-        p = pos + 2
-        if p > end:
-            raise malformed("truncated PUBLISH topic length")
-        p += (data[pos] << 8) | data[pos + 1]
-        if p > end:
-            raise malformed("PUBLISH topic runs past the end of the packet")
-        try:
-            topic = data[pos + 2:p].decode()
-        except UnicodeDecodeError:
-            raise malformed("topic name is not valid UTF-8 [MQTT-3.3.2-1]") from None
-        if "\x00" in topic:
-            raise malformed("U+0000 in topic name [MQTT-1.5.4-2]")
-        if qos:
-            if p + 2 > end:
-                raise malformed("truncated PUBLISH packet identifier")
-            pid = (data[p] << 8) | data[p + 1]
-            if not pid:
-                raise protocol_error("packet identifier 0 [MQTT-2.2.1-3]")
-            p += 2
-        else:
-            pid = None
+        qos, retain, dup, topic, pid, p = _publish_head(b0, data, pos, end)
         if p >= end:
             raise malformed("PUBLISH without property length")
         if data[p]:
