@@ -38,7 +38,7 @@ class Channel:
         "send_cnt", "recv_pkt", "send_pkt", "recv_msg", "recv_qos", "send_msg", "send_qos",
         "recv_dropped", "recv_dropped_rel_timeout", "send_dropped", "send_dropped_expired",
         "send_dropped_queue_full", "send_dropped_too_large", "disconnected_at", "is_bridge",
-        "_metrics", "_close_reason", "accepted_at", "session_expiry", "problem_info",
+        "_metrics", "_close_reason", "accepted_at", "session_expiry", "problem_info", "outbuf",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
@@ -77,6 +77,8 @@ class Channel:
         self.problem_info = True
         self._metrics = broker.metrics.counters
         self._close_reason: int | None = None
+        # Frames written during one event-loop iteration, sent with one transport write (see flush).
+        self.outbuf: list[bytes] = []
 
     # ------------------------------------------------------------------ input
 
@@ -121,7 +123,18 @@ class Channel:
         m = self._metrics
         m["bytes.sent"] += n
         m["packets.sent"] += 1
-        self.transport.write(data)
+        out = self.outbuf
+        out.append(data)
+        if len(out) == 1:
+            self.broker.mark_dirty(self)
+
+    def flush(self) -> None:
+        """Hand everything written since the last flush to the transport in one write."""
+        out = self.outbuf
+        if out:
+            if not self.transport.is_closing():
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
 
     def send_packet(self, packet) -> None:
         self._write(encode(packet, self.version))
@@ -144,6 +157,7 @@ class Channel:
             self.broker.channel_closed(self, publish_will=True)
         else:
             self.broker.pending_closed(self)
+        self.flush()
         self.transport.close()
 
     def _fail(self, err: MQTTError) -> None:
@@ -558,6 +572,7 @@ class Channel:
             self.will = None  # [MQTT-3.1.2-10]: a normal DISCONNECT discards the will
         self.state = CLOSED
         self.broker.channel_closed(self, publish_will=self.will is not None)
+        self.flush()
         self.transport.close()
 
     def _on_auth(self, p: pk.Auth) -> None:

@@ -80,7 +80,23 @@ class Broker:
         # Observers the gateway may attach (presence events, durability): called with (event, **data).
         self.listeners: list[Callable[..., None]] = []
         self.running = True
-        self._last_sys = 0.0
+        # Channels with unsent frames, and the shell's way of asking for a flush soon (once per
+        # event-loop iteration, so a burst of deliveries becomes one write per receiver).
+        self.dirty: list[Channel] = []
+        self.request_flush: Callable[[], None] = self.flush
+
+    # ------------------------------------------------------------------ output
+
+    def mark_dirty(self, ch: Channel) -> None:
+        dirty = self.dirty
+        dirty.append(ch)
+        if len(dirty) == 1:
+            self.request_flush()
+
+    def flush(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for ch in dirty:
+            ch.flush()
 
     # ------------------------------------------------------------------ admission
 

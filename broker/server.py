@@ -108,6 +108,9 @@ class WSTransport:
             if self.closing:
                 await self.ws.close()
 
+    def is_closing(self) -> bool:
+        return self.closing
+
     def close(self) -> None:
         if self.closing:
             return
@@ -212,12 +215,23 @@ class MQTTServer:
         }
         self.sys = SysPublisher(broker)
         self._tick_task: asyncio.Task | None = None
+        self._flush_scheduled = False
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        self.broker.flush()
 
     def reconfigure(self) -> None:
         """Take the listener set from the broker's (new) config; call while the listeners are stopped."""
         self.listeners = {lc.id: Listener(self.broker, lc) for lc in self.broker.config.listeners}
 
     async def start(self) -> None:
+        self.broker.request_flush = self._schedule_flush
         started = []
         try:
             for lst in self.listeners.values():
