@@ -12,19 +12,15 @@ from broker.control import BrokerController
 from broker.core import Broker
 from broker.server import MQTTServer
 
+from .accounts import DB_NAME, AccountStore
 from .config import GatewayConfig
 from .context import GatewayContext
 from .http_server import HttpServer, create_dialects
 
 log = logging.getLogger("emqgw")
 
-DB_NAME = "emqgw.db"
-
-
 class GatewayRuntime:
     def __init__(self, config: GatewayConfig):
-        from .accounts import AccountStore
-
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         self.config = config
         self.broker = Broker(config.broker)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from gateway.accounts import DB_NAME, AccountStore
 from gateway.app import build_app
 from gateway.config import GatewayConfig, HttpConfig
 from gateway.context import GatewayContext
@@ -33,10 +34,9 @@ async def gateway(aiohttp_client, tmp_path):
     async def make(*names: str, http: HttpConfig | None = None, legacy: bool = False, **broker_overrides) -> Gateway:
         import importlib
 
-        from gateway.accounts import AccountStore
         rb = RunningBroker(**broker_overrides)
         made.append(rb)
-        accounts = AccountStore(str(tmp_path / "emqgw.db"))
+        accounts = AccountStore(str(tmp_path / DB_NAME))
         cfg = GatewayConfig(data_dir=str(tmp_path), broker=rb.config, http=http or HttpConfig())
         ctx = GatewayContext(config=cfg, control=ThreadedControl(rb), accounts=accounts)
         names = names or tuple(ADAPTERS)

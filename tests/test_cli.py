@@ -16,8 +16,9 @@ from tests.mqtt_helpers import TIMEOUT
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def serve(*args, tmp_path):
-    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(tmp_path / "data"), *args],
+def serve(*args, tmp_path, http=("--http-port", "0", "--v2-port", "off", "--v4-port", "off")):
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(tmp_path / "data"),
+                             *http, *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -33,6 +34,12 @@ def listening_lines(proc, n):
     return lines
 
 
+def port_of(lines, prefix):
+    line = next(line for line in lines if line.startswith(prefix))
+    address = next(word for word in line.split() if word.startswith("127.0.0.1:"))
+    return int(address.rsplit(":", 1)[1].split("/")[0])
+
+
 def test_example_config_is_the_defaults():
     cfg = config.load(os.path.join(ROOT, "examples", "emqgw.toml"))
     assert attrs.evolve(cfg.broker, listeners=[]) == attrs.evolve(BrokerConfig(), listeners=[])
@@ -43,11 +50,16 @@ def test_serve_prints_real_ports_and_shuts_down_cleanly_with_wills(tmp_path):
     import paho.mqtt.client as paho
     proc = serve("--mqtt-port", "0", "--ws-port", "0", tmp_path=tmp_path)
     try:
-        lines = listening_lines(proc, 2)
-        assert lines[0].startswith("listening: mqtt tcp 127.0.0.1:")
-        assert lines[1].startswith("listening: mqtt ws 127.0.0.1:") and lines[1].endswith("/mqtt")
-        port = int(lines[0].rsplit(":", 1)[1])
-        assert port != 0
+        lines = listening_lines(proc, 3)
+        assert lines[0].startswith("listening: http 127.0.0.1:") and lines[0].endswith("(/api/v2 /api/v4 /api/v5)")
+        assert lines[1].startswith("listening: mqtt tcp 127.0.0.1:")
+        assert lines[2].startswith("listening: mqtt ws 127.0.0.1:") and lines[2].endswith("/mqtt")
+        port = port_of(lines, "listening: mqtt tcp")
+        http_port = port_of(lines, "listening: http")
+        assert port != 0 and http_port != 0
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/status") as r:
+            assert r.status == 200 and b"is started" in r.read()
         got = []
         watcher = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="watcher")
         watcher.on_message = lambda c, u, m: got.append(m.payload)
