@@ -16,6 +16,7 @@ from . import packets as pk
 from .codec import Decoder, encode, encode_publish, patch_publish
 from .constants import MQTT_5, ReasonCode
 from .errors import MQTTError, protocol_error
+from .constants import DEFERRED
 from .message import Message
 from .session import AWAIT_ACK, AWAIT_COMP, Delivery, Session
 from .topics import validate_topic_name
@@ -23,7 +24,8 @@ from .topics import validate_topic_name
 if TYPE_CHECKING:
     from .core import Broker
 
-CONNECTING, CONNECTED, CLOSED = 0, 1, 2
+# AUTHENTICATING: CONNECT accepted so far, the credential check runs outside the event loop.
+CONNECTING, AUTHENTICATING, CONNECTED, CLOSED = 0, 1, 2, 3
 
 # Properties that describe one hop, not the message: never forwarded [MQTT-3.3.2-7, MQTT-3.3.4-6].
 _HOP_PROPERTIES = ("topic_alias", "subscription_identifier")
@@ -39,6 +41,7 @@ class Channel:
         "recv_dropped", "recv_dropped_rel_timeout", "send_dropped", "send_dropped_expired",
         "send_dropped_queue_full", "send_dropped_too_large", "disconnected_at", "is_bridge",
         "_metrics", "_close_reason", "accepted_at", "session_expiry", "problem_info", "outbuf",
+        "_held", "_deferred",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
@@ -79,6 +82,9 @@ class Channel:
         self._close_reason: int | None = None
         # Frames written during one event-loop iteration, sent with one transport write (see flush).
         self.outbuf: list[bytes] = []
+        # While AUTHENTICATING: packets that arrived after the CONNECT, and the CONNECT's pieces.
+        self._held: list = []
+        self._deferred: tuple | None = None
 
     # ------------------------------------------------------------------ input
 
@@ -93,15 +99,34 @@ class Channel:
         self.last_recv = time.monotonic()
         try:
             packets = self.decoder.feed(data)
-            handlers = _HANDLERS
-            for p in packets:
-                if self.state == CLOSED:
-                    return
-                self.recv_pkt += 1
-                m["packets.received"] += 1
-                handlers[p.__class__](self, p)
+            if self.state == CONNECTED:
+                self._handle(packets)
+            elif self.state == AUTHENTICATING:
+                self._held.extend(packets)
+            else:
+                self._handle_connecting(packets)
         except MQTTError as e:
             self._fail(e)
+
+    def _handle(self, packets: list) -> None:
+        m = self._metrics
+        handlers = _HANDLERS
+        for p in packets:
+            if self.state == CLOSED:
+                return
+            self.recv_pkt += 1
+            m["packets.received"] += 1
+            handlers[p.__class__](self, p)
+
+    def _handle_connecting(self, packets: list) -> None:
+        """Like _handle, but a CONNECT may park the rest until its credentials are checked."""
+        for i, p in enumerate(packets):
+            self._handle((p,))
+            if self.state == AUTHENTICATING:
+                self._held.extend(packets[i + 1:])
+                return
+            if self.state == CLOSED:
+                return
 
     def connection_lost(self) -> None:
         """The transport is gone: an abnormal close unless a DISCONNECT already ended us."""
@@ -237,9 +262,37 @@ class Channel:
             self.will = Message.create(w.topic, w.payload, w.qos, w.retain, wprops, clientid, p.username)
 
         reason = broker.admit(self, p)
+        if reason is DEFERRED:
+            self.state = AUTHENTICATING
+            self._deferred = (p, connack_props)
+            return None
         if reason:
             return self._refuse(reason)
+        self._accept(p, connack_props)
 
+    def auth_result(self, ok: bool) -> None:
+        """The deferred credential check is done (called by the broker from the shell's callback)."""
+        if self.state != AUTHENTICATING:
+            return  # the connection went away meanwhile
+        p, connack_props = self._deferred
+        self._deferred = None
+        reason = self.broker.auth_finished(ok)
+        if reason:
+            self.state = CONNECTING
+            return self._refuse(reason)
+        self.state = CONNECTING
+        self._accept(p, connack_props)
+        held, self._held = self._held, []
+        try:
+            self._handle(held)
+        except MQTTError as e:
+            self._fail(e)
+
+    def _accept(self, p: pk.Connect, connack_props: dict) -> None:
+        broker = self.broker
+        cfg = broker.config
+        v5 = self.version == MQTT_5
+        clientid = self.clientid
         session, present = broker.open_session(self, clientid, p.clean_start, self.session_expiry)
         self.session = session
         if v5:
@@ -257,7 +310,7 @@ class Channel:
         self.state = CONNECTED
         self.connected_at = time.time()
         self.send_packet(pk.Connack(session_present=present, reason_code=0, properties=connack_props))
-        m["client.connack"] += 1
+        self._metrics["client.connack"] += 1
         broker.channel_connected(self)
         if present:
             self._resume()

@@ -106,3 +106,13 @@ V5_TO_V3_CONNACK = {
     ReasonCode.NOT_AUTHORIZED: ConnackReturnCode.NOT_AUTHORIZED,
     ReasonCode.BANNED: ConnackReturnCode.NOT_AUTHORIZED,
 }
+
+
+class _Deferred:
+    """What an authenticator answers when the verdict comes later (the check runs off the loop)."""
+
+    def __repr__(self) -> str:
+        return "DEFERRED"
+
+
+DEFERRED = _Deferred()

@@ -10,12 +10,12 @@ import bisect
 import ipaddress
 import re
 import time
-from typing import Callable
+from typing import Awaitable, Callable
 
 from . import packets as pk
 from .acl import AclRules, load_acl_file
 from .channel import CLOSED, CONNECTED, Channel
-from .constants import MQTT_5, ReasonCode
+from .constants import DEFERRED, MQTT_5, ReasonCode
 from .errors import MQTTError
 from .message import Message
 from .metrics import Metrics
@@ -29,7 +29,9 @@ CONNECT_TIMEOUT = 15.0
 # Session expiry meaning "never" [MQTT-3.1.2-?, 0xFFFFFFFF].
 EXPIRY_NEVER = 0xFFFFFFFF
 
-Authenticator = Callable[[str | None, bytes | None, str, str], bool]
+# An authenticator answers True/False at once, or an awaitable of a bool when the check is slow (a
+# password hash): the shell runs it off the event loop and hands the verdict back (see ``spawn``).
+Authenticator = Callable[[str | None, bytes | None, str, str], "bool | Awaitable[bool]"]
 
 
 class SharedGroup:
@@ -84,6 +86,8 @@ class Broker:
         # event-loop iteration, so a burst of deliveries becomes one write per receiver).
         self.dirty: list[Channel] = []
         self.request_flush: Callable[[], None] = self.flush
+        # Set by the shell: run an awaitable and call back with its bool result (False if it failed).
+        self.spawn: Callable[[Awaitable, Callable[[bool], None]], None] | None = None
 
     # ------------------------------------------------------------------ output
 
@@ -124,7 +128,17 @@ class Broker:
                 return 0
             m["authentication.failure"] += 1
             return ReasonCode.NOT_AUTHORIZED
-        if auth(p.username, p.password, ch.clientid, ch.peerhost):
+        verdict = auth(p.username, p.password, ch.clientid, ch.peerhost)
+        if verdict is True or verdict is False:
+            return self.auth_finished(verdict)
+        if self.spawn is None:
+            raise RuntimeError("a deferred authenticator needs a shell that sets Broker.spawn")
+        self.spawn(verdict, ch.auth_result)
+        return DEFERRED
+
+    def auth_finished(self, ok: bool) -> int:
+        m = self.metrics.counters
+        if ok:
             m["authentication.success"] += 1
             return 0
         m["authentication.failure"] += 1

@@ -226,12 +226,21 @@ class MQTTServer:
         self._flush_scheduled = False
         self.broker.flush()
 
+    def _spawn(self, awaitable, done) -> None:
+        def finished(task: asyncio.Task) -> None:
+            ok = not task.cancelled() and task.exception() is None and task.result() is True
+            if not task.cancelled() and task.exception() is not None:
+                log.error("authenticator failed: %r", task.exception())
+            done(ok)
+        asyncio.get_running_loop().create_task(awaitable).add_done_callback(finished)
+
     def reconfigure(self) -> None:
         """Take the listener set from the broker's (new) config; call while the listeners are stopped."""
         self.listeners = {lc.id: Listener(self.broker, lc) for lc in self.broker.config.listeners}
 
     async def start(self) -> None:
         self.broker.request_flush = self._schedule_flush
+        self.broker.spawn = self._spawn
         started = []
         try:
             for lst in self.listeners.values():

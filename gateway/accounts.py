@@ -660,6 +660,18 @@ class AccountStore:
             return False
         return self._verify_user(username, password, stored)
 
+    def recently_verified(self, username: str, password: str) -> bool:
+        """True when this exact credential passed a check within the cache time; never slow.
+
+        Callers on an event loop try this first and run ``check_password`` in a thread only on a miss.
+        """
+        stored = self._password_hash_of(username)
+        if stored is None:
+            return False
+        mac = self._passwords.mac(username, stored, password)
+        with self._lock:
+            return self._passwords.hit(mac)
+
     def _verify_user(self, username: str, password: str, stored: str) -> bool:
         mac = self._passwords.mac(username, stored, password)
         with self._lock:

@@ -162,3 +162,37 @@ def test_presence_events_feature_toggle(make_broker):
     w.subscribe("$SYS/#", 0)
     Client(b)
     w.expect_none()
+
+
+def test_slow_authenticator_runs_off_the_loop_and_holds_early_packets(make_broker):
+    """A deferred check (an awaitable verdict) must not stall other clients, and packets the client
+    sent right behind its CONNECT are handled after the CONNACK, in order."""
+    import asyncio
+    b = make_broker(allow_anonymous=False)
+
+    async def slow(ok):
+        await asyncio.sleep(0.5)
+        return ok
+
+    b.call(setattr, b.broker, "authenticator",
+           lambda u, p, cid, host: (u == "fast") or slow(u == "slow" and p == b"pw"))
+    other = Client(b, username="fast")
+    other.subscribe("t", 0)
+    raw = Raw(b.port())
+    user, pw = b"slow", b"pw"
+    var = b"\x00\x04MQTT\x04\xc2\x00\x3c"
+    body = var + b"\x00\x02sc" + len(user).to_bytes(2, "big") + user + len(pw).to_bytes(2, "big") + pw
+    sub = bytes([0x82, 6, 0, 7, 0, 1]) + b"z" + b"\x00"
+    raw.send(bytes([0x10, len(body)]) + body + sub)  # CONNECT and SUBSCRIBE in one segment
+    started = time.monotonic()
+    # Meanwhile the loop keeps serving others.
+    Client(b, username="fast").publish("t", b"during", qos=1)
+    assert other.expect().payload == b"during"
+    assert time.monotonic() - started < 0.45
+    data = b""
+    while len(data) < 9:
+        data += raw.recv(64)
+    assert data[:4] == b"\x20\x02\x00\x00" and data[4:9] == b"\x90\x03\x00\x07\x00"
+    bad = Client(b, username="slow", password="nope", connect=False)
+    _, rc, _ = bad.connect(expect_ok=False)
+    assert rc.is_failure
