@@ -52,8 +52,10 @@ class HttpConfig:
     body_limit: int = 1024 * 1024
     # `/api/v4` answers as NanoMQ ("nanomq") or EMQX 4.4 ("emqx4").
     v4_flavor: str = "nanomq"
-    # A directory holding a built EMQ 2.3 dashboard, served at `/` of the main listener.
+    # A directory holding a built EMQ 2.3 dashboard, served at `/` of the main listener while
+    # `dashboard` is on (the emq_dashboard plugin switch).
     dashboard_dir: str | None = None
+    dashboard: bool = True
 
 
 @attrs.define(slots=True, kw_only=True)

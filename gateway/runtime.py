@@ -5,7 +5,6 @@ there is one way the parts are put together.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from broker.server import MQTTServer
 from .accounts import DB_NAME, AccountStore
 from .config import GatewayConfig
 from .context import GatewayContext
+from .features import register_gateway_features
 from .http_server import HttpServer, create_dialects
 
 log = logging.getLogger("emqgw")
@@ -29,32 +29,9 @@ class GatewayRuntime:
         self.control = BrokerController(self.broker, self.mqtt)
         self.accounts = AccountStore(str(Path(config.data_dir) / DB_NAME))
         self.ctx = GatewayContext(config=config, control=self.control, accounts=self.accounts)
-        self._register_features()
+        register_gateway_features(self.control, self.broker, self.accounts, config)
         self.dialects = create_dialects(self.ctx)
         self.http = HttpServer(self.ctx, self.dialects)
-
-    def _register_features(self) -> None:
-        cfg = self.config
-
-        def check(username, password, clientid, peerhost):
-            if username is None or password is None:
-                return False
-            try:
-                text = password.decode()
-            except UnicodeDecodeError:
-                return False
-            if self.accounts.recently_verified(username, text):
-                return True
-            # A miss costs a slow hash (~50 ms): run it in a thread, never on the broker's loop.
-            return asyncio.to_thread(self.accounts.check_password, username, text)
-
-        def set_auth(on: bool) -> None:
-            cfg.mqtt_auth_accounts = on
-            self.broker.authenticator = check if on else None
-
-        set_auth(cfg.mqtt_auth_accounts)
-        self.control.register_feature("auth_username", "Authenticates MQTT usernames against the dashboard accounts",
-                                      lambda: cfg.mqtt_auth_accounts, set_auth)
 
     async def start(self) -> None:
         await self.mqtt.start()

@@ -14,6 +14,7 @@ from gateway.accounts import DB_NAME, AccountStore
 from gateway.app import build_app
 from gateway.config import GatewayConfig, HttpConfig
 from gateway.context import GatewayContext
+from gateway.features import register_gateway_features
 from gateway.http_server import ADAPTERS
 from tests.mqtt_helpers import RunningBroker
 
@@ -39,6 +40,7 @@ async def gateway(aiohttp_client, tmp_path):
         accounts = AccountStore(str(tmp_path / DB_NAME))
         cfg = GatewayConfig(data_dir=str(tmp_path), broker=rb.config, http=http or HttpConfig())
         ctx = GatewayContext(config=cfg, control=ThreadedControl(rb), accounts=accounts)
+        rb.call(register_gateway_features, rb.control, rb.broker, accounts, cfg)
         names = names or tuple(ADAPTERS)
         dialects = {n: importlib.import_module(ADAPTERS[n]).create_dialect(ctx) for n in names}
         app = build_app(ctx, list(dialects.values()), legacy=legacy)

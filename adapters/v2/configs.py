@@ -1,0 +1,105 @@
+"""`configs`: the broker's real settings (BrokerConfig) as 2.3's app `emqttd` (reference §1.4-1.5).
+
+A value arrives as a string, as in 2.3, and is converted to the field's type before
+``BrokerControl.apply_config``; an unknown app or key, a value that does not convert, or a key that
+cannot change without a restart (listeners, node name) answers `{"code":102}` as 2.3's failed modify did.
+"""
+from __future__ import annotations
+
+import math
+import typing
+
+import attrs
+
+from gateway.routes import Param
+from schemas.records import BrokerConfig
+
+from . import params
+from .envelope import fail, ok
+from .routing import add, on_node
+
+APP = "emqttd"
+TAGS = ("configs",)
+# Changed only by editing the configuration and restarting (`node_name` is in every path; the ACL file
+# is read when the broker starts).
+READ_ONLY = ("node_name", "listeners", "acl_file")
+# String settings that take one of a few words.
+CHOICES = {"acl_no_match": ("allow", "deny")}
+MODIFY = (Param(name="key", type="string", required=True), Param(name="value", type="string", required=True))
+
+_HINTS = typing.get_type_hints(BrokerConfig)
+_SCALARS = (bool, int, float, str)
+
+
+def _base(hint) -> tuple[type | None, bool]:
+    """(scalar type, optional) of a field's annotation; (None, _) for lists and records."""
+    args = typing.get_args(hint)
+    if args:
+        kinds = [a for a in args if a is not type(None)]
+        return (kinds[0] if len(kinds) == 1 and kinds[0] in _SCALARS else None), type(None) in args
+    return (hint if hint in _SCALARS else None), False
+
+
+FIELDS = {f.name: _base(_HINTS[f.name]) for f in attrs.fields(BrokerConfig) if _base(_HINTS[f.name])[0] is not None}
+DATATYPES = {bool: "enum", int: "number", float: "number", str: "string"}
+
+
+def _text(value) -> str:
+    if value is None:
+        return "undefined"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _convert(kind: type, optional: bool, text: str):
+    if optional and text in ("", "undefined"):
+        return None
+    if kind is bool:
+        flags = {"true": True, "on": True, "false": False, "off": False}
+        if text.lower() not in flags:
+            raise ValueError(text)
+        return flags[text.lower()]
+    return kind(text)
+
+
+def config_rows(cfg: BrokerConfig) -> list[dict]:
+    return [{"key": name, "value": _text(getattr(cfg, name)),
+             "datatpye": "enum" if name in CHOICES else DATATYPES[kind], "app": APP}
+            for name, (kind, _opt) in FIELDS.items()]
+
+
+async def modify(ctx, request):
+    p = await params.body_params(request, MODIFY)
+    key, value = p["key"], p["value"]
+    if request.match_info["app"] != APP or key not in FIELDS or key in READ_ONLY:
+        raise fail(102)
+    kind, optional = FIELDS[key]
+    try:
+        converted = _convert(kind, optional, value)
+    except ValueError:
+        raise fail(102) from None
+    if key in CHOICES and converted not in CHOICES[key]:
+        raise fail(102)
+    if isinstance(converted, (int, float)) and not isinstance(converted, bool) \
+            and not (math.isfinite(converted) and converted >= 0):
+        raise fail(102)
+    cfg = await ctx.control.get_config()
+    await ctx.control.apply_config(attrs.evolve(cfg, **{key: converted}))
+    return ok()
+
+
+async def all_configs(ctx, request):
+    return ok({ctx.control.node_name: config_rows(await ctx.control.get_config())})
+
+
+async def configs(ctx, request):
+    return ok(config_rows(await ctx.control.get_config()))
+
+
+def register(dl) -> None:
+    add(dl, "GET", "/configs", all_configs, summary="Broker settings, keyed by node", tags=TAGS)
+    add(dl, "PUT", "/configs/{app}", modify, body=MODIFY, summary="Change one broker setting (app emqttd)", tags=TAGS)
+    add(dl, "GET", "/nodes/{node}/configs", on_node(configs), summary="Broker settings of a node", tags=TAGS)
+    add(dl, "PUT", "/nodes/{node}/configs/{app}", on_node(modify), body=MODIFY,
+        summary="Change one broker setting of a node (app emqttd)", tags=TAGS)

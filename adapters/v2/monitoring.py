@@ -1,0 +1,126 @@
+"""Nodes, listeners, metrics, stats and alarms (reference §1.4-1.5), all from live numbers.
+
+The all-node forms wrap each node as 2.3 did: `management/nodes` and `monitoring/nodes` are arrays of
+objects carrying `name`; `monitoring/{listeners,metrics,stats}` are a one-element array holding an
+object keyed by node name (the 2.3 dashboard reads `monitoring/stats` that way).
+"""
+from __future__ import annotations
+
+from adapters.common.crosswalk import METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2
+from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
+from schemas.records import ListenerInfo, NodeInfo
+
+from .envelope import ok
+from .routing import add, on_node
+
+TAGS = ("monitoring",)
+# The runtime where 2.3 said "R19/8.3" (its Erlang/OTP release).
+RUNTIME = "Python"
+# asyncio accepts on each listening socket from one loop: one acceptor per listener.
+ACCEPTORS = 1
+
+
+def _status(info: NodeInfo) -> str:
+    return "Running" if info.node_status == "running" else "Stopped"
+
+
+def _otp_release(info: NodeInfo) -> str:
+    return f"{RUNTIME}/{info.python_version}"
+
+
+def broker_object(info: NodeInfo) -> dict:
+    return {"version": info.version, "sysdescr": info.sysdescr, "uptime": uptime_emq(info.uptime),
+            "datetime": legacy_datetime(info.datetime), "otp_release": _otp_release(info),
+            "node_status": _status(info)}
+
+
+def node_object(info: NodeInfo) -> dict:
+    return {"name": info.node, "otp_release": _otp_release(info),
+            "memory_total": memory_string(info.memory_total), "memory_used": memory_string(info.memory_used),
+            "process_available": info.process_available, "process_used": info.process_used,
+            "max_fds": info.max_fds, "clients": info.live_connections, "node_status": _status(info),
+            "load1": f"{info.load1:.2f}", "load5": f"{info.load5:.2f}", "load15": f"{info.load15:.2f}"}
+
+
+def listener_object(lst: ListenerInfo) -> dict:
+    # 2.3 echoed the configured `listen`: a bare port when bound to every interface.
+    listen = str(lst.port) if lst.bind in ("", "0.0.0.0", "::") else f"{lst.bind}:{lst.port}"
+    # esockd's shutdown_count was `[]` or `{"<reason>":n}`; ours counts connections refused at max_clients.
+    shutdown = {"max_clients": lst.shutdown_count} if lst.shutdown_count else []
+    return {"protocol": f"mqtt:{lst.type}", "listen": listen, "acceptors": ACCEPTORS,
+            "max_clients": lst.max_connections, "current_clients": lst.current_connections,
+            "shutdown_count": shutdown}
+
+
+async def _listeners(ctx) -> list[dict]:
+    return [listener_object(lst) for lst in await ctx.control.listeners() if lst.running]
+
+
+async def _metrics(ctx) -> dict:
+    counters = (await ctx.control.metrics()).counters
+    stats = (await ctx.control.stats()).stats
+    out = {k: counters.get(v, 0) for k, v in METRICS_V2.items()}
+    out.update({k: stats.get(v, 0) for k, v in METRICS_V2_FROM_STATS.items()})
+    return out
+
+
+async def _stats(ctx) -> dict:
+    stats = (await ctx.control.stats()).stats
+    return {k: stats.get(v, 0) for k, v in STATS_V2.items()}
+
+
+async def _broker(ctx) -> dict:
+    return broker_object(await ctx.control.node_info())
+
+
+async def _node(ctx) -> dict:
+    return node_object(await ctx.control.node_info())
+
+
+def _named(node: str, data: dict) -> dict:
+    return {"name": node, **data}
+
+
+def _as_is(node: str, data: dict) -> dict:
+    return data
+
+
+def _keyed(node: str, data) -> dict:
+    return {node: data}
+
+
+# path, what one node shows, how the all-nodes array wraps it, tag, what it is
+SECTIONS = (
+    ("/management/nodes", _broker, _named, "management", "version, uptime, datetime"),
+    ("/monitoring/nodes", _node, _as_is, "monitoring", "memory, load, processes"),
+    ("/monitoring/listeners", _listeners, _keyed, "monitoring", "MQTT listeners"),
+    ("/monitoring/metrics", _metrics, _keyed, "monitoring", "packet and message counters"),
+    ("/monitoring/stats", _stats, _keyed, "monitoring", "connection and session gauges"),
+)
+
+
+def _all_nodes(produce, wrap):
+    async def handler(ctx, request):
+        return ok([wrap(ctx.control.node_name, await produce(ctx))])
+    return handler
+
+
+def _one_node(produce):
+    async def handler(ctx, request):
+        return ok(await produce(ctx))
+    return on_node(handler)
+
+
+async def alarms(ctx, request):
+    """No alarm is raised by emqgw yet: the honest list is empty."""
+    return ok([])
+
+
+def register(dl) -> None:
+    for path, produce, wrap, tag, what in SECTIONS:
+        name = path.strip("/").replace("/", "_")
+        add(dl, "GET", path, _all_nodes(produce, wrap), name=name + "_all", summary=f"All nodes: {what}",
+            tags=(tag,))
+        add(dl, "GET", path + "/{node}", _one_node(produce), name=name + "_node", summary=f"One node: {what}",
+            tags=(tag,))
+    add(dl, "GET", "/nodes/{node}/alarms", on_node(alarms), summary="Active alarms of a node", tags=TAGS)

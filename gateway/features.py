@@ -1,0 +1,36 @@
+"""Features the gateway owns, registered with the broker controller so that every dialect lists and
+toggles them exactly like the broker's own (EMQ 2.x shows them as plugins).
+"""
+from __future__ import annotations
+
+import asyncio
+
+from .config import GatewayConfig
+
+
+def register_gateway_features(control, broker, accounts, config: GatewayConfig) -> None:
+    """`auth_username` always; `dashboard` only when a dashboard directory is configured, since
+    without one it would do nothing."""
+
+    def check(username, password, clientid, peerhost):
+        if username is None or password is None:
+            return False
+        try:
+            text = password.decode()
+        except UnicodeDecodeError:
+            return False
+        if accounts.recently_verified(username, text):
+            return True
+        # A miss costs a slow hash (~50 ms): run it in a thread, never on the broker's loop.
+        return asyncio.to_thread(accounts.check_password, username, text)
+
+    def set_auth(on: bool) -> None:
+        config.mqtt_auth_accounts = on
+        broker.authenticator = check if on else None
+
+    set_auth(config.mqtt_auth_accounts)
+    control.register_feature("auth_username", "Authenticates MQTT usernames against the dashboard accounts",
+                             lambda: config.mqtt_auth_accounts, set_auth)
+    if config.http.dashboard_dir:
+        control.register_feature("dashboard", "Serves the web dashboard",
+                                 lambda: config.http.dashboard, lambda on: setattr(config.http, "dashboard", on))
