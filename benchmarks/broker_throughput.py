@@ -95,6 +95,7 @@ def enc_puback(packet_id: int) -> bytes:
 
 
 DISCONNECT = b"\xe0\x00"
+PUBACK_HEAD = enc_puback(0)[:2]  # fixed header; the packet id (2 bytes) is copied from the PUBLISH
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class Conn:
         self.delivered += delivered
         self.acked += acked
         if acks:
-            self.out += b"\x40\x02" + b"\x40\x02".join(acks)
+            self.out += PUBACK_HEAD + PUBACK_HEAD.join(acks)
             self.flush()
 
 
@@ -270,7 +271,6 @@ SCENARIOS = {
     "fanout": (["bench/fanout"] * 10, ["bench/fanout"], 10),
     "fanin": (["bench/fanin/+"], [f"bench/fanin/{i}" for i in range(10)], 1),
 }
-SCENARIO_ORDER = ["p2p", "fanout", "fanin"]
 
 
 def topic_matches(filt: str, topic: str) -> bool:
@@ -305,6 +305,22 @@ def machine_busy_seconds() -> float | None:
     idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
     guest = sum(vals[8:10]) if len(vals) > 9 else 0     # already counted in user/nice
     return (sum(vals) - idle - guest) / CLK_TCK
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.15, sample: float = 1.0) -> float | None:
+    """Wait (at most max_wait s) for a `sample`-second stretch where the machine is busy < threshold
+    core. Returns the last busy figure, or None when /proc/stat is unreadable."""
+    end = time.monotonic() + max_wait
+    busy = None
+    while True:
+        b0, t0 = machine_busy_seconds(), time.monotonic()
+        if b0 is None:
+            return None
+        time.sleep(sample)
+        b1 = machine_busy_seconds()
+        busy = (b1 - b0) / (time.monotonic() - t0)
+        if busy < threshold or time.monotonic() + sample > end:
+            return busy
 
 
 def self_cpu_seconds() -> float:
@@ -753,6 +769,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tick", type=float, default=0.0002,
                     help="generator poll interval in seconds (default 0.0002): reads are batched per tick")
     ap.add_argument("--pid-cycle", type=int, default=4096, help=argparse.SUPPRESS)
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                    help="before each run, wait up to S seconds for other processes to leave the machine "
+                         "idle (< 0.15 core for 1 s); for shared machines (default 0: don't wait)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args(argv)
 
@@ -795,6 +814,10 @@ def main(argv=None) -> int:
         for name in scenarios:
             for q in qoss:
                 for b in brokers:
+                    if args.wait_quiet > 0:
+                        busy = wait_quiet(args.wait_quiet)
+                        if busy is not None and busy >= 0.15:
+                            print(f"  (machine still busy, {busy:.2f} core, after waiting {args.wait_quiet:g}s)")
                     r = run_scenario(name, q, b.port, b.pid, args)
                     r["broker"] = b.label
                     rows.append(r)

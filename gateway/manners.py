@@ -23,6 +23,10 @@ access_log = logging.getLogger("emqgw.access")
 
 _MUTATING = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
+# What the manners learn about a request, for handlers and the access log.
+ENDPOINT = web.RequestKey("endpoint", Endpoint)
+PRINCIPAL = web.RequestKey("principal", object)
+
 
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
@@ -68,9 +72,9 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
             ep = methods.get(method)
             if ep is None:
                 raise dialect.manners_error(d.METHOD_NOT_ALLOWED, f"{method} not allowed; allowed: {allow}")
-            request["endpoint"] = ep
+            request[ENDPOINT] = ep
             if ep.auth != "none":
-                request["principal"] = await dialect.authenticate(request, ep)
+                request[PRINCIPAL] = await dialect.authenticate(request, ep)
             if method in _MUTATING:
                 length = request.content_length
                 if length is not None and length > body_limit:
@@ -119,7 +123,7 @@ def _conditional(request: web.Request, resp: web.Response) -> web.Response:
 
 def _account(dialect: Dialect, request: web.Request, ep: Endpoint | None, resp: web.StreamResponse,
              started: float) -> None:
-    principal = request.get("principal")
+    principal = request.get(PRINCIPAL)
     route = ep.path if ep is not None else request.path
     dialect.ctx.count_request(dialect.name, request.method, route, resp.status, principal)
     if access_log.isEnabledFor(logging.INFO):
