@@ -11,26 +11,30 @@ from aiohttp import web
 
 from . import dialect as d
 from . import openapi
+from broker.sys_topics import VERSION
 from .dialect import Dialect
 from .manners import make_dispatcher
 
 
-def _status_text(ctx) -> tuple[str, dict]:
-    running = ctx.control.running
-    node = ctx.node_name
-    # EMQX/EMQ wording, which health checks grep for.
-    text = f"Node {node} is started\nemqx is {'running' if running else 'not_running'}"
-    return text, {"node_name": node, "rel_vsn": "emqgw", "broker_status": "running" if running else "stopped",
-                  "app_status": "running" if running else "stopped"}
+def status_response(control, as_json: bool) -> web.Response:
+    """EMQX's health answer (emqx_mgmt_api_status): its words, which health checks grep for; 503
+    while the broker is stopped; `retry-after: 15` always."""
+    running = control.running
+    node = control.node_name
+    code = 200 if running else 503
+    headers = {"retry-after": "15"}
+    if as_json:
+        doc = {"node_name": node, "rel_vsn": f"v{VERSION}", "broker_status": "started" if running else "stopped",
+               "app_status": "running" if running else "not_running"}
+        return web.Response(body=orjson.dumps(doc), status=code, content_type="application/json", headers=headers)
+    text = f"Node {node} is {'started' if running else 'stopped'}\nemqx is {'running' if running else 'not_running'}"
+    return web.Response(text=text, status=code, content_type="text/plain", headers=headers)
 
 
 def status_handler(ctx):
+    """`/status` outside any prefix, unauthenticated."""
     async def status(request: web.Request) -> web.Response:
-        text, doc = _status_text(ctx)
-        code = 200 if ctx.control.running else 503
-        if request.query.get("format") == "json":
-            return web.Response(body=orjson.dumps(doc), status=code, content_type="application/json")
-        return web.Response(text=text, status=code, content_type="text/plain")
+        return status_response(ctx.control, request.query.get("format") == "json")
     return status
 
 

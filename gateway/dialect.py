@@ -63,6 +63,13 @@ class Dialect:
         """Return the principal (for logs and usage counts) or raise the dialect's 401 ApiError."""
         raise NotImplementedError
 
+    # OpenAPI `components.securitySchemes` of this dialect (None: no security section).
+    openapi_security_schemes: dict | None = None
+
+    def openapi_security(self, endpoint: Endpoint) -> list | None:
+        """The OpenAPI `security` of one endpoint when it differs from the document's default."""
+        return None
+
     def legacy_routes(self, app: web.Application) -> None:
         """Routes outside the prefix on this dialect's own legacy listener (e.g. EMQ 2.x `GET /`)."""
 

@@ -35,10 +35,15 @@ def _schema_of(param) -> dict:
         schema["enum"] = list(param.enum)
     if param.default is not None:
         schema["default"] = param.default
+    if param.minimum is not None:
+        schema["minimum"] = param.minimum
+    if param.maximum is not None:
+        schema["maximum"] = param.maximum
     return schema
 
 
 def _operation(ep: Endpoint, security: list | None) -> dict:
+    """One operation; ``security`` is what the dialect requires of this endpoint (None: the default)."""
     op: dict = {"summary": ep.summary or ep.name or f"{ep.method} {ep.path}",
                 "operationId": ep.name or f"{ep.method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', ep.path).strip('_')}"}
     if ep.tags:
@@ -76,7 +81,7 @@ def document(dialect: Dialect, version: str = "0.1.0") -> dict:
         if ep.hidden:
             continue
         paths.setdefault(openapi_path(dialect.prefix + ep.path), {})[ep.method.lower()] = \
-            _operation(ep, getattr(dialect, "openapi_security", None))
+            _operation(ep, dialect.openapi_security(ep))
     doc = {"openapi": "3.0.3", "info": {"title": TITLES.get(dialect.name, dialect.name), "version": version},
            "paths": paths}
     schemes = getattr(dialect, "openapi_security_schemes", None)

@@ -22,6 +22,8 @@ class Param:
     description: str = ""
     enum: tuple | None = None
     default: Any = None
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 @attrs.define(slots=True, kw_only=True)

@@ -140,7 +140,7 @@ async def test_status_open_plain_and_json(client):
     r = await client.get("/status")
     assert r.status == 200 and "is started" in await r.text()
     r = await client.get("/status?format=json")
-    assert (await r.json())["broker_status"] == "running"
+    assert (await r.json())["broker_status"] == "started"
 
 
 async def test_requests_counted_per_dialect(client):

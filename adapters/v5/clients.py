@@ -1,0 +1,306 @@
+"""Clients (emqx_mgmt_api_clients): paged and cursor listings, one client, kick, subscribe on behalf,
+keepalive. Records are rendered through the crosswalk's `v5` column.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from aiohttp import web
+
+from adapters.common.crosswalk import CLIENT, SUBSCRIPTION, names, project
+from adapters.common.timefmt import parse_time, rfc3339_ms
+from gateway.dialect import ApiError, Dialect
+from schemas.control import InvalidArgument, NotFound
+from schemas.records import ClientQuery, SubscribeRequest
+
+from .errors import bad_request, client_not_found, validation_error
+from .nodes import require_listed_node
+from .paging import PAGING, envelope_schema, page_request, paged
+from .validation import LIMIT, path, q
+
+FORMATTERS = {
+    "time": rfc3339_ms,
+    "infinity": lambda v: "infinity" if v == 0 else v,  # the records' 0 = unlimited
+    "int": int,
+}
+
+# Keys EMQX 5.8 shows for an in-memory session that the record does not carry (all facts here: our
+# sessions are never durable, an existing session is never expired, no client attributes are extracted).
+FIXED = {"is_persistent": False, "durable": False, "is_expired": False, "client_attrs": {}}
+
+# The `fields=` enum of emqx_mgmt_api_clients (5.8.9); other names are a 400. Names we cannot serve
+# truthfully (Erlang process stats, durable-session counters) are accepted and simply absent.
+FIELDS_ENUM = frozenset((
+    "client_attrs", "awaiting_rel_cnt", "awaiting_rel_max", "clean_start", "clientid", "connected",
+    "connected_at", "created_at", "disconnected_at", "expiry_interval", "heap_size", "inflight_cnt",
+    "inflight_max", "ip_address", "is_bridge", "is_expired", "keepalive", "mailbox_len", "mqueue_dropped",
+    "mqueue_len", "mqueue_max", "node", "port", "proto_name", "proto_ver", "recv_cnt", "recv_msg",
+    "recv_msg.dropped", "recv_msg.dropped.await_pubrel_timeout", "recv_msg.qos0", "recv_msg.qos1",
+    "recv_msg.qos2", "recv_oct", "recv_pkt", "reductions", "send_cnt", "send_msg", "send_msg.dropped",
+    "send_msg.dropped.expired", "send_msg.dropped.queue_full", "send_msg.dropped.too_large", "send_msg.qos0",
+    "send_msg.qos1", "send_msg.qos2", "send_oct", "send_pkt", "subscriptions_cnt", "subscriptions_max",
+    "username", "mountpoint", "durable", "n_streams", "seqno_q1_comm", "seqno_q1_dup", "seqno_q1_next",
+    "seqno_q2_comm", "seqno_q2_dup", "seqno_q2_rec", "seqno_q2_next",
+))
+
+
+def client_doc(info, only: frozenset | None = None) -> dict:
+    doc = project(info, CLIENT, "v5", FORMATTERS, only)
+    if info.connected:
+        doc.pop("disconnected_at", None)  # present only once the client is gone
+    for k, v in FIXED.items():
+        if only is None or k in only:
+            doc[k] = v if not isinstance(v, dict) else {}
+    return doc
+
+
+def subscription_doc(sub) -> dict:
+    doc = project(sub, SUBSCRIPTION, "v5", FORMATTERS)
+    doc["durable"] = False
+    return doc
+
+
+# -- query -------------------------------------------------------------------------------------
+
+FILTERS = (
+    q("clientid", "array", "Exact client id (repeat for several)"),
+    q("username", "array", "Exact username (repeat for several)"),
+    q("ip_address", description="Exact peer IP"),
+    q("conn_state", enum=("connected", "idle", "disconnected")),
+    q("clean_start", "boolean"),
+    q("proto_ver", description="3, 4 or 5"),
+    q("like_clientid", description="Substring of the client id"),
+    q("like_username", description="Substring of the username"),
+    q("gte_created_at", description="epoch ms or RFC 3339"),
+    q("lte_created_at", description="epoch ms or RFC 3339"),
+    q("gte_connected_at", description="epoch ms or RFC 3339"),
+    q("lte_connected_at", description="epoch ms or RFC 3339"),
+)
+FIELDS = q("fields", description="`all` or comma-separated client field names", default="all")
+_TIMES = ("gte_created_at", "lte_created_at", "gte_connected_at", "lte_connected_at")
+
+
+def client_query(args: dict) -> ClientQuery:
+    kw = {k: args[k] for k in ("clientid", "username", "conn_state", "clean_start", "like_clientid",
+                               "like_username") if k in args}
+    if "ip_address" in args:
+        try:
+            ipaddress.ip_address(args["ip_address"])
+        except ValueError:
+            raise bad_request(f"the ip_address parameter expected type is ip, but the value is {args['ip_address']}",
+                              "INVALID_PARAMETER") from None
+        kw["ip_address"] = args["ip_address"]
+    if "proto_ver" in args:
+        try:
+            kw["proto_ver"] = int(args["proto_ver"])
+        except ValueError:
+            raise bad_request(f"the proto_ver parameter expected type is integer, but the value is "
+                              f"{args['proto_ver']}", "INVALID_PARAMETER") from None
+    for name in _TIMES:
+        if name in args:
+            try:
+                kw[name] = parse_time(args[name])
+            except ValueError:
+                raise validation_error(name, "bad_epoch_millisecond", args[name]) from None
+    return ClientQuery(**kw)
+
+
+def wanted_fields(args: dict) -> frozenset | None:
+    raw = args.get("fields", "all")
+    if raw == "all":
+        return None
+    wanted = frozenset(f.strip() for f in raw.split(",") if f.strip())
+    bad = sorted(wanted - FIELDS_ENUM)
+    if bad or not wanted:
+        raise validation_error("fields", "unable_to_convert_to_enum_symbol", raw)
+    return wanted
+
+
+# -- handlers ----------------------------------------------------------------------------------
+
+async def list_clients(call) -> web.Response:
+    args = call.args
+    only = wanted_fields(args)
+    require_listed_node(call)
+    query = client_query(args)
+    pr = page_request(args)
+    try:
+        page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
+    except InvalidArgument as e:
+        raise bad_request(str(e), "INVALID_PARAMETER") from None
+    return paged(args, [client_doc(c, only) for c in page.items], page.total, page.hasnext)
+
+
+async def list_clients_v2(call) -> web.Response:
+    args = call.args
+    wanted_fields(args)  # validated, then ignored as 5.8.9 does
+    query = client_query(args)
+    try:
+        page = await call.control.list_clients_cursor(query, cursor=args.get("cursor"), limit=args["limit"])
+    except InvalidArgument as e:
+        if "cursor" in str(e):
+            raise bad_request("bad cursor") from None
+        raise bad_request(str(e), "INVALID_PARAMETER") from None
+    meta = {"count": len(page.items)}
+    if page.cursor is not None:
+        meta["cursor"] = page.cursor
+    return Dialect.json({"data": [client_doc(c) for c in page.items], "meta": meta})
+
+
+async def _client(call):
+    try:
+        return await call.control.get_client(call.args["clientid"])
+    except NotFound:
+        raise client_not_found() from None
+
+
+async def get_client(call) -> web.Response:
+    return Dialect.json(client_doc(await _client(call)))
+
+
+async def kick_client(call) -> web.Response:
+    try:
+        await call.control.kick_client(call.args["clientid"])
+    except NotFound:
+        raise client_not_found() from None
+    return web.Response(status=204)
+
+
+async def kick_bulk(call) -> web.Response:
+    for clientid in call.body:
+        try:
+            await call.control.kick_client(clientid)
+        except NotFound:
+            pass  # unknown ids are ignored
+    return web.Response(status=204)
+
+
+async def client_subscriptions(call) -> web.Response:
+    try:
+        subs = await call.control.client_subscriptions(call.args["clientid"])
+    except NotFound:
+        raise client_not_found() from None
+    return Dialect.json([subscription_doc(s) for s in subs])
+
+
+def _subscribe_request(item: dict) -> SubscribeRequest:
+    return SubscribeRequest(topic=item["topic"], qos=item["qos"], no_local=bool(item["nl"]),
+                            retain_as_published=bool(item["rap"]), retain_handling=item["rh"])
+
+
+def _subscribe_error(e: InvalidArgument) -> ApiError:
+    if "no_local" in str(e):
+        return bad_request(str(e), "INVALID_PARAMETER")
+    return ApiError(500, "UNKNOWN_ERROR", str(e))
+
+
+async def subscribe(call) -> web.Response:
+    clientid = call.args["clientid"]
+    try:
+        [sub] = await call.control.subscribe(clientid, [_subscribe_request(call.body)])
+    except NotFound:
+        raise client_not_found() from None
+    except InvalidArgument as e:
+        raise _subscribe_error(e) from None
+    return Dialect.json(project(sub, SUBSCRIPTION, "v5", FORMATTERS))
+
+
+async def subscribe_bulk(call) -> web.Response:
+    clientid = call.args["clientid"]
+    await _client(call)
+    succeed, failed = [], []
+    for item in call.body:
+        try:
+            [sub] = await call.control.subscribe(clientid, [_subscribe_request(item)])
+        except NotFound:
+            raise client_not_found() from None
+        except InvalidArgument as e:
+            opts = {k: item[k] for k in ("qos", "nl", "rap", "rh")}
+            failed.append({"data": [clientid, item["topic"], opts], "reason": str(e)})
+            continue
+        succeed.append(project(sub, SUBSCRIPTION, "v5", FORMATTERS))
+    if failed:
+        return Dialect.json({"succeed": succeed, "failed": failed})
+    return Dialect.json(succeed)
+
+
+async def unsubscribe(call) -> web.Response:
+    topics = [call.body["topic"]] if isinstance(call.body, dict) else [t["topic"] for t in call.body]
+    try:
+        await call.control.unsubscribe(call.args["clientid"], topics)
+    except NotFound:
+        raise client_not_found() from None
+    return web.Response(status=204)
+
+
+async def set_keepalive(call) -> web.Response:
+    try:
+        info = await call.control.set_keepalive(call.args["clientid"], call.body["interval"])
+    except NotFound:
+        raise client_not_found() from None
+    except InvalidArgument as e:
+        raise bad_request(str(e), "PARAM_ERROR") from None
+    return Dialect.json(client_doc(info))
+
+
+# -- schemas and routes ------------------------------------------------------------------------
+
+CLIENT_SCHEMA = {"type": "object", "description": "EMQX 5 client object; see the field list of GET /clients",
+                 "properties": {n: {} for n in names(CLIENT, "v5")}}
+SUB_OPTS = {
+    "topic": {"type": "string"},
+    "qos": {"type": "integer", "enum": [0, 1, 2], "default": 0},
+    "nl": {"type": "integer", "minimum": 0, "maximum": 1, "default": 0},
+    "rap": {"type": "integer", "minimum": 0, "maximum": 1, "default": 0},
+    "rh": {"type": "integer", "enum": [0, 1, 2], "default": 0},
+}
+SUBSCRIBE_BODY = {"type": "object", "properties": SUB_OPTS, "required": ["topic"]}
+SUBSCRIBE_RESULT = {"type": "object", "properties": {**{k: v for k, v in SUB_OPTS.items()},
+                                                     "node": {"type": "string"}, "clientid": {"type": "string"}}}
+SUBSCRIPTION_SCHEMA = {"type": "object", "properties": {
+    "clientid": {"type": "string"}, "topic": {"type": "string"}, "node": {"type": "string"},
+    "qos": {"type": "integer"}, "nl": {"type": "integer"}, "rap": {"type": "integer"}, "rh": {"type": "integer"},
+    "durable": {"type": "boolean"}}}
+UNSUBSCRIBE_BODY = {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}
+CLIENTID = path("clientid")
+NOT_FOUND = {404: {"description": "CLIENTID_NOT_FOUND"}}
+TAGS = ("Clients",)
+
+
+def register(dl) -> None:
+    dl.endpoint("GET", "/clients", list_clients, tags=TAGS, summary="List clients",
+                params=(*PAGING, q("node"), *FILTERS, FIELDS),
+                responses={200: {"schema": envelope_schema(CLIENT_SCHEMA)}, 400: {"description": "bad query"},
+                           500: {"description": "NODE_DOWN"}})
+    dl.endpoint("GET", "/clients_v2", list_clients_v2, tags=TAGS, summary="List clients by cursor",
+                hidden=True, params=(q("cursor"), LIMIT, *FILTERS, FIELDS),
+                responses={200: {"schema": {"type": "object"}}, 400: {"description": "bad cursor"}})
+    dl.endpoint("POST", "/clients/kickout/bulk", kick_bulk, tags=TAGS, summary="Kick out clients",
+                body={"type": "array", "items": {"type": "string"}}, responses={204: {"description": "kicked"}})
+    dl.endpoint("GET", "/clients/{clientid}", get_client, tags=TAGS, summary="Get a client",
+                params=(CLIENTID,), responses={200: {"schema": CLIENT_SCHEMA}, **NOT_FOUND})
+    dl.endpoint("DELETE", "/clients/{clientid}", kick_client, tags=TAGS, summary="Kick out a client",
+                params=(CLIENTID,), responses={204: {"description": "kicked"}, **NOT_FOUND})
+    dl.endpoint("GET", "/clients/{clientid}/subscriptions", client_subscriptions, tags=TAGS,
+                summary="A client's subscriptions", params=(CLIENTID,),
+                responses={200: {"schema": {"type": "array", "items": SUBSCRIPTION_SCHEMA}}, **NOT_FOUND})
+    dl.endpoint("POST", "/clients/{clientid}/subscribe", subscribe, tags=TAGS, summary="Subscribe on behalf",
+                params=(CLIENTID,), body=SUBSCRIBE_BODY,
+                responses={200: {"schema": SUBSCRIBE_RESULT}, 400: {"description": "INVALID_PARAMETER"},
+                           500: {"description": "UNKNOWN_ERROR"}, **NOT_FOUND})
+    dl.endpoint("POST", "/clients/{clientid}/subscribe/bulk", subscribe_bulk, tags=TAGS,
+                summary="Subscribe on behalf, several topics", params=(CLIENTID,),
+                body={"type": "array", "items": SUBSCRIBE_BODY},
+                responses={200: {"schema": {"type": "array", "items": SUBSCRIBE_RESULT}}, **NOT_FOUND})
+    dl.endpoint("POST", "/clients/{clientid}/unsubscribe", unsubscribe, tags=TAGS, summary="Unsubscribe on behalf",
+                params=(CLIENTID,), body=UNSUBSCRIBE_BODY, responses={204: {"description": "done"}, **NOT_FOUND})
+    dl.endpoint("POST", "/clients/{clientid}/unsubscribe/bulk", unsubscribe, tags=TAGS,
+                summary="Unsubscribe on behalf, several topics", params=(CLIENTID,),
+                body={"type": "array", "items": UNSUBSCRIBE_BODY},
+                responses={204: {"description": "done"}, **NOT_FOUND})
+    dl.endpoint("PUT", "/clients/{clientid}/keepalive", set_keepalive, tags=TAGS, summary="Set keepalive",
+                hidden=True, params=(CLIENTID,),
+                body={"type": "object", "properties": {"interval": {"type": "integer", "minimum": 0,
+                                                                    "maximum": 65535}},
+                      "required": ["interval"]},
+                responses={200: {"schema": CLIENT_SCHEMA}, 400: {"description": "bad interval"}, **NOT_FOUND})

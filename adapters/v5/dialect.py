@@ -1,0 +1,153 @@
+"""The EMQX 5.8 dialect: prefix `/api/v5`, `{"code", "message"}` errors, Basic = API key, Bearer = token.
+
+Auth follows emqx_dashboard.erl / emqx_mgmt_auth.erl: dashboard users never authenticate with Basic;
+`/users`, `/users/{username}`, `/logout` and `/api_key*` refuse API keys before looking at them.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Awaitable, Callable
+
+import attrs
+from aiohttp import web
+
+from gateway.accounts import BadToken, TokenExpired
+from gateway.manners import ENDPOINT
+from gateway import dialect as d
+from gateway.dialect import ApiError, Dialect
+from gateway.routes import Endpoint, Param
+
+from .errors import BASIC_CHALLENGE, error
+from .validation import parse_body, parse_params
+
+# Endpoint.auth policy: Bearer token only (emqx_mgmt_auth:authorize/4 path clauses).
+BEARER_ONLY = "bearer"
+# What a Bearer request carries on to its handler (logout, "Cannot delete self").
+TOKEN = web.RequestKey("v5_token", str)
+USERNAME = web.RequestKey("v5_username", str)
+
+
+@attrs.define(slots=True)
+class Call:
+    """What a v5 handler is given: the request, its validated params and body, the context."""
+
+    request: web.Request
+    args: dict[str, Any]
+    body: Any
+    ctx: Any
+
+    @property
+    def control(self):
+        return self.ctx.control
+
+
+V5Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+_MANNERS = {
+    d.UNAUTHORIZED: (401, "AUTHORIZATION_HEADER_ERROR"),
+    d.NOT_FOUND: (404, "NOT_FOUND"),
+    d.METHOD_NOT_ALLOWED: (405, None),
+    d.TOO_LARGE: (413, "PAYLOAD_TOO_LARGE"),
+    d.UNSUPPORTED_MEDIA_TYPE: (415, "UNSUPPORTED_MEDIA_TYPE"),
+    d.BAD_JSON: (400, "BAD_REQUEST"),
+    d.PRECONDITION_FAILED: (412, "PRECONDITION_FAILED"),
+    d.INTERNAL: (500, "INTERNAL_ERROR"),
+}
+
+
+class V5Dialect(Dialect):
+    name = "v5"
+    prefix = "/api/v5"
+    openapi_security_schemes = {
+        "basicAuth": {"type": "http", "scheme": "basic", "description": "API key : API secret"},
+        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "token from POST /login"},
+    }
+
+    def openapi_security(self, endpoint: Endpoint) -> list | None:
+        return [{"bearerAuth": []}] if endpoint.auth == BEARER_ONLY else None
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.services: list[Any] = []  # things with start()/stop() (the monitor sampler)
+
+    # -- registration ------------------------------------------------------------------------
+
+    def endpoint(self, method: str, path: str, handler: V5Handler, *, params: tuple[Param, ...] = (),
+                 body: dict | None = None, **meta) -> Endpoint:
+        """Register a handler behind EMQX's request validation (params, then body)."""
+        dialect = self
+
+        async def validated(request: web.Request) -> web.StreamResponse:
+            args = parse_params(request, params)
+            data = await parse_body(request, body, dialect) if body is not None else None
+            return await handler(Call(request, args, data, dialect.ctx))
+
+        return self.table.add(method, path, validated, params=params, body=body, **meta)
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_response(self, request: web.Request | None, err: ApiError) -> web.StreamResponse:
+        if err.status == 405:
+            return web.Response(status=405, headers=err.headers)
+        if err.body is not None:
+            return self.json(err.body, status=err.status, headers=err.headers)
+        if err.status == 404 and request is not None and ENDPOINT not in request:  # unrouted path
+            accept = request.headers.get("Accept", "")
+            if "text/plain" in accept and "application/json" not in accept:
+                return web.Response(status=404, text="404 - NOT FOUND", content_type="text/plain")
+        return self.json({"code": err.code, "message": err.message}, status=err.status, headers=err.headers)
+
+    def manners_error(self, reason: str, message: str = "") -> ApiError:
+        status, code = _MANNERS[reason]
+        headers = BASIC_CHALLENGE if reason == d.UNAUTHORIZED else None
+        if reason == d.UNAUTHORIZED:
+            message = "Support authorization: basic/bearer "
+        return ApiError(status, code, message, headers=headers)
+
+    # -- auth --------------------------------------------------------------------------------
+
+    async def authenticate(self, request: web.Request, endpoint: Endpoint) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, cred = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            if endpoint.auth == BEARER_ONLY:
+                resource = endpoint.path.strip("/").split("/")[0]
+                raise error(401, "API_KEY_NOT_ALLOW", "Please use bearer Token instead, using API key/secret in "
+                            f"{resource} path is not permitted")
+            return self._api_key(cred.strip())
+        if scheme == "bearer":
+            return self._token(request, cred.strip())
+        raise self.manners_error(d.UNAUTHORIZED)
+
+    def _api_key(self, cred: str) -> str:
+        try:
+            key, sep, secret = base64.b64decode(cred, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise self.manners_error(d.UNAUTHORIZED) from None
+        app = self.ctx.accounts.check_api_key(key, secret) if sep else None
+        if app is None:
+            raise error(401, "BAD_API_KEY_OR_SECRET", "Check api_key/api_secret", headers=BASIC_CHALLENGE)
+        return f"api_key:{app.name}"
+
+    def _token(self, request: web.Request, token: str) -> str:
+        try:
+            username = self.ctx.accounts.check_token(token)
+        except TokenExpired:
+            raise error(401, "TOKEN_TIME_OUT", "Token expired, get new token by POST /login") from None
+        except BadToken:
+            raise error(401, "BAD_TOKEN", "Get a token by POST /login") from None
+        request[TOKEN] = token
+        request[USERNAME] = username
+        return username
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for s in self.services:
+            await s.start()
+
+    async def stop(self) -> None:
+        for s in reversed(self.services):
+            await s.stop()

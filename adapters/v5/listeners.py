@@ -1,0 +1,105 @@
+"""MQTT listeners (emqx_mgmt_api_listeners): list, status, one listener, start/stop/restart.
+
+Creating, updating and deleting listeners is left out: the control interface cannot do it.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.dialect import ApiError, Dialect
+from schemas.control import InvalidArgument, NotFound
+from schemas.records import LISTENER_TYPES
+
+from .validation import path, q
+
+BAD_ID = (404, "BAD_LISTENER_ID", "Listener id not found")
+
+
+def bind_of(lst) -> str:
+    host = f"[{lst.bind}]" if ":" in lst.bind else lst.bind
+    return f"{host}:{lst.port}"
+
+
+def _status(lst) -> dict:
+    return {"running": lst.running, "max_connections": lst.max_connections,
+            "current_connections": lst.current_connections}
+
+
+def listener_doc(lst, node: str) -> dict:
+    return {"id": lst.id, "type": lst.type, "name": lst.name, "enable": lst.enable, "number": 1,
+            "bind": bind_of(lst), "status": _status(lst), "node_status": [{"node": node, "status": _status(lst)}]}
+
+
+def listener_config(lst) -> dict:
+    doc = {"id": lst.id, "type": lst.type, "name": lst.name, "enable": lst.enable, "bind": bind_of(lst),
+           "max_connections": lst.max_connections, "running": lst.running,
+           "current_connections": lst.current_connections}
+    if lst.path is not None:
+        doc["websocket"] = {"mqtt_path": lst.path}
+    return doc
+
+
+async def list_listeners(call) -> web.Response:
+    node = call.control.node_name
+    rows = [listener_doc(lst, node) for lst in await call.control.listeners()
+            if "type" not in call.args or lst.type == call.args["type"]]
+    return Dialect.json(rows)
+
+
+async def listeners_status(call) -> web.Response:
+    node = call.control.node_name
+    groups: dict[str, list] = {}
+    for lst in await call.control.listeners():
+        groups.setdefault(lst.type, []).append(lst)
+    out = []
+    for kind, lsts in groups.items():
+        running = {lst.running for lst in lsts}
+        status = {"running": running.pop() if len(running) == 1 else "inconsistent",
+                  "max_connections": sum(lst.max_connections for lst in lsts),
+                  "current_connections": sum(lst.current_connections for lst in lsts)}
+        out.append({"type": kind, "enable": any(lst.enable for lst in lsts), "ids": [lst.id for lst in lsts],
+                    "status": status, "node_status": [{"node": node, "status": status}]})
+    return Dialect.json(out)
+
+
+async def get_listener(call) -> web.Response:
+    for lst in await call.control.listeners():
+        if lst.id == call.args["id"]:
+            return Dialect.json(listener_config(lst))
+    raise ApiError(*BAD_ID)
+
+
+async def listener_action(call) -> web.Response:
+    try:
+        await call.control.listener_action(call.args["id"], call.args["action"])
+    except NotFound:
+        raise ApiError(*BAD_ID) from None
+    except (InvalidArgument, OSError) as e:
+        raise ApiError(400, "BAD_REQUEST", str(e)) from None
+    return web.Response(status=200)
+
+
+STATUS = {"type": "object", "properties": {"running": {"anyOf": [{"type": "boolean"}, {"type": "string"}]},
+                                           "max_connections": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                                           "current_connections": {"type": "integer"}}}
+LISTENER = {"type": "object", "properties": {
+    "id": {"type": "string"}, "type": {"type": "string"}, "name": {"type": "string"}, "enable": {"type": "boolean"},
+    "number": {"type": "integer"}, "bind": {"type": "string"}, "status": STATUS,
+    "node_status": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"},
+                                                                                "status": STATUS}}}}}
+LISTENER_ID = path("id", "<type>:<name>, e.g. tcp:default")
+
+
+def register(dl) -> None:
+    tags = ("Listeners",)
+    dl.endpoint("GET", "/listeners", list_listeners, tags=tags, summary="List listeners",
+                params=(q("type", enum=(*LISTENER_TYPES, "quic")),),
+                responses={200: {"schema": {"type": "array", "items": LISTENER}}})
+    dl.endpoint("GET", "/listeners_status", listeners_status, tags=tags, summary="Listener status by type",
+                responses={200: {"schema": {"type": "array", "items": {"type": "object"}}}})
+    dl.endpoint("GET", "/listeners/{id}", get_listener, tags=tags, summary="One listener", params=(LISTENER_ID,),
+                responses={200: {"schema": {"type": "object"}}, 404: {"description": "BAD_LISTENER_ID"}})
+    dl.endpoint("POST", "/listeners/{id}/{action}", listener_action, tags=tags,
+                summary="Start, stop or restart a listener",
+                params=(LISTENER_ID, path("action", enum=("start", "stop", "restart"))),
+                responses={200: {"description": "done"}, 404: {"description": "BAD_LISTENER_ID"}})

@@ -1,0 +1,115 @@
+"""Nodes, stats and metrics (emqx_mgmt_api_nodes / _stats / _metrics). One node: this broker."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from adapters.common.timefmt import memory_string
+from gateway.dialect import Dialect
+
+from .errors import node_down, node_not_found
+from .validation import NODE_PATH, q
+
+EDITION = "Opensource"
+ROLE = "core"
+
+
+def require_node(call, node: str) -> None:
+    """Path `{node}` must name this broker: 404 NOT_FOUND "Node not found: <node>" otherwise."""
+    if node != call.control.node_name:
+        raise node_not_found(node)
+
+
+def require_listed_node(call) -> None:
+    """Query `?node=` on list endpoints must name this broker: 500 NODE_DOWN otherwise (emqx_mgmt_api)."""
+    node = call.args.get("node")
+    if node is not None and node != call.control.node_name:
+        raise node_down(node)
+
+
+def node_info_doc(info) -> dict:
+    return {
+        "node": info.node,
+        "node_status": info.node_status,
+        "version": info.version,
+        "edition": EDITION,
+        "role": ROLE,
+        "uptime": int(info.uptime * 1000),
+        "connections": info.connections,
+        "live_connections": info.live_connections,
+        "cluster_sessions": info.connections,
+        "load1": round(info.load1, 2),
+        "load5": round(info.load5, 2),
+        "load15": round(info.load15, 2),
+        "max_fds": info.max_fds,
+        # EMQX prints "~.2f" with G/M/K, or the plain integer below 1 KiB — always a string.
+        "memory_total": str(memory_string(info.memory_total)),
+        "memory_used": str(memory_string(info.memory_used)),
+        "process_available": info.process_available,
+        "process_used": info.process_used,
+    }
+
+
+async def list_nodes(call) -> web.Response:
+    return Dialect.json([node_info_doc(await call.control.node_info())])
+
+
+async def get_node(call) -> web.Response:
+    require_node(call, call.args["node"])
+    return Dialect.json(node_info_doc(await call.control.node_info()))
+
+
+async def node_metrics(call) -> web.Response:
+    require_node(call, call.args["node"])
+    return Dialect.json((await call.control.metrics()).counters)
+
+
+async def node_stats(call) -> web.Response:
+    require_node(call, call.args["node"])
+    return Dialect.json((await call.control.stats()).stats)
+
+
+async def get_stats(call) -> web.Response:
+    snap = await call.control.stats()
+    if call.args["aggregate"]:
+        return Dialect.json(snap.stats)  # one node: the sum is the node's own
+    return Dialect.json([{"node": snap.node, **snap.stats}])
+
+
+async def get_metrics(call) -> web.Response:
+    snap = await call.control.metrics()
+    if call.args["aggregate"]:
+        return Dialect.json(snap.counters)
+    node = call.args.get("node")
+    if node is not None and node != snap.node:
+        return Dialect.json([])  # emqx_mgmt_api_metrics: an unknown node lists nothing
+    return Dialect.json([{"node": snap.node, **snap.counters}])
+
+
+COUNTERS = {"type": "object", "additionalProperties": {"type": "integer"}}
+NODE_INFO = {"type": "object", "properties": {
+    "node": {"type": "string"}, "node_status": {"type": "string", "enum": ["running", "stopped"]},
+    "version": {"type": "string"}, "edition": {"type": "string"}, "role": {"type": "string"},
+    "uptime": {"type": "integer", "description": "milliseconds"}, "connections": {"type": "integer"},
+    "live_connections": {"type": "integer"}, "cluster_sessions": {"type": "integer"},
+    "load1": {"type": "number"}, "load5": {"type": "number"}, "load15": {"type": "number"},
+    "max_fds": {"type": "integer"}, "memory_total": {"type": "string"}, "memory_used": {"type": "string"},
+    "process_available": {"type": "integer"}, "process_used": {"type": "integer"}}}
+NOT_FOUND = {404: {"description": "Node not found"}}
+AGGREGATE = q("aggregate", "boolean", "Sum over all nodes into one object", default=False)
+
+
+def register(dl) -> None:
+    dl.endpoint("GET", "/nodes", list_nodes, tags=("Nodes",), summary="List nodes",
+                responses={200: {"schema": {"type": "array", "items": NODE_INFO}}})
+    dl.endpoint("GET", "/nodes/{node}", get_node, tags=("Nodes",), summary="Get node info",
+                params=(NODE_PATH,), responses={200: {"schema": NODE_INFO}, **NOT_FOUND})
+    dl.endpoint("GET", "/nodes/{node}/metrics", node_metrics, tags=("Nodes",), summary="Get node metrics",
+                params=(NODE_PATH,), responses={200: {"schema": COUNTERS}, **NOT_FOUND})
+    dl.endpoint("GET", "/nodes/{node}/stats", node_stats, tags=("Nodes",), summary="Get node stats",
+                params=(NODE_PATH,), responses={200: {"schema": COUNTERS}, **NOT_FOUND})
+    dl.endpoint("GET", "/stats", get_stats, tags=("Metrics",), summary="Cluster or per-node stats",
+                params=(AGGREGATE,),
+                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": COUNTERS}]}}})
+    dl.endpoint("GET", "/metrics", get_metrics, tags=("Metrics",), summary="Cluster or per-node metrics",
+                params=(AGGREGATE, q("node", description="Only this node (with aggregate=false)")),
+                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": COUNTERS}]}}})

@@ -1,0 +1,89 @@
+"""`GET /prometheus/stats` (emqx_prometheus): the text exposition format [Prometheus exposition format
+0.0.4], or grouped JSON for `Accept: application/json`. Open like EMQX (no basic auth by default).
+
+Besides EMQX's own families it exposes the gateway's request counts per dialect:
+`emqgw_http_requests_total{dialect,method,route,status}` from ``ctx.requests``.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.dialect import Dialect
+
+from .validation import q
+
+MODES = ("node", "all_nodes_aggregated", "all_nodes_unaggregated")
+# EMQX's two renamed families; every other name is `emqx_` + the key with dots as underscores.
+RENAMED = {"packets.connect.received": "emqx_packets_connect",
+           "messages.dropped.await_pubrel_timeout": "emqx_messages_dropped_expired"}
+# JSON groups by key prefix (emqx_prometheus collectors).
+GROUPS = (("packets.", "packets"), ("bytes.", "packets"), ("messages.", "messages"), ("delivery.", "delivery"),
+          ("client.", "client"), ("session.", "session"), ("overload_protection.", "olp"),
+          ("authorization.", "acl"), ("authentication.", "authn"))
+
+
+def metric_name(key: str) -> str:
+    return RENAMED.get(key) or "emqx_" + key.replace(".", "_")
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _labels(labels: dict) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items()) + "}"
+
+
+async def _families(call) -> list[tuple[str, str, dict[str, float]]]:
+    """(group, type, {metric name: value}) for this node."""
+    c = call.control
+    stats = (await c.stats()).stats
+    counters = (await c.metrics()).counters
+    info = await c.node_info()
+    out = [("stats", "gauge", {metric_name(k): v for k, v in stats.items()}),
+           ("metrics", "gauge", {"emqx_vm_total_memory": info.memory_total, "emqx_vm_used_memory": info.memory_used}),
+           ("cluster", "gauge", {"emqx_cluster_nodes_running": 1, "emqx_cluster_nodes_stopped": 0})]
+    grouped: dict[str, dict[str, float]] = {}
+    for key, value in counters.items():
+        group = next((g for prefix, g in GROUPS if key.startswith(prefix)), "messages")
+        grouped.setdefault(group, {})[metric_name(key)] = value
+    out.extend((g, "counter", values) for g, values in grouped.items())
+    return out
+
+
+def request_lines(requests) -> list[str]:
+    lines = ["# TYPE emqgw_http_requests_total counter"]
+    for (dialect, method, route, status), n in sorted(requests.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        labels = _labels({"dialect": dialect, "method": method, "route": route, "status": status})
+        lines.append(f"emqgw_http_requests_total{labels} {n}")
+    return lines
+
+
+async def get_stats(call) -> web.Response:
+    mode = call.args.get("mode")
+    if mode not in MODES:
+        mode = "node"  # EMQX falls back silently
+    families = await _families(call)
+    labels = {"node": call.control.node_name} if mode == "all_nodes_unaggregated" else {}
+    if "application/json" in call.request.headers.get("Accept", ""):
+        doc: dict[str, dict] = {}
+        for group, _kind, values in families:
+            doc.setdefault(group, {}).update(values)
+        return Dialect.json(doc)
+    lines = []
+    for _group, kind, values in families:
+        for name, value in values.items():
+            lines.append(f"# TYPE {name} {kind}")
+            lines.append(f"{name}{_labels(labels)} {value}")
+    lines.extend(request_lines(call.ctx.requests))
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+def register(dl) -> None:
+    dl.endpoint("GET", "/prometheus/stats", get_stats, auth="none", tags=("Monitor",),
+                summary="Prometheus metrics (text, or JSON with Accept: application/json)",
+                params=(q("mode", description="node | all_nodes_aggregated | all_nodes_unaggregated; anything else "
+                           "means node", default="node"),),
+                responses={200: {"content_type": "text/plain", "schema": {"type": "string"}}})

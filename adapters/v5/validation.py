@@ -1,0 +1,170 @@
+"""Request validation to EMQX 5's rules (emqx_dashboard_swagger): declared query params only,
+defaults injected, types converted, bounds checked; JSON bodies checked against the endpoint's schema
+with unknown fields refused. Every violation is 400 BAD_REQUEST with a JSON-encoded hocon error.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway import dialect as d
+from gateway.routes import Param
+
+from .errors import validation_error
+
+# EMQX's ?MAX_ROW_LIMIT (emqx_mgmt_api.hrl): larger pages are refused by the schema.
+MAX_ROW_LIMIT = 10000
+DEFAULT_ROW_LIMIT = 100
+
+
+def q(name: str, type: str = "string", description: str = "", **kw) -> Param:
+    return Param(name=name, type=type, description=description, **kw)
+
+
+def path(name: str, description: str = "", **kw) -> Param:
+    return Param(name=name, where="path", required=True, description=description, **kw)
+
+
+PAGE = q("page", "integer", "Page number of the results to fetch.", default=1, minimum=1)
+LIMIT = q("limit", "integer", "Results per page (max 10000).", default=DEFAULT_ROW_LIMIT, minimum=1,
+          maximum=MAX_ROW_LIMIT)
+NODE_PATH = path("node", "Node name, e.g. emqx@127.0.0.1")
+
+_TRUE, _FALSE = ("true",), ("false",)
+_NUMBERS = {"integer": int, "number": float}
+
+
+def _convert(p: Param, raw: str) -> Any:
+    if p.type in _NUMBERS:
+        try:
+            value = _NUMBERS[p.type](raw)
+        except ValueError:
+            raise validation_error(p.name, f"Unable to convert to {p.type}", raw) from None
+    elif p.type == "boolean":
+        if raw in _TRUE:
+            value = True
+        elif raw in _FALSE:
+            value = False
+        else:
+            raise validation_error(p.name, "Unable to convert to boolean", raw)
+    else:
+        value = raw
+    if p.enum is not None and value not in p.enum:
+        raise validation_error(p.name, "unable_to_convert_to_enum_symbol", raw,
+                               expected=", ".join(str(e) for e in p.enum))
+    lo, hi = getattr(p, "minimum", None), getattr(p, "maximum", None)
+    if lo is not None and value < lo or hi is not None and value > hi:
+        expected = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
+        raise validation_error(p.name, f"expected {expected}", value)
+    return value
+
+
+def parse_params(request: web.Request, params: tuple[Param, ...]) -> dict[str, Any]:
+    """The declared params, converted; undeclared query params are dropped as EMQX does."""
+    out: dict[str, Any] = {}
+    query = request.query
+    for p in params:
+        if p.where == "path":
+            out[p.name] = _convert(p, request.match_info[p.name])
+            continue
+        values = query.getall(p.name, [])
+        if not values:
+            if p.required:
+                raise validation_error(p.name, "required_field")
+            if p.default is not None:
+                out[p.name] = p.default
+            continue
+        if p.type == "array":
+            out[p.name] = list(values)
+        else:
+            out[p.name] = _convert(p, values[-1])  # repeated single-valued params: the last one wins
+    return out
+
+
+# -- JSON bodies -------------------------------------------------------------------------------
+
+_JSON_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+}
+
+
+def check(value: Any, schema: dict, where: str = "root") -> Any:
+    """Check ``value`` against a small JSON-schema subset; return it with defaults filled in.
+
+    Objects refuse properties the schema does not name unless it gives ``additionalProperties``
+    (hocon's `unknown_fields`).
+    """
+    if "anyOf" in schema:  # OpenAPI 3.0 has no type lists: alternatives are spelled anyOf
+        kinds = tuple(alt["type"] for alt in schema["anyOf"])
+        if not any(_JSON_TYPES[k](value) for k in kinds):
+            raise validation_error(where, f"expected {' | '.join(kinds)}", value)
+    kind = schema.get("type")
+    if kind is not None and not _JSON_TYPES[kind](value):
+        raise validation_error(where, f"expected {kind}", value)
+    if "enum" in schema and value not in schema["enum"]:
+        raise validation_error(where, "unable_to_convert_to_enum_symbol", value,
+                               expected=", ".join(str(e) for e in schema["enum"]))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"] or "maximum" in schema and value > schema["maximum"]:
+            raise validation_error(where, f"expected {schema.get('minimum', '-inf')}..{schema.get('maximum', 'inf')}",
+                                   value)
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
+            raise validation_error(where, "string length out of range", value)
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            raise validation_error(where, "empty_array" if not value else "too_few_items", value)
+        items = schema.get("items")
+        if items is not None:
+            value = [check(v, items, f"{where}.{i + 1}") for i, v in enumerate(value)]
+    if isinstance(value, dict) and ("properties" in schema or "additionalProperties" in schema):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties", False)
+        unknown = [k for k in value if k not in props]
+        if unknown and extra is False:
+            raise validation_error(where, "unknown_fields", unknown=", ".join(unknown),
+                                   unmatched=", ".join(props))
+        for name in schema.get("required", ()):
+            if name not in value:
+                raise validation_error(f"{where}.{name}", "required_field")
+        out = {}
+        for k, v in value.items():
+            sub = props.get(k) if k in props else (extra if isinstance(extra, dict) else {})
+            out[k] = check(v, sub, f"{where}.{k}")
+        for k, sub in props.items():
+            if k not in out and "default" in sub:
+                out[k] = sub["default"]
+        value = out
+    return value
+
+
+async def parse_body(request: web.Request, schema: dict, dialect) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        data: Any = {} if schema.get("type") == "object" else None
+        if data is None:
+            raise validation_error("root", "required_field")
+    else:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise dialect.manners_error(d.BAD_JSON, "Invalid json message received") from None
+    return check(data, schema)
+
+
+# -- MQTT names --------------------------------------------------------------------------------
+
+MAX_TOPIC_BYTES = 65535  # [MQTT-1.5.4-1] UTF-8 string length prefix
+
+
+def topic_name_ok(topic: str) -> bool:
+    """A topic *name* (no wildcards) [MQTT-4.7.3-1], [MQTT-3.3.2-2], [MQTT-4.7.0-1]."""
+    return (bool(topic) and "+" not in topic and "#" not in topic and "\x00" not in topic
+            and len(topic.encode()) <= MAX_TOPIC_BYTES)
