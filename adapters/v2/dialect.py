@@ -7,17 +7,14 @@ a non-JSON body is the business error 109.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-
 from aiohttp import web
 
+from adapters.common.auth import parse_basic, password_ok
 from gateway import dialect as d
 from gateway.dialect import ApiError, Dialect
 
 from . import clients, configs, dashboard, monitoring, mqtt, plugins, users
 from .envelope import BODY_NOT_JSON, business_body, fail
-from .users import check_password
 
 # emqttd_http.erl's realm (the dashboard's own `/api/logout` used "emq dashboard").
 WWW_AUTHENTICATE = 'Basic Realm="emqx control center"'
@@ -31,20 +28,6 @@ _STATUS = {
     d.PRECONDITION_FAILED: 412,
     d.INTERNAL: 404,  # 2.3's crash: 404, empty text/plain, no traceback
 }
-
-
-def _basic_credentials(header: str | None) -> tuple[str, str] | None:
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        text = base64.b64decode(token.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    username, sep, password = text.partition(":")
-    return (username, password) if sep else None
 
 
 class V2Dialect(Dialect):
@@ -71,8 +54,8 @@ class V2Dialect(Dialect):
         return ApiError(_STATUS[reason], reason, message)
 
     async def authenticate(self, request: web.Request, endpoint) -> str:
-        creds = _basic_credentials(request.headers.get("Authorization"))
-        if creds is None or not await check_password(self.ctx, *creds):
+        creds = parse_basic(request.headers.get("Authorization"))
+        if creds is None or not await password_ok(self.ctx.accounts, *creds):
             raise ApiError(401, d.UNAUTHORIZED)
         return creds[0]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.common.auth import password_ok
 from gateway.accounts import NotAllowed, PasswordMismatch
 from gateway.routes import Param
 from schemas.control import AlreadyExists, InvalidArgument, NotFound
@@ -38,11 +39,6 @@ def _exists(ctx, username: str) -> bool:
     return True
 
 
-async def check_password(ctx, username: str, password: str) -> bool:
-    """The store's check; a first (uncached) check costs a slow hash, so it runs in a thread."""
-    return await asyncio.to_thread(ctx.accounts.check_password, username, password)
-
-
 async def auth(ctx, request):
     """The login form's call (no Basic): 103 with 2.3's reason when the credentials do not match."""
     p = await body_params(request, LOGIN)
@@ -53,7 +49,7 @@ async def auth(ctx, request):
         raise fail(103, "Password undefined")
     if not _exists(ctx, username):
         raise fail(103, USER_NOT_FOUND)
-    if not await check_password(ctx, username, password):
+    if not await password_ok(ctx.accounts, username, password):
         raise fail(103, "Password error")
     return ok()
 

@@ -5,13 +5,12 @@ Auth follows emqx_dashboard.erl / emqx_mgmt_auth.erl: dashboard users never auth
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, Awaitable, Callable
 
 import attrs
 from aiohttp import web
 
+from adapters.common.auth import parse_basic
 from gateway.accounts import BadToken, TokenExpired
 from gateway.manners import ENDPOINT
 from gateway import dialect as d
@@ -116,17 +115,16 @@ class V5Dialect(Dialect):
                 resource = endpoint.path.strip("/").split("/")[0]
                 raise error(401, "API_KEY_NOT_ALLOW", "Please use bearer Token instead, using API key/secret in "
                             f"{resource} path is not permitted")
-            return self._api_key(cred.strip())
+            return self._api_key(header)
         if scheme == "bearer":
             return self._token(request, cred.strip())
         raise self.manners_error(d.UNAUTHORIZED)
 
-    def _api_key(self, cred: str) -> str:
-        try:
-            key, sep, secret = base64.b64decode(cred, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise self.manners_error(d.UNAUTHORIZED) from None
-        app = self.ctx.accounts.check_api_key(key, secret) if sep else None
+    def _api_key(self, header: str) -> str:
+        creds = parse_basic(header)
+        if creds is None:
+            raise self.manners_error(d.UNAUTHORIZED)
+        app = self.ctx.accounts.check_api_key(*creds)
         if app is None:
             raise error(401, "BAD_API_KEY_OR_SECRET", "Check api_key/api_secret", headers=BASIC_CHALLENGE)
         return f"api_key:{app.name}"

@@ -1,0 +1,39 @@
+"""Records in each flavor's names and formats; the names come from the shared crosswalk."""
+from __future__ import annotations
+
+from adapters.common.crosswalk import CLIENT, SUBSCRIPTION, project
+from adapters.common.timefmt import legacy_datetime
+from schemas.records import ClientInfo, Subscription
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+NANOMQ_FORMATS = {"username": lambda u: u if u is not None else "", "bytes": _text}
+EMQX4_FORMATS = {"time": legacy_datetime, "username": lambda u: u, "infinity": lambda n: n,
+                 "bytes": _text}
+
+
+def nanomq_client(c: ClientInfo) -> dict:
+    out = project(c, CLIENT, "nanomq", NANOMQ_FORMATS)
+    # NanoMQ adds the will keys only when a will is set.
+    for key in ("will_topic", "will_msg"):
+        if out.get(key) is None:
+            out.pop(key, None)
+    return out
+
+
+def emqx4_client(c: ClientInfo) -> dict:
+    out = project(c, CLIENT, "emqx4", EMQX4_FORMATS)
+    if c.connected:
+        out.pop("disconnected_at", None)
+    return out
+
+
+def nanomq_subscription(s: Subscription) -> dict:
+    return project(s, SUBSCRIPTION, "nanomq")
+
+
+def emqx4_subscription(s: Subscription) -> dict:
+    return project(s, SUBSCRIPTION, "emqx4")

@@ -1,0 +1,369 @@
+"""`/api/v4`, NanoMQ flavor: every endpoint and result code over real HTTP against the real broker."""
+import json
+import re
+import socket
+
+import aiohttp
+import pytest
+
+from schemas.records import ListenerConfig
+from tests.mqtt_helpers import Client
+
+def basic(user, password):
+    return {"Authorization": aiohttp.encode_basic_auth(user, password)}
+
+
+AUTH = basic("admin", "public")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def get(gw, path, auth=AUTH, **kw):
+    kw["headers"] = {**(auth or {}), **kw.get("headers", {})}
+    r = await gw.http.get("/api/v4" + path, **kw)
+    return r.status, await r.json(content_type=None)
+
+
+async def post(gw, path, body=None, auth=AUTH, **kw):
+    kw["headers"] = {**(auth or {}), **kw.get("headers", {})}
+    if body is not None:
+        kw["json"] = body
+    r = await gw.http.post("/api/v4" + path, **kw)
+    return r.status, await r.json(content_type=None)
+
+
+@pytest.fixture
+async def gw(gateway):
+    return await gateway("v4")
+
+
+@pytest.fixture
+def connect(gw):
+    """paho clients on the gateway's broker, disconnected at teardown."""
+    made = []
+
+    def make(*args, **kw):
+        made.append(Client(gw.broker, *args, **kw))
+        return made[-1]
+    yield make
+    for c in made:
+        c.disconnect()
+
+
+def subscribed(connect, plan: dict) -> None:
+    for clientid, filters in plan.items():
+        c = connect(clientid)
+        for topic, qos in filters:
+            c.subscribe(topic, qos)
+
+
+async def test_endpoint_list_and_routing(gw):
+    status, body = await get(gw, "")
+    assert status == 200 and body["code"] == 0
+    paths = {(e["method"], e["path"]) for e in body["data"]}
+    assert ("GET", "/brokers/") in paths and ("GET", "/clients/:clientid") in paths
+    assert ("POST", "/ctrl/:action") in paths and ("GET", "/topic-tree/") in paths
+    assert set(body["data"][0]) == {"path", "name", "method", "descr"}
+    assert (await get(gw, "/"))[0] == 200
+    assert await get(gw, "/?a=b") == (404, {"code": 102})
+    assert await get(gw, "/nope") == (404, {"code": 102})
+    r = await gw.http.delete("/api/v4/brokers", headers=AUTH)
+    assert r.status == 405 and await r.json() == {"code": 102}
+    # a trailing slash is ignored, as NanoMQ ignores it
+    assert (await get(gw, "/brokers/"))[0] == 200
+
+
+async def test_basic_auth_codes(gw):
+    assert await get(gw, "/brokers", auth=None) == (401, {"code": 104})
+    assert await get(gw, "/brokers", auth=basic("admin", "nope")) == (401, {"code": 103})
+    assert await get(gw, "/brokers", auth=None, headers={"Authorization": "Basic %%%"}) == (401, {"code": 108})
+    assert await get(gw, "/brokers", auth=None, headers={"Authorization": "Bearer x"}) == (401, {"code": 104})
+
+
+async def test_error_content_type_echoes_request(gw):
+    r = await gw.http.get("/api/v4/nope", headers={**AUTH, "Content-Type": "text/x-mine"})
+    assert r.status == 404 and r.headers["Content-Type"] == "text/x-mine"
+    assert json.loads(await r.read()) == {"code": 102}
+
+
+async def test_brokers_and_nodes(gw):
+    c = Client(gw.broker)
+    status, body = await get(gw, "/brokers")
+    [b] = body["data"]
+    assert set(b) == {"datetime", "node_status", "sysdescr", "uptime", "version"}
+    assert b["node_status"] == "Running" and b["sysdescr"] == "NanoMQ Broker"
+    assert re.fullmatch(r"\d+ Hours, \d+ minutes, \d+ seconds", b["uptime"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", b["datetime"])
+    _, body = await get(gw, "/nodes")
+    assert body["data"][0]["connections"] == 1 and set(body["data"][0]) == {"connections", "node_status",
+                                                                           "uptime", "version"}
+    c.disconnect()
+
+
+async def test_clients_filters_and_shapes(gw, connect):
+    a = connect("cli-a", username="alvin", v5=True)
+    b = connect("cli-b", will=("w/t", b"bye", 0, False))
+    _, body = await get(gw, "/clients")
+    rows = {r["client_id"]: r for r in body["data"]}
+    assert rows["cli-a"] == {"client_id": "cli-a", "username": "alvin", "keepalive": 60, "conn_state": "connected",
+                             "clean_start": True, "proto_name": "MQTT", "proto_ver": 5}
+    assert rows["cli-b"]["username"] == "" and rows["cli-b"]["will_topic"] == "w/t"
+    assert rows["cli-b"]["will_msg"] == "bye" and rows["cli-b"]["proto_ver"] == 4
+    for q, expect in (("clientid=cli-a", ["cli-a"]), ("client_id=cli-b", ["cli-b"]), ("username=alvin", ["cli-a"]),
+                      ("proto_ver=5", ["cli-a"]), ("conn_state=CONNECTED", ["cli-a", "cli-b"]),
+                      ("conn_state=disconnected", []), ("clean_start=true", ["cli-a", "cli-b"]),
+                      ("proto_name=MQTT&proto_ver=4", ["cli-b"]), ("proto_name=CoAP", []),
+                      ("username=", ["cli-a", "cli-b"])):
+        _, body = await get(gw, "/clients?" + q)
+        assert sorted(r["client_id"] for r in body["data"]) == expect, q
+    for q in ("_page=1", "_limit=10", "conn_state=idle", "clean_start=yes", "proto_ver=6"):
+        assert await get(gw, "/clients?" + q) == (400, {"code": 108}), q
+    _, body = await get(gw, "/clients/cli-a")
+    assert [r["client_id"] for r in body["data"]] == ["cli-a"]
+    assert await get(gw, "/clients/ghost") == (200, {"code": 0, "data": []})
+    _, body = await get(gw, "/clients/username/alvin")
+    assert [r["client_id"] for r in body["data"]] == ["cli-a"]
+    assert await get(gw, "/clients/username/alvin?bogus=1") == (400, {"code": 108})
+
+
+async def test_subscriptions_and_filters(gw, connect):
+    subscribed(connect, {"sub-a": [("a/b", 1), ("$share/g1/x/#", 2)], "sub-b": [("a/b", 0)]})
+    _, body = await get(gw, "/subscriptions")
+    assert {"clientid": "sub-a", "topic": "a/b", "qos": 1} in body["data"]
+    assert len(body["data"]) == 3
+    for q, n in (("clientid=sub-a", 2), ("topic=a/b", 2), ("qos=2", 1), ("share=g1", 1), ("clientid=sub-b&qos=1", 0)):
+        _, body = await get(gw, "/subscriptions?" + q)
+        assert len(body["data"]) == n, q
+    assert await get(gw, "/subscriptions?qos=5") == (400, {"code": 108})
+    _, body = await get(gw, "/subscriptions/sub-b")
+    assert body == {"code": 0, "data": [{"clientid": "sub-b", "topic": "a/b", "qos": 0}]}
+    assert await get(gw, "/subscriptions/ghost") == (200, {"code": 0, "data": []})
+
+
+async def test_topic_tree_from_real_subscriptions(gw, connect):
+    subscribed(connect, {"tt-a": [("a/b", 0)], "tt-b": [("a/+", 0), ("x", 0)]})
+    _, body = await get(gw, "/topic-tree")
+    levels = body["data"]
+    assert levels[0] == [{"topic": "", "cld_cnt": 2}]
+    assert sorted(levels[1], key=lambda n: n["topic"]) == [{"topic": "a", "cld_cnt": 2},
+                                                            {"topic": "x", "cld_cnt": 0, "clientid": ["tt-b"]}]
+    assert sorted(levels[2], key=lambda n: n["topic"]) == [{"topic": "+", "cld_cnt": 0, "clientid": ["tt-b"]},
+                                                            {"topic": "b", "cld_cnt": 0, "clientid": ["tt-a"]}]
+    assert levels[-1] == []
+
+
+async def test_publish_plain_base64_properties_and_codes(gw):
+    sub = Client(gw.broker, "p-sub", v5=True)
+    sub.subscribe("p/#", 1)
+    assert await post(gw, "/mqtt/publish", {"topic": "p/1", "payload": "hi", "qos": 1}) == (200, {"code": 0})
+    m = sub.expect()
+    assert (m.topic, m.payload, m.qos) == ("p/1", b"hi", 1)
+    await post(gw, "/mqtt/publish", {"topics": "p/2,p/3", "payload": "aGk=", "decoding": "base64"})
+    assert sorted((m.topic, m.payload) for m in (sub.expect(), sub.expect())) == [("p/2", b"hi"), ("p/3", b"hi")]
+    await post(gw, "/mqtt/publish", {"topic": "p/4", "payload": "hi", "encoding": "base64", "retain": True})
+    m = sub.expect()
+    assert m.payload == b"aGk="
+    props = {"payload_format_indicator": 1, "message_expiry_interval": 60, "response_topic": "r/t",
+             "correlation_data": "cd", "content_type": "text/plain", "user_properties": {"k": "v"}}
+    await post(gw, "/mqtt/publish", {"topic": "p/5", "payload": "x", "properties": props})
+    p = sub.expect().properties
+    assert p.ResponseTopic == "r/t" and p.CorrelationData == b"cd" and p.ContentType == "text/plain"
+    assert p.UserProperty == [("k", "v")] and p.PayloadFormatIndicator == 1
+    # NanoMQ answers publish validation errors with HTTP 200
+    assert await post(gw, "/mqtt/publish", {"topic": "p/6"}) == (200, {"code": 108})
+    assert await post(gw, "/mqtt/publish", {"payload": "x"}) == (200, {"code": 108})
+    assert await post(gw, "/mqtt/publish", {"topic": "p/#", "payload": "x"}) == (200, {"code": 108})
+    assert await post(gw, "/mqtt/publish", {"topic": "p/7", "payload": "x", "qos": 3}) == (200, {"code": 108})
+    assert await post(gw, "/mqtt/publish", [1]) == (400, {"code": 109})
+    assert await post(gw, "/mqtt/publish", data=b"{not json") == (400, {"code": 109})
+    status, body = await post(gw, "/mqtt/publish_batch", [{"topic": "p/8", "payload": "a"}, {"payload": "b"}])
+    assert body == {"code": 0, "data": [{"topic": "p/8", "code": 0}, {"code": 108}]}
+    assert sub.expect().topic == "p/8"
+    assert await post(gw, "/mqtt/publish_batch", {"topic": "x"}) == (400, {"code": 109})
+    sub.disconnect()
+
+
+async def test_metrics_and_prometheus(gw):
+    c = Client(gw.broker)
+    status, body = await get(gw, "/metrics")
+    assert "code" not in body and body["metrics"] == [] and body["connections"] == 1
+    assert re.fullmatch(r"\d+\.\d\d%", body["cpuinfo"]) and body["memory"].isdigit()
+    r = await gw.http.get("/api/v4/prometheus", headers=AUTH)
+    text = await r.text()
+    assert r.content_type == "text/plain"
+    assert "# TYPE nanomq_connections_count gauge" in text and "\nnanomq_connections_count 1\n" in text
+    for name in ("nanomq_sessions_max", "nanomq_topics_count", "nanomq_subscribers_count",
+                 "nanomq_messages_received", "nanomq_messages_sent", "nanomq_messages_dropped",
+                 "nanomq_memory_usage", "nanomq_cpu_usage"):
+        assert f"\n{name} " in text
+    c.disconnect()
+
+
+async def test_configuration_round_trip_and_sections(gw):
+    status, body = await get(gw, "/configuration")
+    doc = body["data"]
+    for key in ("url", "num_taskq_thread", "max_taskq_thread", "parallel", "property_size", "msq_len",
+                "allow_anonymous", "daemon", "tls", "websocket", "http_server", "bridge"):
+        assert key in doc
+    assert doc["url"] == f"nmq-tcp://127.0.0.1:{gw.broker.port()}"
+    assert await post(gw, "/configuration", {"data": doc}) == (200, {"code": 0})
+    assert (await get(gw, "/configuration"))[1]["data"] == doc
+    _, body = await get(gw, "/configuration/basic")
+    assert body["data"]["basic"]["msq_len"] == doc["msq_len"] and "tls" not in body["data"]["basic"]
+    _, body = await get(gw, "/configuration/bridge")
+    assert body["data"] == {"bridge": doc["bridge"]}
+    assert await get(gw, "/configuration/webhook") == (404, {"code": 101, "data": {}})
+    # the sectioned shape is accepted too
+    assert await post(gw, "/configuration", {"data": {"basic": {"qos_duration": 20}}}) == (200, {"code": 0})
+    assert await post(gw, "/configuration/tls", {"data": {"tls": {"verify_peer": True}}}) == (200, {"code": 0})
+    _, body = await get(gw, "/configuration")
+    assert body["data"]["qos_duration"] == 20 and body["data"]["tls"]["verify_peer"] is True
+
+
+async def test_invalid_configuration_changes_nothing(gw, tmp_path):
+    before = (await get(gw, "/configuration"))[1]["data"]
+    for bad in ({"msq_len": "many"}, {"allow_anonymous": 1}, {"url": "http://x"}, {"nonsense": 1},
+                {"bridge": {"proto_ver": 7}}, {"bridge": {"forwards": ["a/#/b"]}},
+                {"http_server": {"auth_type": "jwt"}}, {"tls": {"enable": True}},
+                {"allow_anonymous": False, "msq_len": -1}):
+        assert await post(gw, "/configuration", {"data": bad}) == (400, {"code": 108}), bad
+    # the account store refuses an empty password: 108, and nothing else changed either
+    assert await post(gw, "/configuration", {"data": {"msq_len": 5, "http_server": {"password": ""}}}) == \
+        (400, {"code": 108})
+    for raw in (b"[]", b"{", b'{"data": 3}'):
+        assert await post(gw, "/configuration", data=raw) == (400, {"code": 109}), raw
+    assert (await get(gw, "/configuration"))[1]["data"] == before
+    cfg = await gw.ctx.control.get_config()
+    assert cfg.allow_anonymous is True
+    assert not (tmp_path / "nanomq.json").exists()
+
+
+async def test_live_settings_apply_at_once_and_persist(gw, tmp_path):
+    status, body = await post(gw, "/configuration", {"data": {
+        "allow_anonymous": False, "msq_len": 7, "max_packet_size": 2, "keepalive_backoff": 2.0,
+        "http_server": {"username": "ops", "password": "s3cret-pass"}}})
+    assert (status, body) == (200, {"code": 0})
+    cfg = await gw.ctx.control.get_config()
+    assert (cfg.allow_anonymous, cfg.max_mqueue_len, cfg.max_packet_size, cfg.keepalive_multiplier) == \
+        (False, 7, 2048, 2.0)
+    c = Client(gw.broker, connect=False)
+    _, rc, _ = c.connect(expect_ok=False)
+    assert rc.is_failure  # anonymous refused at once
+    c.c.loop_stop()
+    assert (await get(gw, "/brokers", auth=basic("ops", "s3cret-pass")))[0] == 200
+    saved = json.loads((tmp_path / "nanomq.json").read_text())
+    assert saved["msq_len"] == 7 and saved["http_server"]["username"] == "ops"
+    assert "url" not in saved  # only what was POSTed: the listener keeps following the broker's config
+    assert (tmp_path / "nanomq.json").stat().st_mode & 0o777 == 0o600
+    # reload: NanoMQ's hot-updatable subset
+    _, body = await get(gw, "/reload")
+    assert body["data"]["msq_len"] == 7 and body["data"]["bridge_mode"] is False
+    assert set(body["data"]) == {"property_size", "max_packet_size", "client_max_packet_size", "msq_len",
+                                 "qos_duration", "keepalive_backoff", "allow_anonymous", "enable_mqtt_stream",
+                                 "bridge_mode"}
+    assert await post(gw, "/reload", {"data": {"allow_anonymous": True, "msq_len": 9}}) == (200, {"code": 0})
+    assert (await gw.ctx.control.get_config()).max_mqueue_len == 9
+    assert await post(gw, "/reload", {"data": {"url": "nmq-tcp://0.0.0.0:1"}}) == (400, {"code": 108})
+    assert await post(gw, "/reload", data=b"x") == (400, {"code": 109})
+
+
+async def test_saved_document_is_loaded_at_start(gateway, tmp_path):
+    port = free_port()
+    gw = await gateway("v4", listeners=[ListenerConfig(type="tcp", bind="127.0.0.1", port=port)])
+    await post(gw, "/configuration", {"data": {"msq_len": 11, "qos_duration": 33}})
+    await gw.dialects["v4"].stop()
+    await gw.ctx.control.stop()  # the "process" ends; a new one starts on the same data_dir
+    gw2 = await gateway("v4", listeners=[ListenerConfig(type="tcp", bind="127.0.0.1", port=port)])
+    _, body = await get(gw2, "/configuration")
+    assert body["data"]["qos_duration"] == 33
+    assert (await gw2.ctx.control.get_config()).max_mqueue_len == 11
+
+
+async def test_ctrl_stop_restart_with_clients_reconnecting(gateway):
+    port = free_port()
+    gw = await gateway("v4", listeners=[ListenerConfig(type="tcp", bind="127.0.0.1", port=port)])
+    c = Client(gw.broker, "survivor")
+    c.c.reconnect_delay_set(0.05, 0.2)
+    assert await post(gw, "/ctrl/stop") == (200, {"code": 0})
+    assert c.disconnects.get(timeout=5) is not None
+    _, body = await get(gw, "/brokers")
+    assert body["data"][0]["node_status"] == "Stopped"
+    assert (await get(gw, "/nodes"))[1]["data"][0]["node_status"] == "Stopped"
+    assert await post(gw, "/mqtt/publish", {"topic": "t", "payload": "x"}) == (200, {"code": 102})
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    assert await post(gw, "/ctrl/restart") == (200, {"code": 0})
+    c.connack.get(timeout=5)  # paho reconnected by itself
+    _, body = await get(gw, "/clients/survivor")
+    assert body["data"][0]["conn_state"] == "connected"
+    assert (await get(gw, "/brokers"))[1]["data"][0]["node_status"] == "Running"
+    assert await post(gw, "/ctrl/reboot") == (404, {"code": 101})
+    c.disconnect()
+
+
+async def test_listener_url_waits_for_restart(gateway):
+    old, new = free_port(), free_port()
+    gw = await gateway("v4", listeners=[ListenerConfig(type="tcp", bind="127.0.0.1", port=old)])
+    assert await post(gw, "/configuration", {"data": {"url": f"nmq-tcp://127.0.0.1:{new}"}}) == (200, {"code": 0})
+    socket.create_connection(("127.0.0.1", old), timeout=1).close()  # still the old one
+    assert await post(gw, "/ctrl/restart") == (200, {"code": 0})
+    socket.create_connection(("127.0.0.1", new), timeout=1).close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", old), timeout=1).close()
+
+
+async def test_emqx4_only_routes_served_in_their_own_shape(gw):
+    c = Client(gw.broker, "k1")
+    status, body = await get(gw, "/stats")
+    assert body["data"][0]["stats"]["connections.count"] == 1
+    assert (await post(gw, "/mqtt/subscribe", {"clientid": "k1", "topic": "q/1"}))[1] == {"code": 0}
+    _, body = await get(gw, "/subscriptions/k1")
+    assert body["data"] == [{"clientid": "k1", "topic": "q/1", "qos": 0}]  # a shared path: NanoMQ's shape
+    r = await gw.http.delete("/api/v4/clients/k1", headers=AUTH)
+    assert await r.json() == {"code": 0}
+    r = await gw.http.delete("/api/v4/clients/k1", headers=AUTH)
+    assert r.status == 200 and await r.json() == {"code": 112, "message": "not_found"}
+    r = await gw.http.get("/api/v4/nodes/elsewhere@x/stats", headers=AUTH)
+    assert r.status == 404 and await r.text() == "Not found."  # EMQX 4's own 404 for an unknown node
+    c.disconnect()
+    # credentials stay the NanoMQ flavor's
+    assert await get(gw, "/stats", auth=None) == (401, {"code": 104})
+
+
+async def test_tls_and_websocket_sections_take_effect_on_restart(gateway, tmp_path):
+    import ssl
+    import subprocess
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(crt)],
+                   check=True, capture_output=True)
+    gw = await gateway("v4")
+    tls_port, ws_port = free_port(), free_port()
+    status, body = await post(gw, "/configuration", {"data": {
+        "tls": {"enable": True, "url": f"tls+nmq-tcp://127.0.0.1:{tls_port}", "key": str(key), "cert": str(crt)},
+        "websocket": {"url": f"nmq-ws://127.0.0.1:{ws_port}/mqtt"}}})
+    assert (status, body) == (200, {"code": 0})
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", tls_port), timeout=1).close()
+    assert await post(gw, "/ctrl/restart") == (200, {"code": 0})
+    ctx = ssl.create_default_context(cafile=str(crt))
+    with socket.create_connection(("127.0.0.1", tls_port), timeout=2) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.version()
+    c = Client(gw.broker, transport="ws")
+    assert c.port == ws_port
+    c.disconnect()
+
+
+async def test_restart_onto_a_taken_port_is_500_101(gateway):
+    gw = await gateway("v4")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert (await post(gw, "/configuration", {"data": {"url": f"nmq-tcp://127.0.0.1:{port}"}}))[1] == {"code": 0}
+        assert await post(gw, "/ctrl/restart") == (500, {"code": 101})
