@@ -1,7 +1,7 @@
 """EMQX 5's error codes: the table `GET /error_codes` serves, and the helpers handlers raise with.
 
 Source: emqx/emqx apps/emqx/include/http_api.hrl `ERROR_CODES` (v5.8.9); descriptions verbatim.
-Codes the handlers emit but the table does not list (API_KEY_NOT_ALLOW, TOKEN_TIME_OUT, NODE_DOWN,
+Codes the handlers emit but the table does not list (API_KEY_NOT_ALLOW, TOKEN_TIME_OUT,
 UNKNOWN_ERROR ...) are not listed here either, exactly as EMQX does.
 """
 from __future__ import annotations
@@ -66,11 +66,6 @@ def validation_error(path: str, reason: str, value=None, **extra) -> ApiError:
 
 def node_not_found(node: str) -> ApiError:
     return ApiError(404, "NOT_FOUND", f"Node not found: {node}")
-
-
-def node_down(node: str) -> ApiError:
-    """`?node=` naming a node that is not running (emqx_mgmt_api: `bad rpc call`)."""
-    return ApiError(500, "NODE_DOWN", f"bad rpc call {node}, Reason nodedown")
 
 
 CLIENTID_NOT_FOUND = (404, "CLIENTID_NOT_FOUND", "Client ID not found")

@@ -6,7 +6,7 @@ from aiohttp import web
 from adapters.common.timefmt import memory_string
 from gateway.dialect import Dialect
 
-from .errors import node_down, node_not_found
+from .errors import node_not_found
 from .validation import NODE_PATH, q
 
 EDITION = "Opensource"
@@ -20,10 +20,11 @@ def require_node(call, node: str) -> None:
 
 
 def require_listed_node(call) -> None:
-    """Query `?node=` on list endpoints must name this broker: 500 NODE_DOWN otherwise (emqx_mgmt_api)."""
+    """Query `?node=` on list endpoints must name this broker. EMQX answers 500 NODE_DOWN (its RPC to the
+    node failed); a single node knows the name is simply not one of its own, so: 404 NOT_FOUND."""
     node = call.args.get("node")
     if node is not None and node != call.control.node_name:
-        raise node_down(node)
+        raise node_not_found(node)
 
 
 def node_info_doc(info) -> dict:
@@ -86,6 +87,9 @@ async def get_metrics(call) -> web.Response:
 
 
 COUNTERS = {"type": "object", "additionalProperties": {"type": "integer"}}
+# Per-node rows carry the node's name beside the counters.
+NODE_COUNTERS = {"type": "object", "properties": {"node": {"type": "string"}},
+                 "additionalProperties": {"type": "integer"}}
 NODE_INFO = {"type": "object", "properties": {
     "node": {"type": "string"}, "node_status": {"type": "string", "enum": ["running", "stopped"]},
     "version": {"type": "string"}, "edition": {"type": "string"}, "role": {"type": "string"},
@@ -109,7 +113,7 @@ def register(dl) -> None:
                 params=(NODE_PATH,), responses={200: {"schema": COUNTERS}, **NOT_FOUND})
     dl.endpoint("GET", "/stats", get_stats, tags=("Metrics",), summary="Cluster or per-node stats",
                 params=(AGGREGATE,),
-                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": COUNTERS}]}}})
+                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})
     dl.endpoint("GET", "/metrics", get_metrics, tags=("Metrics",), summary="Cluster or per-node metrics",
                 params=(AGGREGATE, q("node", description="Only this node (with aggregate=false)")),
-                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": COUNTERS}]}}})
+                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})

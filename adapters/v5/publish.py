@@ -121,8 +121,9 @@ async def publish(call) -> web.Response:
 
 async def publish_bulk(call) -> web.Response:
     if not call.body:
-        # emqx_mgmt_api_publish crashes on `[]` ({errror, empty_batch}); the crash is a 500.
-        raise ApiError(500, "INTERNAL_ERROR", "empty_batch")
+        # emqx_mgmt_api_publish crashes on `[]` ({error, empty_batch}, a 500); an empty batch is the
+        # caller's mistake, so it is answered as one.
+        raise ApiError(400, "BAD_REQUEST", "empty_batch")
     limit = await _max_packet_size(call)
     try:
         requests = [prepare(m, limit) for m in call.body]

@@ -63,7 +63,7 @@ def register(dl) -> None:
                         q("match_topic", description="Subscriptions whose filter matches this topic"),
                         q("durable", "boolean")),
                 responses={200: {"schema": envelope_schema(SUBSCRIPTION_SCHEMA)},
-                           400: {"description": "INVALID_PARAMETER"}, 500: {"description": "NODE_DOWN"}})
+                           400: {"description": "INVALID_PARAMETER"}, 404: {"description": "Node not found"}})
     dl.endpoint("GET", "/topics", list_topics, tags=("Topics",), summary="List routes",
                 params=(*PAGING, q("topic", description="Exact route (topic filter)"), q("node")),
                 responses={200: {"schema": envelope_schema(TOPIC_SCHEMA)}, 400: {"description": "INVALID_PARAMTER"}})
