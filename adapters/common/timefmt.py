@@ -6,22 +6,28 @@ import math
 import time
 
 
-def _local(ts: float) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(ts).astimezone()
+def _offset(tm: time.struct_time) -> str:
+    off = tm.tm_gmtoff
+    sign = "+" if off >= 0 else "-"
+    hours, minutes = divmod(abs(off) // 60, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
 
 
+# Listings format three times per row; time.strftime is several times cheaper than datetime here.
 def rfc3339_ms(ts: float | None) -> str | None:
     """EMQX 5 client/alarm/retainer times: `2024-01-01T12:34:56.789+08:00` (node-local offset)."""
     if ts is None:
         return None
-    return _local(ts).isoformat(timespec="milliseconds")
+    tm = time.localtime(ts)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', tm)}.{int(ts * 1000) % 1000:03d}{_offset(tm)}"
 
 
 def rfc3339_s(ts: float | None) -> str | None:
     """EMQX 5 api_key/banned times: second precision."""
     if ts is None:
         return None
-    return _local(ts).isoformat(timespec="seconds")
+    tm = time.localtime(ts)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + _offset(tm)
 
 
 def legacy_datetime(ts: float | None) -> str | None:

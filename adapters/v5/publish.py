@@ -143,4 +143,8 @@ def register(dl) -> None:
                 responses=responses)
     dl.endpoint("POST", "/publish/bulk", publish_bulk, tags=("Publish",), summary="Publish messages",
                 body={"type": "array", "items": MESSAGE},
-                responses={**responses, 200: {"schema": {"type": "array", "items": RESULT}}})
+                # A batch answers a list of per-message results (the status is the batch's), except a
+                # rejected batch: one message's error, or a schema error, as a single object.
+                responses={**{status: {**spec, "schema": {"type": "array", "items": RESULT}}
+                              for status, spec in responses.items()},
+                           400: {"description": "bad message or batch", "schema": {"type": "object"}}})
