@@ -721,8 +721,12 @@ def machine_info() -> dict:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
+    commit = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(["git", "-C", REPO_ROOT, "describe", "--always", "--dirty"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
     return {"cores": os.cpu_count(), "cpu": model, "python": sys.version.split()[0],
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": commit}
 
 
 # --------------------------------------------------------------------------------------------
@@ -803,7 +807,8 @@ def main(argv=None) -> int:
         mosq = start_mosquitto() if compare else None
         if mosq:
             brokers.append(mosq)
-        print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}")
+        print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}, "
+              f"tree {info['commit'] or '?'}")
         print(f"load generator: 1 process, 1 thread = at most 1 of the {info['cores']} cores; "
               f"broker: 1 process (ours: one event loop; mosquitto: single-threaded) = at most 1 core")
         for b in brokers:

@@ -204,7 +204,8 @@ def main(argv=None) -> int:
         limit = raise_nofile()  # before starting brokers: they inherit it
         n = args.connections
         cap = limit - FD_RESERVE
-        print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}")
+        print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}, "
+              f"tree {info['commit'] or '?'}")
         print(f"open-files limit (RLIMIT_NOFILE) raised to {limit} (hard limit)")
         if n > cap:
             print(f"NOTE: the open-files limit caps the run at {cap} connections instead of {n}")
