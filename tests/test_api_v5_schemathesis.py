@@ -38,7 +38,7 @@ def v5_server(tmp_path_factory):
         proc.wait(10)
 
 
-EXAMPLES = int(os.environ.get("EMQGW_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 
 
 def test_v5_document_holds(v5_server):
