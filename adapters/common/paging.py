@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import attrs
 
+# Pages past this are refused rather than computed: an offset must stay a machine integer (islice,
+# JSON encoders), and no listing has 2**31 pages.
+MAX_PAGE = 2**31 - 1
+
 
 @attrs.define(slots=True, frozen=True)
 class PageRequest:
@@ -25,7 +29,7 @@ def parse_page(page: str | None, limit: str | None, *, default_limit: int, max_l
         lim = default_limit if limit in (None, "") else int(limit)
     except ValueError:
         raise ValueError("limit") from None
-    if p < 1:
+    if not 1 <= p <= MAX_PAGE:
         raise ValueError("page")
     if lim < 1 or (max_limit is not None and lim > max_limit):
         raise ValueError("limit")

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from adapters.common.paging import MAX_PAGE
 from gateway import dialect as d
 from gateway.routes import Param
 
@@ -27,7 +28,7 @@ def path(name: str, description: str = "", **kw) -> Param:
     return Param(name=name, where="path", required=True, description=description, **kw)
 
 
-PAGE = q("page", "integer", "Page number of the results to fetch.", default=1, minimum=1)
+PAGE = q("page", "integer", "Page number of the results to fetch.", default=1, minimum=1, maximum=MAX_PAGE)
 LIMIT = q("limit", "integer", "Results per page (max 10000).", default=DEFAULT_ROW_LIMIT, minimum=1,
           maximum=MAX_ROW_LIMIT)
 NODE_PATH = path("node", "Node name, e.g. emqx@127.0.0.1")
