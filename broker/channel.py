@@ -41,7 +41,7 @@ class Channel:
         "recv_dropped", "recv_dropped_rel_timeout", "send_dropped", "send_dropped_expired",
         "send_dropped_queue_full", "send_dropped_too_large", "disconnected_at", "is_bridge",
         "_metrics", "_close_reason", "accepted_at", "session_expiry", "problem_info", "outbuf",
-        "_held", "_deferred",
+        "_held", "_deferred", "_acks_waiting",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
@@ -85,6 +85,9 @@ class Channel:
         # While AUTHENTICATING: packets that arrived after the CONNECT, and the CONNECT's pieces.
         self._held: list = []
         self._deferred: tuple | None = None
+        # Acknowledgements held until the durability journal's batch is on disk (``sync`` mode);
+        # while any is held, later ones queue behind it so that acknowledgements keep their order.
+        self._acks_waiting = 0
 
     # ------------------------------------------------------------------ input
 
@@ -400,9 +403,26 @@ class Channel:
         now = time.time()
         msg = Message(topic, p.payload, qos, p.retain, props, self.clientid, self.username, now,
                       now + expiry if expiry is not None else None)
+        journal = broker.sync_journal
+        if journal is None or not qos:
+            matched = broker.route(msg, self.clientid)
+            if qos:
+                self._ack_publish(p, 0 if matched else ReasonCode.NO_MATCHING_SUBSCRIBERS)
+            return None
+        # durability = "sync": a message queued for an offline persistent session (or retained) is
+        # acknowledged only once it is on disk (the journal's writer calls back after its group commit).
+        before = journal.durable_count
         matched = broker.route(msg, self.clientid)
-        if qos:
-            self._ack_publish(p, 0 if matched else ReasonCode.NO_MATCHING_SUBSCRIBERS)
+        reason = 0 if matched else ReasonCode.NO_MATCHING_SUBSCRIBERS
+        if journal.durable_count == before and not self._acks_waiting:
+            return self._ack_publish(p, reason)
+        self._acks_waiting += 1
+        journal.when_durable(lambda: self._durable_ack(p, reason))
+
+    def _durable_ack(self, p: pk.Publish, reason: int) -> None:
+        self._acks_waiting -= 1
+        if self.state == CONNECTED:
+            self._ack_publish(p, reason)
 
     def _ack_publish(self, p: pk.Publish, reason: int) -> None:
         if p.qos == 1:

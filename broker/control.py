@@ -531,6 +531,7 @@ class BrokerController:
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if name in FEATURES:
             setattr(self.broker.config, name, bool(enabled))
+            self.broker._emit("config.changed", config=self.broker.config)
             return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
         if name in self._extra_features:
             description, get, set_ = self._extra_features[name]
@@ -566,9 +567,11 @@ class BrokerController:
     async def delete_banned(self, as_: str, who: str) -> None:
         if self.broker.banned.pop((as_, who), None) is None:
             raise NotFound(f"{as_}: {who} not found")
+        self.broker._emit("banned.deleted", kind=as_, who=who)
 
     async def clear_banned(self) -> None:
         self.broker.banned.clear()
+        self.broker._emit("banned.cleared")
 
     # ------------------------------------------------------------------ config and lifecycle
 
@@ -582,6 +585,8 @@ class BrokerController:
         live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig) if f.name not in RESTART_FIELDS}
         b.config = attrs.evolve(old, **live)
         self.pending_config = config if pending else None
+        # What survives a restart is the configuration asked for, restart-only fields included.
+        b._emit("config.changed", config=config)
         return pending
 
     async def stop(self) -> None:

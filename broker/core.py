@@ -19,6 +19,7 @@ from .constants import DEFERRED, MQTT_5, ReasonCode
 from .errors import MQTTError
 from .message import Message
 from .metrics import Metrics
+from .persistence import Journal
 from .retained import RetainedStore
 from .session import Delivery, Session, SubOptions
 from .topics import SubscriptionTrie, parse_share, validate_topic_filter, validate_topic_name
@@ -88,6 +89,16 @@ class Broker:
         self.request_flush: Callable[[], None] = self.flush
         # Set by the shell: run an awaitable and call back with its bool result (False if it failed).
         self.spawn: Callable[[Awaitable, Callable[[bool], None]], None] | None = None
+        # Durability (broker.persistence): set by the shell before the listeners open. ``sync_journal``
+        # is the same journal when PUBACK/PUBREC must wait for the disk, else None.
+        self.journal: Journal | None = None
+        self.sync_journal: Journal | None = None
+
+    def attach_journal(self, journal: Journal) -> None:
+        self.journal = journal
+        self.sync_journal = journal if journal.sync else None
+        for s in self.sessions.values():
+            s.journal = journal
 
     # ------------------------------------------------------------------ output
 
@@ -185,6 +196,8 @@ class Broker:
             existing.max_inflight = self.config.max_inflight
             m["session.resumed"] += 1
             self.channels[clientid] = ch
+            if self.journal is not None:
+                self.journal.session_online(existing)
             return existing, True
         if existing is not None:
             m["session.discarded"] += 1
@@ -198,6 +211,10 @@ class Broker:
         bisect.insort(self.sorted_ids, clientid)
         self.channels[clientid] = ch
         m["session.created"] += 1
+        journal = self.journal
+        if journal is not None:
+            s.journal = journal
+            journal.session_saved(s)
         return s, False
 
     def channel_connected(self, ch: Channel) -> None:
@@ -237,6 +254,8 @@ class Broker:
         if expiry == 0:
             m["session.terminated"] += 1
             self._drop_session(s)
+        elif self.journal is not None:
+            self.journal.session_offline(s)
         self._emit("client.disconnected", channel=ch)
 
     def _publish_will(self, will: Message) -> None:
@@ -246,6 +265,9 @@ class Broker:
         self.route(will, will.from_clientid)
 
     def _drop_session(self, s: Session) -> None:
+        if s.journal is not None:
+            s.journal = None  # first, so that the unsubscribes below record nothing
+            self.journal.session_dropped(s.clientid)
         for f in list(s.subscriptions):
             self.unsubscribe_client(s, f)
         if self.sessions.get(s.clientid) is s:
@@ -330,6 +352,8 @@ class Broker:
         m = self.metrics
         m.observe("subscriptions", self.subscription_count())
         m.observe("topics", len(self.trie) + len(self.shared))
+        if s.journal is not None:
+            s.journal.session_saved(s)
         return existing is None
 
     def unsubscribe_client(self, s: Session, f: str) -> bool:
@@ -337,6 +361,8 @@ class Broker:
         if opts is None:
             return False
         self.metrics.counters["client.unsubscribe"] += 1
+        if s.journal is not None:
+            s.journal.session_saved(s)
         if opts.group is None:
             self.trie.remove(opts.topic_filter, s.clientid)
         else:
@@ -478,6 +504,7 @@ class Broker:
     def add_ban(self, entry: BannedEntry) -> list[str]:
         """Store a ban and kick the connected clients it covers; returns their ids."""
         self.banned[(entry.as_, entry.who)] = entry
+        self._emit("banned.added", entry=entry)
         kicked = [cid for cid, ch in self.channels.items()
                   if _ban_matches(entry.as_, entry.who, cid, ch.username, ch.peerhost)]
         for cid in kicked:

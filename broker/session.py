@@ -43,7 +43,7 @@ class Session:
         "clientid", "username", "created_at", "expiry_interval", "clean_start", "subscriptions",
         "inflight", "mqueue", "mqueue_dropped", "awaiting_rel", "max_inflight", "max_mqueue_len",
         "max_awaiting_rel", "store_qos0", "channel", "disconnected_at", "_next_pid", "deliver_msg",
-        "enqueue_msg", "last", "dropped_expired",
+        "enqueue_msg", "last", "dropped_expired", "journal",
     )
 
     def __init__(self, clientid: str, *, clean_start: bool, expiry_interval: int, max_inflight: int,
@@ -70,6 +70,8 @@ class Session:
         self._next_pid = 1
         self.deliver_msg = 0
         self.enqueue_msg = 0
+        # The broker's durability journal (broker.persistence) while this session is kept, else None.
+        self.journal = None
 
     def next_packet_id(self) -> int:
         """A packet id not in use by an outbound QoS 1/2 exchange [MQTT-2.2.1-3]."""
@@ -101,4 +103,8 @@ class Session:
             return channel.deliver(delivery)
         if delivery[1] == 0 and not self.store_qos0:
             return delivery
-        return self.enqueue(delivery)
+        dropped = self.enqueue(delivery)
+        journal = self.journal
+        if journal is not None:
+            journal.queued(self, delivery, dropped)
+        return dropped

@@ -29,6 +29,7 @@ from typing import Any, Mapping
 import attrs
 import cattrs
 
+from broker.persistence import DURABILITY_MODES
 from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
 
 
@@ -200,6 +201,11 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
     if node_name is not None:
         mqtt["node_name"] = node_name
     broker = _structure(mqtt, BrokerConfig, "mqtt")
+    if broker.durability not in DURABILITY_MODES:
+        raise ConfigError(f"invalid configuration at 'mqtt.durability': one of {DURABILITY_MODES}, "
+                          f"got {broker.durability!r}")
+    if not 1 <= broker.durability_interval_ms <= 60_000:
+        raise ConfigError("invalid configuration at 'mqtt.durability_interval_ms': between 1 and 60000")
     if listeners is not None:
         broker.listeners = _listeners(listeners)
     if not isinstance(data_dir, str):

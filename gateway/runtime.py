@@ -17,6 +17,7 @@ from .config import GatewayConfig
 from .context import GatewayContext
 from .features import register_gateway_features
 from .http_server import HttpServer, create_dialects
+from .state_store import StateStore
 
 log = logging.getLogger("emqgw")
 
@@ -24,21 +25,33 @@ class GatewayRuntime:
     def __init__(self, config: GatewayConfig):
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         self.config = config
+        db_path = str(Path(config.data_dir) / DB_NAME)
+        self.accounts = AccountStore(db_path)
+        # Broker state shares the accounts' database file; configuration changed over an API wins over
+        # the file's, and everything kept is back in the broker before any listener opens.
+        self.state = StateStore(db_path, config.broker.durability, config.broker.durability_interval_ms)
+        config.broker = self.state.load_config(config.broker)
         self.broker = Broker(config.broker)
+        self.state.restore(self.broker)
         self.mqtt = MQTTServer(self.broker)
         self.control = BrokerController(self.broker, self.mqtt)
-        self.accounts = AccountStore(str(Path(config.data_dir) / DB_NAME))
         self.ctx = GatewayContext(config=config, control=self.control, accounts=self.accounts)
         register_gateway_features(self.control, self.broker, self.accounts, config)
         self.dialects = create_dialects(self.ctx)
         self.http = HttpServer(self.ctx, self.dialects)
 
     async def start(self) -> None:
-        await self.mqtt.start()
+        self.state.start()
+        try:
+            await self.mqtt.start()
+        except BaseException:
+            await self.state.close()
+            raise
         try:
             await self.http.start()
         except BaseException:
             await self.mqtt.close()
+            await self.state.close()
             raise
         if self.accounts.default_password_in_use():
             log.warning("the dashboard user 'admin' still has the default password; change it with "
@@ -59,4 +72,6 @@ class GatewayRuntime:
         await self.http.stop()
         # Clients are told the server is shutting down; their wills go out first.
         await self.mqtt.close()
+        # Last: the sessions the shutdown just took offline are written with their queues.
+        await self.state.close()
         self.accounts.close()

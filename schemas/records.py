@@ -85,6 +85,11 @@ class BrokerConfig:
     # channel stops writing and queues into its bounded mqueue instead (so one slow reader costs
     # bounded memory and never stalls the others).
     write_buffer_high: int = 256 * 1024
+    # What a QoS 1/2 message queued for an offline persistent session may lose in a crash (README,
+    # "Durability"): "sync" acknowledges it only once on disk; "periodic" writes every
+    # durability_interval_ms, so a crash loses at most that window.
+    durability: str = "periodic"
+    durability_interval_ms: int = 100
 
 
 # --- node ---------------------------------------------------------------------------------------
