@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from . import dialect as d
-from . import openapi
+from . import home, openapi
 from broker.sys_topics import VERSION
 from .dialect import Dialect
 from .manners import make_dispatcher
@@ -76,4 +76,6 @@ def build_app(ctx, dialects: list[Dialect], *, legacy: bool = False) -> web.Appl
             dl.main_routes(app)
     if not legacy:
         openapi.add_routes(app, dialects)
+        if not ctx.config.http.dashboard_dir:  # the EMQ 2.3 dashboard, when configured, owns `/`
+            home.add_routes(app)
     return app

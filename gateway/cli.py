@@ -15,10 +15,11 @@ from pathlib import Path
 
 from broker.acl import AclSyntaxError
 
-from . import cli_accounts
+from . import cli_accounts, cli_migrate
 from . import config as config_mod
 from .accounts import AccountStoreError
 from .runtime import GatewayRuntime
+from .state_store import StateStoreError
 
 EXIT_USAGE = 2
 
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dashboard-dir", metavar="DIR", help="a built EMQ 2.3 dashboard to serve at /")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     cli_accounts.add_parsers(sub)
+    cli_migrate.add_parsers(sub)
     return p
 
 
@@ -72,7 +74,7 @@ async def _serve(cfg: config_mod.GatewayConfig) -> int:
         runtime = GatewayRuntime(cfg)
     except AclSyntaxError as e:
         return _fail(f"bad ACL file: {e}")
-    except AccountStoreError as e:
+    except (AccountStoreError, StateStoreError) as e:
         return _fail(str(e))
     except OSError as e:
         return _fail(f"{e.filename or cfg.data_dir}: {e.strerror or e}")
@@ -104,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             return asyncio.run(_serve(cfg))
         return uvloop.run(_serve(cfg))
+    if args.command in cli_migrate.COMMANDS:
+        return cli_migrate.run(args)
     return cli_accounts.run(args)
 
 

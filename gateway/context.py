@@ -10,6 +10,7 @@ import attrs
 from schemas.control import BrokerControl
 
 from .config import GatewayConfig
+from .usage import USAGE_DB, UsageLog
 
 
 @attrs.define(slots=True, kw_only=True, eq=False)
@@ -20,6 +21,9 @@ class GatewayContext:
     started_at: float = attrs.field(factory=time.time)
     # (dialect, method, route template, status) -> count; feeds the Prometheus endpoint.
     requests: Counter = attrs.field(factory=Counter)
+    # Who calls what and when, persisted in <data_dir>/usage.db (gateway.usage); nothing touches disk here.
+    usage: UsageLog = attrs.field(default=attrs.Factory(
+        lambda self: UsageLog(f"{self.config.data_dir}/{USAGE_DB}"), takes_self=True))
 
     @property
     def node_name(self) -> str:
@@ -27,3 +31,4 @@ class GatewayContext:
 
     def count_request(self, dialect: str, method: str, route: str, status: int, principal: Any) -> None:
         self.requests[(dialect, method, route, status)] += 1
+        self.usage.record(dialect, method, route, status, principal)

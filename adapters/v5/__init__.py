@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from . import (accounts, banned, clients, listeners, monitor, nodes, prometheus, publish, retainer, status,
-               subscriptions)
+               subscriptions, usage)
 from .dialect import V5Dialect
 
 MODULES = (status, accounts, nodes, clients, subscriptions, publish, monitor, listeners, banned, retainer,
-           prometheus)
+           prometheus, usage)
 
 
 def create_dialect(ctx) -> V5Dialect:

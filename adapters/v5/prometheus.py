@@ -2,9 +2,13 @@
 0.0.4], or grouped JSON for `Accept: application/json`. Open like EMQX (no basic auth by default).
 
 Besides EMQX's own families it exposes the gateway's request counts per dialect:
-`emqgw_http_requests_total{dialect,method,route,status}` from ``ctx.requests``.
+`emqgw_http_requests_total{dialect,method,route,status}` from ``ctx.requests``, and the persisted usage
+report (gateway.usage): `emqgw_api_usage_total{dialect,method,route,principal,legacy}` and
+`emqgw_api_usage_last_seen_seconds{...}` (epoch seconds of the last call).
 """
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 
@@ -61,6 +65,19 @@ def request_lines(requests) -> list[str]:
     return lines
 
 
+def usage_lines(log) -> list[str]:
+    """The usage report as two families (blocking: reads the usage file)."""
+    rows = log.report()
+    total = ["# TYPE emqgw_api_usage_total counter"]
+    last = ["# TYPE emqgw_api_usage_last_seen_seconds gauge"]
+    for u in sorted(rows, key=lambda u: (u.dialect, u.route, u.method, u.principal)):
+        labels = _labels({"dialect": u.dialect, "method": u.method, "route": u.route, "principal": u.principal,
+                          "legacy": str(u.legacy).lower()})
+        total.append(f"emqgw_api_usage_total{labels} {u.count}")
+        last.append(f"emqgw_api_usage_last_seen_seconds{labels} {int(u.last_seen)}")
+    return total + last
+
+
 async def get_stats(call) -> web.Response:
     mode = call.args.get("mode")
     if mode not in MODES:
@@ -78,6 +95,7 @@ async def get_stats(call) -> web.Response:
             lines.append(f"# TYPE {name} {kind}")
             lines.append(f"{name}{_labels(labels)} {value}")
     lines.extend(request_lines(call.ctx.requests))
+    lines.extend(await asyncio.to_thread(usage_lines, call.ctx.usage))
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
 

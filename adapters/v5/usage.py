@@ -1,0 +1,77 @@
+"""The migration tools over EMQX 5's API (gateway-specific paths, not EMQX's):
+
+`GET /gateway/usage`: the usage report — which endpoint of which dialect is still called, by which
+credentials, how often and when last, with the EMQX 5 call that replaces it (from the crosswalk).
+`POST /gateway/translate`: `emqgw translate` for the home page's translator box.
+Both authenticate like every other v5 endpoint (API key or Bearer token).
+"""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from adapters.common.timefmt import rfc3339_s
+from gateway.dialect import Dialect
+from gateway.translate import TranslateError, equivalent, translate
+from gateway.usage import UsageFlusher, UsageLog
+
+from .errors import bad_request
+from .validation import q
+
+TAGS = ("Gateway",)
+
+
+def usage_rows(log: UsageLog, dialect: str | None = None, legacy_only: bool = False) -> list[dict]:
+    """The report as JSON rows (blocking: reads the usage file)."""
+    out = []
+    for u in log.report(dialect, legacy_only):
+        found = equivalent(u.dialect, u.method, u.route)
+        v5 = None
+        if found is not None and u.dialect != "v5":
+            op, call = found
+            v5 = {"operation": op.name, "call": f"{call.method} /api/v5{call.path}" if call else None,
+                  "instead": op.instead("v5") if call is None else ""}
+        out.append({"dialect": u.dialect, "method": u.method, "route": u.route, "principal": u.principal,
+                    "count": u.count, "first_seen": rfc3339_s(u.first_seen), "last_seen": rfc3339_s(u.last_seen),
+                    "last_status": u.last_status, "legacy": u.legacy, "v5_equivalent": v5})
+    return out
+
+
+async def get_usage(call) -> web.Response:
+    dialect = call.args.get("dialect")
+    legacy = call.args.get("legacy", False)
+    rows = await asyncio.to_thread(usage_rows, call.ctx.usage, dialect, legacy)
+    return Dialect.json({"data": rows, "meta": {"count": len(rows)}})
+
+
+async def post_translate(call) -> web.Response:
+    body = call.body
+    try:
+        tr = translate(body["request"], node=body.get("node") or call.control.node_name)
+    except TranslateError as e:
+        raise bad_request(str(e))
+    return Dialect.json(tr.as_dict())
+
+
+ROW = {"type": "object", "properties": {
+    "dialect": {"type": "string"}, "method": {"type": "string"}, "route": {"type": "string"},
+    "principal": {"type": "string"}, "count": {"type": "integer"}, "first_seen": {"type": "string"},
+    "last_seen": {"type": "string"}, "last_status": {"type": "integer"}, "legacy": {"type": "boolean"},
+    "v5_equivalent": {"type": ["object", "null"]}}}
+
+
+def register(dl) -> None:
+    dl.services.append(UsageFlusher(dl.ctx.usage))
+    dl.endpoint("GET", "/gateway/usage", get_usage, tags=TAGS,
+                summary="Requests per dialect, endpoint and credentials (the legacy API switch-off checklist)",
+                params=(q("dialect", description="only this dialect", enum=("v2", "v4", "v5")),
+                        q("legacy", "boolean", "only the legacy dialects (v2, v4)")),
+                responses={200: {"type": "object", "properties": {"data": {"type": "array", "items": ROW},
+                                                                  "meta": {"type": "object"}}}})
+    dl.endpoint("POST", "/gateway/translate", post_translate, tags=TAGS,
+                summary="Rewrite a management request for the other dialects (emqgw translate)",
+                body={"type": "object", "required": ["request"],
+                      "properties": {"request": {"type": "string", "minLength": 1},
+                                     "node": {"type": "string"}}},
+                responses={200: {"type": "object"}})
