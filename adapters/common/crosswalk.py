@@ -7,6 +7,7 @@ with the dialect and the name stays here. Source: ../shared/reference/api-migrat
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, Iterable
 
 import attrs
@@ -152,17 +153,42 @@ def project(record: Any, fields: Iterable[Field], dialect: str,
 
     ``only`` restricts the output to those dialect names (EMQX 5's `fields=`, EMQ 2.x's row shapes).
     """
-    fmt = formatters or {}
-    wanted = set(only) if only is not None else None
-    out = {}
-    for f in fields:
-        name = getattr(f, dialect)
-        if name is None or (wanted is not None and name not in wanted):
-            continue
-        value = getattr(record, f.attr)
-        conv = fmt.get(f.kind)
-        out[name] = conv(value) if conv is not None else value
-    return out
+    names_, getter, convs, _table = _plan(fields, dialect, formatters, only)
+    values = getter(record)
+    if convs:
+        values = list(values)
+        for i, conv in convs:
+            values[i] = conv(values[i])
+    return dict(zip(names_, values))
+
+
+# Listings render every row through the same few (table, dialect, formatters, subset) combinations, so
+# the walk over the table is done once per combination: a row then costs one attrgetter call, a zip,
+# and only the conversions it needs.
+_plans: dict[tuple, tuple] = {}
+
+
+def _plan(fields, dialect, formatters, only) -> tuple:
+    key = (id(fields), dialect, tuple(formatters.items()) if formatters else (),
+           frozenset(only) if only is not None else None)
+    plan = _plans.get(key)
+    if plan is None:
+        fmt = formatters or {}
+        wanted = set(only) if only is not None else None
+        chosen = [f for f in fields if getattr(f, dialect) is not None
+                  and (wanted is None or getattr(f, dialect) in wanted)]
+        attrs_ = [f.attr for f in chosen]
+        if len(attrs_) == 1:
+            single = operator.attrgetter(attrs_[0])
+            getter = lambda record: (single(record),)  # noqa: E731  (attrgetter of one name is no tuple)
+        elif attrs_:
+            getter = operator.attrgetter(*attrs_)
+        else:
+            getter = lambda record: ()  # noqa: E731
+        convs = tuple((i, fmt[f.kind]) for i, f in enumerate(chosen) if f.kind in fmt)
+        # The plan holds `fields` too, so the table whose id() is in the key can never be freed and reused.
+        plan = _plans[key] = ([getattr(f, dialect) for f in chosen], getter, convs, fields)
+    return plan
 
 
 def names(fields: Iterable[Field], dialect: str) -> list[str]:

@@ -6,11 +6,17 @@ import math
 import time
 
 
+_OFFSETS: dict[int, str] = {}
+
+
 def _offset(tm: time.struct_time) -> str:
     off = tm.tm_gmtoff
-    sign = "+" if off >= 0 else "-"
-    hours, minutes = divmod(abs(off) // 60, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}"
+    text = _OFFSETS.get(off)
+    if text is None:
+        sign = "+" if off >= 0 else "-"
+        hours, minutes = divmod(abs(off) // 60, 60)
+        text = _OFFSETS[off] = f"{sign}{hours:02d}:{minutes:02d}"
+    return text
 
 
 # Listings format three times per row; time.strftime is several times cheaper than datetime here.
