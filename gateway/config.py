@@ -57,6 +57,8 @@ class HttpConfig:
     # `dashboard` is on (the emq_dashboard plugin switch).
     dashboard_dir: str | None = None
     dashboard: bool = True
+    # EMQX's api_key.bootstrap_file: lines `api_key:api_secret[:role]` loaded as API keys at start.
+    api_key_bootstrap_file: str | None = None
 
 
 @attrs.define(slots=True, kw_only=True)

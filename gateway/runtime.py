@@ -27,6 +27,8 @@ class GatewayRuntime:
         self.config = config
         db_path = str(Path(config.data_dir) / DB_NAME)
         self.accounts = AccountStore(db_path)
+        if config.http.api_key_bootstrap_file:
+            self.accounts.bootstrap_api_keys(config.http.api_key_bootstrap_file)
         # Broker state shares the accounts' database file; configuration changed over an API wins over
         # the file's, and everything kept is back in the broker before any listener opens.
         self.state = StateStore(db_path, config.broker.durability, config.broker.durability_interval_ms)

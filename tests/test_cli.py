@@ -40,6 +40,14 @@ def port_of(lines, prefix):
     return int(address.rsplit(":", 1)[1].split("/")[0])
 
 
+def test_example_config_lists_every_key():
+    text = open(os.path.join(ROOT, "examples", "emqgw.toml")).read()
+    keys = [f.name for f in attrs.fields(BrokerConfig) if f.name not in ("node_name", "listeners")]
+    keys += [f.name for f in attrs.fields(config.HttpConfig)]
+    missing = [k for k in keys if f"# {k} =" not in text]
+    assert not missing, f"examples/emqgw.toml does not list {missing}"
+
+
 def test_example_config_is_the_defaults():
     cfg = config.load(os.path.join(ROOT, "examples", "emqgw.toml"))
     assert attrs.evolve(cfg.broker, listeners=[]) == attrs.evolve(BrokerConfig(), listeners=[])
@@ -128,3 +136,26 @@ def test_bad_acl_file_is_one_line_and_exit_2(tmp_path):
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 2
     assert "acl.conf" in err and "Traceback" not in err
+
+
+def test_api_key_bootstrap_file(tmp_path):
+    import base64
+    import urllib.request
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# operator-provisioned\nops-key:ops-secret-0123456789\n")
+    conf = tmp_path / "c.toml"
+    conf.write_text(f'[http]\napi_key_bootstrap_file = "{keys}"\n')
+    proc = serve("--config", str(conf), "--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path)
+    try:
+        http_port = port_of(listening_lines(proc, 2), "listening: http")
+        auth = base64.b64encode(b"ops-key:ops-secret-0123456789").decode()
+        req = urllib.request.Request(f"http://127.0.0.1:{http_port}/api/v5/nodes",
+                                     headers={"Authorization": f"Basic {auth}"})
+        with urllib.request.urlopen(req) as r:
+            assert r.status == 200
+    finally:
+        proc.kill()
+    keys.write_text("not a key line\n")
+    proc = serve("--config", str(conf), "--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 2 and "keys.txt" in err and "Traceback" not in err
