@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 
+from .tasks import cancel
+
 USAGE_DB = "usage.db"
 # Flush period: short enough that a crash loses a few seconds of counts, long enough that a busy gateway
 # writes one small transaction per period instead of one per request.
@@ -154,9 +156,6 @@ class UsageFlusher:
             await asyncio.to_thread(self.log.flush)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await asyncio.to_thread(self.log.flush)

@@ -5,13 +5,13 @@ per-second rates against the previous sample.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 from aiohttp import web
 
 from gateway.dialect import Dialect
+from gateway.tasks import cancel
 
 from .nodes import require_node
 from .validation import NODE_PATH, q
@@ -84,11 +84,8 @@ class Sampler:
         return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
