@@ -282,8 +282,8 @@ class BrokerController:
         return [_client_info(b, b.sessions[cid]) for cid in self._descending()
                 if b.sessions[cid].username == username]
 
-    async def kick_client(self, clientid: str) -> None:
-        if not self.broker.kick(clientid):
+    async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
+        if not self.broker.kick(clientid, discard_session):
             raise NotFound(f"client {clientid!r} not found")
 
     async def set_keepalive(self, clientid: str, interval: int) -> ClientInfo:

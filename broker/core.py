@@ -286,8 +286,9 @@ class Broker:
                 will.properties.pop("will_delay_interval", None)
                 self._publish_will(will)
 
-    def kick(self, clientid: str) -> bool:
-        """Disconnect a client and discard its session (what every dialect's kick does)."""
+    def kick(self, clientid: str, discard_session: bool = True) -> bool:
+        """Disconnect a client and, unless told otherwise, discard its session (EMQX 4/5 discard it;
+        EMQ 2.x only closed the connection, leaving a persistent session to its expiry)."""
         s = self.sessions.get(clientid)
         if s is None:
             return False
@@ -296,7 +297,7 @@ class Broker:
             # An administrative kick is not the client's fault, but its will still goes out as EMQX does.
             ch.close(ReasonCode.ADMINISTRATIVE_ACTION)
         s = self.sessions.get(clientid)
-        if s is not None:
+        if s is not None and discard_session:
             self.metrics.counters["session.discarded"] += 1
             self._drop_session(s)
         return True

@@ -70,8 +70,8 @@ class BrokerControl(Protocol):
         """A connected client or a persistent session; NotFound otherwise."""
 
     async def clients_by_username(self, username: str) -> list[ClientInfo]: ...
-    async def kick_client(self, clientid: str) -> None:
-        """Disconnect and discard the session; NotFound if there is neither."""
+    async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
+        """Disconnect, and discard the session unless told not to; NotFound if there is neither."""
 
     async def set_keepalive(self, clientid: str, interval: int) -> ClientInfo: ...
 

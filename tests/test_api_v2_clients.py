@@ -186,3 +186,12 @@ async def test_subscribe_unsubscribe_on_behalf(v2):
         assert (await v2.code("POST", "/mqtt/unsubscribe", json={"client_id": 5, "topic": "b/1"}))["code"] == 108
     finally:
         c.disconnect()
+
+
+async def test_kick_keeps_a_persistent_session_as_2_3_did(v2):
+    c = Client(v2.broker, "stay", clean=False)
+    c.subscribe("keep/#", 1)
+    assert await v2.result("DELETE", "/clients/stay") == []
+    assert c.disconnects.get(timeout=5) is not None
+    [row] = (await v2.result("GET", "/sessions/stay"))["objects"]
+    assert row["client_id"] == "stay" and row["subscriptions"] == 1

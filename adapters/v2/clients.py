@@ -56,7 +56,8 @@ async def kick(ctx, request):
     if not await _connected(ctx, clientid):
         raise fail(112)
     try:
-        await ctx.control.kick_client(clientid)
+        # 2.3 closed the connection only: a persistent session stays, to its expiry.
+        await ctx.control.kick_client(clientid, discard_session=False)
     except NotFound:
         raise fail(112) from None
     return ok()
