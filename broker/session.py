@@ -43,7 +43,7 @@ class Session:
         "clientid", "username", "created_at", "expiry_interval", "clean_start", "subscriptions",
         "inflight", "mqueue", "mqueue_dropped", "awaiting_rel", "max_inflight", "max_mqueue_len",
         "max_awaiting_rel", "store_qos0", "channel", "disconnected_at", "_next_pid", "deliver_msg",
-        "enqueue_msg", "last", "dropped_expired", "journal",
+        "enqueue_msg", "dropped_expired", "journal",
     )
 
     def __init__(self, clientid: str, *, clean_start: bool, expiry_interval: int, max_inflight: int,
