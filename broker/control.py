@@ -119,6 +119,16 @@ def _client_matches(q: ClientQuery, info_src: Session, b: Broker) -> bool:
         return False
     if q.lte_created_at is not None and s.created_at > q.lte_created_at:
         return False
+    if q.proto_name is not None and (ch is None or ch.proto_name != q.proto_name):
+        return False
+    if q.gte_mqueue_len is not None and len(s.mqueue) < q.gte_mqueue_len:
+        return False
+    if q.lte_mqueue_len is not None and len(s.mqueue) > q.lte_mqueue_len:
+        return False
+    if q.gte_mqueue_dropped is not None and s.mqueue_dropped < q.gte_mqueue_dropped:
+        return False
+    if q.lte_mqueue_dropped is not None and s.mqueue_dropped > q.lte_mqueue_dropped:
+        return False
     if q.gte_connected_at is not None or q.lte_connected_at is not None:
         at = ch.connected_at if ch is not None else None
         if at is None:

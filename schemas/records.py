@@ -202,6 +202,12 @@ class ClientQuery:
     lte_created_at: float | None = None
     gte_connected_at: float | None = None
     lte_connected_at: float | None = None
+    # EMQX 4.x filters that EMQX 5 dropped.
+    proto_name: str | None = None
+    gte_mqueue_len: int | None = None
+    lte_mqueue_len: int | None = None
+    gte_mqueue_dropped: int | None = None
+    lte_mqueue_dropped: int | None = None
 
     @property
     def exact_only(self) -> bool:

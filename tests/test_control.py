@@ -2,6 +2,7 @@
 import time
 
 import attrs
+import paho.mqtt.client as paho
 import pytest
 
 from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
@@ -268,3 +269,13 @@ def test_stats_and_metrics_snapshot(broker):
     assert stats["live_connections.max"] >= 2
     counters = broker.run(broker.control.metrics()).counters
     assert len(counters) == 95 and counters["packets.connect.received"] == 2
+
+
+def test_emqx4_filters_in_the_query(broker):
+    Client(broker, "v3", protocol=paho.MQTTv31)
+    Client(broker, "v4")
+    ctl = broker.control
+    page = broker.run(ctl.list_clients(ClientQuery(proto_name="MQIsdp"), offset=0, limit=10))
+    assert ids(page) == ["v3"]
+    assert ids(broker.run(ctl.list_clients(ClientQuery(gte_mqueue_len=1), offset=0, limit=10))) == []
+    assert len(broker.run(ctl.list_clients(ClientQuery(lte_mqueue_dropped=0), offset=0, limit=10)).items) == 2

@@ -256,9 +256,8 @@ class Emqx4Dialect(Dialect):
 
     # ------------------------------------------------------------------ clients
 
-    def _client_query(self, q) -> tuple[ClientQuery, list]:
+    def _client_query(self, q) -> ClientQuery:
         cq = ClientQuery()
-        post: list = []
         for key in ("clientid", "username"):
             if key in q:
                 setattr(cq, key, [q[key]])
@@ -281,31 +280,23 @@ class Emqx4Dialect(Dialect):
             if "_" + key in q:
                 setattr(cq, key, float(_int(q["_" + key], "_" + key)))
         if "proto_name" in q:
-            name = q["proto_name"]
-            post.append(lambda c: c.proto_name == name)
-        for bound, op in (("_gte_", int.__ge__), ("_lte_", int.__le__)):
-            for field in ("mqueue_len", "mqueue_dropped"):
-                if bound + field in q:
-                    limit = _int(q[bound + field], bound + field)
-                    post.append(lambda c, f=field, o=op, lim=limit: o(getattr(c, f), lim))
-        return cq, post
+            cq.proto_name = q["proto_name"]
+        for key in ("gte_mqueue_len", "lte_mqueue_len", "gte_mqueue_dropped", "lte_mqueue_dropped"):
+            if "_" + key in q:
+                setattr(cq, key, _int(q["_" + key], "_" + key))
+        return cq
 
     async def clients(self, request):
         self._check_node(request)
         q = request.query
         page = self._page(request)
-        cq, post = self._client_query(q)
+        cq = self._client_query(q)
         filtered = any(k in q for k in (p.name for p in CLIENT_PARAMS if not p.name.startswith("_p")
                                         and p.name != "_limit"))
         control = self.ctx.control
         try:
-            if post:
-                found = await control.list_clients(cq, offset=0, limit=ALL)
-                rows = [c for c in found.items if all(f(c) for f in post)]
-                items, hasnext = rows[page.offset:page.offset + page.limit], page.offset + page.limit < len(rows)
-            else:
-                found = await control.list_clients(cq, offset=page.offset, limit=page.limit)
-                items, hasnext = found.items, found.hasnext
+            found = await control.list_clients(cq, offset=page.offset, limit=page.limit)
+            items, hasnext = found.items, found.hasnext
         except InvalidArgument as e:
             raise Fail(codes.REQ_PARAM_ERROR, str(e)) from None
         count = -1 if filtered else found.total

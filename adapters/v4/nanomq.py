@@ -225,7 +225,7 @@ class NanoMQDialect(Dialect):
 
     # ------------------------------------------------------------------ clients
 
-    def _client_query(self, request) -> tuple[ClientQuery, str | None]:
+    def _client_query(self, request) -> ClientQuery:
         q = _query(request)
         unknown = set(q) - set(CLIENT_FILTERS)
         if unknown:
@@ -249,15 +249,15 @@ class NanoMQDialect(Dialect):
             if q["proto_ver"] not in ("3", "4", "5"):
                 raise fail(400, codes.REQ_PARAM_ERROR)
             cq.proto_ver = int(q["proto_ver"])
-        return cq, q.get("proto_name")
+        cq.proto_name = q.get("proto_name")
+        return cq
 
     async def _clients(self, request, **fixed) -> web.Response:
-        cq, proto_name = self._client_query(request)
+        cq = self._client_query(request)
         for key, value in fixed.items():
             setattr(cq, key, [value])
         page = await self.ctx.control.list_clients(cq, offset=0, limit=ALL)
-        rows = [nanomq_client(c) for c in page.items if proto_name is None or c.proto_name == proto_name]
-        return self.ok(rows)
+        return self.ok([nanomq_client(c) for c in page.items])
 
     async def clients(self, request):
         return await self._clients(request)
