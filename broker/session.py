@@ -43,7 +43,7 @@ class Session:
         "clientid", "username", "created_at", "expiry_interval", "clean_start", "subscriptions",
         "inflight", "mqueue", "mqueue_dropped", "awaiting_rel", "max_inflight", "max_mqueue_len",
         "max_awaiting_rel", "store_qos0", "channel", "disconnected_at", "_next_pid", "deliver_msg",
-        "enqueue_msg", "dropped_expired", "journal",
+        "enqueue_msg", "journal",
     )
 
     def __init__(self, clientid: str, *, clean_start: bool, expiry_interval: int, max_inflight: int,
@@ -58,7 +58,6 @@ class Session:
         self.inflight: dict[int, list] = {}
         self.mqueue: deque[Delivery] = deque()
         self.mqueue_dropped = 0
-        self.dropped_expired = 0
         # Inbound QoS 2 packet ids between PUBREC and PUBREL -> time received [MQTT-4.3.3].
         self.awaiting_rel: dict[int, float] = {}
         self.max_inflight = max_inflight
