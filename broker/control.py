@@ -1,6 +1,7 @@
 """``schemas.control.BrokerControl`` implemented over the in-process Broker and its MQTTServer.
 
-Everything the dialects show is derived here from live broker state; nothing is cached or invented.
+Everything the dialects show is derived here from live broker state; nothing is invented, and the
+one thing remembered (ClientRecords) is handed out only while the state it came from is unchanged.
 Listings walk the broker's sorted client-id index, so an unfiltered page costs O(page).
 """
 from __future__ import annotations
@@ -42,12 +43,11 @@ FEATURES = {
 RESTART_FIELDS = ("listeners", "node_name")
 
 
-def _client_info(b: Broker, s: Session) -> ClientInfo:
-    ch: Channel | None = s.channel
+def _client_info(b: Broker, s: Session, ch: Channel | None) -> ClientInfo:
     cfg = b.config
     info = ClientInfo(
         clientid=s.clientid, username=s.username, node=cfg.node_name,
-        ip_address=None, port=None, listener=None, connected=ch is not None,
+        ip_address=None, port=None, listener=None, connected=s.channel is not None,
         connected_at=None, disconnected_at=s.disconnected_at, created_at=s.created_at,
         keepalive=0, clean_start=s.clean_start, expiry_interval=s.expiry_interval,
         proto_name="MQTT", proto_ver=4,
@@ -57,7 +57,6 @@ def _client_info(b: Broker, s: Session) -> ClientInfo:
         awaiting_rel_cnt=len(s.awaiting_rel), awaiting_rel_max=s.max_awaiting_rel,
         deliver_msg=s.deliver_msg, enqueue_msg=s.enqueue_msg,
     )
-    ch = ch or _last_channel(b, s)
     if ch is not None:
         info.ip_address, info.port, info.listener = ch.peerhost, ch.peerport, ch.listener_id
         info.connected_at, info.keepalive = ch.connected_at, ch.keepalive
@@ -78,8 +77,43 @@ def _client_info(b: Broker, s: Session) -> ClientInfo:
     return info
 
 
-def _last_channel(b: Broker, s: Session) -> Channel | None:
-    return b.last_channels.get(s.clientid)
+class ClientRecords:
+    """ClientInfo records, each rebuilt only when the state it is derived from has moved.
+
+    Dashboards list the same page of mostly idle clients again and again; handing out the same record
+    while nothing changed lets a dialect keep the row it rendered from it (records are shared: never
+    mutated after they leave here). The stamp holds every input of the record that can change while
+    the session and its channel stay the same: the byte counters move with every packet in or out
+    (and with them every packet and message counter), the rest change without traffic (queue and
+    table sizes, drops on a full queue or a timeout, keepalive set over the API, the config object).
+    """
+
+    MAX = 10_000  # remembered records; beyond that the memo starts over rather than grow with the clients
+
+    __slots__ = ("broker", "memo")
+
+    def __init__(self, broker: Broker):
+        self.broker = broker
+        self.memo: dict[str, tuple[tuple, ClientInfo]] = {}
+
+    def __call__(self, s: Session) -> ClientInfo:
+        b = self.broker
+        live = s.channel
+        ch = live or b.last_channels.get(s.clientid)
+        stamp = (s, ch, b.config, s.username, s.disconnected_at, s.expiry_interval, s.enqueue_msg, s.deliver_msg,
+                 s.mqueue_dropped, len(s.subscriptions), len(s.inflight), len(s.mqueue),
+                 len(s.awaiting_rel))
+        if ch is not None:
+            stamp += (live is None, ch.will, ch.recv_oct, ch.send_oct, ch.keepalive, ch.send_dropped,
+                      ch.recv_dropped, ch.recv_dropped_rel_timeout)
+        memo = self.memo
+        hit = memo.get(s.clientid)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        if len(memo) >= self.MAX:
+            memo.clear()
+        info = memo[s.clientid] = (stamp, _client_info(b, s, ch))
+        return info[1]
 
 
 def _sub_record(b: Broker, clientid: str, o: SubOptions) -> Subscription:
@@ -179,6 +213,7 @@ class BrokerController:
     def __init__(self, broker: Broker, server: MQTTServer):
         self.broker = broker
         self.server = server
+        self.records = ClientRecords(broker)
         # Features the gateway owns (e.g. MQTT auth against its account store): name -> (description,
         # getter, setter). They are listed and toggled exactly like the broker's own.
         self._extra_features: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
@@ -250,46 +285,49 @@ class BrokerController:
 
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
         b = self.broker
+        records = self.records
         self._validate_query(query)
         ids = b.sorted_ids
         if _is_unfiltered(query):
             n = len(ids)
             hi = max(n - offset, 0)
             lo = max(hi - limit, 0)
-            items = [_client_info(b, b.sessions[cid]) for cid in reversed(ids[lo:hi])]
+            items = [records(b.sessions[cid]) for cid in reversed(ids[lo:hi])]
             return Page(items=items, total=n, hasnext=lo > 0)
         if query.clientid is not None:
             # Exact ids: look them up rather than scan.
             found = sorted({cid for cid in query.clientid if cid in b.sessions}, reverse=True)
             rows = [b.sessions[cid] for cid in found if _client_matches(query, b.sessions[cid], b)]
-            return Page(items=[_client_info(b, s) for s in rows[offset:offset + limit]], total=len(rows),
+            return Page(items=[records(s) for s in rows[offset:offset + limit]], total=len(rows),
                         hasnext=offset + limit < len(rows))
         matching = (b.sessions[cid] for cid in self._descending() if _client_matches(query, b.sessions[cid], b))
         if query.exact_only:
             rows = list(matching)
             page = rows[offset:offset + limit]
-            return Page(items=[_client_info(b, s) for s in page], total=len(rows),
+            return Page(items=[records(s) for s in page], total=len(rows),
                         hasnext=offset + limit < len(rows))
         page = list(islice(matching, offset, offset + limit + 1))
-        return Page(items=[_client_info(b, s) for s in page[:limit]], total=None, hasnext=len(page) > limit)
+        return Page(items=[records(s) for s in page[:limit]], total=None, hasnext=len(page) > limit)
 
     async def list_clients_cursor(self, query: ClientQuery, *, cursor: str | None, limit: int) -> Page[ClientInfo]:
         b = self.broker
+        records = self.records
         self._validate_query(query)
         before = _decode_cursor(cursor) if cursor else None
         rows = list(islice((b.sessions[cid] for cid in self._descending(before)
                             if _client_matches(query, b.sessions[cid], b)), limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page(items=[_client_info(b, s) for s in rows], total=len(rows), hasnext=more,
+        return Page(items=[records(s) for s in rows], total=len(rows), hasnext=more,
                     cursor=_encode_cursor(rows[-1].clientid) if more else None)
 
     async def get_client(self, clientid: str) -> ClientInfo:
-        return _client_info(self.broker, self._session(clientid))
+        return self.records(self._session(clientid))
 
     async def clients_by_username(self, username: str) -> list[ClientInfo]:
         b = self.broker
-        return [_client_info(b, b.sessions[cid]) for cid in self._descending()
+        records = self.records
+        return [records(b.sessions[cid]) for cid in self._descending()
                 if b.sessions[cid].username == username]
 
     async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
@@ -303,7 +341,7 @@ class BrokerController:
         if s.channel is None:
             raise NotFound(f"client {clientid!r} is not connected")
         s.channel.keepalive = interval
-        return _client_info(self.broker, s)
+        return self.records(s)
 
     # ------------------------------------------------------------------ subscriptions
 

@@ -156,3 +156,18 @@ async def test_keepalive(v5):
     assert (await v5.json("get", "/clients/ka"))["keepalive"] == 120
     await v5.json("put", "/clients/ghost/keepalive", {"interval": 1}, status=404)
 
+
+
+async def test_listing_follows_activity_and_pretty_prints_remembered_rows(v5):
+    sub = v5.client("busy")
+    sub.subscribe("act/#", 1)
+    first = await v5.json("get", "/clients?limit=10")
+    again = await v5.json("get", "/clients?limit=10")  # served from remembered rows
+    assert again == first
+    v5.client("other").publish("act/1", b"x", qos=1)
+    sub.expect()
+    row = (await v5.json("get", "/clients?limit=10&clientid=busy"))["data"][0]
+    assert row["send_msg"] == 1 and row["send_oct"] > first["data"][-1]["send_oct"]
+    r = await v5.get("/clients?limit=10&pretty=true")
+    text = await r.text()
+    assert r.status == 200 and '\n      "clientid": "busy",' in text  # indented inside the rows too

@@ -8,6 +8,7 @@ import ipaddress
 from aiohttp import web
 
 from adapters.common.crosswalk import CLIENT, SUBSCRIPTION, names, project
+from adapters.common.rows import RenderedRows
 from adapters.common.timefmt import parse_time, rfc3339_ms
 from gateway.dialect import ApiError, Dialect
 from schemas.control import InvalidArgument, NotFound
@@ -48,10 +49,15 @@ def client_doc(info, only: frozenset | None = None) -> dict:
     doc = project(info, CLIENT, "v5", FORMATTERS, only)
     if info.connected:
         doc.pop("disconnected_at", None)  # present only once the client is gone
-    for k, v in FIXED.items():
-        if only is None or k in only:
-            doc[k] = v if not isinstance(v, dict) else {}
+    if only is None:
+        doc.update(FIXED)
+    else:
+        doc.update((k, v) for k, v in FIXED.items() if k in only)
     return doc
+
+
+# Full rows (no `fields=`) are what dashboards page through; they are kept encoded per record.
+client_row = RenderedRows(client_doc)
 
 
 def subscription_doc(sub) -> dict:
@@ -128,7 +134,8 @@ async def list_clients(call) -> web.Response:
         page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
     except InvalidArgument as e:
         raise bad_request(str(e), "INVALID_PARAMETER") from None
-    return paged(args, [client_doc(c, only) for c in page.items], page.total, page.hasnext)
+    rows = [client_row(c) for c in page.items] if only is None else [client_doc(c, only) for c in page.items]
+    return paged(args, rows, page.total, page.hasnext)
 
 
 async def list_clients_v2(call) -> web.Response:
@@ -144,7 +151,7 @@ async def list_clients_v2(call) -> web.Response:
     meta = {"count": len(page.items)}
     if page.cursor is not None:
         meta["cursor"] = page.cursor
-    return Dialect.json({"data": [client_doc(c) for c in page.items], "meta": meta})
+    return Dialect.json({"data": [client_row(c) for c in page.items], "meta": meta})
 
 
 async def _client(call):
