@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 import attrs
 
+from . import osinfo
 from .channel import Channel
 from .core import Broker
 from .message import Message
@@ -30,7 +31,7 @@ from .topics import parse_share, topic_matches, validate_topic_filter, validate_
 from .errors import MQTTError
 from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
 from schemas.records import (
-    BAN_KINDS, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo, MetricsSnapshot,
+    BAN_KINDS, Alarm, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo, MetricsSnapshot,
     NodeInfo, Page, PublishRequest, PublishResult, RetainedMessage, Route, StatsSnapshot, SubscribeRequest,
     Subscription, SubscriptionQuery, TopicTreeNode,
 )
@@ -189,24 +190,6 @@ def _decode_cursor(cursor: str) -> str:
         raise InvalidArgument("bad cursor") from e
 
 
-def _memory() -> tuple[int, int]:
-    total = used = 0
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    total = int(line.split()[1]) * 1024
-                    break
-        with open(f"/proc/{os.getpid()}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    used = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    return total, used
-
-
 class BrokerController:
     """The broker as the adapters see it."""
 
@@ -236,7 +219,7 @@ class BrokerController:
     async def node_info(self) -> NodeInfo:
         b = self.broker
         now = time.time()
-        total, used = _memory()
+        total, used = osinfo.memory_total(), osinfo.process_rss()
         load1, load5, load15 = os.getloadavg()
         soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         try:
@@ -620,6 +603,20 @@ class BrokerController:
     async def clear_banned(self) -> None:
         self.broker.banned.clear()
         self.broker._emit("banned.cleared")
+
+    # ------------------------------------------------------------------ alarms
+
+    async def list_alarms(self, *, activated: bool | None = None) -> list[Alarm]:
+        return self.broker.alarms.listing(activated)
+
+    async def deactivate_alarm(self, name: str) -> Alarm:
+        done = self.broker.alarms.deactivate(name)
+        if done is None:
+            raise NotFound(f"alarm {name!r} is not activated")
+        return done
+
+    async def clear_alarm_history(self) -> None:
+        self.broker.alarms.history.clear()
 
     # ------------------------------------------------------------------ config and lifecycle
 

@@ -14,6 +14,7 @@ from typing import Awaitable, Callable
 
 from . import packets as pk
 from .acl import AclRules, load_acl_file
+from .alarms import AlarmBook
 from .channel import CLOSED, CONNECTED, Channel
 from .constants import DEFERRED, MQTT_5, ReasonCode
 from .errors import MQTTError
@@ -78,6 +79,7 @@ class Broker:
         self.retained = RetainedStore()
         self.pending_wills: dict[str, tuple[float, Message]] = {}
         self.banned: dict[tuple[str, str], BannedEntry] = {}
+        self.alarms = AlarmBook(self)
         self.acl: AclRules | None = load_acl_file(self.config.acl_file) if self.config.acl_file else None
         self.authenticator: Authenticator | None = None
         # Observers the gateway may attach (presence events, durability): called with (event, **data).

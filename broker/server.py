@@ -12,6 +12,7 @@ import time
 
 from aiohttp import WSMsgType, web
 
+from .alarms import AlarmMonitor
 from .channel import Channel
 from .core import Broker
 from .constants import ReasonCode
@@ -214,6 +215,7 @@ class MQTTServer:
             lc.id: Listener(broker, lc) for lc in broker.config.listeners
         }
         self.sys = SysPublisher(broker)
+        self.alarms = AlarmMonitor(broker)
         self._tick_task: asyncio.Task | None = None
         self._flush_scheduled = False
 
@@ -277,6 +279,8 @@ class MQTTServer:
             await asyncio.sleep(TICK_INTERVAL)
             try:
                 self.broker.tick()
-                self.sys.tick(time.time())
+                now = time.time()
+                self.sys.tick(now)
+                self.alarms.tick(now)
             except Exception:  # a bug in one timer must not stop keep alive for everyone
                 log.exception("broker tick failed")

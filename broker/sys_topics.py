@@ -2,7 +2,8 @@
 
 Heartbeat topics (uptime, datetime) every ``sys_heartbeat`` seconds, stats and metrics every
 ``sys_interval``, version/sysdescr retained at start, and client presence events as they happen (the
-`presence_events` feature). Sans-IO: ``tick(now)`` is driven by the server's timer.
+`presence_events` feature); alarms as they are raised and cleared (`alarms/activate|deactivate`,
+times in microseconds as EMQX publishes them). Sans-IO: ``tick(now)`` is driven by the server's timer.
 """
 from __future__ import annotations
 
@@ -63,6 +64,14 @@ class SysPublisher:
 
     def _on_event(self, event: str, **data) -> None:
         b = self.broker
+        if event in ("alarm.activated", "alarm.deactivated"):
+            alarm = data["alarm"]
+            info = {"name": alarm.name, "message": alarm.message, "details": alarm.details,
+                    "activate_at": int(alarm.activate_at * 1_000_000), "activated": alarm.activated,
+                    "deactivate_at": "infinity" if alarm.activated else int(alarm.deactivate_at * 1_000_000)}
+            action = "activate" if alarm.activated else "deactivate"
+            b.publish_internal(f"{self.prefix}/alarms/{action}", orjson.dumps(info))
+            return
         if not b.config.presence_events or event not in ("client.connected", "client.disconnected"):
             return
         ch = data["channel"]

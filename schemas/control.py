@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .records import (
+    Alarm,
     BannedEntry,
     BrokerConfig,
     ClientInfo,
@@ -114,6 +115,15 @@ class BrokerControl(Protocol):
 
     async def delete_banned(self, as_: str, who: str) -> None: ...
     async def clear_banned(self) -> None: ...
+
+    # --- alarms ---
+    async def list_alarms(self, *, activated: bool | None = None) -> list[Alarm]:
+        """Newest first: the activated alarms, the deactivated ones (history), or both (None)."""
+
+    async def deactivate_alarm(self, name: str) -> Alarm:
+        """Clears an activated alarm now (it goes to the history); NotFound when none is activated."""
+
+    async def clear_alarm_history(self) -> None: ...
 
     # --- configuration and lifecycle ---
     async def get_config(self) -> BrokerConfig: ...

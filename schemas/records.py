@@ -90,6 +90,21 @@ class BrokerConfig:
     # durability_interval_ms, so a crash loses at most that window.
     durability: str = "periodic"
     durability_interval_ms: int = 100
+    # Alarms (EMQX's `alarm` and `sysmon.os` settings). Deactivated alarms are kept as history, at most
+    # alarm_size_limit of them and none older than alarm_validity_period seconds.
+    alarm_size_limit: int = 1000
+    alarm_validity_period: int = 86400
+    # Seconds between checks of system memory and CPU (0 = no checks) and their watermarks in percent:
+    # memory alarms above sysmem_high_watermark; CPU alarms above cpu_high_watermark and clears below
+    # cpu_low_watermark.
+    os_check_interval: int = 60
+    sysmem_high_watermark: float = 70.0
+    cpu_high_watermark: float = 80.0
+    cpu_low_watermark: float = 60.0
+    # A connection whose writes back up (write_buffer_high) raises conn_congestion/<clientid>/<username>;
+    # it clears once writes flow again, but not before it has been active this many seconds.
+    conn_congestion_alarm: bool = True
+    conn_congestion_min_alarm_sustain_duration: int = 60
 
 
 # --- node ---------------------------------------------------------------------------------------
@@ -342,6 +357,25 @@ class BannedEntry:
     reason: str = ""
     at: float = 0.0
     until: float | None = None  # None = never expires
+
+
+# --- alarms -------------------------------------------------------------------------------------
+
+
+@record
+class Alarm:
+    """An alarm as EMQX keeps them: raised by name while its condition holds, then kept as history."""
+
+    name: str  # e.g. "high_system_memory_usage", "conn_congestion/<clientid>/<username>"
+    message: str
+    details: dict
+    node: str
+    activate_at: float  # epoch seconds
+    deactivate_at: float | None = None  # None while activated
+
+    @property
+    def activated(self) -> bool:
+        return self.deactivate_at is None
 
 
 # --- metrics ------------------------------------------------------------------------------------

@@ -27,8 +27,10 @@ TIMEOUT = 5.0
 
 class RunningBroker:
     def __init__(self, config: BrokerConfig | None = None, **overrides):
+        # No periodic $SYS publishing and no host alarms (the host's load is not the test's): tests that
+        # want them turn them on.
         cfg = config or BrokerConfig(listeners=[ListenerConfig(type="tcp", port=0), ListenerConfig(type="ws", port=0)],
-                                     sys_interval=0, sys_heartbeat=0)
+                                     sys_interval=0, sys_heartbeat=0, os_check_interval=0)
         self.config = attrs.evolve(cfg, **overrides) if overrides else cfg
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
