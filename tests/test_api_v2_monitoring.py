@@ -1,12 +1,13 @@
 """Nodes, listeners, metrics, stats, alarms: 2.3's shapes, wrappings and value formats, real numbers."""
 from __future__ import annotations
 
+import json
 import os
 import re
 
 from adapters.common.crosswalk import METRICS_V2, STATS_V2
 from tests.mqtt_helpers import Client
-from tests.test_api_v2_helpers import NODE, v2  # noqa: F401  (fixture)
+from tests.test_api_v2_helpers import NODE, V2, settle, v2  # noqa: F401  (fixture)
 
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 MEMORY = re.compile(r"^\d+\.\d\d[GMK]$")
@@ -87,6 +88,15 @@ async def test_stats_keys_wrapping_and_values(v2):
 
 async def test_alarms_none_raised(v2):
     assert await v2.result("GET", f"/nodes/{NODE}/alarms") == []
+
+
+async def test_alarms_in_2_3s_shape(gateway):
+    v2 = V2(await gateway("v2", os_check_interval=1, sysmem_high_watermark=0.0))
+    (alarm,) = await settle(lambda: v2.result("GET", f"/nodes/{NODE}/alarms"))
+    assert set(alarm) == {"id", "severity", "title", "summary", "occurred_at"}
+    assert alarm["id"] == "high_system_memory_usage" and alarm["severity"] == "warning"
+    assert alarm["title"] == "System memory usage is higher than 0%" and DATETIME.match(alarm["occurred_at"])
+    assert json.loads(alarm["summary"])["high_watermark"] == 0.0
 
 
 async def test_unknown_node_is_2_3s_empty_404(v2):

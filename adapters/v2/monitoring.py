@@ -6,9 +6,11 @@ object keyed by node name (the 2.3 dashboard reads `monitoring/stats` that way).
 """
 from __future__ import annotations
 
+import orjson
+
 from adapters.common.crosswalk import METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
-from schemas.records import ListenerInfo, NodeInfo
+from schemas.records import Alarm, ListenerInfo, NodeInfo
 
 from .envelope import ok
 from .routing import add, on_node
@@ -111,9 +113,14 @@ def _one_node(produce):
     return on_node(handler)
 
 
+def alarm_row(a: Alarm) -> dict:
+    """2.3's #mqtt_alarm: our alarms are all resource warnings; the details become the summary text."""
+    return {"id": a.name, "severity": "warning", "title": a.message,
+            "summary": orjson.dumps(a.details).decode(), "occurred_at": legacy_datetime(a.activate_at)}
+
+
 async def alarms(ctx, request):
-    """No alarm is raised by emqgw yet: the honest list is empty."""
-    return ok([])
+    return ok([alarm_row(a) for a in await ctx.control.list_alarms(activated=True)])
 
 
 def register(dl) -> None:

@@ -4,7 +4,8 @@ minirest envelope: ``{"code":0,"data":..[,"meta":..]}``; business errors are HTT
 ``{"code":N,"message":..}`` (some, like the dashboard's, only ``{"message":..}``); 401 is the text
 ``UNAUTHORIZED``, an unknown route or node 404 ``Not found.``, a body that is not JSON 400 ``Bad Request``.
 Credentials: HTTP Basic against the account store (EMQX 4's AppID/AppSecret and dashboard users are one
-store here). The dashboard's own calls (`/auth`, `/users`, `/change_pwd`) are in ``emqx4_dashboard.py``.
+store here). The dashboard's own calls (`/auth`, `/users`, `/change_pwd`) are in ``emqx4_dashboard.py``, the
+alarm calls in ``emqx4_alarms.py``.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from gateway.routes import Param
 from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
 from schemas.records import BannedEntry, ClientQuery, SubscribeRequest, SubscriptionQuery
 
-from . import codes, emqx4_dashboard, publish
+from . import codes, emqx4_alarms, emqx4_dashboard, publish
 from .auth import AuthFailed, check_basic
 from .lookups import subscriptions_of
 from .minirest import Fail
@@ -168,6 +169,7 @@ class Emqx4Dialect(Dialect):
           params=(Param(name="_page", type="integer"), Param(name="_limit", type="integer")))
         a("POST", "/banned", self.add_banned, "create_banned", "Create banned")
         a("DELETE", "/banned/{as}/{who}", self.delete_banned, "delete_banned", "Delete banned")
+        emqx4_alarms.register(self)
         emqx4_dashboard.register(self)
 
     # ------------------------------------------------------------------ dialect protocol

@@ -1,0 +1,73 @@
+"""Alarms (emqx_mgmt_api_alarms): the current ones or the history, paged; clear the history; force
+one off. Times are RFC 3339 with milliseconds, `duration` in milliseconds; `deactivate_at` only in the
+history, as EMQX 5 renders them.
+"""
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from adapters.common.timefmt import rfc3339_ms
+from gateway.dialect import ApiError
+from schemas.control import NotFound
+from schemas.records import Alarm
+
+from .paging import PAGING, envelope_schema, page_request, paged
+from .validation import q
+
+
+def alarm_doc(a: Alarm, now: float) -> dict:
+    end = now if a.activated else a.deactivate_at
+    doc = {"node": a.node, "name": a.name, "message": a.message, "details": a.details,
+           "duration": int((end - a.activate_at) * 1000), "activate_at": rfc3339_ms(a.activate_at)}
+    if not a.activated:
+        doc["deactivate_at"] = rfc3339_ms(a.deactivate_at)
+    return doc
+
+
+async def list_alarms(call) -> web.Response:
+    args = call.args
+    rows = await call.control.list_alarms(activated=args["activated"])
+    pr = page_request(args)
+    now = time.time()
+    page = [alarm_doc(a, now) for a in rows[pr.offset:pr.offset + pr.limit]]
+    return paged(args, page, len(rows), pr.offset + pr.limit < len(rows))
+
+
+async def clear_history(call) -> web.Response:
+    await call.control.clear_alarm_history()
+    return web.Response(status=204)
+
+
+async def force_deactivate(call) -> web.Response:
+    name = call.body.get("name")
+    if not name:
+        raise ApiError(400, "INVALID_PARAMETER", "name is required")
+    try:
+        await call.control.deactivate_alarm(name)
+    except NotFound:
+        raise ApiError(400, "NOT_FOUND", "Alarm not found or already deactivated") from None
+    return web.Response(status=204)
+
+
+ALARM = {"type": "object", "properties": {
+    "node": {"type": "string"}, "name": {"type": "string"}, "message": {"type": "string"},
+    "details": {"type": "object"}, "duration": {"type": "integer", "description": "milliseconds"},
+    "activate_at": {"type": "string", "format": "date-time"},
+    "deactivate_at": {"type": "string", "format": "date-time", "description": "history only"}}}
+
+
+def register(dl) -> None:
+    tags = ("Alarms",)
+    dl.endpoint("GET", "/alarms", list_alarms, tags=tags, summary="Current alarms, or the history",
+                params=(*PAGING, q("activated", "boolean", "true: current alarms; false: the history",
+                                   default=True)),
+                responses={200: {"schema": envelope_schema(ALARM)}})
+    dl.endpoint("DELETE", "/alarms", clear_history, tags=tags, summary="Delete the deactivated alarms",
+                responses={204: {"description": "history cleared"}})
+    dl.endpoint("POST", "/alarms/force_deactivate", force_deactivate, tags=tags,
+                summary="Deactivate an alarm now",
+                body={"type": "object", "properties": {"name": {"type": "string"}}},
+                responses={204: {"description": "deactivated"},
+                           400: {"description": "INVALID_PARAMETER (no name) / NOT_FOUND"}})
