@@ -49,7 +49,10 @@ class Channel:
         self.transport = transport
         self.peerhost, self.peerport = peer[0], peer[1]
         self.listener_id = listener_id
-        self.decoder = Decoder(server_side=True, max_packet_size=broker.config.max_packet_size)
+        cfg = broker.config
+        # Both limits are read once, here: a live config change reaches new connections only.
+        self.decoder = Decoder(server_side=True, max_packet_size=cfg.max_packet_size,
+                               max_user_property_size=cfg.max_user_property_size)
         self.state = CONNECTING
         self.version = 4
         self.clientid = ""
@@ -63,8 +66,8 @@ class Channel:
         self.clean_start = True
         self.proto_name = "MQTT"
         self.writable = True
-        self.inflight_limit = broker.config.max_inflight
-        self.client_max_packet = 0  # 0 = no limit announced
+        self.inflight_limit = cfg.max_inflight
+        self.client_max_packet = 0  # 0 = no limit
         self.client_alias_max = 0
         self.out_aliases: dict[str, int] = {}
         self.in_aliases: dict[int, str] = {}
@@ -197,7 +200,11 @@ class Channel:
                 # code 0x01 [MQTT-3.1.2-2].
                 self.version = 4
                 self.send_packet(pk.Connack(reason_code=ReasonCode.UNSUPPORTED_PROTOCOL_VERSION))
-            elif self.version == MQTT_5 and self.decoder.version is not None:
+            elif self.version == MQTT_5 or (self.decoder.version == MQTT_5 and not getattr(err, "packets", None)):
+                # The second case: the decoder read an MQTT 5 CONNECT and refused it (a user property
+                # too large; nothing was decoded ahead of it) before _on_connect could learn the
+                # version. It is still owed a CONNACK with the reason.
+                self.version = MQTT_5
                 self.send_packet(pk.Connack(reason_code=reason))
             self.close()
         else:
@@ -233,13 +240,16 @@ class Channel:
             return self._refuse(ReasonCode.CLIENT_IDENTIFIER_NOT_VALID)
         self.clientid = clientid
 
+        # A client that announces no Maximum Packet Size gets the configured one (0 = none); like every
+        # connection setting it stays as it was at CONNECT.
+        self.client_max_packet = cfg.client_max_packet_size
         if v5:
             if "authentication_method" in props:
                 # Enhanced authentication (AUTH exchanges) is not offered [MQTT-4.12.0-1].
                 return self._refuse(ReasonCode.BAD_AUTHENTICATION_METHOD)
             self.session_expiry = props.get("session_expiry_interval", 0)
             self.inflight_limit = min(cfg.max_inflight, props.get("receive_maximum", 65535))
-            self.client_max_packet = props.get("maximum_packet_size", 0)
+            self.client_max_packet = props.get("maximum_packet_size", self.client_max_packet)
             self.client_alias_max = props.get("topic_alias_maximum", 0)
             self.problem_info = props.get("request_problem_information", 1) == 1
         else:
@@ -329,15 +339,33 @@ class Channel:
 
     def _resume(self) -> None:
         """Redeliver what the session left unacknowledged, with DUP set [MQTT-4.4.0-1], then the queue."""
-        s = self.session
-        for pid, entry in list(s.inflight.items()):
-            if entry[1] == AWAIT_COMP:
-                self.send_packet(pk.Pubrel(packet_id=pid))
-            else:
-                msg, qos, retain, sub_ids = entry[0]
-                if not self._send_publish(msg, qos, retain, sub_ids, pid, True):
-                    del s.inflight[pid]
+        now = time.monotonic()
+        for pid, entry in list(self.session.inflight.items()):
+            self._resend(pid, entry, now)
         self.drain()
+
+    def retry(self, now: float, interval: float) -> None:
+        """Resend what has waited ``interval`` seconds for its acknowledgement (EMQX's retry_interval).
+
+        MQTT 3.1/3.1.1 only: MQTT 5 allows resending only on a new connection [MQTT-4.4.0-1], so the
+        broker never calls this for an MQTT 5 client."""
+        if not self.writable:
+            return  # the client is not reading: resends would only queue behind what it has not read
+        for pid, entry in list(self.session.inflight.items()):
+            if now - entry[2] >= interval:
+                self._resend(pid, entry, now)
+        self.drain()  # an expired message left the window: let the queue in
+
+    def _resend(self, pid: int, entry: list, now: float) -> None:
+        """Send an inflight entry again: its PUBREL, or its PUBLISH with DUP set; a message that can no
+        longer be sent (expired) leaves the window."""
+        entry[2] = now
+        if entry[1] == AWAIT_COMP:
+            self.send_packet(pk.Pubrel(packet_id=pid))
+        else:
+            msg, qos, retain, sub_ids = entry[0]
+            if not self._send_publish(msg, qos, retain, sub_ids, pid, True):
+                del self.session.inflight[pid]
 
     # ----------------------------------------------------------------- PUBLISH in
 
@@ -454,7 +482,7 @@ class Channel:
         if self.writable and len(s.inflight) < self.inflight_limit and not s.mqueue:
             pid = s.next_packet_id()
             if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
-                s.inflight[pid] = [d, AWAIT_ACK]
+                s.inflight[pid] = [d, AWAIT_ACK, time.monotonic()]
             return None
         return s.enqueue(d)
 
@@ -462,7 +490,10 @@ class Channel:
         """Move queued deliveries out while the window and the socket have room."""
         s = self.session
         mq = s.mqueue
+        if not mq:
+            return
         inflight = s.inflight
+        now = time.monotonic()  # one read for the whole batch
         while mq and self.writable and self.state == CONNECTED:
             d = mq[0]
             if d[1] and len(inflight) >= self.inflight_limit:
@@ -471,7 +502,7 @@ class Channel:
             if d[1]:
                 pid = s.next_packet_id()
                 if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
-                    inflight[pid] = [d, AWAIT_ACK]
+                    inflight[pid] = [d, AWAIT_ACK, now]
             else:
                 self._send_publish(d[0], 0, d[2], d[3], 0, False)
 
@@ -576,6 +607,7 @@ class Channel:
         if entry[1] == AWAIT_COMP:
             m["packets.pubrec.inuse"] += 1
         entry[1] = AWAIT_COMP
+        entry[2] = self.last_recv  # when this PUBREC arrived: the PUBREL's retry clock starts now
         self.send_packet(pk.Pubrel(packet_id=p.packet_id))
 
     def _on_pubcomp(self, p: pk.Pubcomp) -> None:

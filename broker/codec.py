@@ -32,7 +32,7 @@ from .packets import (
 )
 from .properties import (
     VARINT_MAX, WILL, decode_properties, encode_binary, encode_properties, encode_utf8, encode_varint,
-    read_binary, read_utf8,
+    largest_user_property, read_binary, read_utf8,
 )
 
 __all__ = [
@@ -530,6 +530,19 @@ def _too_large(size: int, limit: int) -> MQTTError:
     return MQTTError(ReasonCode.PACKET_TOO_LARGE, f"packet of {size} bytes exceeds the limit of {limit}")
 
 
+_NO_PROPS: dict[str, Any] = {}
+
+
+def _check_user_properties(packet: Packet, limit: int) -> None:
+    # A CONNECT's will carries a property block of its own; 3.1/3.1.1 packets have empty ones.
+    size = largest_user_property(getattr(packet, "properties", _NO_PROPS))
+    will = getattr(packet, "will", None)
+    if will is not None:
+        size = max(size, largest_user_property(will.properties))
+    if size > limit:
+        raise MQTTError(ReasonCode.PACKET_TOO_LARGE, f"user property of {size} bytes exceeds the limit of {limit}")
+
+
 class Decoder:
     """Incremental decoder for one connection: ``feed`` bytes, get back every complete packet.
 
@@ -538,23 +551,32 @@ class Decoder:
     decoder has no CONNECT to learn from: set ``version`` before the first ``feed``.
 
     A packet whose fixed header announces more than ``max_packet_size`` bytes (the whole packet, header
-    included) raises PACKET_TOO_LARGE at once, before its body is buffered. After any MQTTError the
-    decoder is spent and re-raises that error; the exception's ``packets`` attribute holds the packets
-    that were complete ahead of the bad one in the same ``feed`` call.
+    included) raises PACKET_TOO_LARGE at once, before its body is buffered. So does, once parsed, an
+    MQTT 5 packet carrying a user property larger than ``max_user_property_size`` (name + value bytes;
+    0 = no limit; NanoMQ's property_size): the server decides what "maximum permissible size" means for
+    0x95 [MQTT 5 Table 2-6]. A CONNECT refused that way still sets ``version``, so the server can answer
+    in the client's protocol (CONNACK 0x95). After any MQTTError the decoder is spent and re-raises that
+    error; the exception's ``packets`` attribute holds the packets that were complete ahead of the bad
+    one in the same ``feed`` call.
 
     Buffering: input that ends in a partial packet keeps only that tail; ``feed`` parses the bytes it was
     given in place (one offset, no per-packet copy of the buffer), so a whole-packets read costs one slice
     per payload and nothing else.
     """
 
-    __slots__ = ("version", "server_side", "max_packet_size", "_buf", "_need", "_error")
+    __slots__ = ("version", "server_side", "max_packet_size", "max_user_property_size", "_buf", "_need",
+                 "_error")
 
-    def __init__(self, *, server_side: bool = True, max_packet_size: int = MAX_PACKET_SIZE_DEFAULT):
+    def __init__(self, *, server_side: bool = True, max_packet_size: int = MAX_PACKET_SIZE_DEFAULT,
+                 max_user_property_size: int = 0):
         if not 2 <= max_packet_size <= MAX_PACKET_SIZE_PROTOCOL:
             raise ValueError(f"max_packet_size must be in 2..{MAX_PACKET_SIZE_PROTOCOL}")
+        if max_user_property_size < 0:
+            raise ValueError("max_user_property_size must be 0 (no limit) or more")
         self.version: int | None = None
         self.server_side = server_side
         self.max_packet_size = max_packet_size
+        self.max_user_property_size = max_user_property_size
         self._buf = bytearray()
         # Size of the packet at the head of _buf once its fixed header is known; 0 while it is not.
         self._need = 0
@@ -581,6 +603,7 @@ class Decoder:
         version = self.version
         first, readers = _tables(self.server_side, version)
         limit = self.max_packet_size
+        user_limit = self.max_user_property_size
         out: list[Packet] = []
         pos = 0
         try:
@@ -623,12 +646,14 @@ class Decoder:
                     self._need = end - pos
                     break
                 packet = readers[b0 >> 4](b0, data, i, end, version)
-                out.append(packet)
                 pos = end
                 if version is None:
                     # Server side before CONNECT: _FIRST_BYTE let nothing else through, so this was it.
                     version = self.version = packet.proto_ver
                     first, readers = _tables(True, version)
+                if user_limit:
+                    _check_user_properties(packet, user_limit)
+                out.append(packet)
         except MQTTError as e:
             e.packets = out  # type: ignore[attr-defined]
             self._error = e

@@ -1,7 +1,7 @@
 """The broker proper: sessions, routing, retained messages, wills and timers. Sans-IO.
 
 Channels call in when packets arrive; ``tick(now)`` is called about once a second by the server for
-everything time-driven (keep alive, will delay, session expiry, QoS 2 release timeout, $SYS). Nothing
+everything time-driven (keep alive, QoS 1/2 retry, will delay, session expiry, QoS 2 release timeout). Nothing
 here awaits or touches a socket.
 """
 from __future__ import annotations
@@ -520,11 +520,14 @@ class Broker:
         now_mono = time.monotonic() if now_mono is None else now_mono
         now = time.time()
         mult = self.config.keepalive_multiplier
+        retry = self.config.retry_interval
         for ch in list(self.channels.values()):
             ka = ch.keepalive
             if ka and now_mono - ch.last_recv > ka * mult:
                 # [MQTT-3.1.2-24]: one and a half keep alive periods of silence end the connection.
                 ch.close(ReasonCode.KEEP_ALIVE_TIMEOUT)
+            elif retry and ch.version != MQTT_5 and ch.session.inflight:
+                ch.retry(now_mono, retry)
         for ch in list(self.pending):
             if now_mono - ch.accepted_at > CONNECT_TIMEOUT:
                 ch.close()

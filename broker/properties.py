@@ -329,6 +329,17 @@ def decode_properties(data: bytes, pos: int, end: int, kind: int) -> tuple[dict[
     return props, stop
 
 
+def largest_user_property(props: dict[str, Any]) -> int:
+    """UTF-8 bytes of the largest user property's name + value in a decoded block, 0 if it has none.
+
+    A server's own limit on them (NanoMQ's property_size) is measured this way: the two strings without
+    their length prefixes."""
+    pairs = props.get("user_property")
+    if not pairs:
+        return 0
+    return max(len(k.encode()) + len(v.encode()) for k, v in pairs)
+
+
 _NO_PROPERTIES = b"\x00"
 
 

@@ -54,7 +54,8 @@ class Session:
         self.expiry_interval = expiry_interval
         self.clean_start = clean_start
         self.subscriptions: dict[str, SubOptions] = {}
-        # packet id -> [delivery, phase]; dicts keep insertion order, which is the redelivery order.
+        # packet id -> [delivery, phase, sent at (time.monotonic(): when the retry clock of
+        # BrokerConfig.retry_interval started)]; dicts keep insertion order, the redelivery order.
         self.inflight: dict[int, list] = {}
         self.mqueue: deque[Delivery] = deque()
         self.mqueue_dropped = 0

@@ -35,6 +35,10 @@ from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
 
 ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")
+# [mqtt] counts, sizes and durations whose 0 means "none" or "off"; below that they mean nothing.
+NON_NEGATIVE = ("retry_interval", "max_user_property_size", "client_max_packet_size", "alarm_size_limit",
+                "alarm_validity_period", "os_check_interval", "conn_congestion_min_alarm_sustain_duration")
+PERCENTAGES = ("sysmem_high_watermark", "cpu_high_watermark", "cpu_low_watermark")
 
 
 class ConfigError(ValueError):
@@ -208,6 +212,14 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
                           f"got {broker.durability!r}")
     if not 1 <= broker.durability_interval_ms <= 60_000:
         raise ConfigError("invalid configuration at 'mqtt.durability_interval_ms': between 1 and 60000")
+    for key in NON_NEGATIVE:
+        if getattr(broker, key) < 0:
+            raise ConfigError(f"invalid configuration at 'mqtt.{key}': must be 0 or more")
+    for key in PERCENTAGES:
+        if not 0 <= getattr(broker, key) <= 100:
+            raise ConfigError(f"invalid configuration at 'mqtt.{key}': a percentage, 0 to 100")
+    if broker.cpu_low_watermark > broker.cpu_high_watermark:
+        raise ConfigError("invalid configuration at 'mqtt.cpu_low_watermark': above cpu_high_watermark")
     if listeners is not None:
         broker.listeners = _listeners(listeners)
     if not isinstance(data_dir, str):

@@ -202,7 +202,7 @@ class StateStore:
             msg = _msg_load(row[6:])
             d = (msg, qos, bool(retain), tuple(json.loads(sub_ids)) if sub_ids else None)
             if pid is not None:
-                s.inflight[pid] = [d, phase]
+                s.inflight[pid] = [d, phase, 0.0]  # sent at: restamped when the client resumes and gets it again
                 s._next_pid = pid % 65535 + 1
             elif not msg.expired(now):
                 s.mqueue.append(d)

@@ -90,6 +90,16 @@ class BrokerConfig:
     # durability_interval_ms, so a crash loses at most that window.
     durability: str = "periodic"
     durability_interval_ms: int = 100
+    # Seconds before an unacknowledged QoS 1/2 message is sent again, with DUP, to an MQTT 3.x client
+    # (EMQX: mqtt.retry_interval; NanoMQ: qos_duration). MQTT 5 forbids resending on a live connection
+    # [MQTT-4.4.0-1]: v5 clients get theirs on reconnect only. 0 = never.
+    retry_interval: int = 30
+    # Largest user property (name + value, UTF-8 bytes) accepted in an MQTT 5 packet; a larger one
+    # makes the packet too large (0x95). 0 = the protocol's own limit. (NanoMQ: property_size.)
+    max_user_property_size: int = 0
+    # Largest packet sent to a client that announces no Maximum Packet Size (bytes, 0 = no limit);
+    # a larger message is dropped for that client as too large. (NanoMQ: client_max_packet_size.)
+    client_max_packet_size: int = 0
     # Alarms (EMQX's `alarm` and `sysmon.os` settings). Deactivated alarms are kept as history, at most
     # alarm_size_limit of them and none older than alarm_validity_period seconds.
     alarm_size_limit: int = 1000

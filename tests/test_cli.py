@@ -104,7 +104,10 @@ def test_bad_config_value_names_the_key(tmp_path):
                                        ("[mqtt]\nallow_anonymous = 1\n", "mqtt.allow_anonymous"),
                                        ("[listeners.tcp.default]\nbind = \"nope\"\n", "listeners.tcp.default.bind"),
                                        ("[listeners.ssl.default]\nbind = \"0.0.0.0:8883\"\n", "listeners.ssl.default"),
-                                       ("bogus = 1\n", "bogus")])
+                                       ("bogus = 1\n", "bogus"),
+                                       ("[mqtt]\nretry_interval = -1\n", "mqtt.retry_interval"),
+                                       ("[mqtt]\nsysmem_high_watermark = 101.0\n", "mqtt.sysmem_high_watermark"),
+                                       ("[mqtt]\ncpu_high_watermark = 50.0\n", "mqtt.cpu_low_watermark")])
 def test_config_errors(tmp_path, text, key):
     f = tmp_path / "c.toml"
     f.write_text(text)
