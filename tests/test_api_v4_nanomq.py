@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from schemas.records import ListenerConfig
-from tests.mqtt_helpers import Client
+from tests.mqtt_helpers import Client, PacketTypes, v5props
 
 def basic(user, password):
     return {"Authorization": aiohttp.encode_basic_auth(user, password)}
@@ -367,3 +367,54 @@ async def test_restart_onto_a_taken_port_is_500_101(gateway):
         port = taken.getsockname()[1]
         assert (await post(gw, "/configuration", {"data": {"url": f"nmq-tcp://127.0.0.1:{port}"}}))[1] == {"code": 0}
         assert await post(gw, "/ctrl/restart") == (500, {"code": 101})
+
+
+async def test_qos_duration_property_size_client_max_packet_size_apply_at_once(gw, connect):
+    doc = (await get(gw, "/configuration"))[1]["data"]
+    # the broker's own values; its "no limit" as the largest value that means as much
+    assert (doc["qos_duration"], doc["property_size"], doc["client_max_packet_size"]) == (30, 131070, 262144)
+    assert await post(gw, "/configuration", {"data": {
+        "qos_duration": 7, "property_size": 16, "client_max_packet_size": 1}}) == (200, {"code": 0})
+    cfg = await gw.ctx.control.get_config()
+    assert (cfg.retry_interval, cfg.max_user_property_size, cfg.client_max_packet_size) == (7, 16, 1024)
+    _, body = await get(gw, "/reload")
+    assert (body["data"]["qos_duration"], body["data"]["property_size"], body["data"]["client_max_packet_size"]) \
+        == (7, 16, 1)
+    sub = connect("lim-sub")
+    sub.subscribe("lim/#", 1)
+    pub = connect("lim-pub", v5=True)
+    pub.publish("lim/small", b"s", qos=1)
+    assert sub.expect().payload == b"s"
+    pub.publish("lim/big", b"b" * 2000, qos=1)
+    sub.expect_none()  # over 1 KB for a client that announced no limit
+    big = v5props(PacketTypes.PUBLISH, UserProperty=[("name", "value-of-17-bytes")])
+    pub.publish("lim/prop", b"p", properties=big, wait=False)
+    assert pub.disconnects.get(timeout=5).value == 0x95
+    # /reload takes the same keys; the "no limit" values set 0 again
+    assert await post(gw, "/reload", {"data": {"qos_duration": 2 ** 31 - 1, "property_size": 131070,
+                                               "client_max_packet_size": 262144}}) == (200, {"code": 0})
+    cfg = await gw.ctx.control.get_config()
+    assert (cfg.retry_interval, cfg.max_user_property_size, cfg.client_max_packet_size) == (0, 0, 0)
+    sub2 = connect("lim-sub2")
+    sub2.subscribe("lim/#", 1)
+    pub2 = connect("lim-pub2", v5=True)
+    pub2.publish("lim/prop", b"p", qos=1, properties=big)  # no limit now
+    assert sub.expect().payload == b"p" and sub2.expect().payload == b"p"
+    pub2.publish("lim/big", b"b" * 2000, qos=1)
+    assert sub2.expect().payload == b"b" * 2000
+    sub.expect_none()  # connected under the 1 KB limit: keeps it
+    for bad in ({"qos_duration": 0}, {"property_size": 0}, {"client_max_packet_size": 0}):
+        assert await post(gw, "/configuration", {"data": bad}) == (400, {"code": 108}), bad
+
+
+@pytest.mark.parametrize("overrides", [{}, {"retry_interval": 0, "max_user_property_size": 500,
+                                            "client_max_packet_size": 4096, "max_mqueue_len": 77}])
+async def test_get_then_post_same_document_changes_nothing(gateway, overrides):
+    gw = await gateway("v4", **overrides)
+    before = await gw.ctx.control.get_config()
+    doc = (await get(gw, "/configuration"))[1]["data"]
+    if overrides:
+        assert (doc["qos_duration"], doc["property_size"], doc["client_max_packet_size"]) == (2 ** 31 - 1, 500, 4)
+    assert await post(gw, "/configuration", {"data": doc}) == (200, {"code": 0})
+    assert await gw.ctx.control.get_config() == before
+    assert (await get(gw, "/configuration"))[1]["data"] == doc

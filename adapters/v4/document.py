@@ -2,10 +2,14 @@
 
 NanoMQ's `GET/POST /api/v4/configuration` speak a flat document (seed 003: ``url``, ``msq_len`` ...
 with ``tls``, ``websocket``, ``http_server`` and ``bridge`` sub-objects); newer NanoMQ groups the
-top-level keys under ``basic`` (``GET /configuration/{section}``). Most keys have no home in
-``BrokerConfig`` (thread counts, ``qos_duration``, the HTTP server, the bridge), so the dialect keeps
-the document (what was POSTed, in ``<data_dir>/nanomq.json``) and maps only the keys with a broker
-counterpart (``settings.py``). Sizes are in KB, as in nanomq.conf.
+top-level keys under ``basic`` (``GET /configuration/{section}``). Many keys have no home in
+``BrokerConfig`` (thread counts, the HTTP server, the bridge), so the dialect keeps the document (what
+was POSTed, in ``<data_dir>/nanomq.json``) and maps only the keys with a broker counterpart
+(``settings.py``). Sizes are in KB, as in nanomq.conf, except ``property_size`` (bytes).
+
+Where the broker says "no limit" (or "never") with 0, NanoMQ's ranges (1..) cannot: the document shows
+the value that means as much instead (``NO_LIMIT``), and maps it, or anything above, back to 0. So a
+GET followed by a POST of the same document changes nothing in the broker.
 """
 from __future__ import annotations
 
@@ -30,6 +34,17 @@ SECTIONS = ("basic", "tls", "websocket", "http_server", "bridge")
 RELOAD_KEYS = ("property_size", "max_packet_size", "client_max_packet_size", "msq_len", "qos_duration",
                "keepalive_backoff", "allow_anonymous")
 AUTH_TYPES = ("basic", "jwt", "no_auth")
+
+# key -> (broker units per document unit, the document value standing for the broker's 0).
+NO_LIMIT: dict[str, tuple[int, int]] = {
+    # retry_interval in seconds; 0 (never retry) shows as the largest value accepted, 2^31-1 s (68 years).
+    "qos_duration": (1, 2 ** 31 - 1),
+    # max_user_property_size in bytes; the most a user property can hold is two UTF-8 strings of 65535
+    # bytes [MQTT 5 1.5.7], so no larger limit can refuse anything.
+    "property_size": (1, 2 * 65535),
+    # client_max_packet_size in KB; the protocol's largest packet, 268,435,455 bytes, rounded up to KB.
+    "client_max_packet_size": (1024, 262144),
+}
 
 _STR_OR_NULL = (str, type(None))
 # key -> accepted JSON types (bool is not an int here); nested dicts are sections.
@@ -72,19 +87,34 @@ def parse_url(value: str, schemes: tuple[str, ...], key: str) -> tuple[str, int,
     return parts.hostname, port, parts.path
 
 
+def to_document(key: str, value: int) -> int:
+    """A ``NO_LIMIT`` key's broker value in document units: 0 and anything past the sentinel become it."""
+    unit, none = NO_LIMIT[key]
+    return min(none, max(1, value // unit)) if value else none
+
+
+def from_document(key: str, value: int) -> int:
+    """The broker value of a ``NO_LIMIT`` key's document value (the sentinel or more: 0)."""
+    unit, none = NO_LIMIT[key]
+    return 0 if value >= none else value * unit
+
+
 def default_document(*, tcp: tuple[str, int] | None, ws: tuple[str, int, str] | None,
                      ssl: tuple[str, int] | None, allow_anonymous: bool, msq_len: int, max_packet_size: int,
+                     client_max_packet_size: int, max_user_property_size: int, retry_interval: int,
                      keepalive_backoff: float, http_port: int) -> dict:
-    """The document describing a broker nobody has configured through this API yet (NanoMQ's defaults
-    for the knobs we do not have)."""
+    """The document describing a broker nobody has configured through this API yet: the broker's values
+    where it has the knob, NanoMQ's defaults for the knobs it does not have."""
     tcp_host, tcp_port = tcp or ("0.0.0.0", 1883)
     ws_host, ws_port, ws_path = ws or ("0.0.0.0", 8083, "/mqtt")
     ssl_host, ssl_port = ssl or ("0.0.0.0", 8883)
     kb = max(1, max_packet_size // 1024)
     return {
         "url": url_of("nmq-tcp", tcp_host, tcp_port), "num_taskq_thread": 4, "max_taskq_thread": 4,
-        "parallel": 32, "property_size": 32, "msq_len": msq_len, "qos_duration": 10,
-        "allow_anonymous": allow_anonymous, "daemon": False, "max_packet_size": kb, "client_max_packet_size": kb,
+        "parallel": 32, "property_size": to_document("property_size", max_user_property_size), "msq_len": msq_len,
+        "qos_duration": to_document("qos_duration", retry_interval), "allow_anonymous": allow_anonymous,
+        "daemon": False, "max_packet_size": kb,
+        "client_max_packet_size": to_document("client_max_packet_size", client_max_packet_size),
         "keepalive_backoff": keepalive_backoff,
         "tls": {"enable": ssl is not None, "url": url_of("tls+nmq-tcp", ssl_host, ssl_port), "key_password": None,
                 "key": None, "cert": None, "cacert": None, "verify_peer": False, "fail_if_no_peer_cert": False},

@@ -7,6 +7,7 @@ url) keeps following the command line and the TOML file.
 ``update`` validates the whole merged document before anything changes (a bad POST changes nothing),
 maps the keys that have a broker counterpart onto ``BrokerConfig`` and hands it to
 ``control.apply_config`` (live: allow_anonymous, msq_len -> max_mqueue_len, max_packet_size,
+client_max_packet_size, property_size -> max_user_property_size, qos_duration -> retry_interval,
 keepalive_backoff -> keepalive_multiplier; listeners wait for ``ctrl/restart``), writes the
 ``http_server`` credentials into the account store, and remembers that the bridge must be rebuilt.
 """
@@ -50,7 +51,8 @@ class NanoSettings:
         return docmod.default_document(
             tcp=_listener_addr(live, "tcp"), ws=_listener_addr(live, "ws"), ssl=_listener_addr(live, "ssl"),
             allow_anonymous=cfg.allow_anonymous, msq_len=cfg.max_mqueue_len, max_packet_size=cfg.max_packet_size,
-            keepalive_backoff=cfg.keepalive_multiplier,
+            client_max_packet_size=cfg.client_max_packet_size, max_user_property_size=cfg.max_user_property_size,
+            retry_interval=cfg.retry_interval, keepalive_backoff=cfg.keepalive_multiplier,
             http_port=http.v4_port if http.v4_port is not None else http.port)
 
     async def load(self) -> None:
@@ -105,8 +107,12 @@ class NanoSettings:
             ws = new["websocket"]
             host, port, path = docmod.parse_url(ws["url"], ("nmq-ws", "ws"), "websocket.url")
             self._set_listener(listeners, "ws", bind=host, port=port, path=path or "/mqtt", enable=ws["enable"])
+        limit = docmod.from_document
         return attrs.evolve(cfg, listeners=listeners, allow_anonymous=new["allow_anonymous"],
                             max_mqueue_len=new["msq_len"], max_packet_size=new["max_packet_size"] * 1024,
+                            client_max_packet_size=limit("client_max_packet_size", new["client_max_packet_size"]),
+                            max_user_property_size=limit("property_size", new["property_size"]),
+                            retry_interval=limit("qos_duration", new["qos_duration"]),
                             keepalive_multiplier=float(new["keepalive_backoff"]))
 
     @staticmethod
