@@ -123,21 +123,25 @@ class AlarmMonitor:
 
     def _check_congestion(self, cfg, now: float) -> None:
         book = self.book
+        channels = self.broker.channels
+        congested = self.broker.congested
+        for ch in list(congested):
+            if channels.get(ch.clientid) is not ch:
+                congested.discard(ch)  # closed (or never connected) while paused
         if cfg.conn_congestion_alarm:
-            for ch in self.broker.channels.values():
-                if not ch.writable:
-                    name = f"{CONGESTION}/{ch.clientid}/{ch.username or 'unknown_user'}"
-                    if book.activate(name, f"connection congested: {ch.clientid}", {
-                            "clientid": ch.clientid, "username": ch.username,
-                            "peername": f"{ch.peerhost}:{ch.peerport}", "listener": ch.listener_id,
-                            "proto_name": ch.proto_name, "proto_ver": ch.version}, now):
-                        self._congested[name] = ch
+            for ch in congested:
+                name = f"{CONGESTION}/{ch.clientid}/{ch.username or 'unknown_user'}"
+                if book.activate(name, f"connection congested: {ch.clientid}", {
+                        "clientid": ch.clientid, "username": ch.username,
+                        "peername": f"{ch.peerhost}:{ch.peerport}", "listener": ch.listener_id,
+                        "proto_name": ch.proto_name, "proto_ver": ch.version}, now):
+                    self._congested[name] = ch
         sustain = cfg.conn_congestion_min_alarm_sustain_duration
         for name, ch in list(self._congested.items()):
             alarm = book.active.get(name)
             if alarm is None:  # cleared over the API
                 del self._congested[name]
-            elif self.broker.channels.get(ch.clientid) is not ch \
+            elif channels.get(ch.clientid) is not ch \
                     or (ch.writable and now - alarm.activate_at >= sustain):
                 book.deactivate(name, now)  # a closed connection clears at once, as in EMQX
                 del self._congested[name]

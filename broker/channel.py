@@ -696,9 +696,11 @@ class Channel:
 
     def pause_writing(self) -> None:
         self.writable = False
+        self.broker.congested.add(self)
 
     def resume_writing(self) -> None:
         self.writable = True
+        self.broker.congested.discard(self)
         if self.state == CONNECTED and self.session is not None:
             self.drain()
 

@@ -80,6 +80,9 @@ class Broker:
         self.pending_wills: dict[str, tuple[float, Message]] = {}
         self.banned: dict[tuple[str, str], BannedEntry] = {}
         self.alarms = AlarmBook(self)
+        # Channels whose writes backed up (paused by their transport), for the congestion alarm; the
+        # alarm monitor drops the ones that closed meanwhile.
+        self.congested: set[Channel] = set()
         self.acl: AclRules | None = load_acl_file(self.config.acl_file) if self.config.acl_file else None
         self.authenticator: Authenticator | None = None
         # Observers the gateway may attach (presence events, durability): called with (event, **data).
