@@ -103,6 +103,19 @@ SUBSCRIPTION: tuple[Field, ...] = (
     F("retain_handling", None, None, None, "rh"),
 )
 
+# Alarm (api-migration-maps.md, "Alarm"): EMQ 2.3's #mqtt_alarm, EMQX 4.2+'s alarm (times in µs), EMQX 5's
+# (RFC 3339). `duration` (4.x µs, 5 ms) is derived by the dialects; `deactivate_at` is "until" (None while up).
+ALARM: tuple[Field, ...] = (
+    F("node", None, None, None, "node"),
+    F("name", "id", "name", None, "name"),
+    F("message", "title", "message", None, "message"),
+    F("details", "summary", "details", None, "details", "details", "v2 shows them as text"),
+    F("activate_at", "occurred_at", "activate_at", None, "activate_at", "time"),
+    F("deactivate_at", None, "deactivate_at", None, "deactivate_at", "until",
+      "EMQX 4 \"infinity\" while up; EMQX 5 only in the history"),
+    F("activated", None, "activated", None, None),
+)
+
 # Stats: v2 names (slash form, EMQ 2.3) against the broker's EMQX 5 names.
 STATS_V2 = {
     "clients/count": "live_connections.count", "clients/max": "live_connections.max",

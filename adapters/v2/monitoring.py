@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from adapters.common.crosswalk import METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2
+from adapters.common.crosswalk import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
 from schemas.records import Alarm, ListenerInfo, NodeInfo
 
@@ -113,10 +113,12 @@ def _one_node(produce):
     return on_node(handler)
 
 
+ALARM_FORMATS = {"details": lambda d: orjson.dumps(d).decode(), "time": legacy_datetime}
+
+
 def alarm_row(a: Alarm) -> dict:
     """2.3's #mqtt_alarm: our alarms are all resource warnings; the details become the summary text."""
-    return {"id": a.name, "severity": "warning", "title": a.message,
-            "summary": orjson.dumps(a.details).decode(), "occurred_at": legacy_datetime(a.activate_at)}
+    return {**project(a, ALARM, "v2", ALARM_FORMATS), "severity": "warning"}
 
 
 async def alarms(ctx, request):

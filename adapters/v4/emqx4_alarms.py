@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from adapters.common.crosswalk import ALARM, project
 from schemas.control import NotFound
 from schemas.records import Alarm
 
@@ -17,11 +18,18 @@ US = 1_000_000
 KINDS = {"": None, "/activated": True, "/deactivated": False}
 
 
+def _us(t: float) -> int:
+    return int(t * US)
+
+
+FORMATTERS = {"time": _us, "until": lambda t: "infinity" if t is None else _us(t)}
+
+
 def alarm_doc(a: Alarm, now: float) -> dict:
-    start = int(a.activate_at * US)
-    end = int((now if a.activated else a.deactivate_at) * US)
-    return {"name": a.name, "message": a.message, "details": a.details, "activate_at": start,
-            "deactivate_at": "infinity" if a.activated else end, "activated": a.activated, "duration": end - start}
+    doc = project(a, ALARM, "emqx4", FORMATTERS)
+    end = doc["deactivate_at"]
+    doc["duration"] = (_us(now) if end == "infinity" else end) - doc["activate_at"]
+    return doc
 
 
 def register(dl) -> None:

@@ -8,6 +8,7 @@ import time
 
 from aiohttp import web
 
+from adapters.common.crosswalk import ALARM, project
 from adapters.common.timefmt import rfc3339_ms
 from gateway.dialect import ApiError
 from schemas.control import NotFound
@@ -17,12 +18,14 @@ from .paging import PAGING, envelope_schema, page_request, paged
 from .validation import q
 
 
+FORMATTERS = {"time": rfc3339_ms, "until": rfc3339_ms}
+
+
 def alarm_doc(a: Alarm, now: float) -> dict:
-    end = now if a.activated else a.deactivate_at
-    doc = {"node": a.node, "name": a.name, "message": a.message, "details": a.details,
-           "duration": int((end - a.activate_at) * 1000), "activate_at": rfc3339_ms(a.activate_at)}
-    if not a.activated:
-        doc["deactivate_at"] = rfc3339_ms(a.deactivate_at)
+    doc = project(a, ALARM, "v5", FORMATTERS)
+    if a.activated:
+        del doc["deactivate_at"]  # shown in the history only
+    doc["duration"] = int(((a.deactivate_at or now) - a.activate_at) * 1000)
     return doc
 
 
@@ -51,7 +54,7 @@ async def force_deactivate(call) -> web.Response:
     return web.Response(status=204)
 
 
-ALARM = {"type": "object", "properties": {
+ALARM_SCHEMA = {"type": "object", "properties": {
     "node": {"type": "string"}, "name": {"type": "string"}, "message": {"type": "string"},
     "details": {"type": "object"}, "duration": {"type": "integer", "description": "milliseconds"},
     "activate_at": {"type": "string", "format": "date-time"},
@@ -63,7 +66,7 @@ def register(dl) -> None:
     dl.endpoint("GET", "/alarms", list_alarms, tags=tags, summary="Current alarms, or the history",
                 params=(*PAGING, q("activated", "boolean", "true: current alarms; false: the history",
                                    default=True)),
-                responses={200: {"schema": envelope_schema(ALARM)}})
+                responses={200: {"schema": envelope_schema(ALARM_SCHEMA)}})
     dl.endpoint("DELETE", "/alarms", clear_history, tags=tags, summary="Delete the deactivated alarms",
                 responses={204: {"description": "history cleared"}})
     dl.endpoint("POST", "/alarms/force_deactivate", force_deactivate, tags=tags,
