@@ -162,7 +162,7 @@ class Listener:
             await self.runner.setup()
             site = web.TCPSite(self.runner, cfg.bind, cfg.port, ssl_context=ctx, reuse_address=True)
             await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]
+            self.port = self.runner.addresses[0][1]
 
     async def stop(self) -> None:
         server, runner = self.server, self.runner

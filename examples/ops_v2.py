@@ -10,7 +10,7 @@ import sys
 
 from _ops_common import Api, basic, parser, report
 
-# EMQ 2.x stats keys and their EMQX 5 names (adapters/common/crosswalk.py STATS_V2, in short).
+# EMQ 2.x stats keys and their EMQX 5 names (adapters/common/fields.py STATS_V2, in short).
 STATS = {"clients/count": "live_connections.count", "sessions/count": "sessions.count",
          "topics/count": "topics.count", "subscriptions/count": "subscriptions.count",
          "retained/count": "retained.count"}

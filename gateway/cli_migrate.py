@@ -27,8 +27,8 @@ from pathlib import Path
 
 from urllib.parse import urlencode
 
-from .translate import LABELS, TranslateError, markdown, render_text, translate
-from .usage import USAGE_DB, UsageLog
+from adapters.common.translate import LABELS, TranslateError, markdown, render_text, translate
+from .http.usage import USAGE_DB, UsageLog
 
 EXIT_OK = 0
 EXIT_USAGE = 2

@@ -8,18 +8,25 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import adapters.v2
+import adapters.v4
+import adapters.v5
 from broker.control import BrokerController
 from broker.core import Broker
 from broker.server import MQTTServer
 
 from .accounts import DB_NAME, AccountStore
 from .config import GatewayConfig
-from .context import GatewayContext
+from .http.context import GatewayContext
 from .features import register_gateway_features
-from .http_server import HttpServer, create_dialects
+from .http.server import HttpServer
 from .state_store import StateStore
 
 log = logging.getLogger("emqgw")
+
+# The dialects, by the name the HTTP server plans its listeners with (v2 and v4 have legacy ports).
+ADAPTERS = {"v2": adapters.v2, "v4": adapters.v4, "v5": adapters.v5}
+
 
 class GatewayRuntime:
     def __init__(self, config: GatewayConfig):
@@ -39,7 +46,7 @@ class GatewayRuntime:
         self.control = BrokerController(self.broker, self.mqtt)
         self.ctx = GatewayContext(config=config, control=self.control, accounts=self.accounts)
         register_gateway_features(self.control, self.broker, self.accounts, config)
-        self.dialects = create_dialects(self.ctx)
+        self.dialects = {name: pkg.create_dialect(self.ctx) for name, pkg in ADAPTERS.items()}
         self.http = HttpServer(self.ctx, self.dialects)
 
     async def start(self) -> None:

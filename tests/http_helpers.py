@@ -11,11 +11,11 @@ import attrs
 import pytest
 
 from gateway.accounts import DB_NAME, AccountStore
-from gateway.app import build_app
+from gateway.http.app import build_app
 from gateway.config import GatewayConfig, HttpConfig
-from gateway.context import GatewayContext
+from gateway.http.context import GatewayContext
 from gateway.features import register_gateway_features
-from gateway.http_server import ADAPTERS
+from gateway.runtime import ADAPTERS
 from tests.mqtt_helpers import RunningBroker
 
 
@@ -33,8 +33,6 @@ async def gateway(aiohttp_client, tmp_path):
     made = []
 
     async def make(*names: str, http: HttpConfig | None = None, legacy: bool = False, **broker_overrides) -> Gateway:
-        import importlib
-
         rb = RunningBroker(**broker_overrides)
         made.append(rb)
         accounts = AccountStore(str(tmp_path / DB_NAME))
@@ -42,7 +40,7 @@ async def gateway(aiohttp_client, tmp_path):
         ctx = GatewayContext(config=cfg, control=ThreadedControl(rb), accounts=accounts)
         rb.call(register_gateway_features, rb.control, rb.broker, accounts, cfg)
         names = names or tuple(ADAPTERS)
-        dialects = {n: importlib.import_module(ADAPTERS[n]).create_dialect(ctx) for n in names}
+        dialects = {n: ADAPTERS[n].create_dialect(ctx) for n in names}
         app = build_app(ctx, list(dialects.values()), legacy=legacy)
         client = await aiohttp_client(app)
         for dl in dialects.values():

@@ -101,7 +101,7 @@ async def test_legacy_listener_lists_paths_without_auth(gateway):
     paths = (await r.json())["paths"]
     assert len(paths) == 29 and paths[0] == "api/v2/management/nodes"
     assert "api/v2/monitoring/metrics/" in paths and all(not p.startswith("/") for p in paths)
-    # The main listener does not answer `/` with the path list (it serves the home page, gateway.home).
+    # The main listener does not answer `/` with the path list (it serves the home page, gateway.http.home).
     gw2 = await gateway("v2")
     r = await gw2.http.get("/")
     assert r.content_type == "text/html" and "api/v2/management/nodes" not in await r.text()
@@ -114,7 +114,7 @@ async def test_auth_needs_no_basic(v2, path):
 
 
 async def test_openapi_document_from_the_route_table(v2):
-    from gateway.openapi import document
+    from gateway.http.openapi import document
     doc = document(v2.gw.dialects["v2"])
     paths = doc["paths"]
     assert "/api/v2/routes/{topic}" in paths and not any(p.endswith("/") for p in paths)

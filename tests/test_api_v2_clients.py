@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from adapters.common.crosswalk import V2_CLIENT_ROW, V2_SESSION_ROW
+from adapters.common.fields import V2_CLIENT_ROW, V2_SESSION_ROW
 from tests.mqtt_helpers import Client, wait_for
 from tests.test_api_v2_helpers import NODE, settle, v2  # noqa: F401  (fixture)
 

@@ -5,7 +5,7 @@ import json
 import os
 import re
 
-from adapters.common.crosswalk import METRICS_V2, STATS_V2
+from adapters.common.fields import METRICS_V2, STATS_V2
 from tests.mqtt_helpers import Client
 from tests.test_api_v2_helpers import NODE, V2, settle, v2  # noqa: F401  (fixture)
 

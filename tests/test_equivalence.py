@@ -12,7 +12,7 @@ import re
 import aiohttp
 import pytest
 
-from adapters.common.crosswalk import CLIENT, METRICS_EMQX4_RENAMES, METRICS_V2, STATS_V2, SUBSCRIPTION
+from adapters.common.fields import CLIENT, METRICS_EMQX4_RENAMES, METRICS_V2, STATS_V2, SUBSCRIPTION
 from tests.mqtt_helpers import Client
 
 ADMIN = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}

@@ -5,11 +5,11 @@ import orjson
 import pytest
 from aiohttp import web
 
-from gateway import dialect as d
-from gateway.app import build_app
+from gateway.http import dialect as d
+from gateway.http.app import build_app
 from gateway.config import GatewayConfig, HttpConfig
-from gateway.context import GatewayContext
-from gateway.dialect import ApiError, Dialect
+from gateway.http.context import GatewayContext
+from gateway.http.dialect import ApiError, Dialect
 from tests.mqtt_helpers import RunningBroker
 
 
@@ -150,7 +150,7 @@ async def test_requests_counted_per_dialect(client):
 
 async def test_openapi_document_from_the_route_table(client):
     # The echo dialect is not one of the three documented ones; build its document directly.
-    from gateway.openapi import document
+    from gateway.http.openapi import document
     dl = EchoDialect(client.ctx)
     doc = document(dl)
     assert set(doc["paths"]["/api/echo/item"]) == {"get", "put", "delete"}

@@ -8,8 +8,8 @@ import sys
 import aiohttp
 import pytest
 
-from adapters.common.crosswalk import OPERATIONS, PREFIXES
-from gateway.translate import TranslateError, translate
+from adapters.common.operations import OPERATIONS, PREFIXES
+from adapters.common.translate import TranslateError, translate
 from tests.mqtt_helpers import Client, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -216,7 +216,7 @@ def test_cli_translate_run_against_a_real_gateway(tmp_path):
 
 
 def test_crosswalk_docs_are_generated_from_the_table():
-    from gateway.translate import markdown
+    from adapters.common.translate import markdown
     r = subprocess.run([sys.executable, "-m", "gateway.cli", "crosswalk"], cwd=ROOT, capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0 and r.stdout == markdown()

@@ -10,7 +10,7 @@ import urllib.request
 
 import aiohttp
 
-from gateway.usage import USAGE_DB, UsageLog
+from gateway.http.usage import USAGE_DB, UsageLog
 from tests.test_cli import ROOT, listening_lines, port_of, serve
 
 ADMIN = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from gateway.routes import Param
+from gateway.http.routes import Param
 from schemas.control import NotFound
 from schemas.records import ClientInfo, ClientQuery, SubscriptionQuery
 

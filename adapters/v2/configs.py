@@ -11,7 +11,7 @@ import typing
 
 import attrs
 
-from gateway.routes import Param
+from gateway.http.routes import Param
 from schemas.records import BrokerConfig
 
 from . import params

@@ -10,8 +10,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.common.auth import parse_basic, password_ok
-from gateway import dialect as d
-from gateway.dialect import ApiError, Dialect
+from gateway.http import dialect as d
+from gateway.http.dialect import ApiError, Dialect
 
 from . import clients, configs, dashboard, monitoring, mqtt, plugins, users
 from .envelope import BODY_NOT_JSON, business_body, fail

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.dialect import ApiError
+from gateway.http.dialect import ApiError
 
 SUCCESS = 0
 # code -> what it means (the 2.3 header's own wording, translated); `message` texts are set per call

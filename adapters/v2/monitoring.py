@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from adapters.common.crosswalk import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
+from adapters.common.fields import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
 from schemas.records import Alarm, ListenerInfo, NodeInfo
 

@@ -5,7 +5,7 @@ client_id "http"); failures are 102 with 2.3's messages.
 """
 from __future__ import annotations
 
-from gateway.routes import Param
+from gateway.http.routes import Param
 from schemas.control import BrokerStopped, InvalidArgument, NotFound
 from schemas.records import PublishRequest, SubscribeRequest
 

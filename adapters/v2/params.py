@@ -4,7 +4,7 @@ GET reads the query string only (unknown keys such as the dashboard's `timestamp
 POST/PUT/DELETE read a JSON body whatever its Content-Type, and ignore the query. The rules:
 a body that is not JSON -> 109; a declared required parameter absent -> 107; a declared parameter of
 the wrong JSON type -> 108 (2.3 checked `binary` = string and `bool`; integers are checked too, where
-2.3 crashed). The declarations are ``gateway.routes.Param`` records, so the same tuple also feeds the
+2.3 crashed). The declarations are ``gateway.http.routes.Param`` records, so the same tuple also feeds the
 OpenAPI document (``body_schema``).
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import orjson
 from aiohttp import web
 
 from adapters.common.paging import PageRequest, parse_page
-from gateway import dialect as d
-from gateway.routes import Param
+from gateway.http import dialect as d
+from gateway.http.routes import Param
 
 from .envelope import BODY_NOT_JSON, PARAMS_ERROR, PARAMS_TYPE_ERROR, fail
 

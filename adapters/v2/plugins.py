@@ -5,7 +5,7 @@ feature with no 2.3 counterpart is shown as `emq_<name>`.
 """
 from __future__ import annotations
 
-from gateway.routes import Param
+from gateway.http.routes import Param
 from schemas.control import NotFound
 from schemas.records import Feature
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from gateway.routes import Param
+from gateway.http.routes import Param
 
 from .params import body_schema, json_body, node
 

@@ -1,12 +1,12 @@
 """Records rendered as EMQ 2.3's rows and pages (reference §1.3, §1.5).
 
-Names come from the shared crosswalk (``adapters.common.crosswalk``); only the formats are v2's:
+Names come from the shared crosswalk (``adapters.common.fields``); only the formats are v2's:
 absent values as the string `"undefined"` (mochijson2 encoded Erlang atoms as strings) and times as
 `YYYY-MM-DD HH:MM:SS`.
 """
 from __future__ import annotations
 
-from adapters.common.crosswalk import CLIENT, SUBSCRIPTION, V2_CLIENT_ROW, V2_SESSION_ROW, project
+from adapters.common.fields import CLIENT, SUBSCRIPTION, V2_CLIENT_ROW, V2_SESSION_ROW, project
 from adapters.common.paging import PageRequest
 from adapters.common.timefmt import legacy_datetime, total_pages
 from schemas.records import ClientInfo, Route, Subscription

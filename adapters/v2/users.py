@@ -9,7 +9,7 @@ import asyncio
 
 from adapters.common.auth import password_ok
 from gateway.accounts import NotAllowed, PasswordMismatch
-from gateway.routes import Param
+from gateway.http.routes import Param
 from schemas.control import AlreadyExists, InvalidArgument, NotFound
 
 from .envelope import fail, ok

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from gateway.dialect import ApiError, Dialect
+from gateway.http.dialect import ApiError, Dialect
 
 
 def _rendered_by(owner: Dialect, handler):

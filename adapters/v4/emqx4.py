@@ -15,12 +15,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from adapters.common.crosswalk import METRICS_EMQX4_RENAMES
+from adapters.common.fields import METRICS_EMQX4_RENAMES
 from adapters.common.paging import parse_page
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
-from gateway import dialect as d
-from gateway.dialect import ApiError, Dialect
-from gateway.routes import Param
+from gateway.http import dialect as d
+from gateway.http.dialect import ApiError, Dialect
+from gateway.http.routes import Param
 from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
 from schemas.records import BannedEntry, ClientQuery, SubscribeRequest, SubscriptionQuery
 

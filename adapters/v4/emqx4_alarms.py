@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from adapters.common.crosswalk import ALARM, project
+from adapters.common.fields import ALARM, project
 from schemas.control import NotFound
 from schemas.records import Alarm
 

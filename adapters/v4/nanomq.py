@@ -14,9 +14,9 @@ import orjson
 from aiohttp import web
 
 from adapters.common.timefmt import legacy_datetime, uptime_nanomq
-from gateway import dialect as d
-from gateway.dialect import ApiError, Dialect
-from gateway.routes import Param
+from gateway.http import dialect as d
+from gateway.http.dialect import ApiError, Dialect
+from gateway.http.routes import Param
 from schemas.control import BrokerStopped, InvalidArgument
 from schemas.records import ClientQuery, SubscriptionQuery
 

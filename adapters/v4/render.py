@@ -1,7 +1,7 @@
 """Records in each flavor's names and formats; the names come from the shared crosswalk."""
 from __future__ import annotations
 
-from adapters.common.crosswalk import CLIENT, SUBSCRIPTION, project
+from adapters.common.fields import CLIENT, SUBSCRIPTION, project
 from adapters.common.timefmt import legacy_datetime
 from schemas.records import ClientInfo, Subscription
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from adapters.common.timefmt import parse_time_s, rfc3339_s
 from gateway.accounts import DEFAULT_USERNAME, NotAllowed, PasswordMismatch
-from gateway.dialect import ApiError, Dialect
+from gateway.http.dialect import ApiError, Dialect
 from schemas.control import AlreadyExists, InvalidArgument, NotFound
 
 from .dialect import BEARER_ONLY, TOKEN, USERNAME

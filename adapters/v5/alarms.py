@@ -8,9 +8,9 @@ import time
 
 from aiohttp import web
 
-from adapters.common.crosswalk import ALARM, project
+from adapters.common.fields import ALARM, project
 from adapters.common.timefmt import rfc3339_ms
-from gateway.dialect import ApiError
+from gateway.http.dialect import ApiError
 from schemas.control import NotFound
 from schemas.records import Alarm
 

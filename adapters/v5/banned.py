@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 
 from adapters.common.timefmt import parse_time_s, rfc3339_s
-from gateway.dialect import ApiError, Dialect
+from gateway.http.dialect import ApiError, Dialect
 from schemas.control import AlreadyExists, InvalidArgument, NotFound
 from schemas.records import BAN_KINDS, BannedEntry
 

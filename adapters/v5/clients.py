@@ -7,10 +7,10 @@ import ipaddress
 
 from aiohttp import web
 
-from adapters.common.crosswalk import CLIENT, SUBSCRIPTION, names, project
+from adapters.common.fields import CLIENT, SUBSCRIPTION, names, project
 from adapters.common.rows import RenderedRows
 from adapters.common.timefmt import parse_time, rfc3339_ms
-from gateway.dialect import ApiError, Dialect
+from gateway.http.dialect import ApiError, Dialect
 from schemas.control import InvalidArgument, NotFound
 from schemas.records import ClientQuery, SubscribeRequest
 

@@ -12,10 +12,10 @@ from aiohttp import web
 
 from adapters.common.auth import parse_basic
 from gateway.accounts import BadToken, TokenExpired
-from gateway.manners import ENDPOINT
-from gateway import dialect as d
-from gateway.dialect import ApiError, Dialect
-from gateway.routes import Endpoint, Param
+from gateway.http.manners import ENDPOINT
+from gateway.http import dialect as d
+from gateway.http.dialect import ApiError, Dialect
+from gateway.http.routes import Endpoint, Param
 
 from .errors import BASIC_CHALLENGE, error
 from .validation import parse_body, parse_params

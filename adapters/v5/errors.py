@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from gateway.dialect import ApiError
+from gateway.http.dialect import ApiError
 
 ERROR_CODES: dict[str, str] = {
     "BAD_USERNAME_OR_PWD": "Bad username or password",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.dialect import ApiError, Dialect
+from gateway.http.dialect import ApiError, Dialect
 from schemas.control import InvalidArgument, NotFound
 from schemas.records import LISTENER_TYPES
 

@@ -10,8 +10,8 @@ import time
 
 from aiohttp import web
 
-from gateway.dialect import Dialect
-from gateway.tasks import cancel
+from gateway.http.dialect import Dialect
+from gateway.http.tasks import cancel
 
 from .nodes import require_node
 from .validation import NODE_PATH, q

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.common.timefmt import memory_string
-from gateway.dialect import Dialect
+from gateway.http.dialect import Dialect
 
 from .errors import node_not_found
 from .validation import NODE_PATH, q

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.common.paging import PageRequest
-from gateway.dialect import Dialect
+from gateway.http.dialect import Dialect
 
 from .validation import LIMIT, PAGE
 

@@ -3,7 +3,7 @@
 
 Besides EMQX's own families it exposes the gateway's request counts per dialect:
 `emqgw_http_requests_total{dialect,method,route,status}` from ``ctx.requests``, and the persisted usage
-report (gateway.usage): `emqgw_api_usage_total{dialect,method,route,principal,legacy}` and
+report (gateway.http.usage): `emqgw_api_usage_total{dialect,method,route,principal,legacy}` and
 `emqgw_api_usage_last_seen_seconds{...}` (epoch seconds of the last call).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 
 from aiohttp import web
 
-from gateway.dialect import Dialect
+from gateway.http.dialect import Dialect
 
 from .validation import q
 

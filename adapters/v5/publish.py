@@ -6,7 +6,7 @@ import binascii
 
 from aiohttp import web
 
-from gateway.dialect import ApiError, Dialect
+from gateway.http.dialect import ApiError, Dialect
 from schemas.control import BrokerStopped, InvalidArgument
 from schemas.records import PublishRequest
 

@@ -8,7 +8,7 @@ import base64
 from aiohttp import web
 
 from adapters.common.timefmt import rfc3339_ms
-from gateway.dialect import ApiError, Dialect
+from gateway.http.dialect import ApiError, Dialect
 from schemas.control import InvalidArgument, NotFound
 
 from .errors import bad_request

@@ -1,13 +1,13 @@
 """`GET /status` inside the prefix, and the error-code catalogue (both open, as in EMQX).
 
-Health is the gateway's own `/status` answer (gateway.app.status_response), served here too.
+Health is the gateway's own `/status` answer (gateway.http.app.status_response), served here too.
 """
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.app import status_response
-from gateway.dialect import Dialect
+from gateway.http.app import status_response
+from gateway.http.dialect import Dialect
 
 from .errors import ERROR_CODES
 from .validation import path, q

@@ -12,9 +12,9 @@ import asyncio
 from aiohttp import web
 
 from adapters.common.timefmt import rfc3339_s
-from gateway.dialect import Dialect
-from gateway.translate import TranslateError, equivalent, translate
-from gateway.usage import UsageFlusher, UsageLog
+from gateway.http.dialect import Dialect
+from adapters.common.translate import TranslateError, equivalent, translate
+from gateway.http.usage import UsageFlusher, UsageLog
 
 from .errors import bad_request
 from .validation import q

@@ -10,8 +10,8 @@ import orjson
 from aiohttp import web
 
 from adapters.common.paging import MAX_PAGE
-from gateway import dialect as d
-from gateway.routes import Param
+from gateway.http import dialect as d
+from gateway.http.routes import Param
 
 from .errors import validation_error
 

@@ -1,6 +1,6 @@
 """`emqgw translate`: one management request in one dialect, rewritten for the others.
 
-Everything it knows comes from the operation crosswalk (``adapters.common.crosswalk.OPERATIONS``):
+Everything it knows comes from the operation crosswalk (``adapters.common.operations.OPERATIONS``):
 the request is matched to an operation by method and path, its path variables, query parameters and
 body fields are read into the record's attribute names, and each other dialect's call is rendered from
 them, with a note for every input whose name, type or meaning changes and a plain "no equivalent"
@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import attrs
 
-from adapters.common.crosswalk import CLIENT, OPERATION_DIALECTS, OPERATIONS, PREFIXES, Call, Field, Operation
-from adapters.common.timefmt import parse_time_s, rfc3339_s
+from .fields import CLIENT, Field
+from .operations import OPERATION_DIALECTS, OPERATIONS, PREFIXES, Call, Operation
+from .timefmt import parse_time_s, rfc3339_s
 
 LABELS = {"v2": "EMQ 2.x", "emqx4": "EMQX 4.4", "nanomq": "NanoMQ", "v5": "EMQX 5"}
 # Reading a `/api/v4` request: EMQX 4.4's column is tried first, it is the larger API.
@@ -372,7 +373,7 @@ def markdown() -> str:
     edited by hand: `emqgw crosswalk > docs/crosswalk.md`)."""
     cols = OPERATION_DIALECTS
     lines = ["# Operation crosswalk", "",
-             "Generated from `adapters/common/crosswalk.py` by `emqgw crosswalk`. `–` = no equivalent.", "",
+             "Generated from `adapters/common/operations.py` and `fields.py` by `emqgw crosswalk`. `–` = no equivalent.", "",
              "| operation | " + " | ".join(LABELS[c] for c in cols) + " |",
              "|---" * (len(cols) + 1) + "|"]
     for op in OPERATIONS:

@@ -1,6 +1,6 @@
 """The gateway's own page at `/` of the main listener (when no EMQ 2.3 dashboard directory is set).
 
-Plain files from ``gateway/page/`` — no build step: node status, live client / subscription / topic
+Plain files from ``gateway/http/page/`` — no build step: node status, live client / subscription / topic
 counts, links to each dialect's API documents, and a translator box calling
 `POST /api/v5/gateway/translate`. The page signs in with a dashboard user (`POST /api/v5/login`) and
 keeps the token in sessionStorage; nothing here is served with credentials.

@@ -1,6 +1,6 @@
 """What a dialect tells the gateway: its prefix, its envelope for errors, how it authenticates.
 
-Each adapter folder provides one Dialect subclass; the gateway's HTTP manners (``gateway.manners``)
+Each adapter folder provides one Dialect subclass; the gateway's HTTP manners (``gateway.http.manners``)
 call it so that every error — 401, 404, 405, 413, 415, 412, 500 — comes out in that dialect's own form.
 """
 from __future__ import annotations

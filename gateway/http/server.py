@@ -1,21 +1,11 @@
 """Builds and runs the HTTP listeners: the main one (all dialects) and the legacy ones."""
 from __future__ import annotations
 
-import importlib
-
 from aiohttp import web
 
 from .app import build_app
 from .context import GatewayContext
 from .dialect import Dialect
-
-# Adapter packages, each exposing ``create_dialect(ctx) -> Dialect``.
-ADAPTERS = {"v2": "adapters.v2", "v4": "adapters.v4", "v5": "adapters.v5"}
-
-
-def create_dialects(ctx: GatewayContext) -> dict[str, Dialect]:
-    return {name: importlib.import_module(mod).create_dialect(ctx) for name, mod in ADAPTERS.items()}
-
 
 class HttpServer:
     def __init__(self, ctx: GatewayContext, dialects: dict[str, Dialect]):
@@ -43,7 +33,7 @@ class HttpServer:
                 self.runners.append(runner)
                 site = web.TCPSite(runner, bind, port, reuse_address=True)
                 await site.start()
-                real = site._server.sockets[0].getsockname()[1]
+                real = runner.addresses[-1][1]
                 self.bound.append((bind, real, [dl.prefix for dl in dialects]))
             for dl in self.dialects.values():
                 await dl.start()

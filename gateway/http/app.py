@@ -1,7 +1,7 @@
 """The aiohttp applications: the main listener with every dialect, and the legacy listeners.
 
 Each dialect's route table is registered path by path with a catch-all method, so that method
-override, 405 + Allow and If-Match are decided by ``gateway.manners`` from the same table the OpenAPI
+override, 405 + Allow and If-Match are decided by ``gateway.http.manners`` from the same table the OpenAPI
 documents are built from.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ import attrs
 
 from schemas.control import BrokerControl
 
-from .config import GatewayConfig
+from gateway.config import GatewayConfig
 from .usage import USAGE_DB, UsageLog
 
 
@@ -21,7 +21,7 @@ class GatewayContext:
     started_at: float = attrs.field(factory=time.time)
     # (dialect, method, route template, status) -> count; feeds the Prometheus endpoint.
     requests: Counter = attrs.field(factory=Counter)
-    # Who calls what and when, persisted in <data_dir>/usage.db (gateway.usage); nothing touches disk here.
+    # Who calls what and when, persisted in <data_dir>/usage.db (gateway.http.usage); nothing touches disk here.
     usage: UsageLog = attrs.field(default=attrs.Factory(
         lambda self: UsageLog(f"{self.config.data_dir}/{USAGE_DB}"), takes_self=True))
 
