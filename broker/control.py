@@ -29,7 +29,7 @@ from .stats import gauges
 from .sys_topics import SYSDESCR, VERSION
 from .topics import parse_share, topic_matches, validate_topic_filter, validate_topic_name
 from .errors import MQTTError
-from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound, Unavailable
 from schemas.records import (
     BAN_KINDS, Alarm, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo, MetricsSnapshot,
     NodeInfo, Page, PublishRequest, PublishResult, RetainedMessage, Route, StatsSnapshot, SubscribeRequest,
@@ -425,7 +425,7 @@ class BrokerController:
         if request.qos not in (0, 1, 2):
             raise InvalidArgument("qos must be 0, 1 or 2")
         if not self.broker.running:
-            raise BrokerStopped("broker is stopped")
+            raise Unavailable("broker is stopped")
         msg = Message.create(request.topic, request.payload, request.qos, request.retain,
                              dict(request.properties), request.clientid, request.username)
         matched = self.broker.route(msg, request.clientid)
@@ -584,7 +584,7 @@ class BrokerController:
         if not entry.who:
             raise InvalidArgument("'who' is required")
         if (entry.as_, entry.who) in self.broker.banned:
-            raise AlreadyExists(f"{entry.as_}: {entry.who} already exists")
+            raise Conflict(f"{entry.as_}: {entry.who} already exists")
         if entry.as_ == "peerhost_net":
             try:
                 ipaddress.ip_network(entry.who, strict=False)

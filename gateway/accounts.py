@@ -38,7 +38,7 @@ from typing import Callable, Iterator
 
 import attrs
 
-from schemas.control import AlreadyExists, ControlError, InvalidArgument, NotFound
+from schemas.errors import Conflict, ControlError, InvalidArgument, NotFound
 
 __all__ = [
     "AccountStore", "AccountStoreError", "ApiKey", "BadToken", "KEEP", "NotAllowed", "PasswordMismatch",
@@ -571,7 +571,7 @@ class AccountStore:
         validate_username(username)
         validate_password(password, enforce_policy=enforce_policy)
         if self._password_hash_of(username) is not None:  # cheap refusal before the slow hash
-            raise AlreadyExists(MSG_USERNAME_EXISTS)
+            raise Conflict(MSG_USERNAME_EXISTS)
         pw_hash = hash_password(password)
         now = self._clock()
         with self._db(write=True) as conn:
@@ -580,7 +580,7 @@ class AccountStore:
                              "password_changed_at) VALUES (?, ?, ?, ?, ?)",
                              (username, pw_hash, description, now, now))
             except sqlite3.IntegrityError:
-                raise AlreadyExists(MSG_USERNAME_EXISTS) from None
+                raise Conflict(MSG_USERNAME_EXISTS) from None
         return User(username=username, description=description, created_at=now)
 
     def list_users(self) -> list[User]:
@@ -779,9 +779,9 @@ class AccountStore:
             if conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] >= MAX_API_KEYS:
                 raise InvalidArgument(MSG_API_KEY_LIMIT)
             if conn.execute("SELECT 1 FROM api_keys WHERE name = ?", (name,)).fetchone():
-                raise AlreadyExists(MSG_API_KEY_EXISTS)
+                raise Conflict(MSG_API_KEY_EXISTS)
             if conn.execute("SELECT 1 FROM api_keys WHERE api_key = ?", (key.api_key,)).fetchone():
-                raise AlreadyExists(MSG_API_KEY_KEY_EXISTS)  # only a bootstrapped key can collide
+                raise Conflict(MSG_API_KEY_KEY_EXISTS)  # only a bootstrapped key can collide
             conn.execute("INSERT INTO api_keys (name, api_key, secret_hash, enable, expired_at, created_at, "
                          "description) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (key.name, key.api_key, hash_random_secret(secret), int(key.enable), key.expired_at,

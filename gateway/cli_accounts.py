@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from adapters.common.timefmt import parse_time_s, rfc3339_s
-from schemas.control import ControlError, NotFound
+from schemas.errors import ControlError, NotFound
 
 from .accounts import DB_NAME, AccountStore, AccountStoreError, validate_password, validate_username
 DEFAULT_DATA_DIR = "./data"

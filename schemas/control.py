@@ -2,8 +2,8 @@
 
 The broker implements it (``broker.control.BrokerController``); adapters receive an object of this type
 and nothing else. Every method is async so that an implementation may do IO (persistence, a remote
-node) without changing its callers. Errors are the exceptions at the bottom of this module, which
-each dialect maps to its own codes.
+node) without changing its callers. What can go wrong is said in ``schemas.errors``, whose types
+each dialect maps to its own codes in one place.
 """
 from __future__ import annotations
 
@@ -30,26 +30,6 @@ from .records import (
     SubscriptionQuery,
     TopicTreeNode,
 )
-
-
-class ControlError(Exception):
-    """Base of the errors the interface raises; ``str(e)`` is a human message."""
-
-
-class NotFound(ControlError):
-    """The named client, topic, listener, banned entry ... does not exist."""
-
-
-class InvalidArgument(ControlError):
-    """A value is out of range or malformed (bad topic filter, qos 3, bad cursor ...)."""
-
-
-class AlreadyExists(ControlError):
-    pass
-
-
-class BrokerStopped(ControlError):
-    """The broker is stopped (its listeners are closed); it cannot route or connect."""
 
 
 class BrokerControl(Protocol):
@@ -111,7 +91,7 @@ class BrokerControl(Protocol):
     # --- banned ---
     async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]: ...
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
-        """Also disconnects matching connected clients; AlreadyExists for a duplicate (as, who)."""
+        """Also disconnects matching connected clients; Conflict for a duplicate (as, who)."""
 
     async def delete_banned(self, as_: str, who: str) -> None: ...
     async def clear_banned(self) -> None: ...

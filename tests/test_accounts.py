@@ -12,7 +12,7 @@ import pytest
 from gateway import accounts as acc
 from gateway.accounts import (KEEP, AccountStore, AccountStoreError, BadToken, NotAllowed, PasswordMismatch,
                               TokenExpired)
-from schemas.control import AlreadyExists, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -163,7 +163,7 @@ def test_password_policy_can_be_switched_off(store):
 
 def test_user_errors(store):
     store.add_user("alice", "Passw0rd!")
-    with pytest.raises(AlreadyExists, match="^username_already_exists$"):
+    with pytest.raises(Conflict, match="^username_already_exists$"):
         store.add_user("alice", "Other-pass1")
     with pytest.raises(NotAllowed) as e:
         store.delete_user("admin")
@@ -362,7 +362,7 @@ def test_api_key_name_validation(store, name, message):
 def test_api_key_duplicate_and_limit(store):
     store.create_api_key("a" * 256)
     store.create_api_key("Key-1_x")
-    with pytest.raises(AlreadyExists, match="^name_already_existed$"):
+    with pytest.raises(Conflict, match="^name_already_existed$"):
         store.create_api_key("Key-1_x")
     for i in range(98):
         store.create_api_key(f"k{i}")

@@ -9,7 +9,7 @@ import time
 import attrs
 import pytest
 
-from schemas.control import NotFound
+from schemas.errors import NotFound
 from tests.mqtt_helpers import Client, connect_bytes, wait_for
 
 

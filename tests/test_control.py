@@ -5,7 +5,7 @@ import attrs
 import paho.mqtt.client as paho
 import pytest
 
-from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound, Unavailable
 from schemas.records import BannedEntry, ClientQuery, PublishRequest, SubscribeRequest, SubscriptionQuery
 from tests.mqtt_helpers import Client, PacketTypes, v5props, wait_for
 
@@ -219,7 +219,7 @@ def test_banned_interface(broker):
     ctl = broker.control
     e = broker.run(ctl.add_banned(BannedEntry(as_="username", who="x", reason="r")))
     assert e.at > 0
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(Conflict):
         broker.run(ctl.add_banned(BannedEntry(as_="username", who="x")))
     with pytest.raises(InvalidArgument):
         broker.run(ctl.add_banned(BannedEntry(as_="nope", who="x")))
@@ -248,7 +248,7 @@ def test_stop_and_start_broker(broker):
     broker.run(ctl.stop())
     assert not ctl.running
     assert c.disconnects.get(timeout=5) is not None
-    with pytest.raises(BrokerStopped):
+    with pytest.raises(Unavailable):
         broker.run(ctl.publish(PublishRequest(topic="t", payload=b"")))
     broker.run(ctl.start())
     assert ctl.running

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from gateway.http.routes import Param
-from schemas.control import NotFound
+from schemas.errors import NotFound
 from schemas.records import ClientInfo, ClientQuery, SubscriptionQuery
 
 from . import params, rows

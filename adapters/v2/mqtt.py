@@ -6,7 +6,7 @@ client_id "http"); failures are 102 with 2.3's messages.
 from __future__ import annotations
 
 from gateway.http.routes import Param
-from schemas.control import BrokerStopped, InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound, Unavailable
 from schemas.records import PublishRequest, SubscribeRequest
 
 from . import params
@@ -53,7 +53,7 @@ async def publish(ctx, request):
         await ctx.control.publish(req)
     except InvalidArgument:
         raise _bad_topic(p["topic"]) from None
-    except BrokerStopped:
+    except Unavailable:
         raise fail(102, "broker stopped") from None
     return ok()
 

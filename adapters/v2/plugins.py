@@ -6,7 +6,7 @@ feature with no 2.3 counterpart is shown as `emq_<name>`.
 from __future__ import annotations
 
 from gateway.http.routes import Param
-from schemas.control import NotFound
+from schemas.errors import NotFound
 from schemas.records import Feature
 
 from . import params

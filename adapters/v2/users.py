@@ -10,7 +10,7 @@ import asyncio
 from adapters.common.auth import password_ok
 from gateway.accounts import NotAllowed, PasswordMismatch
 from gateway.http.routes import Param
-from schemas.control import AlreadyExists, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound
 
 from .envelope import fail, ok
 from .params import body_params
@@ -72,7 +72,7 @@ async def create_user(ctx, request):
     try:
         await asyncio.to_thread(ctx.accounts.add_user, p["username"], p["password"], p["tags"],
                                 enforce_policy=False)
-    except AlreadyExists:
+    except Conflict:
         raise fail(113, "User already exist") from None
     except InvalidArgument as e:  # a name outside the store's safe charset (2.3 took any)
         raise fail(102, str(e)) from None

@@ -21,7 +21,7 @@ from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
 from gateway.http import dialect as d
 from gateway.http.dialect import ApiError, Dialect
 from gateway.http.routes import Param
-from schemas.control import AlreadyExists, BrokerStopped, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound, Unavailable
 from schemas.records import BannedEntry, ClientQuery, SubscribeRequest, SubscriptionQuery
 
 from . import codes, emqx4_alarms, emqx4_dashboard, publish
@@ -392,7 +392,7 @@ class Emqx4Dialect(Dialect):
                 ids.append((await self.ctx.control.publish(req)).id)
             except InvalidArgument:
                 return codes.EMQX4_BAD_TOPIC, "bad_topic", ids
-            except BrokerStopped as e:
+            except Unavailable as e:
                 return codes.UNKNOWN_MISTAKE, str(e), ids
         return codes.SUCCEED, "", ids
 
@@ -545,7 +545,7 @@ class Emqx4Dialect(Dialect):
                             reason=str(body.get("reason", "")), at=float(at), until=float(until))
         try:
             await self.ctx.control.add_banned(entry)
-        except AlreadyExists:
+        except Conflict:
             await self.ctx.control.delete_banned(entry.as_, entry.who)  # mnesia write: the new entry wins
             await self.ctx.control.add_banned(entry)
         except InvalidArgument as e:

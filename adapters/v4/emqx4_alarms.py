@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from adapters.common.fields import ALARM, project
-from schemas.control import NotFound
+from schemas.errors import NotFound
 from schemas.records import Alarm
 
 from .minirest import Fail

@@ -10,7 +10,7 @@ import asyncio
 
 from adapters.common.auth import password_ok
 from gateway.accounts import PasswordMismatch
-from schemas.control import AlreadyExists, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound
 
 from .minirest import Fail
 
@@ -43,7 +43,7 @@ def register(dl) -> None:
         try:
             # EMQX 4 had no password policy ("public" was fine).
             dl.ctx.accounts.add_user(user, password, str(tags), enforce_policy=False)
-        except AlreadyExists:
+        except Conflict:
             raise Fail(None, "Username already exists") from None
         except InvalidArgument as e:
             raise Fail(None, str(e)) from None

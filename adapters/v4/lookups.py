@@ -1,7 +1,7 @@
 """Lookups both flavors make the same way (their renderings differ, the question does not)."""
 from __future__ import annotations
 
-from schemas.control import NotFound
+from schemas.errors import NotFound
 from schemas.records import Subscription
 
 

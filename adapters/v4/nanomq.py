@@ -17,7 +17,7 @@ from adapters.common.timefmt import legacy_datetime, uptime_nanomq
 from gateway.http import dialect as d
 from gateway.http.dialect import ApiError, Dialect
 from gateway.http.routes import Param
-from schemas.control import BrokerStopped, InvalidArgument
+from schemas.errors import InvalidArgument, Unavailable
 from schemas.records import ClientQuery, SubscriptionQuery
 
 from . import codes, publish
@@ -369,7 +369,7 @@ class NanoMQDialect(Dialect):
                 await self.ctx.control.publish(req)
             except InvalidArgument:
                 return codes.REQ_PARAM_ERROR
-            except BrokerStopped:
+            except Unavailable:
                 return codes.UNKNOWN_MISTAKE
         return codes.SUCCEED
 

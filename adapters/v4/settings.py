@@ -19,7 +19,7 @@ from pathlib import Path
 
 import attrs
 
-from schemas.control import InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound
 from schemas.records import BrokerConfig, ListenerConfig
 
 from . import codes

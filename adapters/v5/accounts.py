@@ -11,7 +11,7 @@ from aiohttp import web
 from adapters.common.timefmt import parse_time_s, rfc3339_s
 from gateway.accounts import DEFAULT_USERNAME, NotAllowed, PasswordMismatch
 from gateway.http.dialect import ApiError, Dialect
-from schemas.control import AlreadyExists, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound
 
 from .dialect import BEARER_ONLY, TOKEN, USERNAME
 from .errors import bad_request
@@ -56,7 +56,7 @@ async def create_user(call) -> web.Response:
     try:
         user = await asyncio.to_thread(call.ctx.accounts.add_user, b["username"], b["password"],
                                        b.get("description", ""))
-    except (InvalidArgument, AlreadyExists) as e:
+    except (InvalidArgument, Conflict) as e:
         raise bad_request(str(e)) from None
     return Dialect.json(user_doc(user))
 
@@ -136,7 +136,7 @@ async def create_key(call) -> web.Response:
     b = call.body
     try:
         key, secret = call.ctx.accounts.create_api_key(b["name"], b["desc"], b["enable"], _expiry(b))
-    except (InvalidArgument, AlreadyExists) as e:
+    except (InvalidArgument, Conflict) as e:
         raise bad_request(str(e)) from None
     return Dialect.json(app_doc(key, secret))
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from adapters.common.fields import ALARM, project
 from adapters.common.timefmt import rfc3339_ms
 from gateway.http.dialect import ApiError
-from schemas.control import NotFound
+from schemas.errors import NotFound
 from schemas.records import Alarm
 
 from .paging import PAGING, envelope_schema, page_request, paged

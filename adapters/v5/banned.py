@@ -10,7 +10,7 @@ from aiohttp import web
 
 from adapters.common.timefmt import parse_time_s, rfc3339_s
 from gateway.http.dialect import ApiError, Dialect
-from schemas.control import AlreadyExists, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, NotFound
 from schemas.records import BAN_KINDS, BannedEntry
 
 from .errors import bad_request
@@ -83,7 +83,7 @@ async def add_banned(call) -> web.Response:
     entry = BannedEntry(as_=b["as"], who=b["who"], by=b["by"], reason=b["reason"], at=at, until=until)
     try:
         added = await call.control.add_banned(entry)
-    except AlreadyExists:
+    except Conflict:
         existing = next((e for e in await _all(call.control) if (e.as_, e.who) == (entry.as_, entry.who)), entry)
         raise ApiError(400, "ALREADY_EXISTS", orjson.dumps(ban_doc(existing)).decode()) from None
     except InvalidArgument as e:

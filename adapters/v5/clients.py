@@ -11,7 +11,7 @@ from adapters.common.fields import CLIENT, SUBSCRIPTION, names, project
 from adapters.common.rows import RenderedRows
 from adapters.common.timefmt import parse_time, rfc3339_ms
 from gateway.http.dialect import ApiError, Dialect
-from schemas.control import InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound
 from schemas.records import ClientQuery, SubscribeRequest
 
 from .errors import bad_request, client_not_found, validation_error

@@ -7,7 +7,7 @@ import binascii
 from aiohttp import web
 
 from gateway.http.dialect import ApiError, Dialect
-from schemas.control import BrokerStopped, InvalidArgument
+from schemas.errors import InvalidArgument, Unavailable
 from schemas.records import PublishRequest
 
 from .validation import topic_name_ok
@@ -99,7 +99,7 @@ async def publish_one(control, req: PublishRequest) -> tuple[int, dict]:
         result = await control.publish(req)
     except InvalidArgument:
         return 400, {"reason_code": RC_TOPIC_NAME_INVALID, "message": "topic_name_invalid"}
-    except BrokerStopped:
+    except Unavailable:
         return 503, {"reason_code": RC_IMPLEMENTATION_SPECIFIC, "message": "failed_to_dispatch"}
     if result.matched == 0:
         return 202, {"reason_code": RC_NO_MATCHING_SUBSCRIBERS, "message": "no_matching_subscribers"}

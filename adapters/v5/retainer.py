@@ -9,7 +9,7 @@ from aiohttp import web
 
 from adapters.common.timefmt import rfc3339_ms
 from gateway.http.dialect import ApiError, Dialect
-from schemas.control import InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound
 
 from .errors import bad_request
 from .paging import PAGING, envelope_schema, page_request, paged

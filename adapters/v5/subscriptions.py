@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.http.dialect import ApiError, Dialect
-from schemas.control import InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound
 from schemas.records import SubscriptionQuery
 
 from .clients import SUBSCRIPTION_SCHEMA, subscription_doc
