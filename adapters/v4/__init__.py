@@ -12,11 +12,11 @@ from gateway.http.dialect import ApiError, Dialect
 
 
 def _rendered_by(owner: Dialect, handler):
-    async def handle(request):
+    async def handle(call):
         try:
-            return await handler(request)
+            return await handler(call)
         except ApiError as e:
-            return owner.error_response(request, e)
+            return owner.error_response(call.request, e)
     return handle
 
 

@@ -5,9 +5,8 @@ Auth follows emqx_dashboard.erl / emqx_mgmt_auth.erl: dashboard users never auth
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-import attrs
 from aiohttp import web
 
 from adapters.common.auth import parse_basic
@@ -15,9 +14,10 @@ from gateway.accounts import BadToken, TokenExpired
 from gateway.http.manners import ENDPOINT
 from gateway.http import dialect as d
 from gateway.http.dialect import ApiError, Dialect
-from gateway.http.routes import Endpoint, Param
+from gateway.http.routes import Endpoint, Handler, Param
+from schemas.errors import ControlError
 
-from .errors import BASIC_CHALLENGE, error
+from .errors import BASIC_CHALLENGE, control_error, error
 from .validation import parse_body, parse_params
 
 # Endpoint.auth policy: Bearer token only (emqx_mgmt_auth:authorize/4 path clauses).
@@ -26,22 +26,6 @@ BEARER_ONLY = "bearer"
 TOKEN = web.RequestKey("v5_token", str)
 USERNAME = web.RequestKey("v5_username", str)
 
-
-@attrs.define(slots=True)
-class Call:
-    """What a v5 handler is given: the request, its validated params and body, the context."""
-
-    request: web.Request
-    args: dict[str, Any]
-    body: Any
-    ctx: Any
-
-    @property
-    def control(self):
-        return self.ctx.control
-
-
-V5Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 _MANNERS = {
     d.UNAUTHORIZED: (401, "AUTHORIZATION_HEADER_ERROR"),
@@ -72,17 +56,21 @@ class V5Dialect(Dialect):
 
     # -- registration ------------------------------------------------------------------------
 
-    def endpoint(self, method: str, path: str, handler: V5Handler, *, params: tuple[Param, ...] = (),
+    def endpoint(self, method: str, path: str, handler: Handler, *, params: tuple[Param, ...] = (),
                  body: dict | None = None, **meta) -> Endpoint:
-        """Register a handler behind EMQX's request validation (params, then body)."""
-        dialect = self
+        """TRANSITIONAL, until the v5 modules declare with ``Routes``."""
+        ep = Endpoint(method=method, path=path, handler=handler, params=params, body=body, **meta)
+        self.table.append(ep)
+        return ep
 
-        async def validated(request: web.Request) -> web.StreamResponse:
-            args = parse_params(request, params)
-            data = await parse_body(request, body, dialect) if body is not None else None
-            return await handler(Call(request, args, data, dialect.ctx))
+    async def arguments(self, request: web.Request, endpoint: Endpoint) -> tuple[dict[str, Any], Any]:
+        """EMQX's request validation: the declared params, then the body against its schema."""
+        args = parse_params(request, endpoint.params)
+        body = await parse_body(request, endpoint.body, self) if endpoint.body is not None else None
+        return args, body
 
-        return self.table.add(method, path, validated, params=params, body=body, **meta)
+    def control_error(self, err: ControlError, endpoint: Endpoint) -> ApiError:
+        return control_error(err, endpoint)
 
     # -- errors ------------------------------------------------------------------------------
 

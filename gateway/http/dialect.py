@@ -1,7 +1,9 @@
-"""What a dialect tells the gateway: its prefix, its envelope for errors, how it authenticates.
+"""What a dialect tells the gateway: its prefix, how it reads arguments, its envelope for errors and
+its table of interface errors, how it authenticates.
 
 Each adapter folder provides one Dialect subclass; the gateway's HTTP manners (``gateway.http.manners``)
-call it so that every error — 401, 404, 405, 413, 415, 412, 500 — comes out in that dialect's own form.
+call it so that every error — 401, 404, 405, 413, 415, 412, 500, and each ``schemas.errors`` type a
+handler lets through — comes out in that dialect's own form.
 """
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .routes import Endpoint, RouteTable
+from schemas.errors import ControlError
+
+from .routes import Endpoint, Routes, RouteTable
 
 
 class ApiError(Exception):
@@ -50,7 +54,25 @@ class Dialect:
         self.ctx = ctx
         self.table = RouteTable()
 
+    def include(self, *routes: Routes) -> None:
+        """Serve the endpoints the resource modules declared."""
+        for r in routes:
+            for ep in r:
+                self.table.append(ep)
+
     # -- to be provided by each dialect ------------------------------------------------------
+
+    async def arguments(self, request: web.Request, endpoint: Endpoint) -> tuple[dict[str, Any], Any]:
+        """The endpoint's arguments (path and query) and body, read by this dialect's rules; raises the
+        dialect's ApiError for bad input. By default: path parameters and the last value of each query
+        key, and no body."""
+        args: dict[str, Any] = dict(request.query)
+        args.update(request.match_info)
+        return args, None
+
+    def control_error(self, err: ControlError, endpoint: Endpoint) -> ApiError:
+        """The dialect's one table from interface errors to its answers (``endpoint.errors`` first)."""
+        raise NotImplementedError
 
     def error_response(self, request: web.Request | None, err: ApiError) -> web.StreamResponse:
         raise NotImplementedError

@@ -14,9 +14,11 @@ import zlib
 import orjson
 from aiohttp import web
 
+from schemas.errors import ControlError
+
 from . import dialect as d
 from .dialect import ApiError, Dialect
-from .routes import Endpoint
+from .routes import Call, Endpoint
 
 log = logging.getLogger("emqgw.http")
 access_log = logging.getLogger("emqgw.access")
@@ -56,10 +58,20 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
     allow = allow_header(methods)
     get_endpoint = methods.get("GET")
 
+    async def run(ep: Endpoint, request: web.Request) -> web.StreamResponse:
+        args, body = await dialect.arguments(request, ep)
+        try:
+            return await ep.handler(Call(request, args, body, dialect.ctx, ep))
+        except ControlError as e:
+            raise dialect.control_error(e, ep) from None
+
     async def current_etag(request: web.Request) -> str | None:
         if get_endpoint is None:
             return None
-        resp = await get_endpoint.handler(request.clone(method="GET"))
+        try:
+            resp = await run(get_endpoint, request.clone(method="GET"))
+        except ApiError:
+            return None
         if resp.status != 200 or not isinstance(resp, web.Response) or resp.body is None:
             return None
         return etag_of(resp.body)
@@ -92,7 +104,7 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
                         raise dialect.manners_error(d.PRECONDITION_FAILED, "resource changed (If-Match)")
             if method != request.method:
                 request = request.clone(method=method)
-            resp = await ep.handler(request)
+            resp = await run(ep, request)
         except ApiError as e:
             resp = dialect.error_response(request, e)
         except web.HTTPRequestEntityTooLarge:
