@@ -187,7 +187,7 @@ def _decode_cursor(cursor: str) -> str:
     try:
         return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-        raise InvalidArgument("bad cursor") from e
+        raise InvalidArgument("bad cursor", field="cursor") from e
 
 
 class BrokerController:
@@ -247,7 +247,7 @@ class BrokerController:
     def _session(self, clientid: str) -> Session:
         s = self.broker.sessions.get(clientid)
         if s is None:
-            raise NotFound(f"client {clientid!r} not found")
+            raise NotFound(f"client {clientid!r} not found", kind="client")
         return s
 
     def _descending(self, before: str | None = None) -> Iterator[str]:
@@ -262,9 +262,10 @@ class BrokerController:
                 ipaddress.ip_address(q.ip_address)
             except ValueError as e:
                 raise InvalidArgument(
-                    f"the ip_address parameter expected type is ip, but the value is {q.ip_address}") from e
+                    f"the ip_address parameter expected type is ip, but the value is {q.ip_address}",
+                    field="ip_address") from e
         if q.conn_state not in (None, "connected", "idle", "disconnected"):
-            raise InvalidArgument(f"bad conn_state {q.conn_state!r}")
+            raise InvalidArgument(f"bad conn_state {q.conn_state!r}", field="conn_state")
 
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
         b = self.broker
@@ -315,14 +316,14 @@ class BrokerController:
 
     async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
         if not self.broker.kick(clientid, discard_session):
-            raise NotFound(f"client {clientid!r} not found")
+            raise NotFound(f"client {clientid!r} not found", kind="client")
 
     async def set_keepalive(self, clientid: str, interval: int) -> ClientInfo:
         if not 0 <= interval <= 65535:
-            raise InvalidArgument("keepalive must be 0..65535")
+            raise InvalidArgument("keepalive must be 0..65535", field="interval")
         s = self._session(clientid)
         if s.channel is None:
-            raise NotFound(f"client {clientid!r} is not connected")
+            raise NotFound(f"client {clientid!r} is not connected", kind="client")
         s.channel.keepalive = interval
         return self.records(s)
 
@@ -341,11 +342,11 @@ class BrokerController:
             try:
                 validate_topic_name(q.match_topic)
             except MQTTError as e:
-                raise InvalidArgument("match_topic_invalid") from e
+                raise InvalidArgument("match_topic_invalid", field="match_topic") from e
             if q.match_topic.startswith(("$share/", "$queue/")):
-                raise InvalidArgument("match_topic_invalid")
+                raise InvalidArgument("match_topic_invalid", field="match_topic")
         if q.qos is not None and q.qos not in (0, 1, 2):
-            raise InvalidArgument("qos must be 0, 1 or 2")
+            raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
 
         def keep(cid: str, o: SubOptions) -> bool:
             if q.clientid is not None and cid != q.clientid:
@@ -391,13 +392,13 @@ class BrokerController:
             try:
                 validate_topic_filter(r.topic)
             except MQTTError as e:
-                raise InvalidArgument(f"invalid topic filter {r.topic!r}") from e
+                raise InvalidArgument(f"invalid topic filter {r.topic!r}", field="topic") from e
             if r.qos not in (0, 1, 2) or r.retain_handling not in (0, 1, 2):
-                raise InvalidArgument("qos and retain handling must be 0, 1 or 2")
+                raise InvalidArgument("qos and retain handling must be 0, 1 or 2", field="qos")
             group, real = parse_share(r.topic)
             if group is not None and r.no_local:
                 raise InvalidArgument("Invalid Subscribe options: `no_local` not allowed for shared-sub. "
-                                      "See [MQTT-3.8.3-4]")
+                                      "See [MQTT-3.8.3-4]", field="no_local")
             prepared.append(SubOptions(r.topic, real, group, min(r.qos, b.config.max_qos_allowed), r.no_local,
                                        r.retain_as_published, r.retain_handling, None))
         out = []
@@ -421,9 +422,9 @@ class BrokerController:
         try:
             validate_topic_name(request.topic)
         except MQTTError as e:
-            raise InvalidArgument(f"invalid topic name {request.topic!r}") from e
+            raise InvalidArgument(f"invalid topic name {request.topic!r}", field="topic") from e
         if request.qos not in (0, 1, 2):
-            raise InvalidArgument("qos must be 0, 1 or 2")
+            raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
         if not self.broker.running:
             raise Unavailable("broker is stopped")
         msg = Message.create(request.topic, request.payload, request.qos, request.retain,
@@ -444,7 +445,7 @@ class BrokerController:
             try:
                 validate_topic_filter(topic)
             except MQTTError as e:
-                raise InvalidArgument("topic_filter_invalid") from e
+                raise InvalidArgument("topic_filter_invalid", field="topic") from e
             rows = [Route(topic=topic, node=node)] if topic in set(self._route_keys()) else []
             return Page(items=rows[offset:offset + limit], total=len(rows), hasnext=False)
         total = self._route_count()
@@ -465,7 +466,7 @@ class BrokerController:
             groups = b.shared.get(real)
             found = bool(groups and group in groups)
         if not found:
-            raise NotFound("Topic not found")
+            raise NotFound("Topic not found", kind="topic")
         return [Route(topic=topic, node=self.node_name)]
 
     async def topic_tree(self) -> list[list[TopicTreeNode]]:
@@ -502,7 +503,7 @@ class BrokerController:
             try:
                 validate_topic_filter(topic)
             except MQTTError as e:
-                raise InvalidArgument("topic_filter_invalid") from e
+                raise InvalidArgument("topic_filter_invalid", field="topic") from e
             rows = store.match(topic)
             return Page(items=[_retained_record(m, False) for m in rows[offset:offset + limit]], total=None,
                         hasnext=offset + limit < len(rows))
@@ -514,12 +515,12 @@ class BrokerController:
     async def get_retained(self, topic: str) -> RetainedMessage:
         msg = self.broker.retained.get(topic)
         if msg is None or msg.expired(time.time()):
-            raise NotFound("Viewed message doesn't exist")
+            raise NotFound("Viewed message doesn't exist", kind="retained")
         return _retained_record(msg)
 
     async def delete_retained(self, topic: str) -> None:
         if not self.broker.retained.delete(topic):
-            raise NotFound("Viewed message doesn't exist")
+            raise NotFound("Viewed message doesn't exist", kind="retained")
         self.broker._emit("retained.changed", topic=topic, message=None)
 
     async def clear_retained(self) -> None:
@@ -542,9 +543,9 @@ class BrokerController:
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
         lst = self.server.listeners.get(listener_id)
         if lst is None:
-            raise NotFound("Listener id not found")
+            raise NotFound("Listener id not found", kind="listener")
         if action not in ("start", "stop", "restart"):
-            raise InvalidArgument(f"unknown action {action!r}")
+            raise InvalidArgument(f"unknown action {action!r}", field="action")
         if action in ("stop", "restart"):
             await lst.stop()
         if action in ("start", "restart"):
@@ -568,7 +569,7 @@ class BrokerController:
             description, get, set_ = self._extra_features[name]
             set_(bool(enabled))
             return Feature(name=name, description=description, enabled=get(), version=VERSION)
-        raise NotFound(f"feature {name!r} not found")
+        raise NotFound(f"feature {name!r} not found", kind="feature")
 
     # ------------------------------------------------------------------ banned
 
@@ -580,16 +581,16 @@ class BrokerController:
 
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
         if entry.as_ not in BAN_KINDS:
-            raise InvalidArgument(f"bad 'as' {entry.as_!r}")
+            raise InvalidArgument(f"bad 'as' {entry.as_!r}", field="as")
         if not entry.who:
-            raise InvalidArgument("'who' is required")
+            raise InvalidArgument("'who' is required", field="who")
         if (entry.as_, entry.who) in self.broker.banned:
-            raise Conflict(f"{entry.as_}: {entry.who} already exists")
+            raise Conflict(f"{entry.as_}: {entry.who} already exists", kind="banned")
         if entry.as_ == "peerhost_net":
             try:
                 ipaddress.ip_network(entry.who, strict=False)
             except ValueError as e:
-                raise InvalidArgument(f"bad network {entry.who!r}") from e
+                raise InvalidArgument(f"bad network {entry.who!r}", field="who") from e
         if not entry.at:
             entry = attrs.evolve(entry, at=time.time())
         self.broker.add_ban(entry)
@@ -597,7 +598,7 @@ class BrokerController:
 
     async def delete_banned(self, as_: str, who: str) -> None:
         if self.broker.banned.pop((as_, who), None) is None:
-            raise NotFound(f"{as_}: {who} not found")
+            raise NotFound(f"{as_}: {who} not found", kind="banned")
         self.broker._emit("banned.deleted", kind=as_, who=who)
 
     async def clear_banned(self) -> None:
@@ -612,7 +613,7 @@ class BrokerController:
     async def deactivate_alarm(self, name: str) -> Alarm:
         done = self.broker.alarms.deactivate(name)
         if done is None:
-            raise NotFound(f"alarm {name!r} is not activated")
+            raise NotFound(f"alarm {name!r} is not activated", kind="alarm")
         return done
 
     async def clear_alarm_history(self) -> None:

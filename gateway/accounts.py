@@ -38,7 +38,7 @@ from typing import Callable, Iterator
 
 import attrs
 
-from schemas.errors import Conflict, ControlError, InvalidArgument, NotFound
+from schemas.errors import Conflict, ControlError, InvalidArgument, LimitExceeded, NotFound
 
 __all__ = [
     "AccountStore", "AccountStoreError", "ApiKey", "BadToken", "KEEP", "NotAllowed", "PasswordMismatch",
@@ -193,34 +193,34 @@ def validate_username(username: str) -> None:
     """EMQX 5 rule; InvalidArgument with EMQX's message. Applied in every dialect (usernames end up in
     URL paths and in ``user:password`` Basic credentials, so the safe charset is kept everywhere)."""
     if not username:
-        raise InvalidArgument(MSG_USERNAME_EMPTY)
+        raise InvalidArgument(MSG_USERNAME_EMPTY, field="username")
     if len(username) > MAX_USERNAME_LEN:
-        raise InvalidArgument(MSG_USERNAME_LONG)
+        raise InvalidArgument(MSG_USERNAME_LONG, field="username")
     if not _USERNAME_RE.fullmatch(username):
-        raise InvalidArgument(MSG_USERNAME_BAD)
+        raise InvalidArgument(MSG_USERNAME_BAD, field="username")
 
 
 def validate_password(password: str, *, enforce_policy: bool = True) -> None:
     """EMQX 5 ``legal_password/1`` when ``enforce_policy``; otherwise only non-empty (EMQ 2.x, EMQX 4)."""
     if not enforce_policy:
         if not password:
-            raise InvalidArgument(MSG_PASSWORD_EMPTY)
+            raise InvalidArgument(MSG_PASSWORD_EMPTY, field="password")
         return
     # EMQX measures binary_to_list(Password): bytes, not characters.
     if not 8 <= len(password.encode("utf-8", "surrogatepass")) <= 64:
-        raise InvalidArgument(MSG_PASSWORD_LEN)
+        raise InvalidArgument(MSG_PASSWORD_LEN, field="password")
     kinds = sum(1 for group in (_DIGITS, _LETTERS, _SPECIALS) if any(c in group for c in password))
     if kinds < 2:
-        raise InvalidArgument(MSG_PASSWORD_WEAK)
+        raise InvalidArgument(MSG_PASSWORD_WEAK, field="password")
 
 
 def validate_api_key_name(name: str) -> None:
     size = len(name.encode("utf-8", "surrogatepass"))
     if not 0 < size <= MAX_API_KEY_NAME_BYTES:
-        raise InvalidArgument(MSG_API_KEY_NAME_LEN)
+        raise InvalidArgument(MSG_API_KEY_NAME_LEN, field="name")
     # fullmatch, not EMQX's PCRE `$` (which also lets a trailing newline through).
     if not _API_KEY_NAME_RE.fullmatch(name):
-        raise InvalidArgument(MSG_API_KEY_NAME)
+        raise InvalidArgument(MSG_API_KEY_NAME, field="name")
 
 
 def _sha512_prefix(text: str) -> str:
@@ -571,7 +571,7 @@ class AccountStore:
         validate_username(username)
         validate_password(password, enforce_policy=enforce_policy)
         if self._password_hash_of(username) is not None:  # cheap refusal before the slow hash
-            raise Conflict(MSG_USERNAME_EXISTS)
+            raise Conflict(MSG_USERNAME_EXISTS, kind="user")
         pw_hash = hash_password(password)
         now = self._clock()
         with self._db(write=True) as conn:
@@ -580,7 +580,7 @@ class AccountStore:
                              "password_changed_at) VALUES (?, ?, ?, ?, ?)",
                              (username, pw_hash, description, now, now))
             except sqlite3.IntegrityError:
-                raise Conflict(MSG_USERNAME_EXISTS) from None
+                raise Conflict(MSG_USERNAME_EXISTS, kind="user") from None
         return User(username=username, description=description, created_at=now)
 
     def list_users(self) -> list[User]:
@@ -594,14 +594,14 @@ class AccountStore:
             row = conn.execute("SELECT username, description, created_at FROM users WHERE username = ?",
                                (username,)).fetchone()
         if row is None:
-            raise NotFound(MSG_USERNAME_NOT_FOUND)
+            raise NotFound(MSG_USERNAME_NOT_FOUND, kind="user")
         return User(username=row[0], description=row[1], created_at=row[2])
 
     def update_user(self, username: str, description: str) -> User:
         with self._db(write=True) as conn:
             cur = conn.execute("UPDATE users SET description = ? WHERE username = ?", (description, username))
             if cur.rowcount == 0:
-                raise NotFound(MSG_USERNAME_NOT_FOUND)
+                raise NotFound(MSG_USERNAME_NOT_FOUND, kind="user")
         return self.get_user(username)
 
     def delete_user(self, username: str) -> None:
@@ -612,13 +612,13 @@ class AccountStore:
         with self._db(write=True) as conn:
             cur = conn.execute("DELETE FROM users WHERE username = ?", (username,))
             if cur.rowcount == 0:
-                raise NotFound(MSG_USERNAME_NOT_FOUND)
+                raise NotFound(MSG_USERNAME_NOT_FOUND, kind="user")
             self._forget_user(username)
 
     def set_password(self, username: str, new: str, *, enforce_policy: bool = True) -> None:
         """Administrator reset (CLI, EMQ 2.x/EMQX 4 admin APIs): no old password needed."""
         if self._password_hash_of(username) is None:
-            raise NotFound(MSG_USERNAME_NOT_FOUND)
+            raise NotFound(MSG_USERNAME_NOT_FOUND, kind="user")
         validate_password(new, enforce_policy=enforce_policy)
         self._store_password(username, hash_password(new), expected=None)
 
@@ -626,7 +626,7 @@ class AccountStore:
         """EMQX 5 ``change_pwd``: checks in EMQX's order (user, old password, new-password policy)."""
         stored = self._password_hash_of(username)
         if stored is None:
-            raise NotFound(MSG_USERNAME_NOT_FOUND)
+            raise NotFound(MSG_USERNAME_NOT_FOUND, kind="user")
         if not self._verify_user(username, old, stored):
             raise PasswordMismatch(MSG_OLD_PASSWORD)
         validate_password(new, enforce_policy=enforce_policy)
@@ -705,7 +705,7 @@ class AccountStore:
         """A new login token for a user the caller has authenticated; NotFound for an unknown user."""
         stored = self._password_hash_of(username)
         if stored is None:
-            raise NotFound(MSG_USERNAME_NOT_FOUND)
+            raise NotFound(MSG_USERNAME_NOT_FOUND, kind="user")
         token = secrets.token_urlsafe(32)
         tid = self._token_id(token)
         with self._lock:
@@ -777,11 +777,11 @@ class AccountStore:
                      created_at=self._clock(), desc=desc)
         with self._db(write=True) as conn:
             if conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] >= MAX_API_KEYS:
-                raise InvalidArgument(MSG_API_KEY_LIMIT)
+                raise LimitExceeded(MSG_API_KEY_LIMIT, kind="api_key")
             if conn.execute("SELECT 1 FROM api_keys WHERE name = ?", (name,)).fetchone():
-                raise Conflict(MSG_API_KEY_EXISTS)
+                raise Conflict(MSG_API_KEY_EXISTS, kind="api_key")
             if conn.execute("SELECT 1 FROM api_keys WHERE api_key = ?", (key.api_key,)).fetchone():
-                raise Conflict(MSG_API_KEY_KEY_EXISTS)  # only a bootstrapped key can collide
+                raise Conflict(MSG_API_KEY_KEY_EXISTS, kind="api_key")  # only a bootstrapped key can collide
             conn.execute("INSERT INTO api_keys (name, api_key, secret_hash, enable, expired_at, created_at, "
                          "description) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (key.name, key.api_key, hash_random_secret(secret), int(key.enable), key.expired_at,
@@ -797,7 +797,7 @@ class AccountStore:
         with self._db() as conn:
             row = conn.execute(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise NotFound(MSG_API_KEY_NOT_FOUND)
+            raise NotFound(MSG_API_KEY_NOT_FOUND, kind="api_key")
         return _api_key_record(row)
 
     def update_api_key(self, name: str, *, enable: bool | None = None, desc: str | None = None,
@@ -807,7 +807,7 @@ class AccountStore:
         with self._db(write=True) as conn:
             row = conn.execute(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise NotFound(MSG_API_KEY_NOT_FOUND)
+                raise NotFound(MSG_API_KEY_NOT_FOUND, kind="api_key")
             old = _api_key_record(row)
             new = attrs.evolve(old, enable=old.enable if enable is None else bool(enable),
                                desc=old.desc if desc is None else desc,
@@ -821,7 +821,7 @@ class AccountStore:
         with self._db(write=True) as conn:
             row = conn.execute("SELECT api_key FROM api_keys WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise NotFound(MSG_API_KEY_NOT_FOUND)
+                raise NotFound(MSG_API_KEY_NOT_FOUND, kind="api_key")
             conn.execute("DELETE FROM api_keys WHERE name = ?", (name,))
             self._secrets.drop(row[0])
 

@@ -12,7 +12,7 @@ import pytest
 from gateway import accounts as acc
 from gateway.accounts import (KEEP, AccountStore, AccountStoreError, BadToken, NotAllowed, PasswordMismatch,
                               TokenExpired)
-from schemas.errors import Conflict, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -366,7 +366,7 @@ def test_api_key_duplicate_and_limit(store):
         store.create_api_key("Key-1_x")
     for i in range(98):
         store.create_api_key(f"k{i}")
-    with pytest.raises(InvalidArgument) as e:
+    with pytest.raises(LimitExceeded) as e:
         store.create_api_key("one-too-many")
     assert str(e.value) == "Maximum number of ApiKeys reached."
     assert len(store.list_api_keys()) == 100

@@ -54,7 +54,7 @@ def register(dl) -> None:
             raise Fail(None, "missing_param")
         try:
             if node != dl.ctx.node_name:
-                raise NotFound(node)
+                raise NotFound(node, kind="node")
             await dl.ctx.control.deactivate_alarm(name)
         except NotFound:
             raise Fail(None, "not_found") from None

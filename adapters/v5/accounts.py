@@ -11,7 +11,7 @@ from aiohttp import web
 from adapters.common.timefmt import parse_time_s, rfc3339_s
 from gateway.accounts import DEFAULT_USERNAME, NotAllowed, PasswordMismatch
 from gateway.http.dialect import ApiError, Dialect
-from schemas.errors import Conflict, InvalidArgument, NotFound
+from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound
 
 from .dialect import BEARER_ONLY, TOKEN, USERNAME
 from .errors import bad_request
@@ -136,7 +136,7 @@ async def create_key(call) -> web.Response:
     b = call.body
     try:
         key, secret = call.ctx.accounts.create_api_key(b["name"], b["desc"], b["enable"], _expiry(b))
-    except (InvalidArgument, Conflict) as e:
+    except (InvalidArgument, Conflict, LimitExceeded) as e:
         raise bad_request(str(e)) from None
     return Dialect.json(app_doc(key, secret))
 
