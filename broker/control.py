@@ -31,7 +31,7 @@ from .topics import parse_share, topic_matches, validate_topic_filter, validate_
 from .errors import MQTTError
 from schemas.errors import Conflict, InvalidArgument, NotFound, Unavailable
 from schemas.records import (
-    BAN_KINDS, Alarm, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo, MetricsSnapshot,
+    BAN_KINDS, CONN_STATES, Alarm, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo, MetricsSnapshot,
     NodeInfo, Page, PublishRequest, PublishResult, RetainedMessage, Route, StatsSnapshot, SubscribeRequest,
     Subscription, SubscriptionQuery, TopicTreeNode,
 )
@@ -264,7 +264,7 @@ class BrokerController:
                 raise InvalidArgument(
                     f"the ip_address parameter expected type is ip, but the value is {q.ip_address}",
                     field="ip_address") from e
-        if q.conn_state not in (None, "connected", "idle", "disconnected"):
+        if q.conn_state is not None and q.conn_state not in CONN_STATES:
             raise InvalidArgument(f"bad conn_state {q.conn_state!r}", field="conn_state")
 
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:

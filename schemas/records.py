@@ -211,6 +211,10 @@ class ClientInfo:
         return "connected" if self.connected else "disconnected"
 
 
+# A client's connection states as the listings filter them ("idle": connected, nothing in flight).
+CONN_STATES = ("connected", "idle", "disconnected")
+
+
 @record
 class ClientQuery:
     """Filters of a client listing; all given filters must hold (AND), list values are OR-ed."""

@@ -159,6 +159,32 @@ METRICS_V2_FROM_STATS = {"messages/retained": "retained.count"}
 METRICS_EMQX4_RENAMES = {"client.authorize": "client.check_acl", "session.takenover": "session.takeovered"}
 
 
+_TIME_NOTE = "v4 takes epoch seconds; v5 takes RFC 3339 or epoch milliseconds"
+# Client listing filters: the ClientQuery attribute each one fills, then the query parameter that names
+# it in each dialect (None: no such filter there). ``kind`` says how the text is read
+# (``adapters.common.queries``); "list" filters take the parameter repeated, for several values.
+CLIENT_FILTERS: tuple[Field, ...] = (
+    F("clientid", None, "clientid", "clientid", "clientid", "list", "v5 takes it repeated, for several ids"),
+    F("clientid", None, None, "client_id", None, "list", "NanoMQ reads either name"),
+    F("username", None, "username", "username", "username", "list", "v5 takes it repeated"),
+    F("like_clientid", None, "_like_clientid", None, "like_clientid"),
+    F("like_username", None, "_like_username", None, "like_username"),
+    F("ip_address", None, "ip_address", None, "ip_address"),
+    F("conn_state", None, "conn_state", "conn_state", "conn_state", "conn_state"),
+    F("clean_start", None, "clean_start", "clean_start", "clean_start", "bool"),
+    F("proto_name", None, "proto_name", "proto_name", None, "plain", "EMQX 5 dropped it"),
+    F("proto_ver", None, "proto_ver", "proto_ver", "proto_ver", "int"),
+    F("gte_created_at", None, "_gte_created_at", None, "gte_created_at", "time", _TIME_NOTE),
+    F("lte_created_at", None, "_lte_created_at", None, "lte_created_at", "time", _TIME_NOTE),
+    F("gte_connected_at", None, "_gte_connected_at", None, "gte_connected_at", "time", _TIME_NOTE),
+    F("lte_connected_at", None, "_lte_connected_at", None, "lte_connected_at", "time", _TIME_NOTE),
+    F("gte_mqueue_len", None, "_gte_mqueue_len", None, None, "int", "EMQX 5 dropped it"),
+    F("lte_mqueue_len", None, "_lte_mqueue_len", None, None, "int", "EMQX 5 dropped it"),
+    F("gte_mqueue_dropped", None, "_gte_mqueue_dropped", None, None, "int", "EMQX 5 dropped it"),
+    F("lte_mqueue_dropped", None, "_lte_mqueue_dropped", None, None, "int", "EMQX 5 dropped it"),
+)
+
+
 def project(record: Any, fields: Iterable[Field], dialect: str,
             formatters: dict[str, Callable[[Any], Any]] | None = None, only: Iterable[str] | None = None) -> dict:
     """Render a record as a dialect's dict: its names, its formats, in table order.

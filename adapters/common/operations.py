@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from .fields import Field
+from .fields import CLIENT_FILTERS, Field
 
 F = Field
 
@@ -59,23 +59,6 @@ PAGING = (
       "NanoMQ does not page: it answers the whole list"),
     F("limit", "page_size", "_limit", None, "limit", "int",
       "defaults differ: v2 20, EMQX 4 10000 (max_row_limit), v5 100 (max 10000)"),
-)
-CLIENT_FILTERS = (
-    F("like_clientid", None, "_like_clientid", None, "like_clientid"),
-    F("like_username", None, "_like_username", None, "like_username"),
-    F("username", None, "username", None, "username"),
-    F("ip_address", None, "ip_address", None, "ip_address"),
-    F("conn_state", None, "conn_state", None, "conn_state"),
-    F("clean_start", None, "clean_start", None, "clean_start"),
-    F("proto_ver", None, "proto_ver", None, "proto_ver"),
-    F("gte_created_at", None, "_gte_created_at", None, "gte_created_at", "time",
-      "v4 takes epoch seconds; v5 takes RFC 3339 or epoch milliseconds"),
-    F("lte_created_at", None, "_lte_created_at", None, "lte_created_at", "time",
-      "v4 takes epoch seconds; v5 takes RFC 3339 or epoch milliseconds"),
-    F("gte_connected_at", None, "_gte_connected_at", None, "gte_connected_at", "time",
-      "v4 takes epoch seconds; v5 takes RFC 3339 or epoch milliseconds"),
-    F("lte_connected_at", None, "_lte_connected_at", None, "lte_connected_at", "time",
-      "v4 takes epoch seconds; v5 takes RFC 3339 or epoch milliseconds"),
 )
 SUBSCRIPTION_FILTERS = (
     F("clientid", None, "clientid", "clientid", "clientid"),
