@@ -167,7 +167,7 @@ def test_cli_translate_run_against_a_real_gateway(tmp_path):
 
     import paho.mqtt.client as paho
 
-    from tests.test_cli import listening_lines, port_of, serve
+    from tests.serve_helpers import listening_lines, port_of, serve
 
     proc = serve("--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path)
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="run-client")
