@@ -2,7 +2,6 @@
 import asyncio
 import re
 
-
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 SYSMEM = "high_system_memory_usage"
 

@@ -2,7 +2,6 @@
 import base64
 
 
-
 async def test_subscriptions_listing_filters_and_meta(v5):
     a, b = v5.client("a", v5=True), v5.client("b", v5=True)
     a.subscribe("t/1", 1)

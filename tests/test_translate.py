@@ -10,7 +10,7 @@ import pytest
 
 from adapters.common.operations import OPERATIONS, PREFIXES
 from adapters.common.translate import TranslateError, translate
-from tests.mqtt_helpers import Client, wait_for
+from tests.mqtt_helpers import Client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ISSUE_EXAMPLE = "GET /api/v2/nodes/emq@127.0.0.1/clients?curr_page=2&page_size=50"
