@@ -18,7 +18,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/pytest $(ARGS)
 
-# ruff over the tree, mypy over the core (schemas/ and broker/, see [tool.mypy]).
+# ruff over the tree, mypy over the core and the account store (see [tool.mypy] in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -201,7 +201,7 @@ def recv_exact_packet(sock: socket.socket, deadline: float) -> tuple[int, bytes]
         while len(got) < k:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise socket.timeout("timed out")
+                raise TimeoutError("timed out")
             sock.settimeout(left)
             chunk = sock.recv(k - len(got))
             if not chunk:
@@ -404,7 +404,7 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
         now = t_start
         while now < deadline:
             poll_round()
-            lags = [e - sc.delivered for e, sc in zip(expected, subs)]
+            lags = [e - sc.delivered for e, sc in zip(expected, subs, strict=True)]
             for idx, (c, pkt) in enumerate(pubs):
                 if c.out:
                     continue
@@ -849,7 +849,7 @@ def main(argv=None) -> int:
                     tgt = TARGETS.get((name, q))
                     met = None if ratio is None or tgt is None else ratio >= tgt
                     ratios.append({"scenario": name, "qos": q, "ratio": ratio, "target": tgt, "met": met})
-                    print(f"{name:<8} {q:>3} {fmt(ratio, '.2f'):>7} {('>= %.1fx' % tgt) if tgt else '-':>8}  "
+                    print(f"{name:<8} {q:>3} {fmt(ratio, '.2f'):>7} {(f'>= {tgt:.1f}x' if tgt else '-'):>8}  "
                           f"{'-' if met is None else ('yes' if met else 'NO')}")
         sat = [r for r in rows if r["generator_cores"] >= 0.85]
         print("\ncores: CPU time / wall time over the measured window; 'other' = the rest of the machine "

@@ -98,7 +98,7 @@ def open_idle(port: int, n: int, keepalive: int, concurrency: int, timeout: floa
                 pending[s.fileno()] = [s, 0, b"", f"idle-{tag}-{started}"]
                 ep.register(s.fileno(), select.EPOLLOUT)
                 started += 1
-            for fd, ev in ep.poll(0.5):
+            for fd, _events in ep.poll(0.5):
                 ent = pending[fd]
                 s = ent[0]
                 if ent[1] == 0:
@@ -237,7 +237,8 @@ def main(argv=None) -> int:
             verdict = "yes" if ours["kib_per_connection"] <= TARGET_KIB_PER_CONN else "NO"
             print(f"\ntarget for {ours['broker']}: <= {TARGET_KIB_PER_CONN:g} KiB per idle connection: {verdict}")
         if len(rows) > 1 and rows[1]["kib_per_connection"] > 0:
-            print(f"ratio {ours['broker']}/mosquitto: {ours['kib_per_connection'] / rows[1]['kib_per_connection']:.1f}x")
+            ratio = ours["kib_per_connection"] / rows[1]["kib_per_connection"]
+            print(f"ratio {ours['broker']}/mosquitto: {ratio:.1f}x")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"machine": info, "args": vars(args), "nofile_limit": limit, "results": rows,

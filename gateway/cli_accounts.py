@@ -26,6 +26,7 @@ from adapters.common.timefmt import parse_time_s, rfc3339_s
 from schemas.errors import ControlError, NotFound
 
 from .accounts import DB_NAME, AccountStore, AccountStoreError, validate_password, validate_username
+
 DEFAULT_DATA_DIR = "./data"
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -100,7 +101,7 @@ def _read_password(args) -> str:
 def _table(rows: list[list[str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
 
 
 def _users_add(store: AccountStore, args) -> int:

@@ -24,10 +24,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-
 from urllib.parse import urlencode
 
 from adapters.common.translate import LABELS, TranslateError, markdown, render_text, translate
+
 from .http.usage import USAGE_DB, UsageLog
 
 EXIT_OK = 0
@@ -99,7 +99,7 @@ def _usage(args) -> int:
                       str(r["last_status"]), eq))
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     for row in table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+        print("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
     return EXIT_OK
 
 

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import attrs
 import cattrs
 
 from broker.persistence import DURABILITY_MODES
 from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
-
 
 ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")

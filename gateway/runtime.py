@@ -17,8 +17,8 @@ from broker.server import MQTTServer
 
 from .accounts import DB_NAME, AccountStore
 from .config import GatewayConfig
-from .http.context import GatewayContext
 from .features import register_gateway_features
+from .http.context import GatewayContext
 from .http.server import HttpServer
 from .state_store import StateStore
 

@@ -1,7 +1,19 @@
+"""Fixtures shared by the test modules. Classes and functions they hand out live in the *_helpers
+modules beside this file; no test module imports a fixture from another."""
+from __future__ import annotations
+
 import pytest
 
-from tests.http_helpers import gateway  # noqa: F401  (fixture)
+from gateway.accounts import DB_NAME, AccountStore
+from gateway.config import GatewayConfig, HttpConfig
+from gateway.features import register_gateway_features
+from gateway.http.app import build_app
+from gateway.http.context import GatewayContext
+from gateway.runtime import ADAPTERS
+from tests.http_helpers import Gateway, ThreadedControl
 from tests.mqtt_helpers import RunningBroker
+from tests.v2_helpers import V2
+from tests.v5_helpers import V5, basic
 
 
 @pytest.fixture
@@ -22,3 +34,63 @@ def make_broker():
     yield make
     for b in made:
         b.close()
+
+
+@pytest.fixture
+async def gateway(aiohttp_client, tmp_path):
+    """``await gateway("v5", ...)``: a whole gateway (see tests.http_helpers), stopped at teardown."""
+    made = []
+
+    async def make(*names: str, http: HttpConfig | None = None, legacy: bool = False, **broker_overrides) -> Gateway:
+        rb = RunningBroker(**broker_overrides)
+        made.append(rb)
+        accounts = AccountStore(str(tmp_path / DB_NAME))
+        cfg = GatewayConfig(data_dir=str(tmp_path), broker=rb.config, http=http or HttpConfig())
+        ctx = GatewayContext(config=cfg, control=ThreadedControl(rb), accounts=accounts)
+        rb.call(register_gateway_features, rb.control, rb.broker, accounts, cfg)
+        names = names or tuple(ADAPTERS)
+        dialects = {n: ADAPTERS[n].create_dialect(ctx) for n in names}
+        app = build_app(ctx, list(dialects.values()), legacy=legacy)
+        client = await aiohttp_client(app)
+        for dl in dialects.values():
+            await dl.start()
+        gw = Gateway(broker=rb, ctx=ctx, dialects=dialects, http=client, accounts=accounts)
+        made.append(gw)
+        return gw
+
+    yield make
+    for item in reversed(made):
+        if isinstance(item, Gateway):
+            for dl in item.dialects.values():
+                await dl.stop()
+            item.accounts.close()
+        else:
+            item.close()
+
+
+@pytest.fixture
+async def v2(gateway):
+    """A gateway serving only `/api/v2`, called as the 2.3 dashboard calls it."""
+    return V2(await gateway("v2"))
+
+
+@pytest.fixture
+async def make_v5(gateway):
+    """``await make_v5(**broker_overrides)``: a V5 on a fresh gateway."""
+    made: list[V5] = []
+
+    async def make(**broker_overrides) -> V5:
+        gw = await gateway("v5", **broker_overrides)
+        key, secret = gw.accounts.create_api_key("tests", "test key", True, None)
+        made.append(V5(gw=gw, auth=basic(key.api_key, secret)))
+        return made[-1]
+
+    yield make
+    for v in made:
+        for c in v.clients:
+            c.disconnect()
+
+
+@pytest.fixture
+async def v5(make_v5) -> V5:
+    return await make_v5()

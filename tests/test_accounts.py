@@ -10,8 +10,17 @@ import sys
 import pytest
 
 from gateway import accounts as acc
-from gateway.accounts import (KEEP, AccountStore, AccountStoreError, BadToken, NotAllowed, PasswordMismatch,
-                              TokenExpired)
+from gateway.accounts import (
+    KEEP,
+    AccountStore,
+    AccountStoreError,
+    BadToken,
+    NotAllowed,
+    PasswordMismatch,
+    TokenExpired,
+)
+from gateway.accounts import store as store_module
+from gateway.accounts.database import SCHEMA_VERSION
 from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,12 +55,12 @@ def store(db, clock):
 def count_hashes(monkeypatch):
     """Counts the slow/fast hash verifications (not cache hits)."""
     calls = []
-    real = acc._verify_hash
+    real = store_module.verify_hash
 
     def counting(secret, stored):
         calls.append(stored.split(":", 1)[0])
         return real(secret, stored)
-    monkeypatch.setattr(acc, "_verify_hash", counting)
+    monkeypatch.setattr(store_module, "verify_hash", counting)
     return calls
 
 
@@ -78,7 +87,7 @@ def test_default_admin_is_created_once(db):
     assert not s.default_password_in_use()
     assert s.check_password("admin", "n3w-Secret")
     s.close()
-    assert rows(db, "SELECT version FROM schema_version") == [(acc.SCHEMA_VERSION,)]
+    assert rows(db, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
     assert rows(db, "PRAGMA journal_mode") == [("wal",)]
 
 
@@ -241,7 +250,7 @@ def test_token_slides_and_expires(store, clock):
 def test_token_ttl_is_configurable_and_tokens_are_not_kept_in_clear(db, clock):
     s = AccountStore(db, token_ttl=10, clock=clock)
     token = s.issue_token("admin")
-    assert token not in repr(s._tokens) and token.encode() not in s._tokens
+    assert token not in repr(vars(s._tokens)) and token.encode() not in s._tokens._by_id
     clock.now += 11
     with pytest.raises(TokenExpired):
         s.check_token(token)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.mqtt_helpers import Client
-from tests.test_api_v2_helpers import NODE, V2, v2  # noqa: F401  (fixture)
+from tests.v2_helpers import NODE, V2
 
 PRESENCE = "$SYS/brokers/+/clients/+/connected"
 

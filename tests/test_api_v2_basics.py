@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import HttpConfig
-from tests.test_api_v2_helpers import NODE, basic, v2  # noqa: F401  (fixture)
+from tests.v2_helpers import NODE, basic
 
 REALM = 'Basic Realm="emqx control center"'
 
@@ -72,7 +72,7 @@ async def test_query_string_ignored_for_non_get(v2):
 
 
 async def test_gateway_manners_rendered_empty(gateway):
-    from tests.test_api_v2_helpers import V2
+    from tests.v2_helpers import V2
     v = V2(await gateway("v2", http=HttpConfig(body_limit=64)))
     r = await v.call("POST", "/mqtt/publish", json={"topic": "a", "payload": "x" * 100}, raw=True)
     assert r.status == 413 and await r.read() == b""

@@ -5,7 +5,7 @@ import re
 
 from adapters.common.fields import V2_CLIENT_ROW, V2_SESSION_ROW
 from tests.mqtt_helpers import Client, wait_for
-from tests.test_api_v2_helpers import NODE, settle, v2  # noqa: F401  (fixture)
+from tests.v2_helpers import NODE, settle
 
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 PAGE_KEYS = {"current_page", "page_size", "total_num", "total_page", "objects"}

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from gateway.config import HttpConfig
 from tests.mqtt_helpers import Client, wait_for
-from tests.test_api_v2_helpers import NODE, V2
+from tests.v2_helpers import NODE, V2
 
 INDEX = b"<!DOCTYPE html><html><head><script src=/static/js/app.js></script></head><body>EMQ</body></html>"
 APP_JS = b"axios.defaults.baseURL='/api/v2';"

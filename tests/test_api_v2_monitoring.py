@@ -7,7 +7,7 @@ import re
 
 from adapters.common.fields import METRICS_V2, STATS_V2
 from tests.mqtt_helpers import Client
-from tests.test_api_v2_helpers import NODE, V2, settle, v2  # noqa: F401  (fixture)
+from tests.v2_helpers import NODE, V2, settle
 
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 MEMORY = re.compile(r"^\d+\.\d\d[GMK]$")

@@ -9,6 +9,7 @@ import pytest
 from schemas.records import ListenerConfig
 from tests.mqtt_helpers import Client, PacketTypes, v5props
 
+
 def basic(user, password):
     return {"Authorization": aiohttp.encode_basic_auth(user, password)}
 

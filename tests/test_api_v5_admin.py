@@ -7,7 +7,6 @@ import orjson
 import pytest
 
 from tests.mqtt_helpers import wait_for
-from tests.test_api_v5_support import make_v5, v5  # noqa: F401  (fixtures)
 
 RFC3339_S = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")

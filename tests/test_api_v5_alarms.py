@@ -2,8 +2,6 @@
 import asyncio
 import re
 
-from tests.test_api_v5_support import make_v5  # noqa: F401  (fixture)
-
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 SYSMEM = "high_system_memory_usage"
 

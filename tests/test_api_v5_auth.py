@@ -4,7 +4,7 @@ import asyncio
 import time
 from datetime import datetime, timezone
 
-from tests.test_api_v5_support import API, basic, bearer, make_v5, v5  # noqa: F401  (fixtures)
+from tests.v5_helpers import API, basic, bearer
 
 CHALLENGE = 'Basic Realm="emqx-dashboard"'
 

@@ -3,7 +3,7 @@ import re
 
 from adapters.v5.monitor import downsample
 from tests.mqtt_helpers import wait_for
-from tests.test_api_v5_support import API, make_v5, v5  # noqa: F401  (fixtures)
+from tests.v5_helpers import API
 
 MEMORY = re.compile(r"^\d+(\.\d\d[GMK])?$")
 

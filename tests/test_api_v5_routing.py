@@ -1,8 +1,6 @@
 """`/api/v5` subscriptions, topics and publish against real paho clients."""
 import base64
 
-from tests.test_api_v5_support import make_v5, v5  # noqa: F401  (fixtures)
-
 
 async def test_subscriptions_listing_filters_and_meta(v5):
     a, b = v5.client("a", v5=True), v5.client("b", v5=True)

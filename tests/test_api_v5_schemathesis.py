@@ -15,7 +15,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.test_cli import ROOT, listening_lines, port_of
+from tests.serve_helpers import ROOT, listening_lines, port_of
 
 
 @pytest.fixture(scope="module")

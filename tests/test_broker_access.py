@@ -5,7 +5,7 @@ import time
 import pytest
 
 from schemas.records import BannedEntry
-from tests.mqtt_helpers import Client, Raw, connect_bytes, wait_for
+from tests.mqtt_helpers import Client, Raw, connect_bytes
 
 
 @pytest.mark.parametrize("prefix", ["$share/g/", "$queue/"])

@@ -1,8 +1,6 @@
 """Sessions: persistence, queueing, redelivery, takeover, expiry, wills, keep alive."""
 import time
 
-import paho.mqtt.client as paho
-
 from tests.mqtt_helpers import Client, PacketTypes, Raw, connect_bytes, v5props, wait_for
 
 

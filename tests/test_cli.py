@@ -2,8 +2,6 @@
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import attrs
@@ -12,32 +10,7 @@ import pytest
 from gateway import config
 from schemas.records import BrokerConfig
 from tests.mqtt_helpers import TIMEOUT
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def serve(*args, tmp_path, http=("--http-port", "0", "--v2-port", "off", "--v4-port", "off")):
-    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(tmp_path / "data"),
-                             *http, *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def listening_lines(proc, n):
-    lines = []
-    end = time.monotonic() + 15
-    while len(lines) < n and time.monotonic() < end:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if line.startswith("listening:"):
-            lines.append(line.strip())
-    return lines
-
-
-def port_of(lines, prefix):
-    line = next(line for line in lines if line.startswith(prefix))
-    address = next(word for word in line.split() if word.startswith("127.0.0.1:"))
-    return int(address.rsplit(":", 1)[1].split("/")[0])
+from tests.serve_helpers import ROOT, listening_lines, port_of, serve
 
 
 def test_example_config_lists_every_key():

@@ -12,14 +12,36 @@ import pytest
 from broker import constants as c
 from broker import properties as P
 from broker.codec import (
-    MAX_PACKET_SIZE_DEFAULT, MAX_PACKET_SIZE_PROTOCOL, REASON_CODES, Decoder, UnsupportedProtocolVersion,
-    decode, encode, encode_publish, patch_publish,
+    MAX_PACKET_SIZE_DEFAULT,
+    MAX_PACKET_SIZE_PROTOCOL,
+    REASON_CODES,
+    Decoder,
+    UnsupportedProtocolVersion,
+    decode,
+    encode,
+    encode_publish,
+    patch_publish,
 )
 from broker.constants import ReasonCode as RC
 from broker.errors import MQTTError
 from broker.packets import (
-    Auth, Connack, Connect, Disconnect, Pingreq, Pingresp, Puback, Pubcomp, Publish, Pubrec, Pubrel,
-    Suback, Subscribe, SubscriptionRequest, Unsuback, Unsubscribe, Will,
+    Auth,
+    Connack,
+    Connect,
+    Disconnect,
+    Pingreq,
+    Pingresp,
+    Puback,
+    Pubcomp,
+    Publish,
+    Pubrec,
+    Pubrel,
+    Suback,
+    Subscribe,
+    SubscriptionRequest,
+    Unsuback,
+    Unsubscribe,
+    Will,
 )
 
 MALFORMED = RC.MALFORMED_PACKET

@@ -294,7 +294,7 @@ def test_example_scripts_agree_on_a_real_gateway(tmp_path):
 
     import paho.mqtt.client as paho
 
-    from tests.test_cli import listening_lines, port_of, serve
+    from tests.serve_helpers import listening_lines, port_of, serve
 
     examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
     conf = tmp_path / "emqgw.toml"

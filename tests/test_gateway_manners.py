@@ -5,9 +5,9 @@ import orjson
 import pytest
 from aiohttp import web
 
+from gateway.config import GatewayConfig, HttpConfig
 from gateway.http import dialect as d
 from gateway.http.app import build_app
-from gateway.config import GatewayConfig, HttpConfig
 from gateway.http.context import GatewayContext
 from gateway.http.dialect import ApiError, Dialect
 from tests.mqtt_helpers import RunningBroker

@@ -7,7 +7,7 @@ import signal
 import paho.mqtt.client as paho
 import pytest
 
-from tests.test_cli import listening_lines, port_of, serve
+from tests.serve_helpers import listening_lines, port_of, serve
 
 CHROMIUM = os.environ.get("EMQGW_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -4,8 +4,16 @@ import time
 
 import pytest
 
-from adapters.common.timefmt import (legacy_datetime, memory_string, parse_time, parse_time_s, rfc3339_ms,
-                                     rfc3339_s, uptime_emq, uptime_nanomq)
+from adapters.common.timefmt import (
+    legacy_datetime,
+    memory_string,
+    parse_time,
+    parse_time_s,
+    rfc3339_ms,
+    rfc3339_s,
+    uptime_emq,
+    uptime_nanomq,
+)
 
 
 @pytest.mark.parametrize("ts", [0.0, 1.25, 1700000000.123, 1893456000.999])

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.common.operations import OPERATIONS, PREFIXES
 from adapters.common.translate import TranslateError, translate
-from tests.mqtt_helpers import Client, wait_for
+from tests.mqtt_helpers import Client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ISSUE_EXAMPLE = "GET /api/v2/nodes/emq@127.0.0.1/clients?curr_page=2&page_size=50"
@@ -167,7 +167,7 @@ def test_cli_translate_run_against_a_real_gateway(tmp_path):
 
     import paho.mqtt.client as paho
 
-    from tests.test_cli import listening_lines, port_of, serve
+    from tests.serve_helpers import listening_lines, port_of, serve
 
     proc = serve("--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path)
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="run-client")

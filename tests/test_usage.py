@@ -11,7 +11,7 @@ import urllib.request
 import aiohttp
 
 from gateway.http.usage import USAGE_DB, UsageLog
-from tests.test_cli import ROOT, listening_lines, port_of, serve
+from tests.serve_helpers import ROOT, listening_lines, port_of, serve
 
 ADMIN = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}
 

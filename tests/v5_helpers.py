@@ -1,14 +1,11 @@
-"""Shared helpers of the `/api/v5` tests (no tests here): fixtures giving a gateway with the v5 dialect,
-an API key to call it with, and paho clients that are disconnected when the test ends.
-
-    from tests.test_api_v5_support import make_v5, v5  # noqa: F401  (fixtures)
-"""
+"""Shared by the `/api/v5` tests: ``V5``, a gateway with the v5 dialect, an API key to call it with, and
+paho clients that are disconnected when the test ends. The ``v5`` and ``make_v5`` fixtures (in conftest)
+hand them out."""
 from __future__ import annotations
 
 import base64
 
 import attrs
-import pytest
 
 from tests.mqtt_helpers import Client
 
@@ -76,25 +73,3 @@ class V5:
         text = await r.text()
         assert r.status == status, f"{method.upper()} {path}: {r.status} {text}"
         return await r.json() if text else None
-
-
-@pytest.fixture
-async def make_v5(gateway):
-    """``await make_v5(**broker_overrides)``: a V5 on a fresh gateway."""
-    made: list[V5] = []
-
-    async def make(**broker_overrides) -> V5:
-        gw = await gateway("v5", **broker_overrides)
-        key, secret = gw.accounts.create_api_key("tests", "test key", True, None)
-        made.append(V5(gw=gw, auth=basic(key.api_key, secret)))
-        return made[-1]
-
-    yield make
-    for v in made:
-        for c in v.clients:
-            c.disconnect()
-
-
-@pytest.fixture
-async def v5(make_v5) -> V5:
-    return await make_v5()

@@ -1,14 +1,11 @@
-"""Shared by the `/api/v2` tests: a gateway serving only v2, and calls as the 2.3 dashboard makes them.
-
-(No tests here; it is named test_api_v2_* to stay within the v2 test files.)
-"""
+"""Shared by the `/api/v2` tests: calls as the 2.3 dashboard makes them (the ``v2`` fixture, in conftest,
+wraps a gateway serving only v2 in a ``V2``)."""
 from __future__ import annotations
 
 import asyncio
 
 import aiohttp
 import attrs
-import pytest
 
 NODE = "emqgw@127.0.0.1"
 ADMIN = ("admin", "public")
@@ -51,11 +48,6 @@ class V2:
         body = await self.call(method, path, **kw)
         assert "result" not in body and body["code"] != 0, body
         return body
-
-
-@pytest.fixture
-async def v2(gateway):
-    return V2(await gateway("v2"))
 
 
 async def settle(pred, timeout: float = 5.0):
