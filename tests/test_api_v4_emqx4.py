@@ -5,6 +5,7 @@ import time
 import aiohttp
 import pytest
 
+from adapters.v4 import dashboard
 from gateway.config import HttpConfig
 from tests.mqtt_helpers import Client
 
@@ -12,10 +13,9 @@ AUTH = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}
 
 
 @pytest.fixture
-async def gw(gateway):
-    gw = await gateway("v4", http=HttpConfig(v4_flavor="emqx4"))
-    gw.dialects["v4"].auth_failure_delay = 0
-    return gw
+async def gw(gateway, monkeypatch):
+    monkeypatch.setattr(dashboard, "AUTH_FAILURE_DELAY", 0)
+    return await gateway("v4", http=HttpConfig(v4_flavor="emqx4"))
 
 
 async def call(gw, method, path, body=None, headers=AUTH, **kw):
