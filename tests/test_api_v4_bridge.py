@@ -80,7 +80,7 @@ async def test_bridge_forwards_and_subscribes(gateway, mosquitto, proto_ver):
                          "proto_ver": proto_ver, "clientid": f"bridge-{proto_ver}", "keepalive": 30,
                          "clean_start": True, "forwards": ["up/#", "both/#"],
                          "subscription": [{"topic": "down/#", "qos": 1}, {"topic": "both/#", "qos": 1}]})
-    assert gw.dialects["v4"].bridge is not None
+    assert gw.dialects["v4"].nanomq.bridge.current is not None
     remote = await off_loop(Client, mosquitto, "remote-watcher")
     await off_loop(remote.subscribe, "#", 1)
     local = await off_loop(Client, gw.broker, "local-watcher")
@@ -123,10 +123,10 @@ async def test_bridge_stops_with_broker_and_returns(gateway, mosquitto):
     gw = await gateway("v4")
     await configure(gw, {"bridge_mode": True, "address": f"mqtt-tcp://127.0.0.1:{mosquitto.port()}",
                          "proto_ver": 5, "forwards": ["up/#"], "subscription": []})
-    assert gw.dialects["v4"].bridge is not None
+    assert gw.dialects["v4"].nanomq.bridge.current is not None
     await gw.http.post("/api/v4/ctrl/stop", headers=AUTH)
-    assert gw.dialects["v4"].bridge is None
+    assert gw.dialects["v4"].nanomq.bridge.current is None
     await gw.http.post("/api/v4/ctrl/restart", headers=AUTH)
-    assert gw.dialects["v4"].bridge is not None
+    assert gw.dialects["v4"].nanomq.bridge.current is not None
     await configure(gw, {"bridge_mode": False})
-    assert gw.dialects["v4"].bridge is None
+    assert gw.dialects["v4"].nanomq.bridge.current is None

@@ -5,6 +5,7 @@ import time
 import aiohttp
 import pytest
 
+from adapters.v4 import dashboard
 from gateway.config import HttpConfig
 from tests.mqtt_helpers import Client
 
@@ -12,10 +13,9 @@ AUTH = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}
 
 
 @pytest.fixture
-async def gw(gateway):
-    gw = await gateway("v4", http=HttpConfig(v4_flavor="emqx4"))
-    gw.dialects["v4"].auth_failure_delay = 0
-    return gw
+async def gw(gateway, monkeypatch):
+    monkeypatch.setattr(dashboard, "AUTH_FAILURE_DELAY", 0)
+    return await gateway("v4", http=HttpConfig(v4_flavor="emqx4"))
 
 
 async def call(gw, method, path, body=None, headers=AUTH, **kw):
@@ -58,9 +58,11 @@ async def test_nanomq_only_routes_served_in_their_own_shape(gw):
     assert (await get(gw, "/reload"))[1]["data"]["allow_anonymous"] is True
     r = await gw.http.get("/api/v4/prometheus", headers=AUTH)
     assert "nanomq_connections_count 1" in await r.text()
-    # shared paths answer as EMQX 4
+    # shared paths answer as EMQX 4, without NanoMQ's trailing-slash twins; NanoMQ's own paths keep theirs
     _, body = await get(gw, "/metrics")
     assert body["code"] == 0 and "metrics" in body["data"][0]
+    assert await get(gw, "/brokers/") == (404, "Not found.")
+    assert (await get(gw, "/configuration/"))[1]["code"] == 0
     c.disconnect()
 
 
@@ -97,7 +99,13 @@ async def test_clients_paging_filters_kick_keepalive(gw):
     _, body = await get(gw, "/clients?proto_name=CoAP")
     assert body["data"] == []
     _, body = await get(gw, "/clients?proto_ver=x")
-    assert body["code"] == 108 and "Can't convert" in body["message"]
+    assert body == {"code": 108, "message": "Can't convert x to integer type (proto_ver)"}
+    _, body = await get(gw, "/clients?conn_state=zzz")
+    assert body == {"code": 108, "message": "Can't convert zzz to atom type (conn_state)"}
+    _, body = await get(gw, "/clients?_gte_created_at=soon")
+    assert body == {"code": 108, "message": "Can't convert soon to integer type (_gte_created_at)"}
+    _, body = await get(gw, "/subscriptions?qos=high")
+    assert body == {"code": 108, "message": "Can't convert high to integer type (qos)"}
     _, body = await get(gw, "/clients?_page=0")
     assert body["code"] == 108
     _, body = await get(gw, "/clients?whatever=1")  # unknown params are ignored
@@ -248,6 +256,8 @@ async def test_dashboard_auth_users_change_pwd(gw):
     assert (await call(gw, "POST", "/users", {"username": "bob", "password": "public"}))[1] == \
         {"message": "Username already exists"}
     assert (await call(gw, "POST", "/users", {"username": "bob"}))[1] == {"message": "Username or password undefined"}
+    status, body = await call(gw, "POST", "/users", {"username": "", "password": "x"})  # the store refuses it
+    assert status == 200 and set(body) == {"message"}
     _, body = await get(gw, "/users")
     assert {"username": "bob", "tags": "viewer"} in body["data"]
     assert (await call(gw, "PUT", "/users/bob", {"tags": "ops"}))[1] == {"code": 0}

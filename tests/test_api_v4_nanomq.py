@@ -106,8 +106,8 @@ async def test_brokers_and_nodes(gw):
 
 
 async def test_clients_filters_and_shapes(gw, connect):
-    a = connect("cli-a", username="alvin", v5=True)
-    b = connect("cli-b", will=("w/t", b"bye", 0, False))
+    connect("cli-a", username="alvin", v5=True)
+    connect("cli-b", will=("w/t", b"bye", 0, False))
     _, body = await get(gw, "/clients")
     rows = {r["client_id"]: r for r in body["data"]}
     assert rows["cli-a"] == {"client_id": "cli-a", "username": "alvin", "keepalive": 60, "conn_state": "connected",

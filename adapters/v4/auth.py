@@ -77,3 +77,22 @@ class JwtVerifier:
         except (jwt.InvalidTokenError, OSError, ValueError):
             raise AuthFailed(codes.WRONG_USERNAME_OR_PASSWORD, "bad token") from None
         return str(claims.get("sub") or claims.get("username") or "jwt")
+
+
+class NanoMQAuth:
+    """NanoMQ's check of a caller by its `http_server` section; keeps one verifier per JWT key file."""
+
+    def __init__(self, accounts) -> None:
+        self.accounts = accounts
+        self._jwt: JwtVerifier | None = None
+
+    async def check(self, http_server: dict, header: str | None) -> str:
+        auth_type = http_server.get("auth_type", "basic")
+        if auth_type == "no_auth":
+            return "anonymous"
+        if auth_type == "jwt":
+            keyfile = http_server["jwt"]["public"]["keyfile"]
+            if self._jwt is None or self._jwt.keyfile != keyfile:
+                self._jwt = JwtVerifier(keyfile)
+            return self._jwt.verify(header)
+        return await check_basic(self.accounts, header)

@@ -1,5 +1,8 @@
 """NanoMQ's MQTT bridge, built from two ordinary MQTT clients (gmqtt), never from broker internals.
 
+``BridgeRunner`` starts one from the configuration document's `bridge` section (with the gateway and on
+`ctrl/restart`) and stops it (`ctrl/stop`, shutdown).
+
 * the *local* client connects to our own broker (its TCP listener) and subscribes to the ``forwards``
   filters; what it receives is published to the remote broker;
 * the *remote* client connects to ``bridge.address`` and subscribes to the ``subscription`` topics;
@@ -17,7 +20,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from gmqtt import Client as MQTTClient
-from gmqtt.mqtt.constants import MQTTv311, MQTTv50
+from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
 log = logging.getLogger("emqgw.v4.bridge")
 
@@ -130,3 +133,35 @@ class Bridge:
             except Exception:  # an unconnected or already lost client has nothing to close
                 pass
         self.remote = self.local = None
+
+
+class BridgeRunner:
+    """The bridge the document describes, attached to our own TCP listener; ``current`` while it runs."""
+
+    def __init__(self, control) -> None:
+        self.control = control
+        self.current: Bridge | None = None
+
+    async def start(self, doc: dict) -> None:
+        conf = doc["bridge"]
+        if not conf["bridge_mode"] or not self.control.running:
+            return
+        tcp = next((lst for lst in await self.control.listeners() if lst.type == "tcp" and lst.running), None)
+        if tcp is None:
+            log.error("bridge not started: no running TCP listener to attach to")
+            return
+        http = doc["http_server"]
+        creds = (http["username"], http["password"]) if http["password"] else None
+        host = "127.0.0.1" if tcp.bind in ("0.0.0.0", "::", "") else tcp.bind
+        bridge = Bridge(conf, host, tcp.port, creds)
+        try:
+            await bridge.start()
+        except Exception as e:  # an unreachable remote must not take the API down
+            log.error("bridge to %s not started: %s", conf["address"], e)
+            return
+        self.current = bridge
+
+    async def stop(self) -> None:
+        if self.current is not None:
+            await self.current.stop()
+            self.current = None

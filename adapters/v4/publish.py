@@ -1,105 +1,91 @@
-"""`POST /mqtt/publish` bodies of both flavors, parsed into PublishRequests.
+"""`/mqtt/publish` and `/mqtt/publish_batch` in each product's answers (bodies: ``publish_body.py``).
 
-The two products read the same keys with two differences: NanoMQ's ``encoding: base64`` base64-*encodes*
-the payload before publishing and ``decoding: base64`` decodes the given text, while EMQX 4's
-``encoding: base64`` means "the payload is base64" (decode it); EMQX 4 also takes a JSON object as the
-payload (published as its JSON text). Bad input is PublishError with the flavor's result code.
+NanoMQ answers a publish it refuses with HTTP 200 and its code (`{"code":108}`); EMQX 4 with its
+business error (`{"code":115,"message":"bad_topic"}`). A batch answers each item's code, the one the
+same publish alone would have failed with.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Any
+from aiohttp import web
 
-import orjson
-
+from gateway.http.routes import Call, Routes
+from schemas.errors import InvalidArgument, Unavailable
 from schemas.records import PublishRequest
 
-from . import codes
+from . import codes, emqx4_http, nanomq_http, publish_body
+from .errors import result_code
 
-NANOMQ_DEFAULT_CLIENTID = "NanoMQ-HTTP-Client"
-EMQX4_DEFAULT_CLIENTID = "http_api"
+nanomq = Routes(**nanomq_http.ROUTES)
+emqx4 = Routes(**emqx4_http.ROUTES)
 
-# MQTT 5 PUBLISH properties the body may carry: name -> accepted JSON type.
-PROPERTY_TYPES = {"payload_format_indicator": int, "message_expiry_interval": int, "response_topic": str,
-                  "correlation_data": str, "content_type": str, "subscription_identifier": int,
-                  "user_properties": dict}
+_COMMON = {"topic": {"type": "string"}, "topics": {"type": "string", "description": "comma-separated topics"},
+           "qos": {"type": "integer", "enum": [0, 1, 2]}, "retain": {"type": "boolean"},
+           "clientid": {"type": "string"}, "encoding": {"type": "string", "enum": ["plain", "base64"]},
+           "properties": {"type": "object", "description": "MQTT 5 PUBLISH properties"}}
+NANOMQ_BODY = {"type": "object", "required": ["payload"], "properties": {
+    **_COMMON, "payload": {"type": "string"}, "decoding": {"type": "string", "enum": ["plain", "base64"]}}}
+EMQX4_BODY = {"type": "object", "required": ["payload"], "properties": {
+    **_COMMON, "payload": {"description": "text, or a JSON object published as its JSON text"},
+    "user_properties": {"type": "object"}, "return": {"description": "any value: answer the message ids"}}}
 
-
-class PublishError(ValueError):
-    def __init__(self, code: int, message: str):
-        super().__init__(message)
-        self.code = code
-
-
-def _properties(raw: Any, bad: int) -> dict:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise PublishError(bad, "properties must be an object")
-    out: dict = {}
-    for key, value in raw.items():
-        kind = PROPERTY_TYPES.get(key)
-        if kind is None or not isinstance(value, kind) or isinstance(value, bool):
-            raise PublishError(bad, f"bad property {key!r}")
-        if key == "user_properties":
-            out["user_property"] = [(str(k), str(v)) for k, v in value.items()]
-        elif key == "correlation_data":
-            out[key] = value.encode()
-        elif key == "subscription_identifier":
-            continue  # per-hop: the broker assigns each subscriber's own [MQTT-3.3.4-3]
-        else:
-            out[key] = value
-    return out
+NANOMQ_ERRORS = {InvalidArgument: (200, codes.REQ_PARAM_ERROR), Unavailable: (200, codes.UNKNOWN_MISTAKE)}
+EMQX4_ERRORS = {InvalidArgument: (codes.EMQX4_BAD_TOPIC, "bad_topic")}
 
 
-def _topics(body: dict) -> list[str]:
-    if isinstance(body.get("topic"), str) and body["topic"]:
-        return [body["topic"]]
-    if isinstance(body.get("topics"), str):
-        return [t.strip() for t in body["topics"].split(",") if t.strip()]
-    return []
+async def _publish(call: Call, requests: list[PublishRequest]) -> list[str]:
+    """The message ids, one per topic; the first refusal ends it."""
+    return [(await call.control.publish(r)).id for r in requests]
 
 
-def parse(body: Any, flavor: str) -> list[PublishRequest]:
-    """One request per topic; ``flavor`` is "nanomq" or "emqx4"."""
-    nano = flavor == "nanomq"
-    bad = codes.REQ_PARAM_ERROR
-    if not isinstance(body, dict):
-        raise PublishError(codes.REQ_PARAMS_JSON_FORMAT_ILLEGAL, "body must be a JSON object")
-    topics = _topics(body)
-    payload = body.get("payload")
-    if not topics:
-        raise PublishError(bad if nano else codes.EMQX4_BAD_TOPIC, "bad_topic" if not nano else "missing topic")
-    if payload is None or (nano and not isinstance(payload, str)):
-        raise PublishError(bad, "bad_params")
-    if isinstance(payload, (dict, list)):
-        data = orjson.dumps(payload)
-    elif isinstance(payload, str):
-        data = payload.encode()
-    else:
-        raise PublishError(bad, "bad_params")
+async def _nanomq_publish(call: Call, body) -> None:
     try:
-        if nano:
-            if body.get("decoding") == "base64":
-                data = base64.b64decode(data, validate=True)
-            if body.get("encoding") == "base64":
-                data = base64.b64encode(data)
-        elif body.get("encoding") == "base64":
-            data = base64.b64decode(data, validate=True)
-    except binascii.Error:
-        raise PublishError(bad, "bad base64 payload") from None
-    qos = body.get("qos", 0)
-    if not isinstance(qos, int) or isinstance(qos, bool) or qos not in (0, 1, 2):
-        raise PublishError(bad if nano else codes.EMQX4_BAD_QOS, "bad qos")
-    retain = body.get("retain", False)
-    if not isinstance(retain, bool):
-        raise PublishError(bad, "bad retain")
-    clientid = body.get("clientid", NANOMQ_DEFAULT_CLIENTID if nano else EMQX4_DEFAULT_CLIENTID)
-    if not isinstance(clientid, str):
-        raise PublishError(bad, "clientid must be a string")
-    props = _properties(body.get("properties"), bad)
-    if not nano and isinstance(body.get("user_properties"), dict):
-        props.setdefault("user_property", [(str(k), str(v)) for k, v in body["user_properties"].items()])
-    return [PublishRequest(topic=t, payload=data, qos=qos, retain=retain, clientid=clientid, properties=props)
-            for t in topics]
+        requests = publish_body.parse(body, "nanomq")
+    except publish_body.PublishError as e:
+        raise nanomq_http.fail(200, e.code) from None
+    await _publish(call, requests)
+
+
+async def _emqx4_publish(call: Call, body) -> list[str]:
+    try:
+        requests = publish_body.parse(body, "emqx4")
+    except publish_body.PublishError as e:
+        raise emqx4_http.fail(e.code, str(e)) from None
+    return await _publish(call, requests)
+
+
+@nanomq.post("/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=NANOMQ_BODY,
+             errors=NANOMQ_ERRORS)
+async def nanomq_publish(call: Call) -> web.StreamResponse:
+    await _nanomq_publish(call, call.body)
+    return nanomq_http.ok()
+
+
+@nanomq.post("/mqtt/publish_batch", name="mqtt_publish_batch", summary="Batch publish MQTT messages",
+             body={"type": "array", "items": NANOMQ_BODY}, errors=NANOMQ_ERRORS)
+async def nanomq_publish_batch(call: Call) -> web.StreamResponse:
+    out = []
+    for item in call.body:
+        code = await result_code(_nanomq_publish(call, item), call.endpoint, nanomq_http.control_error)
+        # NanoMQ names the topic only when the item has one.
+        row = {"topic": item["topic"]} if isinstance(item, dict) and isinstance(item.get("topic"), str) else {}
+        out.append({**row, "code": code})
+    return nanomq_http.ok(out)
+
+
+@emqx4.post("/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=EMQX4_BODY,
+            errors=EMQX4_ERRORS)
+async def emqx4_publish(call: Call) -> web.StreamResponse:
+    ids = await _emqx4_publish(call, call.body)
+    if "return" in call.body:
+        return emqx4_http.ok({"msgid": ids[0]} if len(ids) == 1 else {"msgids": ids})
+    return emqx4_http.ok()
+
+
+@emqx4.post("/mqtt/publish_batch", name="mqtt_publish_batch", summary="Batch publish MQTT messages",
+            body={"type": "array", "items": EMQX4_BODY}, errors=EMQX4_ERRORS)
+async def emqx4_publish_batch(call: Call) -> web.StreamResponse:
+    out = []
+    for item in call.body:
+        code = await result_code(_emqx4_publish(call, item), call.endpoint, emqx4_http.control_error)
+        out.append({"topic": item.get("topic") if isinstance(item, dict) else None, "code": code})
+    return emqx4_http.ok(out)

@@ -1,4 +1,4 @@
-"""Records in each flavor's names and formats; the names come from the shared crosswalk."""
+"""Records in each flavor's names and formats; the names come from the crosswalk (`adapters/common/fields.py`)."""
 from __future__ import annotations
 
 from adapters.common.fields import CLIENT, SUBSCRIPTION, project

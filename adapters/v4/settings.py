@@ -63,7 +63,8 @@ class NanoSettings:
             if saved is None:
                 return
             await self.update(saved, persist=False)
-        except (DocumentError, ValueError) as e:  # a hand-edited file must not stop the gateway
+        # A hand-edited file (or one the broker or the account store now refuses) must not stop the gateway.
+        except (DocumentError, InvalidArgument, ValueError) as e:
             log.error("ignoring %s: %s", self.path, e)
             return
         if "listeners" in self.pending:
@@ -129,12 +130,9 @@ class NanoSettings:
         user, password = http["username"], http["password"]
         if accounts is None or password is None:
             return
+        if accounts.check_password(user, password):
+            return
         try:
-            if accounts.check_password(user, password):
-                return
-            try:
-                accounts.set_password(user, password, enforce_policy=False)
-            except NotFound:
-                accounts.add_user(user, password, enforce_policy=False)
-        except InvalidArgument as e:
-            raise DocumentError(codes.REQ_PARAM_ERROR, f"http_server: {e}") from None
+            accounts.set_password(user, password, enforce_policy=False)
+        except NotFound:
+            accounts.add_user(user, password, enforce_policy=False)
