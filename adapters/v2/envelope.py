@@ -47,7 +47,7 @@ ENVELOPE = {"type": "object", "required": ["code"], "properties": {
     "code": {"type": "integer", "description": "0 on success, else 101-114"},
     "result": {"description": "present on success only"},
     "message": {"type": "string", "description": "with some error codes"}}}
-RESPONSES = {
+RESPONSES: dict[int, dict] = {
     200: {"description": "success (code 0) or a business error (code 101-114)", "schema": ENVELOPE},
     401: {"description": 'empty body; WWW-Authenticate: Basic Realm="emqx control center"'},
     404: {"description": "empty text/plain: unknown route or node"},

@@ -89,7 +89,7 @@ def checked_body(data: dict, schema: dict) -> dict:
 
 
 def body_schema(*declared: Param) -> dict:
-    props = {}
+    props: dict[str, dict[str, Any]] = {}
     for p in declared:
         props[p.name] = {"type": p.type, "description": p.description}
         if p.default is not None:
