@@ -73,6 +73,9 @@ async def test_plugin_toggle_errors(v2):
     path = f"/nodes/{NODE}/plugins/emq_retainer"
     assert (await v2.code("PUT", path, json={}))["code"] == 107
     assert (await v2.code("PUT", path, json={"active": "true"}))["code"] == 108
+    # Another node's path is 2.3's badrpc crash (404, empty) before the parameters are looked at.
+    r = await v2.call("PUT", "/nodes/other@host/plugins/emq_retainer", json={}, raw=True)
+    assert r.status == 404 and await r.read() == b""
 
 
 async def test_users_crud_with_2_3_codes(v2):
@@ -84,6 +87,10 @@ async def test_users_crud_with_2_3_codes(v2):
     assert (await v2.code("POST", "/users", json={"username": "x", "password": "p"}))["code"] == 107
     assert (await v2.code("POST", "/users", json={"username": "", "password": "p", "tags": ""}))["code"] == 104
     assert (await v2.code("POST", "/users", json={"username": "x", "password": 1, "tags": ""}))["code"] == 108
+    # A refusal with no 2.3 code of its own is 2.3's catch-all 102, with the reason; nothing is created.
+    body = await v2.code("POST", "/users", json={"username": "no spaces", "password": "p", "tags": ""})
+    assert body["code"] == 102 and body["message"].startswith("Bad Username")
+    assert [u["username"] for u in await v2.result("GET", "/users")] == ["admin", "ops"]
     assert await v2.result("GET", "/users/ops") == {"username": "ops", "tags": "viewer"}
     assert await v2.result("GET", "/users/ghost") == []
     assert await v2.result("PUT", "/users/ops", json={"username": "ops", "tags": "operator"}) == []

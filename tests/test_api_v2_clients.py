@@ -162,6 +162,9 @@ async def test_publish_defaults_and_delivery(v2):
         late.disconnect()
         assert await v2.code("POST", "/mqtt/publish", json={"topic": "p/#"}) == {
             "code": 102, "message": "validate topic: p/# fail"}
+        # The message quotes the topic as sent, braces and all.
+        assert await v2.code("POST", "/mqtt/publish", json={"topic": "p/{client_id}/#"}) == {
+            "code": 102, "message": "validate topic: p/{client_id}/# fail"}
     finally:
         c.disconnect()
 

@@ -194,3 +194,5 @@ async def test_openapi_document_from_the_v5_table(v5):
     body = paths["/api/v5/publish"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["topic", "payload"]
     assert set(doc["components"]["securitySchemes"]) == {"basicAuth", "bearerAuth"}
+    ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(ids) == len(set(ids))

@@ -66,7 +66,9 @@ async def test_filters_and_count_rules(v5):
     body = await v5.json("get", "/clients?ip_address=127.0.0.1:8080", status=400)
     assert body == {"code": "INVALID_PARAMETER",
                     "message": "the ip_address parameter expected type is ip, but the value is 127.0.0.1:8080"}
-    assert (await v5.json("get", "/clients?proto_ver=five", status=400))["code"] == "INVALID_PARAMETER"
+    body = await v5.json("get", "/clients?proto_ver=five", status=400)
+    assert body == {"code": "INVALID_PARAMETER",
+                    "message": "the proto_ver parameter expected type is integer, but the value is five"}
     for query in ("conn_state=sleeping", "clean_start=yes", "gte_created_at=yesterday", "fields=clientid,bogus"):
         assert (await v5.json("get", f"/clients?{query}", status=400))["code"] == "BAD_REQUEST", query
     body = await v5.json("get", "/clients?node=other@host", status=404)
@@ -85,6 +87,10 @@ async def test_clients_v2_cursor(v5):
     assert await v5.json("get", "/clients_v2?cursor=!!!", status=400) == {"code": "BAD_REQUEST",
                                                                            "message": "bad cursor"}
     assert (await v5.json("get", "/clients_v2?limit=0", status=400))["code"] == "BAD_REQUEST"
+    # A bad filter is the filter's INVALID_PARAMETER, not the cursor's BAD_REQUEST (told apart by the field).
+    body = await v5.json("get", "/clients_v2?ip_address=nowhere", status=400)
+    assert body == {"code": "INVALID_PARAMETER",
+                    "message": "the ip_address parameter expected type is ip, but the value is nowhere"}
 
 
 async def test_kick_and_bulk_kick(v5):

@@ -7,7 +7,8 @@ little more than the copy of the bytes.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 

@@ -8,91 +8,104 @@ from __future__ import annotations
 
 import functools
 
-from gateway.http.routes import Param
+from gateway.http.routes import Call, Param, Routes
 from schemas.errors import NotFound
 from schemas.records import ClientInfo, ClientQuery, SubscriptionQuery
 
 from . import params, rows
-from .envelope import ok, fail
-from .routing import add, on_node
+from .envelope import fail, ok
 
 CONNECTED = ClientQuery(conn_state="connected")
 ALL_SESSIONS = ClientQuery()
-ACL_CACHE_BODY = (Param(name="topic", type="string", required=True),)
+ACL_CACHE_BODY = params.body_schema(Param(name="topic", type="string", required=True))
+
+routes = Routes()
 
 
-async def _client(ctx, clientid: str) -> ClientInfo | None:
+async def _client(call: Call) -> ClientInfo | None:
     try:
-        return await ctx.control.get_client(clientid)
+        return await call.control.get_client(call.args["clientid"])
     except NotFound:
         return None
 
 
-async def _connected(ctx, clientid: str) -> list[ClientInfo]:
-    info = await _client(ctx, clientid)
+async def _connected(call: Call) -> list[ClientInfo]:
+    info = await _client(call)
     return [info] if info is not None and info.connected else []
 
 
-async def _paged(request, fetch, render):
+async def _paged(call: Call, fetch, render):
     """One page of a listing: ``fetch(offset=, limit=)`` is a BrokerControl listing."""
-    req = params.page(request)
+    req = params.page(call.args)
     page = await fetch(offset=req.offset, limit=req.limit)
     return ok(rows.paged(req, page.total or 0, [render(x) for x in page.items]))
 
 
 # -- clients -----------------------------------------------------------------------------------
 
-async def clients(ctx, request):
-    return await _paged(request, functools.partial(ctx.control.list_clients, CONNECTED), rows.client_row)
+@routes.get("/nodes/{node}/clients", name="node_clients", summary="Connected clients of a node (paged)",
+            tags=("clients",), params=params.PAGING)
+async def clients(call: Call):
+    return await _paged(call, functools.partial(call.control.list_clients, CONNECTED), rows.client_row)
 
 
-async def client(ctx, request):
-    found = await _connected(ctx, request.match_info["clientid"])
-    return ok(rows.lookup([rows.client_row(c) for c in found]))
+@routes.get("/clients/{clientid}", summary="A connected client, cluster-wide", tags=("clients",))
+@routes.get("/nodes/{node}/clients/{clientid}", name="node_client", summary="A connected client of a node",
+            tags=("clients",))
+async def client(call: Call):
+    return ok(rows.lookup([rows.client_row(c) for c in await _connected(call)]))
 
 
-async def kick(ctx, request):
-    clientid = request.match_info["clientid"]
-    if not await _connected(ctx, clientid):
+@routes.delete("/clients/{clientid}", summary="Kick a connected client (112 if offline)", tags=("clients",))
+async def kick(call: Call):
+    if not await _connected(call):
         raise fail(112)
-    try:
-        # 2.3 closed the connection only: a persistent session stays, to its expiry.
-        await ctx.control.kick_client(clientid, discard_session=False)
-    except NotFound:
-        raise fail(112) from None
+    # 2.3 closed the connection only: a persistent session stays, to its expiry.
+    await call.control.kick_client(call.args["clientid"], discard_session=False)
     return ok()
 
 
-async def clean_acl_cache(ctx, request):
+@routes.put("/clients/{clientid}/clean_acl_cache", body=ACL_CACHE_BODY,
+            summary="Clean a connected client's ACL cache (112 if offline)", tags=("clients",))
+async def clean_acl_cache(call: Call):
     """emqgw evaluates the ACL on every publish/subscribe (no per-client cache), so once the client is
     known to be online there is nothing stale to drop: its next check already sees the current rules."""
-    await params.body_params(request, ACL_CACHE_BODY)
-    if not await _connected(ctx, request.match_info["clientid"]):
+    if not await _connected(call):
         raise fail(112)
     return ok()
 
 
 # -- sessions ----------------------------------------------------------------------------------
 
-async def sessions(ctx, request):
-    return await _paged(request, functools.partial(ctx.control.list_clients, ALL_SESSIONS), rows.session_row)
+@routes.get("/nodes/{node}/sessions", name="node_sessions", tags=("sessions",), params=params.PAGING,
+            summary="Sessions of a node, offline persistent ones too (paged)")
+async def sessions(call: Call):
+    return await _paged(call, functools.partial(call.control.list_clients, ALL_SESSIONS), rows.session_row)
 
 
-async def session(ctx, request):
-    info = await _client(ctx, request.match_info["clientid"])
+@routes.get("/sessions/{clientid}", summary="A session, cluster-wide", tags=("sessions",))
+@routes.get("/nodes/{node}/sessions/{clientid}", name="node_session", summary="A session of a node",
+            tags=("sessions",))
+async def session(call: Call):
+    info = await _client(call)
     return ok(rows.lookup([] if info is None else [rows.session_row(info)]))
 
 
 # -- subscriptions -----------------------------------------------------------------------------
 
-async def subscriptions(ctx, request):
-    return await _paged(request, functools.partial(ctx.control.list_subscriptions, SubscriptionQuery()),
+@routes.get("/nodes/{node}/subscriptions", name="node_subscriptions", summary="Subscriptions of a node (paged)",
+            tags=("subscriptions",), params=params.PAGING)
+async def subscriptions(call: Call):
+    return await _paged(call, functools.partial(call.control.list_subscriptions, SubscriptionQuery()),
                         rows.subscription_row)
 
 
-async def client_subscriptions(ctx, request):
+@routes.get("/subscriptions/{clientid}", summary="A client's subscriptions, cluster-wide", tags=("subscriptions",))
+@routes.get("/nodes/{node}/subscriptions/{clientid}", name="node_client_subscriptions",
+            summary="A client's subscriptions on a node", tags=("subscriptions",))
+async def client_subscriptions(call: Call):
     try:
-        subs = await ctx.control.client_subscriptions(request.match_info["clientid"])
+        subs = await call.control.client_subscriptions(call.args["clientid"])
     except NotFound:
         subs = []
     return ok(rows.lookup([rows.subscription_row(s) for s in subs]))
@@ -100,43 +113,18 @@ async def client_subscriptions(ctx, request):
 
 # -- routes ------------------------------------------------------------------------------------
 
-async def routes(ctx, request):
-    return await _paged(request, functools.partial(ctx.control.list_routes, topic=None), rows.route_row)
+# 2.3's regex was `^routes?$`: `route` works too.
+@routes.get("/route", name="routes", summary="Route table (paged)", tags=("routes",), params=params.PAGING, hidden=True)
+@routes.get("/routes", name="routes", summary="Route table (paged)", tags=("routes",), params=params.PAGING)
+async def route_table(call: Call):
+    return await _paged(call, functools.partial(call.control.list_routes, topic=None), rows.route_row)
 
 
-async def topic_routes(ctx, request):
+# The topic may hold raw slashes or `%2F`; aiohttp decodes the captured value.
+@routes.get("/routes/{topic:.+}", summary="Routes of one topic", tags=("routes",))
+async def topic_routes(call: Call):
     try:
-        found = await ctx.control.get_routes(request.match_info["topic"])
+        found = await call.control.get_routes(call.args["topic"])
     except NotFound:
         found = []
     return ok(rows.lookup([rows.route_row(r) for r in found]))
-
-
-def register(dl) -> None:
-    paging = params.PAGING
-    add(dl, "GET", "/nodes/{node}/clients", on_node(clients), summary="Connected clients of a node (paged)",
-        tags=("clients",), params=paging)
-    add(dl, "GET", "/nodes/{node}/clients/{clientid}", on_node(client), summary="A connected client of a node",
-        tags=("clients",))
-    add(dl, "GET", "/clients/{clientid}", client, summary="A connected client, cluster-wide", tags=("clients",))
-    add(dl, "DELETE", "/clients/{clientid}", kick, summary="Kick a connected client (112 if offline)",
-        tags=("clients",))
-    add(dl, "PUT", "/clients/{clientid}/clean_acl_cache", clean_acl_cache, body=ACL_CACHE_BODY,
-        summary="Clean a connected client's ACL cache (112 if offline)", tags=("clients",))
-    add(dl, "GET", "/nodes/{node}/sessions", on_node(sessions), tags=("sessions",), params=paging,
-        summary="Sessions of a node, offline persistent ones too (paged)")
-    add(dl, "GET", "/nodes/{node}/sessions/{clientid}", on_node(session), summary="A session of a node",
-        tags=("sessions",))
-    add(dl, "GET", "/sessions/{clientid}", session, summary="A session, cluster-wide", tags=("sessions",))
-    add(dl, "GET", "/nodes/{node}/subscriptions", on_node(subscriptions), summary="Subscriptions of a node (paged)",
-        tags=("subscriptions",), params=paging)
-    add(dl, "GET", "/nodes/{node}/subscriptions/{clientid}", on_node(client_subscriptions),
-        summary="A client's subscriptions on a node", tags=("subscriptions",))
-    add(dl, "GET", "/subscriptions/{clientid}", client_subscriptions, summary="A client's subscriptions, cluster-wide",
-        tags=("subscriptions",))
-    add(dl, "GET", "/routes", routes, summary="Route table (paged)", tags=("routes",), params=paging)
-    # 2.3's regex was `^routes?$`: `route` works too.
-    add(dl, "GET", "/route", routes, summary="Route table (paged)", tags=("routes",), params=paging, hidden=True)
-    # The topic may hold raw slashes or `%2F`; aiohttp decodes the captured value.
-    add(dl, "GET", "/routes/{topic:.+}", topic_routes, summary="Routes of one topic", tags=("routes",),
-        slash=False)

@@ -11,12 +11,11 @@ import typing
 
 import attrs
 
-from gateway.http.routes import Param
+from gateway.http.routes import Call, Param, Routes
 from schemas.records import BrokerConfig
 
-from . import params
 from .envelope import fail, ok
-from .routing import add, on_node
+from .params import body_schema
 
 APP = "emqttd"
 TAGS = ("configs",)
@@ -25,7 +24,7 @@ TAGS = ("configs",)
 READ_ONLY = ("node_name", "listeners", "acl_file")
 # String settings that take one of a few words.
 CHOICES = {"acl_no_match": ("allow", "deny")}
-MODIFY = (Param(name="key", type="string", required=True), Param(name="value", type="string", required=True))
+MODIFY = body_schema(Param(name="key", type="string", required=True), Param(name="value", type="string", required=True))
 
 _HINTS = typing.get_type_hints(BrokerConfig)
 _SCALARS = (bool, int, float, str)
@@ -69,10 +68,15 @@ def config_rows(cfg: BrokerConfig) -> list[dict]:
             for name, (kind, _opt) in FIELDS.items()]
 
 
-async def modify(ctx, request):
-    p = await params.body_params(request, MODIFY)
-    key, value = p["key"], p["value"]
-    if request.match_info["app"] != APP or key not in FIELDS or key in READ_ONLY:
+routes = Routes(tags=TAGS)
+
+
+@routes.put("/configs/{app}", body=MODIFY, summary="Change one broker setting (app emqttd)")
+@routes.put("/nodes/{node}/configs/{app}", name="node_modify", body=MODIFY,
+            summary="Change one broker setting of a node (app emqttd)")
+async def modify(call: Call):
+    key, value = call.body["key"], call.body["value"]
+    if call.args["app"] != APP or key not in FIELDS or key in READ_ONLY:
         raise fail(102)
     kind, optional = FIELDS[key]
     try:
@@ -84,22 +88,16 @@ async def modify(ctx, request):
     if isinstance(converted, (int, float)) and not isinstance(converted, bool) \
             and not (math.isfinite(converted) and converted >= 0):
         raise fail(102)
-    cfg = await ctx.control.get_config()
-    await ctx.control.apply_config(attrs.evolve(cfg, **{key: converted}))
+    cfg = await call.control.get_config()
+    await call.control.apply_config(attrs.evolve(cfg, **{key: converted}))
     return ok()
 
 
-async def all_configs(ctx, request):
-    return ok({ctx.control.node_name: config_rows(await ctx.control.get_config())})
+@routes.get("/configs", summary="Broker settings, keyed by node")
+async def all_configs(call: Call):
+    return ok({call.control.node_name: config_rows(await call.control.get_config())})
 
 
-async def configs(ctx, request):
-    return ok(config_rows(await ctx.control.get_config()))
-
-
-def register(dl) -> None:
-    add(dl, "GET", "/configs", all_configs, summary="Broker settings, keyed by node", tags=TAGS)
-    add(dl, "PUT", "/configs/{app}", modify, body=MODIFY, summary="Change one broker setting (app emqttd)", tags=TAGS)
-    add(dl, "GET", "/nodes/{node}/configs", on_node(configs), summary="Broker settings of a node", tags=TAGS)
-    add(dl, "PUT", "/nodes/{node}/configs/{app}", on_node(modify), body=MODIFY,
-        summary="Change one broker setting of a node (app emqttd)", tags=TAGS)
+@routes.get("/nodes/{node}/configs", name="node_configs", summary="Broker settings of a node")
+async def configs(call: Call):
+    return ok(config_rows(await call.control.get_config()))

@@ -38,6 +38,20 @@ CODES = {
 PARAMS_ERROR = "params error"
 PARAMS_TYPE_ERROR = "params type error"
 BODY_NOT_JSON = "Body not json"
+USER_NOT_FOUND = "User not found"
+
+
+# Every v2 answer: 200 with the envelope (success or business error), or an empty-bodied status; what
+# each endpoint documents unless it says otherwise.
+ENVELOPE = {"type": "object", "required": ["code"], "properties": {
+    "code": {"type": "integer", "description": "0 on success, else 101-114"},
+    "result": {"description": "present on success only"},
+    "message": {"type": "string", "description": "with some error codes"}}}
+RESPONSES: dict[int, dict] = {
+    200: {"description": "success (code 0) or a business error (code 101-114)", "schema": ENVELOPE},
+    401: {"description": 'empty body; WWW-Authenticate: Basic Realm="emqx control center"'},
+    404: {"description": "empty text/plain: unknown route or node"},
+}
 
 
 def ok(result: Any = ()) -> web.Response:

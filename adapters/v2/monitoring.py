@@ -10,10 +10,10 @@ import orjson
 
 from adapters.common.fields import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
+from gateway.http.routes import Call, Routes
 from schemas.records import Alarm, ListenerInfo, NodeInfo
 
 from .envelope import ok
-from .routing import add, on_node
 
 TAGS = ("monitoring",)
 # The runtime where 2.3 said "R19/8.3" (its Erlang/OTP release).
@@ -54,29 +54,29 @@ def listener_object(lst: ListenerInfo) -> dict:
             "shutdown_count": shutdown}
 
 
-async def _listeners(ctx) -> list[dict]:
-    return [listener_object(lst) for lst in await ctx.control.listeners() if lst.running]
+async def _listeners(control) -> list[dict]:
+    return [listener_object(lst) for lst in await control.listeners() if lst.running]
 
 
-async def _metrics(ctx) -> dict:
-    counters = (await ctx.control.metrics()).counters
-    stats = (await ctx.control.stats()).stats
+async def _metrics(control) -> dict:
+    counters = (await control.metrics()).counters
+    stats = (await control.stats()).stats
     out = {k: counters.get(v, 0) for k, v in METRICS_V2.items()}
     out.update({k: stats.get(v, 0) for k, v in METRICS_V2_FROM_STATS.items()})
     return out
 
 
-async def _stats(ctx) -> dict:
-    stats = (await ctx.control.stats()).stats
+async def _stats(control) -> dict:
+    stats = (await control.stats()).stats
     return {k: stats.get(v, 0) for k, v in STATS_V2.items()}
 
 
-async def _broker(ctx) -> dict:
-    return broker_object(await ctx.control.node_info())
+async def _broker(control) -> dict:
+    return broker_object(await control.node_info())
 
 
-async def _node(ctx) -> dict:
-    return node_object(await ctx.control.node_info())
+async def _node(control) -> dict:
+    return node_object(await control.node_info())
 
 
 def _named(node: str, data: dict) -> dict:
@@ -102,15 +102,30 @@ SECTIONS = (
 
 
 def _all_nodes(produce, wrap):
-    async def handler(ctx, request):
-        return ok([wrap(ctx.control.node_name, await produce(ctx))])
+    async def handler(call: Call):
+        return ok([wrap(call.control.node_name, await produce(call.control))])
     return handler
 
 
 def _one_node(produce):
-    async def handler(ctx, request):
-        return ok(await produce(ctx))
-    return on_node(handler)
+    async def handler(call: Call):
+        return ok(await produce(call.control))
+    return handler
+
+
+def _section_routes() -> Routes:
+    """Each section for all nodes and for one node."""
+    out = Routes()
+    for path, produce, wrap, tag, what in SECTIONS:
+        name = path.strip("/").replace("/", "_")
+        out.add("GET", path, _all_nodes(produce, wrap), name=name + "_all", summary=f"All nodes: {what}",
+                tags=(tag,))
+        out.add("GET", path + "/{node}", _one_node(produce), name=name + "_node", summary=f"One node: {what}",
+                tags=(tag,))
+    return out
+
+
+routes = _section_routes()
 
 
 ALARM_FORMATS = {"details": lambda d: orjson.dumps(d).decode(), "time": legacy_datetime}
@@ -121,15 +136,6 @@ def alarm_row(a: Alarm) -> dict:
     return {**project(a, ALARM, "v2", ALARM_FORMATS), "severity": "warning"}
 
 
-async def alarms(ctx, request):
-    return ok([alarm_row(a) for a in await ctx.control.list_alarms(activated=True)])
-
-
-def register(dl) -> None:
-    for path, produce, wrap, tag, what in SECTIONS:
-        name = path.strip("/").replace("/", "_")
-        add(dl, "GET", path, _all_nodes(produce, wrap), name=name + "_all", summary=f"All nodes: {what}",
-            tags=(tag,))
-        add(dl, "GET", path + "/{node}", _one_node(produce), name=name + "_node", summary=f"One node: {what}",
-            tags=(tag,))
-    add(dl, "GET", "/nodes/{node}/alarms", on_node(alarms), summary="Active alarms of a node", tags=TAGS)
+@routes.get("/nodes/{node}/alarms", name="node_alarms", summary="Active alarms of a node", tags=TAGS)
+async def alarms(call: Call):
+    return ok([alarm_row(a) for a in await call.control.list_alarms(activated=True)])

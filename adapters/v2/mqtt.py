@@ -1,85 +1,60 @@
 """`mqtt/publish`, `mqtt/subscribe`, `mqtt/unsubscribe` (reference §1.4; seed 002 for the defaults).
 
 The seed makes only `topic` required for publish (payload defaults to "", qos 0, retain false,
-client_id "http"); failures are 102 with 2.3's messages.
+client_id "http"); failures are 102 with 2.3's messages, which quote the request.
 """
 from __future__ import annotations
 
-from gateway.http.routes import Param
+from gateway.http.routes import Call, Param, Routes
 from schemas.errors import InvalidArgument, NotFound, Unavailable
 from schemas.records import PublishRequest, SubscribeRequest
 
-from . import params
-from .envelope import PARAMS_TYPE_ERROR, fail, ok
-from .routing import add
+from .envelope import ok
+from .params import body_schema
 
-TAGS = ("mqtt",)
 DEFAULT_CLIENT_ID = "http"
 QOS = (0, 1, 2)
 
-PUBLISH = (
+PUBLISH = body_schema(
     Param(name="topic", type="string", required=True),
     Param(name="payload", type="string", default=""),
     Param(name="qos", type="integer", default=0, enum=QOS),
     Param(name="retain", type="boolean", default=False),
     Param(name="client_id", type="string", default=DEFAULT_CLIENT_ID),
 )
-SUBSCRIBE = (
+SUBSCRIBE = body_schema(
     Param(name="client_id", type="string", required=True),
     Param(name="topic", type="string", required=True),
     Param(name="qos", type="integer", default=0, enum=QOS),
 )
-UNSUBSCRIBE = (
+UNSUBSCRIBE = body_schema(
     Param(name="client_id", type="string", required=True),
     Param(name="topic", type="string", required=True),
 )
+BAD_TOPIC = (102, "validate topic: {topic} fail")
+NO_CLIENT = (102, "Clientid: {client_id} not found")
+
+routes = Routes(tags=("mqtt",))
 
 
-def _bad_topic(topic: str):
-    return fail(102, f"validate topic: {topic} fail")
-
-
-def _qos(value: int) -> int:
-    if value not in QOS:
-        raise fail(108, PARAMS_TYPE_ERROR)
-    return value
-
-
-async def publish(ctx, request):
-    p = await params.body_params(request, PUBLISH)
-    req = PublishRequest(topic=p["topic"], payload=p["payload"].encode(), qos=_qos(p["qos"]), retain=p["retain"],
-                         clientid=p["client_id"])
-    try:
-        await ctx.control.publish(req)
-    except InvalidArgument:
-        raise _bad_topic(p["topic"]) from None
-    except Unavailable:
-        raise fail(102, "broker stopped") from None
+@routes.post("/mqtt/publish", body=PUBLISH, summary="Publish a message",
+             errors={InvalidArgument: BAD_TOPIC, Unavailable: (102, "broker stopped")})
+async def publish(call: Call):
+    b = call.body
+    await call.control.publish(PublishRequest(topic=b["topic"], payload=b["payload"].encode(), qos=b["qos"],
+                                              retain=b["retain"], clientid=b["client_id"]))
     return ok()
 
 
-async def subscribe(ctx, request):
-    p = await params.body_params(request, SUBSCRIBE)
-    try:
-        await ctx.control.subscribe(p["client_id"], [SubscribeRequest(topic=p["topic"], qos=_qos(p["qos"]))])
-    except NotFound:
-        raise fail(102, f"Clientid: {p['client_id']} not found") from None
-    except InvalidArgument:
-        raise _bad_topic(p["topic"]) from None
+@routes.post("/mqtt/subscribe", body=SUBSCRIBE, summary="Subscribe a client with a session",
+             errors={NotFound: NO_CLIENT, InvalidArgument: BAD_TOPIC})
+async def subscribe(call: Call):
+    b = call.body
+    await call.control.subscribe(b["client_id"], [SubscribeRequest(topic=b["topic"], qos=b["qos"])])
     return ok()
 
 
-async def unsubscribe(ctx, request):
-    p = await params.body_params(request, UNSUBSCRIBE)
-    try:
-        await ctx.control.unsubscribe(p["client_id"], [p["topic"]])
-    except NotFound:
-        raise fail(102, f"Clientid: {p['client_id']} not found") from None
+@routes.post("/mqtt/unsubscribe", body=UNSUBSCRIBE, summary="Unsubscribe a client", errors={NotFound: NO_CLIENT})
+async def unsubscribe(call: Call):
+    await call.control.unsubscribe(call.body["client_id"], [call.body["topic"]])
     return ok()
-
-
-def register(dl) -> None:
-    add(dl, "POST", "/mqtt/publish", publish, body=PUBLISH, summary="Publish a message", tags=TAGS)
-    add(dl, "POST", "/mqtt/subscribe", subscribe, body=SUBSCRIBE, summary="Subscribe a client with a session",
-        tags=TAGS)
-    add(dl, "POST", "/mqtt/unsubscribe", unsubscribe, body=UNSUBSCRIBE, summary="Unsubscribe a client", tags=TAGS)

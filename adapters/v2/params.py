@@ -2,10 +2,13 @@
 
 GET reads the query string only (unknown keys such as the dashboard's `timestamps` are ignored);
 POST/PUT/DELETE read a JSON body whatever its Content-Type, and ignore the query. The rules:
-a body that is not JSON -> 109; a declared required parameter absent -> 107; a declared parameter of
-the wrong JSON type -> 108 (2.3 checked `binary` = string and `bool`; integers are checked too, where
-2.3 crashed). The declarations are ``gateway.http.routes.Param`` records, so the same tuple also feeds the
-OpenAPI document (``body_schema``).
+a body that is not a JSON object -> 109, on every such route (2.3 decoded it before dispatching); a
+`{node}` in the path that is not this node -> 404 (2.3 crashed on its badrpc); a declared required
+parameter absent -> 107; a declared parameter of the wrong JSON type, or outside its `enum` -> 108
+(2.3 checked `binary` = string and `bool`; integers and enums are checked too, where 2.3 crashed).
+
+A body is declared as the JSON schema ``body_schema`` builds from ``gateway.http.routes.Param``
+records: the OpenAPI document shows it, and ``checked_body`` applies it.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from aiohttp import web
 
 from adapters.common.paging import PageRequest, parse_page
 from gateway.http import dialect as d
-from gateway.http.routes import Param
+from gateway.http.routes import Endpoint, Param
 
 from .envelope import BODY_NOT_JSON, PARAMS_ERROR, PARAMS_TYPE_ERROR, fail
 
@@ -27,17 +30,11 @@ PAGING = (
     Param(name="page_size", type="integer", default=DEFAULT_PAGE_SIZE, description="rows per page"),
 )
 
-_JSON_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer"}
-
-
-def _type_ok(kind: str, value: Any) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    return True
+_TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+}
 
 
 def not_found() -> d.ApiError:
@@ -45,7 +42,23 @@ def not_found() -> d.ApiError:
     return d.ApiError(404, d.NOT_FOUND)
 
 
-async def json_body(request: web.Request) -> dict:
+async def arguments(request: web.Request, endpoint: Endpoint, node_name: str) -> tuple[dict[str, Any], Any]:
+    """The path and query (GET) or the path and body (the rest), by the rules above, in 2.3's order."""
+    if endpoint.method == "GET":
+        args = {**request.query, **request.match_info}
+        body = None
+    else:
+        args = dict(request.match_info)
+        body = await _json_object(request)
+    node = request.match_info.get("node")
+    if node is not None and node != node_name:
+        raise not_found()
+    if body is not None and endpoint.body is not None:
+        body = checked_body(body, endpoint.body)
+    return args, body
+
+
+async def _json_object(request: web.Request) -> dict:
     raw = await request.read()
     if not raw.strip():
         return {}
@@ -58,23 +71,27 @@ async def json_body(request: web.Request) -> dict:
     return data
 
 
-async def body_params(request: web.Request, declared: tuple[Param, ...] = ()) -> dict:
-    """The JSON body, checked against ``declared`` (107/108), with declared defaults filled in."""
-    data = await json_body(request)
-    for p in declared:
-        if p.name not in data:
-            if p.required:
+def checked_body(data: dict, schema: dict) -> dict:
+    """``data`` checked against its declared properties (107/108), absent optional ones filled in with
+    their default (None when they have none)."""
+    required = schema.get("required", ())
+    out = dict(data)
+    for name, prop in schema.get("properties", {}).items():
+        if name not in data:
+            if name in required:
                 raise fail(107, PARAMS_ERROR)
-            data[p.name] = p.default
-        elif not _type_ok(p.type, data[p.name]):
+            out[name] = prop.get("default")
+            continue
+        value = data[name]
+        if not _TYPES[prop["type"]](value) or value not in prop.get("enum", (value,)):
             raise fail(108, PARAMS_TYPE_ERROR)
-    return data
+    return out
 
 
-def body_schema(declared: tuple[Param, ...]) -> dict:
-    props = {}
+def body_schema(*declared: Param) -> dict:
+    props: dict[str, dict[str, Any]] = {}
     for p in declared:
-        props[p.name] = {"type": _JSON_TYPES.get(p.type, p.type), "description": p.description}
+        props[p.name] = {"type": p.type, "description": p.description}
         if p.default is not None:
             props[p.name]["default"] = p.default
         if p.enum is not None:
@@ -86,18 +103,9 @@ def body_schema(declared: tuple[Param, ...]) -> dict:
     return schema
 
 
-def page(request: web.Request) -> PageRequest:
-    """`curr_page` / `page_size` from the query; 2.3 crashed (404) on a non-integer or a zero size."""
+def page(args: dict[str, Any]) -> PageRequest:
+    """`curr_page` / `page_size` of the query; 2.3 crashed (404) on a non-integer or a zero size."""
     try:
-        return parse_page(request.query.get("curr_page"), request.query.get("page_size"),
-                          default_limit=DEFAULT_PAGE_SIZE)
+        return parse_page(args.get("curr_page"), args.get("page_size"), default_limit=DEFAULT_PAGE_SIZE)
     except ValueError:
         raise not_found() from None
-
-
-def node(ctx, request: web.Request) -> str:
-    """The `{node}` of the path, which must be ours; 2.3 crashed on an unknown node (badrpc) -> 404."""
-    name = request.match_info["node"]
-    if name != ctx.control.node_name:
-        raise not_found()
-    return name

@@ -5,13 +5,11 @@ feature with no 2.3 counterpart is shown as `emq_<name>`.
 """
 from __future__ import annotations
 
-from gateway.http.routes import Param
-from schemas.errors import NotFound
+from gateway.http.routes import Call, Param, Routes
 from schemas.records import Feature
 
 from . import params
 from .envelope import fail, ok
-from .routing import add, on_node
 
 TAGS = ("plugins",)
 # feature -> (2.3 plugin name, 2.3 description)
@@ -21,7 +19,7 @@ PLUGINS = {
     "auth_username": ("emq_auth_username", "Authentication with Username/Password"),
     "dashboard": ("emq_dashboard", "EMQ Web Dashboard"),
 }
-TOGGLE = (Param(name="active", type="boolean", required=True),)
+TOGGLE = params.body_schema(Param(name="active", type="boolean", required=True))
 
 
 def plugin_name(feature: str) -> str:
@@ -33,58 +31,51 @@ def plugin_object(f: Feature) -> dict:
     return {"name": plugin_name(f.name), "version": f.version, "description": description, "active": f.enabled}
 
 
-async def _find(ctx, request) -> Feature | None:
-    name = request.match_info["plugin"]
-    return next((f for f in await ctx.control.features() if plugin_name(f.name) == name), None)
+routes = Routes(tags=TAGS)
 
 
-async def list_plugins(ctx, request):
-    return ok([plugin_object(f) for f in await ctx.control.features()])
+async def _find(call: Call) -> Feature | None:
+    name = call.args["plugin"]
+    return next((f for f in await call.control.features() if plugin_name(f.name) == name), None)
 
 
-async def toggle(ctx, request):
-    active = (await params.body_params(request, TOGGLE))["active"]
-    feature = await _find(ctx, request)
+@routes.get("/nodes/{node}/plugins", name="node_list_plugins", summary="Plugins (switchable features) of a node")
+async def list_plugins(call: Call):
+    return ok([plugin_object(f) for f in await call.control.features()])
+
+
+@routes.put("/nodes/{node}/plugins/{plugin}", name="node_toggle", body=TOGGLE, summary="Start or stop a plugin")
+async def toggle(call: Call):
+    active = call.body["active"]
+    feature = await _find(call)
     if feature is None:
         # emqttd_plugins:load/unload of an unknown plugin: {error, not_found} -> 102 "unknown".
         raise fail(102, "unknown")
     if feature.enabled == active:
         raise fail(110, "already_started") if active else fail(111, "not_started")
-    try:
-        await ctx.control.set_feature(feature.name, active)
-    except NotFound:
-        raise fail(102, "unknown") from None
+    await call.control.set_feature(feature.name, active)
     return ok()
 
 
-async def _feature_named(ctx, request) -> Feature:
-    feature = await _find(ctx, request)
+async def _feature_named(call: Call) -> Feature:
+    feature = await _find(call)
     if feature is None:
         raise params.not_found()
     return feature
 
 
-async def plugin_configs(ctx, request):
+@routes.get("/nodes/{node}/plugin_configs/{plugin}", name="node_plugin_configs", summary="A plugin's settings")
+async def plugin_configs(call: Call):
     """A feature's own settings: none of them has any yet (its knobs live in `configs`), so `[]`."""
-    await _feature_named(ctx, request)
+    await _feature_named(call)
     return ok([])
 
 
-async def set_plugin_configs(ctx, request):
+@routes.put("/nodes/{node}/plugin_configs/{plugin}", name="node_set_plugin_configs",
+            body={"type": "object", "additionalProperties": {"type": "string"}}, summary="Change a plugin's settings")
+async def set_plugin_configs(call: Call):
     """Free-form `{"<key>":"<value>"}`; with no settings, any key is unknown (2.3's failure: 102)."""
-    await _feature_named(ctx, request)
-    if await params.json_body(request):
+    await _feature_named(call)
+    if call.body:
         raise fail(102)
     return ok()
-
-
-def register(dl) -> None:
-    add(dl, "GET", "/nodes/{node}/plugins", on_node(list_plugins), summary="Plugins (switchable features) of a node",
-        tags=TAGS)
-    add(dl, "PUT", "/nodes/{node}/plugins/{plugin}", on_node(toggle), body=TOGGLE, summary="Start or stop a plugin",
-        tags=TAGS)
-    add(dl, "GET", "/nodes/{node}/plugin_configs/{plugin}", on_node(plugin_configs), summary="A plugin's settings",
-        tags=TAGS)
-    add(dl, "PUT", "/nodes/{node}/plugin_configs/{plugin}", on_node(set_plugin_configs),
-        body={"type": "object", "additionalProperties": {"type": "string"}}, summary="Change a plugin's settings",
-        tags=TAGS)

@@ -11,12 +11,12 @@ from aiohttp import web
 from adapters.common.fields import ALARM, project
 from adapters.common.timefmt import rfc3339_ms
 from gateway.http.dialect import ApiError
+from gateway.http.routes import Call, Routes
 from schemas.errors import NotFound
 from schemas.records import Alarm
 
 from .paging import PAGING, envelope_schema, page_request, paged
 from .validation import q
-
 
 FORMATTERS = {"time": rfc3339_ms, "until": rfc3339_ms}
 
@@ -29,7 +29,19 @@ def alarm_doc(a: Alarm, now: float) -> dict:
     return doc
 
 
-async def list_alarms(call) -> web.Response:
+ALARM_SCHEMA = {"type": "object", "properties": {
+    "node": {"type": "string"}, "name": {"type": "string"}, "message": {"type": "string"},
+    "details": {"type": "object"}, "duration": {"type": "integer", "description": "milliseconds"},
+    "activate_at": {"type": "string", "format": "date-time"},
+    "deactivate_at": {"type": "string", "format": "date-time", "description": "history only"}}}
+
+routes = Routes(tags=("Alarms",))
+
+
+@routes.get("/alarms", summary="Current alarms, or the history",
+            params=(*PAGING, q("activated", "boolean", "true: current alarms; false: the history", default=True)),
+            responses={200: {"schema": envelope_schema(ALARM_SCHEMA)}})
+async def list_alarms(call: Call) -> web.Response:
     args = call.args
     rows = await call.control.list_alarms(activated=args["activated"])
     pr = page_request(args)
@@ -38,39 +50,20 @@ async def list_alarms(call) -> web.Response:
     return paged(args, page, len(rows), pr.offset + pr.limit < len(rows))
 
 
-async def clear_history(call) -> web.Response:
+@routes.delete("/alarms", summary="Delete the deactivated alarms", responses={204: {"description": "history cleared"}})
+async def clear_history(call: Call) -> web.Response:
     await call.control.clear_alarm_history()
     return web.Response(status=204)
 
 
-async def force_deactivate(call) -> web.Response:
+@routes.post("/alarms/force_deactivate", summary="Deactivate an alarm now",
+             body={"type": "object", "properties": {"name": {"type": "string"}}},
+             responses={204: {"description": "deactivated"},
+                        400: {"description": "INVALID_PARAMETER (no name) / NOT_FOUND"}},
+             errors={NotFound: (400, "NOT_FOUND", "Alarm not found or already deactivated")})
+async def force_deactivate(call: Call) -> web.Response:
     name = call.body.get("name")
     if not name:
         raise ApiError(400, "INVALID_PARAMETER", "name is required")
-    try:
-        await call.control.deactivate_alarm(name)
-    except NotFound:
-        raise ApiError(400, "NOT_FOUND", "Alarm not found or already deactivated") from None
+    await call.control.deactivate_alarm(name)
     return web.Response(status=204)
-
-
-ALARM_SCHEMA = {"type": "object", "properties": {
-    "node": {"type": "string"}, "name": {"type": "string"}, "message": {"type": "string"},
-    "details": {"type": "object"}, "duration": {"type": "integer", "description": "milliseconds"},
-    "activate_at": {"type": "string", "format": "date-time"},
-    "deactivate_at": {"type": "string", "format": "date-time", "description": "history only"}}}
-
-
-def register(dl) -> None:
-    tags = ("Alarms",)
-    dl.endpoint("GET", "/alarms", list_alarms, tags=tags, summary="Current alarms, or the history",
-                params=(*PAGING, q("activated", "boolean", "true: current alarms; false: the history",
-                                   default=True)),
-                responses={200: {"schema": envelope_schema(ALARM_SCHEMA)}})
-    dl.endpoint("DELETE", "/alarms", clear_history, tags=tags, summary="Delete the deactivated alarms",
-                responses={204: {"description": "history cleared"}})
-    dl.endpoint("POST", "/alarms/force_deactivate", force_deactivate, tags=tags,
-                summary="Deactivate an alarm now",
-                body={"type": "object", "properties": {"name": {"type": "string"}}},
-                responses={204: {"description": "deactivated"},
-                           400: {"description": "INVALID_PARAMETER (no name) / NOT_FOUND"}})

@@ -3,18 +3,18 @@ keepalive. Records are rendered through the crosswalk's `v5` column.
 """
 from __future__ import annotations
 
-import ipaddress
-
 from aiohttp import web
 
+from adapters.common import queries
 from adapters.common.fields import CLIENT, SUBSCRIPTION, names, project
 from adapters.common.rows import RenderedRows
 from adapters.common.timefmt import parse_time, rfc3339_ms
-from gateway.http.dialect import ApiError, Dialect
+from gateway.http.dialect import Dialect
+from gateway.http.routes import Call, Routes
 from schemas.errors import InvalidArgument, NotFound
 from schemas.records import ClientQuery, SubscribeRequest
 
-from .errors import bad_request, client_not_found, validation_error
+from .errors import bad_request, validation_error
 from .nodes import require_listed_node
 from .paging import PAGING, envelope_schema, page_request, paged
 from .validation import LIMIT, path, q
@@ -83,32 +83,18 @@ FILTERS = (
     q("lte_connected_at", description="epoch ms or RFC 3339"),
 )
 FIELDS = q("fields", description="`all` or comma-separated client field names", default="all")
-_TIMES = ("gte_created_at", "lte_created_at", "gte_connected_at", "lte_connected_at")
 
 
 def client_query(args: dict) -> ClientQuery:
-    kw = {k: args[k] for k in ("clientid", "username", "conn_state", "clean_start", "like_clientid",
-                               "like_username") if k in args}
-    if "ip_address" in args:
-        try:
-            ipaddress.ip_address(args["ip_address"])
-        except ValueError:
-            raise bad_request(f"the ip_address parameter expected type is ip, but the value is {args['ip_address']}",
-                              "INVALID_PARAMETER") from None
-        kw["ip_address"] = args["ip_address"]
-    if "proto_ver" in args:
-        try:
-            kw["proto_ver"] = int(args["proto_ver"])
-        except ValueError:
-            raise bad_request(f"the proto_ver parameter expected type is integer, but the value is "
-                              f"{args['proto_ver']}", "INVALID_PARAMETER") from None
-    for name in _TIMES:
-        if name in args:
-            try:
-                kw[name] = parse_time(args[name])
-            except ValueError:
-                raise validation_error(name, "bad_epoch_millisecond", args[name]) from None
-    return ClientQuery(**kw)
+    """The filters as EMQX words a bad one: a time is a schema violation, anything else (proto_ver;
+    the broker checks ip_address the same way) INVALID_PARAMETER naming the expected type."""
+    try:
+        return queries.client_query(args, "v5", read_time=parse_time)
+    except queries.FilterError as e:
+        if e.expected == "time":
+            raise validation_error(e.param, "bad_epoch_millisecond", e.value) from None
+        raise bad_request(f"the {e.param} parameter expected type is {e.expected}, but the value is {e.value}",
+                          "INVALID_PARAMETER") from None
 
 
 def wanted_fields(args: dict) -> frozenset | None:
@@ -122,135 +108,7 @@ def wanted_fields(args: dict) -> frozenset | None:
     return wanted
 
 
-# -- handlers ----------------------------------------------------------------------------------
-
-async def list_clients(call) -> web.Response:
-    args = call.args
-    only = wanted_fields(args)
-    require_listed_node(call)
-    query = client_query(args)
-    pr = page_request(args)
-    try:
-        page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
-    except InvalidArgument as e:
-        raise bad_request(str(e), "INVALID_PARAMETER") from None
-    rows = [client_row(c) for c in page.items] if only is None else [client_doc(c, only) for c in page.items]
-    return paged(args, rows, page.total, page.hasnext)
-
-
-async def list_clients_v2(call) -> web.Response:
-    args = call.args
-    wanted_fields(args)  # validated, then ignored as 5.8.9 does
-    query = client_query(args)
-    try:
-        page = await call.control.list_clients_cursor(query, cursor=args.get("cursor"), limit=args["limit"])
-    except InvalidArgument as e:
-        if "cursor" in str(e):
-            raise bad_request("bad cursor") from None
-        raise bad_request(str(e), "INVALID_PARAMETER") from None
-    meta = {"count": len(page.items)}
-    if page.cursor is not None:
-        meta["cursor"] = page.cursor
-    return Dialect.json({"data": [client_row(c) for c in page.items], "meta": meta})
-
-
-async def _client(call):
-    try:
-        return await call.control.get_client(call.args["clientid"])
-    except NotFound:
-        raise client_not_found() from None
-
-
-async def get_client(call) -> web.Response:
-    return Dialect.json(client_doc(await _client(call)))
-
-
-async def kick_client(call) -> web.Response:
-    try:
-        await call.control.kick_client(call.args["clientid"])
-    except NotFound:
-        raise client_not_found() from None
-    return web.Response(status=204)
-
-
-async def kick_bulk(call) -> web.Response:
-    for clientid in call.body:
-        try:
-            await call.control.kick_client(clientid)
-        except NotFound:
-            pass  # unknown ids are ignored
-    return web.Response(status=204)
-
-
-async def client_subscriptions(call) -> web.Response:
-    try:
-        subs = await call.control.client_subscriptions(call.args["clientid"])
-    except NotFound:
-        raise client_not_found() from None
-    return Dialect.json([subscription_doc(s) for s in subs])
-
-
-def _subscribe_request(item: dict) -> SubscribeRequest:
-    return SubscribeRequest(topic=item["topic"], qos=item["qos"], no_local=bool(item["nl"]),
-                            retain_as_published=bool(item["rap"]), retain_handling=item["rh"])
-
-
-def _subscribe_error(e: InvalidArgument) -> ApiError:
-    # EMQX answers an invalid topic filter with 500 UNKNOWN_ERROR (its subscribe call crashes); it is
-    # the caller's mistake, so here it is a 400 like the no_local one.
-    return bad_request(str(e), "INVALID_PARAMETER")
-
-
-async def subscribe(call) -> web.Response:
-    clientid = call.args["clientid"]
-    try:
-        [sub] = await call.control.subscribe(clientid, [_subscribe_request(call.body)])
-    except NotFound:
-        raise client_not_found() from None
-    except InvalidArgument as e:
-        raise _subscribe_error(e) from None
-    return Dialect.json(project(sub, SUBSCRIPTION, "v5", FORMATTERS))
-
-
-async def subscribe_bulk(call) -> web.Response:
-    clientid = call.args["clientid"]
-    await _client(call)
-    succeed, failed = [], []
-    for item in call.body:
-        try:
-            [sub] = await call.control.subscribe(clientid, [_subscribe_request(item)])
-        except NotFound:
-            raise client_not_found() from None
-        except InvalidArgument as e:
-            opts = {k: item[k] for k in ("qos", "nl", "rap", "rh")}
-            failed.append({"data": [clientid, item["topic"], opts], "reason": str(e)})
-            continue
-        succeed.append(project(sub, SUBSCRIPTION, "v5", FORMATTERS))
-    if failed:
-        return Dialect.json({"succeed": succeed, "failed": failed})
-    return Dialect.json(succeed)
-
-
-async def unsubscribe(call) -> web.Response:
-    topics = [call.body["topic"]] if isinstance(call.body, dict) else [t["topic"] for t in call.body]
-    try:
-        await call.control.unsubscribe(call.args["clientid"], topics)
-    except NotFound:
-        raise client_not_found() from None
-    return web.Response(status=204)
-
-
-async def set_keepalive(call) -> web.Response:
-    try:
-        info = await call.control.set_keepalive(call.args["clientid"], call.body["interval"])
-    except NotFound:
-        raise client_not_found() from None
-    except InvalidArgument as e:
-        raise bad_request(str(e), "PARAM_ERROR") from None
-    return Dialect.json(client_doc(info))
-
-
-# -- schemas and routes ------------------------------------------------------------------------
+# -- schemas -----------------------------------------------------------------------------------
 
 CLIENT_SCHEMA = {"type": "object", "description": "EMQX 5 client object; see the field list of GET /clients",
                  "properties": {n: {} for n in names(CLIENT, "v5")}}
@@ -271,43 +129,126 @@ SUBSCRIPTION_SCHEMA = {"type": "object", "properties": {
 UNSUBSCRIBE_BODY = {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}
 CLIENTID = path("clientid")
 NOT_FOUND = {404: {"description": "CLIENTID_NOT_FOUND"}}
-TAGS = ("Clients",)
+# The filters the broker refuses (ip_address) are the caller's parameters, as EMQX words them.
+BAD_FILTER = {InvalidArgument: (400, "INVALID_PARAMETER")}
+
+routes = Routes(tags=("Clients",))
 
 
-def register(dl) -> None:
-    dl.endpoint("GET", "/clients", list_clients, tags=TAGS, summary="List clients",
-                params=(*PAGING, q("node"), *FILTERS, FIELDS),
-                responses={200: {"schema": envelope_schema(CLIENT_SCHEMA)}, 400: {"description": "bad query"},
-                           404: {"description": "Node not found"}})
-    dl.endpoint("GET", "/clients_v2", list_clients_v2, tags=TAGS, summary="List clients by cursor",
-                hidden=True, params=(q("cursor"), LIMIT, *FILTERS, FIELDS),
-                responses={200: {"schema": {"type": "object"}}, 400: {"description": "bad cursor"}})
-    dl.endpoint("POST", "/clients/kickout/bulk", kick_bulk, tags=TAGS, summary="Kick out clients",
-                body={"type": "array", "items": {"type": "string"}}, responses={204: {"description": "kicked"}})
-    dl.endpoint("GET", "/clients/{clientid}", get_client, tags=TAGS, summary="Get a client",
-                params=(CLIENTID,), responses={200: {"schema": CLIENT_SCHEMA}, **NOT_FOUND})
-    dl.endpoint("DELETE", "/clients/{clientid}", kick_client, tags=TAGS, summary="Kick out a client",
-                params=(CLIENTID,), responses={204: {"description": "kicked"}, **NOT_FOUND})
-    dl.endpoint("GET", "/clients/{clientid}/subscriptions", client_subscriptions, tags=TAGS,
-                summary="A client's subscriptions", params=(CLIENTID,),
-                responses={200: {"schema": {"type": "array", "items": SUBSCRIPTION_SCHEMA}}, **NOT_FOUND})
-    dl.endpoint("POST", "/clients/{clientid}/subscribe", subscribe, tags=TAGS, summary="Subscribe on behalf",
-                params=(CLIENTID,), body=SUBSCRIBE_BODY,
-                responses={200: {"schema": SUBSCRIBE_RESULT}, 400: {"description": "INVALID_PARAMETER"},
-                           400: {"description": "INVALID_PARAMETER"}, **NOT_FOUND})
-    dl.endpoint("POST", "/clients/{clientid}/subscribe/bulk", subscribe_bulk, tags=TAGS,
-                summary="Subscribe on behalf, several topics", params=(CLIENTID,),
-                body={"type": "array", "items": SUBSCRIBE_BODY},
-                responses={200: {"schema": {"type": "array", "items": SUBSCRIBE_RESULT}}, **NOT_FOUND})
-    dl.endpoint("POST", "/clients/{clientid}/unsubscribe", unsubscribe, tags=TAGS, summary="Unsubscribe on behalf",
-                params=(CLIENTID,), body=UNSUBSCRIBE_BODY, responses={204: {"description": "done"}, **NOT_FOUND})
-    dl.endpoint("POST", "/clients/{clientid}/unsubscribe/bulk", unsubscribe, tags=TAGS,
-                summary="Unsubscribe on behalf, several topics", params=(CLIENTID,),
-                body={"type": "array", "items": UNSUBSCRIBE_BODY},
-                responses={204: {"description": "done"}, **NOT_FOUND})
-    dl.endpoint("PUT", "/clients/{clientid}/keepalive", set_keepalive, tags=TAGS, summary="Set keepalive",
-                hidden=True, params=(CLIENTID,),
-                body={"type": "object", "properties": {"interval": {"type": "integer", "minimum": 0,
-                                                                    "maximum": 65535}},
-                      "required": ["interval"]},
-                responses={200: {"schema": CLIENT_SCHEMA}, 400: {"description": "bad interval"}, **NOT_FOUND})
+# -- handlers ----------------------------------------------------------------------------------
+
+@routes.get("/clients", summary="List clients", params=(*PAGING, q("node"), *FILTERS, FIELDS),
+            responses={200: {"schema": envelope_schema(CLIENT_SCHEMA)}, 400: {"description": "bad query"},
+                       404: {"description": "Node not found"}},
+            errors=BAD_FILTER)
+async def list_clients(call: Call) -> web.Response:
+    args = call.args
+    only = wanted_fields(args)
+    require_listed_node(call)
+    query = client_query(args)
+    pr = page_request(args)
+    page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
+    rows = [client_row(c) for c in page.items] if only is None else [client_doc(c, only) for c in page.items]
+    return paged(args, rows, page.total, page.hasnext)
+
+
+@routes.get("/clients_v2", summary="List clients by cursor", hidden=True, params=(q("cursor"), LIMIT, *FILTERS, FIELDS),
+            responses={200: {"schema": {"type": "object"}}, 400: {"description": "bad cursor"}},
+            errors={InvalidArgument: {"cursor": (400, "BAD_REQUEST"), None: BAD_FILTER[InvalidArgument]}})
+async def list_clients_v2(call: Call) -> web.Response:
+    args = call.args
+    wanted_fields(args)  # validated, then ignored as 5.8.9 does
+    query = client_query(args)
+    page = await call.control.list_clients_cursor(query, cursor=args.get("cursor"), limit=args["limit"])
+    meta = {"count": len(page.items)}
+    if page.cursor is not None:
+        meta["cursor"] = page.cursor
+    return Dialect.json({"data": [client_row(c) for c in page.items], "meta": meta})
+
+
+@routes.post("/clients/kickout/bulk", summary="Kick out clients", body={"type": "array", "items": {"type": "string"}},
+             responses={204: {"description": "kicked"}})
+async def kick_bulk(call: Call) -> web.Response:
+    for clientid in call.body:
+        try:
+            await call.control.kick_client(clientid)
+        except NotFound:
+            pass  # unknown ids are ignored
+    return web.Response(status=204)
+
+
+@routes.get("/clients/{clientid}", summary="Get a client", params=(CLIENTID,),
+            responses={200: {"schema": CLIENT_SCHEMA}, **NOT_FOUND})
+async def get_client(call: Call) -> web.Response:
+    return Dialect.json(client_doc(await call.control.get_client(call.args["clientid"])))
+
+
+@routes.delete("/clients/{clientid}", summary="Kick out a client", params=(CLIENTID,),
+               responses={204: {"description": "kicked"}, **NOT_FOUND})
+async def kick_client(call: Call) -> web.Response:
+    await call.control.kick_client(call.args["clientid"])
+    return web.Response(status=204)
+
+
+@routes.get("/clients/{clientid}/subscriptions", summary="A client's subscriptions", params=(CLIENTID,),
+            responses={200: {"schema": {"type": "array", "items": SUBSCRIPTION_SCHEMA}}, **NOT_FOUND})
+async def client_subscriptions(call: Call) -> web.Response:
+    subs = await call.control.client_subscriptions(call.args["clientid"])
+    return Dialect.json([subscription_doc(s) for s in subs])
+
+
+def _subscribe_request(item: dict) -> SubscribeRequest:
+    return SubscribeRequest(topic=item["topic"], qos=item["qos"], no_local=bool(item["nl"]),
+                            retain_as_published=bool(item["rap"]), retain_handling=item["rh"])
+
+
+# EMQX answers an invalid topic filter with 500 UNKNOWN_ERROR (its subscribe call crashes); it is the
+# caller's mistake, so here it is a 400 like the no_local one.
+@routes.post("/clients/{clientid}/subscribe", summary="Subscribe on behalf", params=(CLIENTID,), body=SUBSCRIBE_BODY,
+             responses={200: {"schema": SUBSCRIBE_RESULT}, 400: {"description": "INVALID_PARAMETER"}, **NOT_FOUND},
+             errors={InvalidArgument: (400, "INVALID_PARAMETER")})
+async def subscribe(call: Call) -> web.Response:
+    [sub] = await call.control.subscribe(call.args["clientid"], [_subscribe_request(call.body)])
+    return Dialect.json(project(sub, SUBSCRIPTION, "v5", FORMATTERS))
+
+
+@routes.post("/clients/{clientid}/subscribe/bulk", summary="Subscribe on behalf, several topics", params=(CLIENTID,),
+             body={"type": "array", "items": SUBSCRIBE_BODY},
+             responses={200: {"schema": {"type": "array", "items": SUBSCRIBE_RESULT}}, **NOT_FOUND})
+async def subscribe_bulk(call: Call) -> web.Response:
+    clientid = call.args["clientid"]
+    await call.control.get_client(clientid)  # an unknown client is a 404, not a list of failures
+    succeed, failed = [], []
+    for item in call.body:
+        try:
+            [sub] = await call.control.subscribe(clientid, [_subscribe_request(item)])
+        except InvalidArgument as e:
+            opts = {k: item[k] for k in ("qos", "nl", "rap", "rh")}
+            failed.append({"data": [clientid, item["topic"], opts], "reason": str(e)})
+            continue
+        succeed.append(project(sub, SUBSCRIPTION, "v5", FORMATTERS))
+    if failed:
+        return Dialect.json({"succeed": succeed, "failed": failed})
+    return Dialect.json(succeed)
+
+
+@routes.post("/clients/{clientid}/unsubscribe/bulk", name="unsubscribe_bulk",
+             summary="Unsubscribe on behalf, several topics", params=(CLIENTID,),
+             body={"type": "array", "items": UNSUBSCRIBE_BODY},
+             responses={204: {"description": "done"}, **NOT_FOUND})
+@routes.post("/clients/{clientid}/unsubscribe", summary="Unsubscribe on behalf", params=(CLIENTID,),
+             body=UNSUBSCRIBE_BODY, responses={204: {"description": "done"}, **NOT_FOUND})
+async def unsubscribe(call: Call) -> web.Response:
+    topics = [call.body["topic"]] if isinstance(call.body, dict) else [t["topic"] for t in call.body]
+    await call.control.unsubscribe(call.args["clientid"], topics)
+    return web.Response(status=204)
+
+
+@routes.put("/clients/{clientid}/keepalive", summary="Set keepalive", hidden=True, params=(CLIENTID,),
+            body={"type": "object", "properties": {"interval": {"type": "integer", "minimum": 0, "maximum": 65535}},
+                  "required": ["interval"]},
+            responses={200: {"schema": CLIENT_SCHEMA}, 400: {"description": "bad interval"}, **NOT_FOUND},
+            errors={InvalidArgument: (400, "PARAM_ERROR")})
+async def set_keepalive(call: Call) -> web.Response:
+    info = await call.control.set_keepalive(call.args["clientid"], call.body["interval"])
+    return Dialect.json(client_doc(info))

@@ -11,10 +11,10 @@ from aiohttp import web
 
 from adapters.common.auth import parse_basic
 from gateway.accounts import BadToken, TokenExpired
-from gateway.http.manners import ENDPOINT
 from gateway.http import dialect as d
 from gateway.http.dialect import ApiError, Dialect
-from gateway.http.routes import Endpoint, Handler, Param
+from gateway.http.manners import ENDPOINT
+from gateway.http.routes import Endpoint
 from schemas.errors import ControlError
 
 from .errors import BASIC_CHALLENGE, control_error, error
@@ -52,16 +52,9 @@ class V5Dialect(Dialect):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self.services: list[Any] = []  # things with start()/stop() (the monitor sampler)
+        self.services: list[Any] = []  # things with start()/stop() (the monitor sampler, the usage flusher)
 
-    # -- registration ------------------------------------------------------------------------
-
-    def endpoint(self, method: str, path: str, handler: Handler, *, params: tuple[Param, ...] = (),
-                 body: dict | None = None, **meta) -> Endpoint:
-        """TRANSITIONAL, until the v5 modules declare with ``Routes``."""
-        ep = Endpoint(method=method, path=path, handler=handler, params=params, body=body, **meta)
-        self.table.append(ep)
-        return ep
+    # -- arguments and interface errors ------------------------------------------------------
 
     async def arguments(self, request: web.Request, endpoint: Endpoint) -> tuple[dict[str, Any], Any]:
         """EMQX's request validation: the declared params, then the body against its schema."""

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import orjson
 
+from adapters.common.error_answers import find_answer
+from gateway.accounts import NotAllowed, PasswordMismatch
 from gateway.http.dialect import ApiError
 from gateway.http.routes import Endpoint
-from schemas.errors import (Conflict, ControlError, Denied, InvalidArgument, LimitExceeded, NotFound, NotSupported,
-                            Unavailable)
+from schemas.errors import (
+    Conflict,
+    ControlError,
+    Denied,
+    InvalidArgument,
+    LimitExceeded,
+    NotFound,
+    NotSupported,
+    Unavailable,
+)
 
 ERROR_CODES: dict[str, str] = {
     "BAD_USERNAME_OR_PWD": "Bad username or password",
@@ -72,20 +82,18 @@ def node_not_found(node: str) -> ApiError:
 
 
 CLIENTID_NOT_FOUND = (404, "CLIENTID_NOT_FOUND", "Client ID not found")
-
-
-def client_not_found() -> ApiError:
-    return ApiError(*CLIENTID_NOT_FOUND)
-
+BAD_LISTENER_ID = (404, "BAD_LISTENER_ID", "Listener id not found")
 
 # Interface errors as EMQX 5 answers them: (error type, what it is about) -> (status, code, message);
 # a kind of None is the type's answer for anything else, a message of None passes the error's own on.
-# An endpoint that answers otherwise says so in its ``errors`` (type -> (status, code[, message])).
+# An endpoint that answers otherwise says so in its ``errors`` (adapters.common.error_answers), each
+# answer (status, code[, message]).
 CONTROL_ERRORS: dict[tuple[type, str | None], tuple] = {
     (NotFound, "client"): CLIENTID_NOT_FOUND,
     (NotFound, "session"): CLIENTID_NOT_FOUND,
     (NotFound, "topic"): (404, "TOPIC_NOT_FOUND", None),
     (NotFound, "user"): (404, "USER_NOT_FOUND", None),
+    (NotFound, "listener"): BAD_LISTENER_ID,
     (NotFound, None): (404, "NOT_FOUND", None),
     (InvalidArgument, None): (400, "BAD_REQUEST", None),
     (Conflict, None): (409, "ALREADY_EXISTS", None),
@@ -93,15 +101,15 @@ CONTROL_ERRORS: dict[tuple[type, str | None], tuple] = {
     (Unavailable, None): (503, "SERVICE_UNAVAILABLE", None),
     (Denied, None): (403, "NOT_AUTHORIZED", None),
     (LimitExceeded, None): (400, "EXCEED_LIMIT", None),
+    # The account store's refusals (emqx_dashboard_api).
+    (NotAllowed, None): (400, "NOT_ALLOWED", None),
+    (PasswordMismatch, None): (400, "ERROR_PWD_NOT_MATCH", None),
 }
 
 
 def control_error(err: ControlError, endpoint: Endpoint) -> ApiError:
-    for kind in type(err).__mro__:
-        hit = endpoint.errors.get(kind)
-        if hit is None:
-            hit = CONTROL_ERRORS.get((kind, err.kind)) or CONTROL_ERRORS.get((kind, None))
-        if hit is not None:
-            status, code, message = (*hit, None)[:3]
-            return ApiError(status, code, err.message if message is None else message)
-    return ApiError(500, "INTERNAL_ERROR", err.message)
+    hit = find_answer(err, endpoint, CONTROL_ERRORS)
+    if hit is None:
+        return ApiError(500, "INTERNAL_ERROR", err.message)
+    status, code, message = (*hit, None)[:3]
+    return ApiError(status, code, err.message if message is None else message)

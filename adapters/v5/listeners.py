@@ -7,12 +7,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.http.dialect import ApiError, Dialect
-from schemas.errors import InvalidArgument, NotFound
+from gateway.http.routes import Call, Routes
 from schemas.records import LISTENER_TYPES
 
+from .errors import BAD_LISTENER_ID
 from .validation import path, q
-
-BAD_ID = (404, "BAD_LISTENER_ID", "Listener id not found")
 
 
 def bind_of(lst) -> str:
@@ -39,14 +38,31 @@ def listener_config(lst) -> dict:
     return doc
 
 
-async def list_listeners(call) -> web.Response:
+STATUS = {"type": "object", "properties": {"running": {"anyOf": [{"type": "boolean"}, {"type": "string"}]},
+                                           "max_connections": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                                           "current_connections": {"type": "integer"}}}
+LISTENER = {"type": "object", "properties": {
+    "id": {"type": "string"}, "type": {"type": "string"}, "name": {"type": "string"}, "enable": {"type": "boolean"},
+    "number": {"type": "integer"}, "bind": {"type": "string"}, "status": STATUS,
+    "node_status": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"},
+                                                                                "status": STATUS}}}}}
+LISTENER_ID = path("id", "<type>:<name>, e.g. tcp:default")
+
+routes = Routes(tags=("Listeners",))
+
+
+@routes.get("/listeners", summary="List listeners", params=(q("type", enum=(*LISTENER_TYPES, "quic")),),
+            responses={200: {"schema": {"type": "array", "items": LISTENER}}})
+async def list_listeners(call: Call) -> web.Response:
     node = call.control.node_name
     rows = [listener_doc(lst, node) for lst in await call.control.listeners()
             if "type" not in call.args or lst.type == call.args["type"]]
     return Dialect.json(rows)
 
 
-async def listeners_status(call) -> web.Response:
+@routes.get("/listeners_status", summary="Listener status by type",
+            responses={200: {"schema": {"type": "array", "items": {"type": "object"}}}})
+async def listeners_status(call: Call) -> web.Response:
     node = call.control.node_name
     groups: dict[str, list] = {}
     for lst in await call.control.listeners():
@@ -62,44 +78,21 @@ async def listeners_status(call) -> web.Response:
     return Dialect.json(out)
 
 
-async def get_listener(call) -> web.Response:
+@routes.get("/listeners/{id}", summary="One listener", params=(LISTENER_ID,),
+            responses={200: {"schema": {"type": "object"}}, 404: {"description": "BAD_LISTENER_ID"}})
+async def get_listener(call: Call) -> web.Response:
     for lst in await call.control.listeners():
         if lst.id == call.args["id"]:
             return Dialect.json(listener_config(lst))
-    raise ApiError(*BAD_ID)
+    raise ApiError(*BAD_LISTENER_ID)
 
 
-async def listener_action(call) -> web.Response:
+@routes.post("/listeners/{id}/{action}", summary="Start, stop or restart a listener",
+             params=(LISTENER_ID, path("action", enum=("start", "stop", "restart"))),
+             responses={200: {"description": "done"}, 404: {"description": "BAD_LISTENER_ID"}})
+async def listener_action(call: Call) -> web.Response:
     try:
         await call.control.listener_action(call.args["id"], call.args["action"])
-    except NotFound:
-        raise ApiError(*BAD_ID) from None
-    except (InvalidArgument, OSError) as e:
+    except OSError as e:  # the port cannot be bound again (taken meanwhile)
         raise ApiError(400, "BAD_REQUEST", str(e)) from None
     return web.Response(status=200)
-
-
-STATUS = {"type": "object", "properties": {"running": {"anyOf": [{"type": "boolean"}, {"type": "string"}]},
-                                           "max_connections": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
-                                           "current_connections": {"type": "integer"}}}
-LISTENER = {"type": "object", "properties": {
-    "id": {"type": "string"}, "type": {"type": "string"}, "name": {"type": "string"}, "enable": {"type": "boolean"},
-    "number": {"type": "integer"}, "bind": {"type": "string"}, "status": STATUS,
-    "node_status": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"},
-                                                                                "status": STATUS}}}}}
-LISTENER_ID = path("id", "<type>:<name>, e.g. tcp:default")
-
-
-def register(dl) -> None:
-    tags = ("Listeners",)
-    dl.endpoint("GET", "/listeners", list_listeners, tags=tags, summary="List listeners",
-                params=(q("type", enum=(*LISTENER_TYPES, "quic")),),
-                responses={200: {"schema": {"type": "array", "items": LISTENER}}})
-    dl.endpoint("GET", "/listeners_status", listeners_status, tags=tags, summary="Listener status by type",
-                responses={200: {"schema": {"type": "array", "items": {"type": "object"}}}})
-    dl.endpoint("GET", "/listeners/{id}", get_listener, tags=tags, summary="One listener", params=(LISTENER_ID,),
-                responses={200: {"schema": {"type": "object"}}, 404: {"description": "BAD_LISTENER_ID"}})
-    dl.endpoint("POST", "/listeners/{id}/{action}", listener_action, tags=tags,
-                summary="Start, stop or restart a listener",
-                params=(LISTENER_ID, path("action", enum=("start", "stop", "restart"))),
-                responses={200: {"description": "done"}, 404: {"description": "BAD_LISTENER_ID"}})

@@ -11,6 +11,7 @@ import time
 from aiohttp import web
 
 from gateway.http.dialect import Dialect
+from gateway.http.routes import Call, Routes
 from gateway.http.tasks import cancel
 
 from .nodes import require_node
@@ -153,40 +154,39 @@ SAMPLE_SCHEMA = {"type": "object", "properties": {k: {"type": "integer"} for k i
 CURRENT_SCHEMA = {"type": "object", "additionalProperties": {"type": "integer"}}
 
 
-def register(dl) -> None:
+def routes_for(dl) -> Routes:
+    """The monitor's endpoints over a sampler of the dialect's own, started and stopped with it."""
     sampler = Sampler(dl.ctx.control)
     dl.monitor = sampler
     dl.services.append(sampler)
+    routes = Routes(tags=("Metrics",))
     latest = q("latest", "integer", "Only the last N seconds", minimum=1)
-    tags = ("Metrics",)
+    history = {200: {"schema": {"type": "array", "items": SAMPLE_SCHEMA}}}
+    node_not_found = {404: {"description": "Node not found"}}
 
-    async def get_monitor(call) -> web.Response:
+    @routes.get("/monitor", summary="Sampled history", params=(latest,), responses=history)
+    async def get_monitor(call: Call) -> web.Response:
         return Dialect.json(sampler.history(call.args.get("latest"), cluster=True))
 
-    async def get_node_monitor(call) -> web.Response:
-        require_node(call, call.args["node"])
-        return Dialect.json(sampler.history(call.args.get("latest"), cluster=False))
-
-    async def delete_monitor(call) -> web.Response:
+    @routes.delete("/monitor", summary="Clear the sampled history", responses={204: {"description": "cleared"}})
+    async def delete_monitor(call: Call) -> web.Response:
         sampler.clear()
         return web.Response(status=204)
 
-    async def get_current(call) -> web.Response:
+    @routes.get("/monitor/nodes/{node}", summary="Sampled history of a node", params=(NODE_PATH, latest),
+                responses={**history, **node_not_found})
+    async def get_node_monitor(call: Call) -> web.Response:
+        require_node(call, call.args["node"])
+        return Dialect.json(sampler.history(call.args.get("latest"), cluster=False))
+
+    @routes.get("/monitor_current", summary="Current values and rates", responses={200: {"schema": CURRENT_SCHEMA}})
+    async def get_current(call: Call) -> web.Response:
         return Dialect.json(await current(sampler, call.control, node=False))
 
-    async def get_node_current(call) -> web.Response:
+    @routes.get("/monitor_current/nodes/{node}", summary="Current values and rates of a node", params=(NODE_PATH,),
+                responses={200: {"schema": CURRENT_SCHEMA}, **node_not_found})
+    async def get_node_current(call: Call) -> web.Response:
         require_node(call, call.args["node"])
         return Dialect.json(await current(sampler, call.control, node=True))
 
-    history = {200: {"schema": {"type": "array", "items": SAMPLE_SCHEMA}}}
-    dl.endpoint("GET", "/monitor", get_monitor, tags=tags, summary="Sampled history", params=(latest,),
-                responses=history)
-    dl.endpoint("DELETE", "/monitor", delete_monitor, tags=tags, summary="Clear the sampled history",
-                responses={204: {"description": "cleared"}})
-    dl.endpoint("GET", "/monitor/nodes/{node}", get_node_monitor, tags=tags, summary="Sampled history of a node",
-                params=(NODE_PATH, latest), responses={**history, 404: {"description": "Node not found"}})
-    dl.endpoint("GET", "/monitor_current", get_current, tags=tags, summary="Current values and rates",
-                responses={200: {"schema": CURRENT_SCHEMA}})
-    dl.endpoint("GET", "/monitor_current/nodes/{node}", get_node_current, tags=tags,
-                summary="Current values and rates of a node", params=(NODE_PATH,),
-                responses={200: {"schema": CURRENT_SCHEMA}, 404: {"description": "Node not found"}})
+    return routes

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from adapters.common.timefmt import memory_string
 from gateway.http.dialect import Dialect
+from gateway.http.routes import Call, Routes
 
 from .errors import node_not_found
 from .validation import NODE_PATH, q
@@ -13,13 +14,13 @@ EDITION = "Opensource"
 ROLE = "core"
 
 
-def require_node(call, node: str) -> None:
+def require_node(call: Call, node: str) -> None:
     """Path `{node}` must name this broker: 404 NOT_FOUND "Node not found: <node>" otherwise."""
     if node != call.control.node_name:
         raise node_not_found(node)
 
 
-def require_listed_node(call) -> None:
+def require_listed_node(call: Call) -> None:
     """Query `?node=` on list endpoints must name this broker. EMQX answers 500 NODE_DOWN (its RPC to the
     node failed); a single node knows the name is simply not one of its own, so: 404 NOT_FOUND."""
     node = call.args.get("node")
@@ -50,42 +51,6 @@ def node_info_doc(info) -> dict:
     }
 
 
-async def list_nodes(call) -> web.Response:
-    return Dialect.json([node_info_doc(await call.control.node_info())])
-
-
-async def get_node(call) -> web.Response:
-    require_node(call, call.args["node"])
-    return Dialect.json(node_info_doc(await call.control.node_info()))
-
-
-async def node_metrics(call) -> web.Response:
-    require_node(call, call.args["node"])
-    return Dialect.json((await call.control.metrics()).counters)
-
-
-async def node_stats(call) -> web.Response:
-    require_node(call, call.args["node"])
-    return Dialect.json((await call.control.stats()).stats)
-
-
-async def get_stats(call) -> web.Response:
-    snap = await call.control.stats()
-    if call.args["aggregate"]:
-        return Dialect.json(snap.stats)  # one node: the sum is the node's own
-    return Dialect.json([{"node": snap.node, **snap.stats}])
-
-
-async def get_metrics(call) -> web.Response:
-    snap = await call.control.metrics()
-    if call.args["aggregate"]:
-        return Dialect.json(snap.counters)
-    node = call.args.get("node")
-    if node is not None and node != snap.node:
-        return Dialect.json([])  # emqx_mgmt_api_metrics: an unknown node lists nothing
-    return Dialect.json([{"node": snap.node, **snap.counters}])
-
-
 COUNTERS = {"type": "object", "additionalProperties": {"type": "integer"}}
 # Per-node rows carry the node's name beside the counters.
 NODE_COUNTERS = {"type": "object", "properties": {"node": {"type": "string"}},
@@ -101,19 +66,53 @@ NODE_INFO = {"type": "object", "properties": {
 NOT_FOUND = {404: {"description": "Node not found"}}
 AGGREGATE = q("aggregate", "boolean", "Sum over all nodes into one object", default=False)
 
+routes = Routes()
 
-def register(dl) -> None:
-    dl.endpoint("GET", "/nodes", list_nodes, tags=("Nodes",), summary="List nodes",
-                responses={200: {"schema": {"type": "array", "items": NODE_INFO}}})
-    dl.endpoint("GET", "/nodes/{node}", get_node, tags=("Nodes",), summary="Get node info",
-                params=(NODE_PATH,), responses={200: {"schema": NODE_INFO}, **NOT_FOUND})
-    dl.endpoint("GET", "/nodes/{node}/metrics", node_metrics, tags=("Nodes",), summary="Get node metrics",
-                params=(NODE_PATH,), responses={200: {"schema": COUNTERS}, **NOT_FOUND})
-    dl.endpoint("GET", "/nodes/{node}/stats", node_stats, tags=("Nodes",), summary="Get node stats",
-                params=(NODE_PATH,), responses={200: {"schema": COUNTERS}, **NOT_FOUND})
-    dl.endpoint("GET", "/stats", get_stats, tags=("Metrics",), summary="Cluster or per-node stats",
-                params=(AGGREGATE,),
-                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})
-    dl.endpoint("GET", "/metrics", get_metrics, tags=("Metrics",), summary="Cluster or per-node metrics",
-                params=(AGGREGATE, q("node", description="Only this node (with aggregate=false)")),
-                responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})
+
+@routes.get("/nodes", tags=("Nodes",), summary="List nodes",
+            responses={200: {"schema": {"type": "array", "items": NODE_INFO}}})
+async def list_nodes(call: Call) -> web.Response:
+    return Dialect.json([node_info_doc(await call.control.node_info())])
+
+
+@routes.get("/nodes/{node}", tags=("Nodes",), summary="Get node info", params=(NODE_PATH,),
+            responses={200: {"schema": NODE_INFO}, **NOT_FOUND})
+async def get_node(call: Call) -> web.Response:
+    require_node(call, call.args["node"])
+    return Dialect.json(node_info_doc(await call.control.node_info()))
+
+
+@routes.get("/nodes/{node}/metrics", tags=("Nodes",), summary="Get node metrics", params=(NODE_PATH,),
+            responses={200: {"schema": COUNTERS}, **NOT_FOUND})
+async def node_metrics(call: Call) -> web.Response:
+    require_node(call, call.args["node"])
+    return Dialect.json((await call.control.metrics()).counters)
+
+
+@routes.get("/nodes/{node}/stats", tags=("Nodes",), summary="Get node stats", params=(NODE_PATH,),
+            responses={200: {"schema": COUNTERS}, **NOT_FOUND})
+async def node_stats(call: Call) -> web.Response:
+    require_node(call, call.args["node"])
+    return Dialect.json((await call.control.stats()).stats)
+
+
+@routes.get("/stats", tags=("Metrics",), summary="Cluster or per-node stats", params=(AGGREGATE,),
+            responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})
+async def get_stats(call: Call) -> web.Response:
+    snap = await call.control.stats()
+    if call.args["aggregate"]:
+        return Dialect.json(snap.stats)  # one node: the sum is the node's own
+    return Dialect.json([{"node": snap.node, **snap.stats}])
+
+
+@routes.get("/metrics", tags=("Metrics",), summary="Cluster or per-node metrics",
+            params=(AGGREGATE, q("node", description="Only this node (with aggregate=false)")),
+            responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})
+async def get_metrics(call: Call) -> web.Response:
+    snap = await call.control.metrics()
+    if call.args["aggregate"]:
+        return Dialect.json(snap.counters)
+    node = call.args.get("node")
+    if node is not None and node != snap.node:
+        return Dialect.json([])  # emqx_mgmt_api_metrics: an unknown node lists nothing
+    return Dialect.json([{"node": snap.node, **snap.counters}])

@@ -13,6 +13,7 @@ import asyncio
 from aiohttp import web
 
 from gateway.http.dialect import Dialect
+from gateway.http.routes import Call, Routes
 
 from .validation import q
 
@@ -40,7 +41,7 @@ def _labels(labels: dict) -> str:
     return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items()) + "}"
 
 
-async def _families(call) -> list[tuple[str, str, dict[str, float]]]:
+async def _families(call: Call) -> list[tuple[str, str, dict[str, float]]]:
     """(group, type, {metric name: value}) for this node."""
     c = call.control
     stats = (await c.stats()).stats
@@ -78,7 +79,15 @@ def usage_lines(log) -> list[str]:
     return total + last
 
 
-async def get_stats(call) -> web.Response:
+routes = Routes(tags=("Monitor",))
+
+
+@routes.get("/prometheus/stats", auth="none",
+            summary="Prometheus metrics (text, or JSON with Accept: application/json)",
+            params=(q("mode", description="node | all_nodes_aggregated | all_nodes_unaggregated; anything else "
+                      "means node", default="node"),),
+            responses={200: {"content_type": "text/plain", "schema": {"type": "string"}}})
+async def prometheus_stats(call: Call) -> web.Response:
     mode = call.args.get("mode")
     if mode not in MODES:
         mode = "node"  # EMQX falls back silently
@@ -97,11 +106,3 @@ async def get_stats(call) -> web.Response:
     lines.extend(request_lines(call.ctx.requests))
     lines.extend(await asyncio.to_thread(usage_lines, call.ctx.usage))
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
-
-
-def register(dl) -> None:
-    dl.endpoint("GET", "/prometheus/stats", get_stats, auth="none", tags=("Monitor",),
-                summary="Prometheus metrics (text, or JSON with Accept: application/json)",
-                params=(q("mode", description="node | all_nodes_aggregated | all_nodes_unaggregated; anything else "
-                           "means node", default="node"),),
-                responses={200: {"content_type": "text/plain", "schema": {"type": "string"}}})

@@ -7,6 +7,7 @@ import binascii
 from aiohttp import web
 
 from gateway.http.dialect import ApiError, Dialect
+from gateway.http.routes import Call, Routes
 from schemas.errors import InvalidArgument, Unavailable
 from schemas.records import PublishRequest
 
@@ -95,6 +96,7 @@ def prepare(msg: dict, max_packet_size: int) -> PublishRequest:
 
 
 async def publish_one(control, req: PublishRequest) -> tuple[int, dict]:
+    """One message's outcome as EMQX reports it, a reason code in the body: a batch lists them."""
     try:
         result = await control.publish(req)
     except InvalidArgument:
@@ -106,11 +108,19 @@ async def publish_one(control, req: PublishRequest) -> tuple[int, dict]:
     return 200, {"id": result.id}
 
 
-async def _max_packet_size(call) -> int:
+async def _max_packet_size(call: Call) -> int:
     return (await call.control.get_config()).max_packet_size
 
 
-async def publish(call) -> web.Response:
+RESPONSES = {200: {"schema": RESULT}, 202: {"description": "no_matching_subscribers", "schema": RESULT},
+             400: {"description": "bad message", "schema": RESULT},
+             503: {"description": "failed_to_dispatch", "schema": RESULT}}
+
+routes = Routes(tags=("Publish",))
+
+
+@routes.post("/publish", summary="Publish a message", body=MESSAGE, responses=RESPONSES)
+async def publish(call: Call) -> web.Response:
     try:
         req = prepare(call.body, await _max_packet_size(call))
     except Rejected as e:
@@ -119,7 +129,13 @@ async def publish(call) -> web.Response:
     return Dialect.json(body, status=status)
 
 
-async def publish_bulk(call) -> web.Response:
+# A batch answers a list of per-message results (the status is the batch's), except a rejected batch:
+# one message's error, or a schema error, as a single object.
+@routes.post("/publish/bulk", summary="Publish messages", body={"type": "array", "items": MESSAGE},
+             responses={**{status: {**spec, "schema": {"type": "array", "items": RESULT}}
+                           for status, spec in RESPONSES.items()},
+                        400: {"description": "bad message or batch", "schema": {"type": "object"}}})
+async def publish_bulk(call: Call) -> web.Response:
     if not call.body:
         # emqx_mgmt_api_publish crashes on `[]` ({error, empty_batch}, a 500); an empty batch is the
         # caller's mistake, so it is answered as one.
@@ -133,18 +149,3 @@ async def publish_bulk(call) -> web.Response:
     statuses = {s for s, _ in results}
     status = 503 if 503 in statuses else 202 if 202 in statuses else 200
     return Dialect.json([b for _, b in results], status=status)
-
-
-def register(dl) -> None:
-    responses = {200: {"schema": RESULT}, 202: {"description": "no_matching_subscribers", "schema": RESULT},
-                 400: {"description": "bad message", "schema": RESULT},
-                 503: {"description": "failed_to_dispatch", "schema": RESULT}}
-    dl.endpoint("POST", "/publish", publish, tags=("Publish",), summary="Publish a message", body=MESSAGE,
-                responses=responses)
-    dl.endpoint("POST", "/publish/bulk", publish_bulk, tags=("Publish",), summary="Publish messages",
-                body={"type": "array", "items": MESSAGE},
-                # A batch answers a list of per-message results (the status is the batch's), except a
-                # rejected batch: one message's error, or a schema error, as a single object.
-                responses={**{status: {**spec, "schema": {"type": "array", "items": RESULT}}
-                              for status, spec in responses.items()},
-                           400: {"description": "bad message or batch", "schema": {"type": "object"}}})

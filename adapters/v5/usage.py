@@ -12,14 +12,13 @@ import asyncio
 from aiohttp import web
 
 from adapters.common.timefmt import rfc3339_s
-from gateway.http.dialect import Dialect
 from adapters.common.translate import TranslateError, equivalent, translate
-from gateway.http.usage import UsageFlusher, UsageLog
+from gateway.http.dialect import Dialect
+from gateway.http.routes import Call, Routes
+from gateway.http.usage import UsageLog
 
 from .errors import bad_request
 from .validation import q
-
-TAGS = ("Gateway",)
 
 
 def usage_rows(log: UsageLog, dialect: str | None = None, legacy_only: bool = False) -> list[dict]:
@@ -38,40 +37,37 @@ def usage_rows(log: UsageLog, dialect: str | None = None, legacy_only: bool = Fa
     return out
 
 
-async def get_usage(call) -> web.Response:
-    dialect = call.args.get("dialect")
-    legacy = call.args.get("legacy", False)
-    rows = await asyncio.to_thread(usage_rows, call.ctx.usage, dialect, legacy)
-    return Dialect.json({"data": rows, "meta": {"count": len(rows)}})
-
-
-async def post_translate(call) -> web.Response:
-    body = call.body
-    try:
-        tr = translate(body["request"], node=body.get("node") or call.control.node_name)
-    except TranslateError as e:
-        raise bad_request(str(e))
-    return Dialect.json(tr.as_dict())
-
-
 ROW = {"type": "object", "properties": {
     "dialect": {"type": "string"}, "method": {"type": "string"}, "route": {"type": "string"},
     "principal": {"type": "string"}, "count": {"type": "integer"}, "first_seen": {"type": "string"},
     "last_seen": {"type": "string"}, "last_status": {"type": "integer"}, "legacy": {"type": "boolean"},
     "v5_equivalent": {"type": ["object", "null"]}}}
 
+routes = Routes(tags=("Gateway",))
 
-def register(dl) -> None:
-    dl.services.append(UsageFlusher(dl.ctx.usage))
-    dl.endpoint("GET", "/gateway/usage", get_usage, tags=TAGS,
-                summary="Requests per dialect, endpoint and credentials (the legacy API switch-off checklist)",
-                params=(q("dialect", description="only this dialect", enum=("v2", "v4", "v5")),
-                        q("legacy", "boolean", "only the legacy dialects (v2, v4)")),
-                responses={200: {"type": "object", "properties": {"data": {"type": "array", "items": ROW},
-                                                                  "meta": {"type": "object"}}}})
-    dl.endpoint("POST", "/gateway/translate", post_translate, tags=TAGS,
-                summary="Rewrite a management request for the other dialects (emqgw translate)",
-                body={"type": "object", "required": ["request"],
-                      "properties": {"request": {"type": "string", "minLength": 1},
-                                     "node": {"type": "string"}}},
-                responses={200: {"type": "object"}})
+
+@routes.get("/gateway/usage",
+            summary="Requests per dialect, endpoint and credentials (the legacy API switch-off checklist)",
+            params=(q("dialect", description="only this dialect", enum=("v2", "v4", "v5")),
+                    q("legacy", "boolean", "only the legacy dialects (v2, v4)")),
+            responses={200: {"type": "object", "properties": {"data": {"type": "array", "items": ROW},
+                                                              "meta": {"type": "object"}}}})
+async def get_usage(call: Call) -> web.Response:
+    dialect = call.args.get("dialect")
+    legacy = call.args.get("legacy", False)
+    rows = await asyncio.to_thread(usage_rows, call.ctx.usage, dialect, legacy)
+    return Dialect.json({"data": rows, "meta": {"count": len(rows)}})
+
+
+@routes.post("/gateway/translate",
+             summary="Rewrite a management request for the other dialects (emqgw translate)",
+             body={"type": "object", "required": ["request"],
+                   "properties": {"request": {"type": "string", "minLength": 1}, "node": {"type": "string"}}},
+             responses={200: {"type": "object"}})
+async def post_translate(call: Call) -> web.Response:
+    body = call.body
+    try:
+        tr = translate(body["request"], node=body.get("node") or call.control.node_name)
+    except TranslateError as e:
+        raise bad_request(str(e)) from None
+    return Dialect.json(tr.as_dict())
