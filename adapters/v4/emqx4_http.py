@@ -16,13 +16,14 @@ from aiohttp import web
 
 from adapters.common.paging import PageRequest, parse_page
 from adapters.common.queries import FilterError
+from adapters.common.error_answers import find_answer
 from gateway.http import dialect as d
 from gateway.http.routes import Call, Endpoint, Routes
 from schemas.errors import Conflict, ControlError, InvalidArgument, NotFound, NotSupported, Unavailable
 
 from . import codes
 from .auth import AuthFailed, check_basic
-from .errors import V4Error, lookup
+from .errors import V4Error
 
 # Routes(**ROUTES): the tag and flavor of every EMQX 4 endpoint.
 ROUTES: dict[str, Any] = {"tags": ("emqx4",), "extra": {"flavor": "emqx4"}}
@@ -153,7 +154,7 @@ CONTROL_ERRORS: dict[tuple[type, str | None], tuple[int | None, str | None]] = {
 
 
 def control_error(err: ControlError, endpoint: Endpoint) -> MinirestError:
-    hit = lookup(err, endpoint, CONTROL_ERRORS)
+    hit = find_answer(err, endpoint, CONTROL_ERRORS)
     if hit is None:
         return MinirestError(500, d.INTERNAL, err.message)
     code, message = hit

@@ -1,5 +1,5 @@
-"""What both `/api/v4` flavors' error rules share: an error that knows its product's form, and the lookup
-of an interface error in a flavor's table.
+"""What both `/api/v4` flavors' error rules share: an error that knows its product's form, and a batch
+item's result code.
 
 Every ApiError the v4 dialect raises is a ``V4Error`` of one flavor (``nanomq_http.NanoMQError``,
 ``emqx4_http.MinirestError``), so an endpoint of the other product, served beside the chosen one's,
@@ -7,7 +7,7 @@ still fails in its own product's form.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -22,18 +22,6 @@ from . import codes
 class V4Error(ApiError):
     def response(self, request: web.Request | None) -> web.StreamResponse:
         raise NotImplementedError
-
-
-def lookup(err: ControlError, endpoint: Endpoint, table: Mapping[tuple[type, str | None], Any]) -> Any:
-    """The answer for ``err``: the endpoint's own (``Endpoint.errors``, by type), else the table's for
-    (type, kind), else for (type, None); the error's base types in turn. None if nothing matches."""
-    for kind in type(err).__mro__:
-        hit = endpoint.errors.get(kind)
-        if hit is None:
-            hit = table.get((kind, err.kind)) or table.get((kind, None))
-        if hit is not None:
-            return hit
-    return None
 
 
 async def result_code(attempt: Awaitable[Any], endpoint: Endpoint,

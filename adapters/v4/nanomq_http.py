@@ -13,13 +13,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from adapters.common.error_answers import find_answer
 from gateway.http import dialect as d
 from gateway.http.routes import Endpoint
 from schemas.errors import ControlError, InvalidArgument, NotFound, NotSupported, Unavailable
 
 from . import codes
 from .auth import AuthFailed, NanoMQAuth
-from .errors import V4Error, lookup
+from .errors import V4Error
 
 # Routes(**ROUTES): the tag and flavor of every NanoMQ endpoint.
 ROUTES: dict[str, Any] = {"tags": ("nanomq",), "extra": {"flavor": "nanomq"}}
@@ -95,7 +96,7 @@ CONTROL_ERRORS: dict[tuple[type, str | None], tuple[int, int]] = {
 
 
 def control_error(err: ControlError, endpoint: Endpoint) -> NanoMQError:
-    hit = lookup(err, endpoint, CONTROL_ERRORS)
+    hit = find_answer(err, endpoint, CONTROL_ERRORS)
     status, code = hit if hit is not None else _MANNERS[d.INTERNAL]
     return NanoMQError(status, code, err.message)
 
