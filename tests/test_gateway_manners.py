@@ -10,6 +10,7 @@ from gateway.http import dialect as d
 from gateway.http.app import build_app
 from gateway.http.context import GatewayContext
 from gateway.http.dialect import ApiError, Dialect
+from gateway.http.routes import Routes
 from tests.mqtt_helpers import RunningBroker
 
 
@@ -22,25 +23,26 @@ class EchoDialect(Dialect):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.item = {"value": 1}
-        t = self.table
-        t.add("GET", "/item", self.get_item)
-        t.add("PUT", "/item", self.put_item)
-        t.add("DELETE", "/item", self.delete_item)
-        t.add("GET", "/open", self.get_item, auth="none")
-        t.add("GET", "/boom", self.boom)
+        routes = Routes()
+        routes.add("GET", "/item", self.get_item)
+        routes.add("PUT", "/item", self.put_item)
+        routes.add("DELETE", "/item", self.delete_item)
+        routes.add("GET", "/open", self.get_item, auth="none", name="open")
+        routes.add("GET", "/boom", self.boom)
+        self.include(routes)
 
-    async def get_item(self, request):
+    async def get_item(self, call):
         return self.json(self.item)
 
-    async def put_item(self, request):
-        self.item = await request.json()
+    async def put_item(self, call):
+        self.item = await call.request.json()
         return self.json(self.item)
 
-    async def delete_item(self, request):
+    async def delete_item(self, call):
         self.item = {}
         return web.Response(status=204)
 
-    async def boom(self, request):
+    async def boom(self, call):
         raise RuntimeError("secret internals")
 
     def error_response(self, request, err):

@@ -125,17 +125,6 @@ class RouteTable:
             raise ValueError(f"{ep.method} {ep.path} is declared twice")
         self.endpoints.append(ep)
 
-    def add(self, method: str, path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-            **meta: Any) -> Endpoint:
-        """TRANSITIONAL, until every dialect declares with ``Routes``: a handler of the request alone."""
-
-        async def call_style(call: Call) -> web.StreamResponse:
-            return await handler(call.request)
-
-        ep = Endpoint(method=method.upper(), path=path, handler=call_style, **meta)
-        self.endpoints.append(ep)
-        return ep
-
     def by_path(self) -> dict[str, dict[str, Endpoint]]:
         out: dict[str, dict[str, Endpoint]] = {}
         for ep in self.endpoints:
