@@ -2,6 +2,7 @@
 
 `GET /gateway/usage`: the usage report — which endpoint of which dialect is still called, by which
 credentials, how often and when last, with the EMQX 5 call that replaces it (from the crosswalk).
+`GET /gateway/usage/hourly`: calls per dialect in each recent hour (the home page's migration progress).
 `POST /gateway/translate`: `emqgw translate` for the home page's translator box.
 Both authenticate like every other v5 endpoint (API key or Bearer token).
 """
@@ -14,12 +15,13 @@ from aiohttp import web
 from adapters.common.timefmt import rfc3339_s
 from gateway.http.dialect import Dialect
 from adapters.common.translate import TranslateError, equivalent, translate
-from gateway.http.usage import UsageFlusher, UsageLog
+from gateway.http.usage import HOURS_KEPT, UsageFlusher, UsageLog
 
 from .errors import bad_request
 from .validation import q
 
 TAGS = ("Gateway",)
+DIALECTS = ("v2", "v4", "v5")
 
 
 def usage_rows(log: UsageLog, dialect: str | None = None, legacy_only: bool = False) -> list[dict]:
@@ -45,6 +47,12 @@ async def get_usage(call) -> web.Response:
     return Dialect.json({"data": rows, "meta": {"count": len(rows)}})
 
 
+async def get_usage_hourly(call) -> web.Response:
+    hours = await asyncio.to_thread(call.ctx.usage.calls_per_hour, call.args["hours"])
+    rows = [{"time": rfc3339_s(start), **{dl: counts.get(dl, 0) for dl in DIALECTS}} for start, counts in hours]
+    return Dialect.json({"data": rows, "meta": {"count": len(rows)}})
+
+
 async def post_translate(call) -> web.Response:
     body = call.body
     try:
@@ -60,6 +68,9 @@ ROW = {"type": "object", "properties": {
     "last_seen": {"type": "string"}, "last_status": {"type": "integer"}, "legacy": {"type": "boolean"},
     "v5_equivalent": {"type": ["object", "null"]}}}
 
+HOUR_ROW = {"type": "object", "properties": {"time": {"type": "string", "description": "start of the hour"},
+                                             **{dl: {"type": "integer"} for dl in DIALECTS}}}
+
 
 def register(dl) -> None:
     dl.services.append(UsageFlusher(dl.ctx.usage))
@@ -68,6 +79,11 @@ def register(dl) -> None:
                 params=(q("dialect", description="only this dialect", enum=("v2", "v4", "v5")),
                         q("legacy", "boolean", "only the legacy dialects (v2, v4)")),
                 responses={200: {"type": "object", "properties": {"data": {"type": "array", "items": ROW},
+                                                                  "meta": {"type": "object"}}}})
+    dl.endpoint("GET", "/gateway/usage/hourly", get_usage_hourly, tags=TAGS,
+                summary="Calls per dialect in each of the last hours, the current hour last",
+                params=(q("hours", "integer", "how many clock hours", default=24, minimum=1, maximum=HOURS_KEPT),),
+                responses={200: {"type": "object", "properties": {"data": {"type": "array", "items": HOUR_ROW},
                                                                   "meta": {"type": "object"}}}})
     dl.endpoint("POST", "/gateway/translate", post_translate, tags=TAGS,
                 summary="Rewrite a management request for the other dialects (emqgw translate)",
