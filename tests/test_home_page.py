@@ -417,6 +417,11 @@ async def test_phone_width_page_at_emqgw_beside_an_emq_dashboard(tmp_path, scree
                 await page.wait_for_selector("#login-box:not([hidden])")
                 assert await page.evaluate("sessionStorage.getItem('emqgw.token')") is None
                 assert (await page.request.get(base + "/api/v5/nodes", headers=bearer)).status == 401
+                # ... and the panels' refreshes: nothing calls /api/v5 for longer than the shortest period
+                calls = []
+                page.on("request", lambda r: calls.append(r.url) if "/api/v5/" in r.url else None)
+                await page.wait_for_timeout(5500)
+                assert calls == []
                 # every API document linked from the page is served, and the Swagger UI renders all three
                 for link in ("#doc-v5", "#doc-v4", "#doc-v2"):
                     href = await b.attr(link, "href")

@@ -27,14 +27,21 @@ export function whenExpired(handler) { onExpired = handler; }
 // Thrown after the page has gone back to sign-in, so that a panel stops where it is.
 export class SessionEnded extends Error {}
 
-// { status, doc } for any answer the gateway gives; throws only when the gateway cannot be reached
-// (TypeError from fetch) or the session ended.
+// Thrown when no answer came (the gateway is down or the network is): the panel keeps its last figures.
+export class Unreachable extends Error {}
+
+// { status, doc } for any answer the gateway gives; throws SessionEnded or Unreachable otherwise.
 export async function api(method, path, body) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const s = session();
   if (s) headers.Authorization = "Bearer " + s.token;
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let r;
+  try {
+    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new Unreachable(e.message);
+  }
   const text = await r.text();
   let doc = null;
   try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = text; }

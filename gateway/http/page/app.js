@@ -1,7 +1,7 @@
 // emqgw's page: node status without credentials; after sign-in (POST /api/v5/login) the dashboard panels,
 // each refreshed on its own period with one request, none while the tab is hidden.
 
-import { api, endSession, failure, session, SessionEnded, startSession, whenExpired } from "./api.js";
+import { api, endSession, failure, session, SessionEnded, startSession, Unreachable, whenExpired } from "./api.js";
 import { setUpClients, searchClients } from "./clients.js";
 import { $ } from "./dom.js";
 import { refreshChecklist, refreshProgress, setUpChecklist } from "./migration.js";
@@ -22,24 +22,33 @@ const STATUS_MS = 5000;
 let nodeName = "";
 let timers = [];
 
-// Run `fn` now and `ms` after each run ends (never two at once), skipping while the tab is hidden.
-// Returns the stop function and the promise of the first run.
+function unreachable() {
+  $("node-status").textContent = "unreachable";
+  $("node-status").className = "pill stopped";
+}
+
+// Run `fn` now and `ms` after each run ends (never two at once), skipping while the tab is hidden, until
+// stopped or the session ends. Returns the stop function and the promise of the first run.
 function every(fn, ms) {
   let timer;
+  let stopped = false;
   const tick = async () => {
-    if (!document.hidden) {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof SessionEnded) return;
-        if (!(e instanceof TypeError)) throw e;  // fetch's: the gateway cannot be reached
-        $("node-status").textContent = "unreachable";
-        $("node-status").className = "pill stopped";
-      }
+    try {
+      if (!document.hidden) await fn();
+    } catch (e) {
+      if (e instanceof SessionEnded) return;
+      if (!(e instanceof Unreachable)) throw e;
+      unreachable();
+    } finally {
+      // a run that was under way when the panel stopped does not start another
+      if (!stopped) timer = setTimeout(tick, ms);
     }
-    timer = setTimeout(tick, ms);
   };
-  return { stop: () => clearTimeout(timer), first: tick() };
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  return { stop, first: tick() };
 }
 
 async function refreshStatus() {
@@ -99,9 +108,11 @@ $("sign-out").addEventListener("click", async () => {
   show(false);
 });
 
-// A panel's call that ends the session stops that panel; nothing else is to be reported.
+// What a click started (a search, a kick ...) may end the session or find the gateway gone: the page
+// already shows it; anything else is a fault, left for the console.
 window.addEventListener("unhandledrejection", (ev) => {
-  if (ev.reason instanceof SessionEnded) ev.preventDefault();
+  if (ev.reason instanceof Unreachable) unreachable();
+  if (ev.reason instanceof SessionEnded || ev.reason instanceof Unreachable) ev.preventDefault();
 });
 
 setUpChecklist();

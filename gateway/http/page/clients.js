@@ -3,7 +3,7 @@
 // confirmation (DELETE /api/v5/clients/{id}).
 
 import { api, failure } from "./api.js";
-import { $, el } from "./dom.js";
+import { $, el, labelCells } from "./dom.js";
 
 const LIMIT = 20;
 const FIELDS = "clientid,username,connected,ip_address,port,proto_name,proto_ver,subscriptions_cnt,connected_at";
@@ -26,6 +26,7 @@ export async function searchClients() {
     return;
   }
   $("client-table").tBodies[0].replaceChildren(...doc.data.map(row));
+  labelCells($("client-table"));
   $("client-empty").hidden = doc.data.length > 0;
   const of = doc.meta.count !== undefined ? ` of ${Math.max(1, Math.ceil(doc.meta.count / LIMIT))}` : "";
   $("client-page").textContent = `page ${page}${of}`;
@@ -61,6 +62,7 @@ async function openClient(clientid) {
     el("td", {}, el("code", { text: s.topic })), el("td", { text: String(s.qos) }),
     el("td", { text: s.nl ? "yes" : "no" }), el("td", { text: s.rap ? "yes" : "no" }),
     el("td", { text: String(s.rh) }))));
+  labelCells($("detail-subs"));
   $("detail-empty").hidden = doc.length > 0;
   $("client-detail").hidden = false;
   $("client-detail").scrollIntoView({ block: "nearest" });

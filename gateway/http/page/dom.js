@@ -25,6 +25,15 @@ export function textWithCode(text) {
   return frag;
 }
 
+// Each body cell gets its column's visible heading as data-label: on a phone a row shows as a card, its
+// cells labelled (style.css, table.cards).
+export function labelCells(table) {
+  const headings = [...table.tHead.rows[0].cells].map((th) => (th.querySelector(".sr-only") ? "" : th.textContent.trim()));
+  for (const row of table.tBodies[0].rows) {
+    [...row.cells].forEach((td, i) => td.setAttribute("data-label", headings[i] || ""));
+  }
+}
+
 export function fmtNumber(n) {
   return typeof n === "number" ? n.toLocaleString("en-US") : "–";
 }

@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { draw } from "./chart.js";
-import { $, ago, clock, el, fmtNumber } from "./dom.js";
+import { $, ago, clock, el, fmtNumber, labelCells } from "./dom.js";
 
 const HOURS = 24;
 const PREFIX = { v2: "/api/v2", v4: "/api/v4", v5: "/api/v5" };
@@ -81,6 +81,7 @@ function render() {
       ? el("code", { text: r.v5_equivalent.call }) : el("span", { class: "missing", text: v5Of(r) || "no equivalent" })),
     el("td", {}, el("a", { class: "translate", href: "#translate=" + encodeURIComponent(callOf(r)),
                            text: "translate" })))));
+  labelCells($("checklist"));
   $("checklist-empty").hidden = rows.length > 0;
   for (const th of $("checklist").tHead.rows[0].cells) {
     if (!th.dataset.key) continue;
