@@ -99,10 +99,13 @@ $("login-form").addEventListener("submit", async (ev) => {
 
 $("sign-out").addEventListener("click", async () => {
   const s = session();
-  try {
-    await api("POST", "/api/v5/logout", { username: s.username });
-  } catch (e) {
-    if (!(e instanceof SessionEnded)) throw e;
+  if (s) {
+    try {
+      await api("POST", "/api/v5/logout", { username: s.username });
+    } catch (e) {
+      // signed out already, or the gateway is gone: this tab forgets the token either way
+      if (!(e instanceof SessionEnded || e instanceof Unreachable)) throw e;
+    }
   }
   endSession();
   show(false);
