@@ -76,6 +76,5 @@ def build_app(ctx, dialects: list[Dialect], *, legacy: bool = False) -> web.Appl
             dl.main_routes(app)
     if not legacy:
         openapi.add_routes(app, dialects)
-        if not ctx.config.http.dashboard_dir:  # the EMQ 2.3 dashboard, when configured, owns `/`
-            home.add_routes(app)
+        home.add_routes(app, at_root=not ctx.config.http.dashboard_dir)  # an EMQ 2.3 dashboard owns `/`
     return app

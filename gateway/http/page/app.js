@@ -1,107 +1,125 @@
-// emqgw home page: status (no auth), live counts and the translator (Bearer token from /api/v5/login).
-"use strict";
+// emqgw's page: node status without credentials; after sign-in (POST /api/v5/login) the dashboard panels,
+// each refreshed on its own period with one request, none while the tab is hidden.
 
-const TOKEN_KEY = "emqgw.token";
-const $ = (id) => document.getElementById(id);
+import { api, endSession, failure, session, SessionEnded, startSession, Unreachable, whenExpired } from "./api.js";
+import { setUpClients, searchClients } from "./clients.js";
+import { $ } from "./dom.js";
+import { refreshChecklist, refreshProgress, setUpChecklist } from "./migration.js";
+import { refreshAlarms, refreshCharts, refreshNow, resetTraffic } from "./traffic.js";
+import { fromHash, setUpTranslator } from "./translator.js";
 
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
+// Milliseconds between refreshes. The charts follow EMQX's 10 s samples; the usage report changes with
+// every API call but matters over hours.
+const PANELS = [
+  [refreshNow, 5000],
+  [refreshAlarms, 5000],
+  [refreshCharts, 10000],
+  [refreshProgress, 10000],
+  [refreshChecklist, 10000],
+];
+const STATUS_MS = 5000;
 
-async function api(method, path, body) {
-  const headers = { "Content-Type": "application/json" };
-  if (token()) headers.Authorization = "Bearer " + token();
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  let doc = null;
-  try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = text; }
-  if (r.status === 401 && token()) { signOut(); }
-  return { status: r.status, doc };
+let nodeName = "";
+let timers = [];
+
+function unreachable() {
+  $("node-status").textContent = "unreachable";
+  $("node-status").className = "pill stopped";
+}
+
+// Run `fn` now and `ms` after each run ends (never two at once), skipping while the tab is hidden, until
+// stopped or the session ends. Returns the stop function and the promise of the first run.
+function every(fn, ms) {
+  let timer;
+  let stopped = false;
+  const tick = async () => {
+    try {
+      if (!document.hidden) await fn();
+    } catch (e) {
+      if (e instanceof SessionEnded) return;
+      if (!(e instanceof Unreachable)) throw e;
+      unreachable();
+    } finally {
+      // a run that was under way when the panel stopped does not start another
+      if (!stopped) timer = setTimeout(tick, ms);
+    }
+  };
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  return { stop, first: tick() };
 }
 
 async function refreshStatus() {
   const { status, doc } = await api("GET", "/status?format=json");
-  $("node-name").textContent = doc && doc.node_name ? doc.node_name : "?";
+  nodeName = doc && doc.node_name ? doc.node_name : "";
+  $("node-name").textContent = nodeName || "?";
   const running = status === 200 && doc.broker_status === "started";
   $("node-status").textContent = running ? "running" : "stopped";
   $("node-status").className = "pill " + (running ? "running" : "stopped");
   $("node-version").textContent = doc && doc.rel_vsn ? doc.rel_vsn : "";
 }
 
-async function refreshCounts() {
-  if (!token()) return;
-  const { status, doc } = await api("GET", "/api/v5/stats?aggregate=true");
-  if (status !== 200) return;
-  const show = { "count-clients": "live_connections.count", "count-sessions": "sessions.count",
-                 "count-subscriptions": "subscriptions.count", "count-topics": "topics.count",
-                 "count-retained": "retained.count" };
-  for (const [id, key] of Object.entries(show)) $(id).textContent = String(doc[key] ?? "–");
+function show(signedIn) {
+  $("login-box").hidden = signedIn;
+  $("dashboard").hidden = !signedIn;
+  $("nav").hidden = !signedIn;
+  const s = session();
+  $("signed-in-as").textContent = s ? "(" + s.username + ")" : "";
+  for (const stop of timers) stop();
+  timers = [];
+  if (!signedIn) return;
+  resetTraffic();
+  timers = PANELS.map(([fn, ms]) => every(fn, ms).stop);
+  searchClients();
+  fromHash(nodeName);
 }
 
-function signedIn(yes) {
-  $("login-box").hidden = yes;
-  $("counts-box").hidden = !yes;
-}
-
-function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
-  signedIn(false);
-}
+whenExpired((code) => {
+  show(false);
+  const why = code === "TOKEN_TIME_OUT" ? "your sign-in expired" : `the gateway no longer accepts your sign-in (${code})`;
+  $("login-error").textContent = `Signed out: ${why}. Sign in again.`;
+  $("login-password").focus();
+});
 
 $("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   $("login-error").textContent = "";
-  const { status, doc } = await api("POST", "/api/v5/login",
-                                    { username: $("login-user").value, password: $("login-password").value });
+  const username = $("login-user").value;
+  const { status, doc } = await api("POST", "/api/v5/login", { username, password: $("login-password").value });
   if (status !== 200) {
-    $("login-error").textContent = (doc && doc.message) || ("sign-in failed (" + status + ")");
+    $("login-error").textContent = failure(status, doc);
     return;
   }
-  sessionStorage.setItem(TOKEN_KEY, doc.token);
-  signedIn(true);
-  refreshCounts();
+  $("login-password").value = "";
+  startSession(doc.token, username);
+  show(true);
 });
 
 $("sign-out").addEventListener("click", async () => {
-  await api("POST", "/api/v5/logout");
-  signOut();
-});
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-$("translate-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const out = $("translate-output");
-  out.replaceChildren();
-  if (!token()) { out.append(el("p", "error", "Sign in first.")); return; }
-  const { status, doc } = await api("POST", "/api/v5/gateway/translate", { request: $("translate-input").value });
-  if (status !== 200) {
-    out.append(el("p", "error", (doc && doc.message) || ("error " + status)));
-    return;
-  }
-  out.append(el("p", "operation", doc.source_label + " — " + doc.operation + ": " + doc.summary));
-  for (const n of doc.notes) out.append(el("p", "muted", n));
-  for (const t of doc.targets) {
-    const box = el("div", "target " + (t.exists ? "some" : "none"));
-    box.dataset.dialect = t.dialect;
-    box.append(el("h3", null, t.label));
-    if (t.exists) {
-      box.append(el("pre", "call", t.method + " " + t.path + (t.body ? "\n" + JSON.stringify(t.body) : "")));
-      if (t.answer) box.append(el("p", "muted", "answer: " + t.answer));
-      const ul = el("ul", "notes");
-      for (const n of t.notes) ul.append(el("li", null, n));
-      box.append(ul);
-    } else {
-      box.append(el("p", "missing", t.no_equivalent));
+  const s = session();
+  if (s) {
+    try {
+      await api("POST", "/api/v5/logout", { username: s.username });
+    } catch (e) {
+      // signed out already, or the gateway is gone: this tab forgets the token either way
+      if (!(e instanceof SessionEnded || e instanceof Unreachable)) throw e;
     }
-    out.append(box);
   }
+  endSession();
+  show(false);
 });
 
-signedIn(Boolean(token()));
-refreshStatus();
-refreshCounts();
-setInterval(() => { refreshStatus(); refreshCounts(); }, 2000);
+// What a click started (a search, a kick ...) may end the session or find the gateway gone: the page
+// already shows it; anything else is a fault, left for the console.
+window.addEventListener("unhandledrejection", (ev) => {
+  if (ev.reason instanceof Unreachable) unreachable();
+  if (ev.reason instanceof SessionEnded || ev.reason instanceof Unreachable) ev.preventDefault();
+});
+
+setUpChecklist();
+setUpClients();
+setUpTranslator(() => nodeName);
+// the node's name is known before a checklist link in the address is filled in
+every(refreshStatus, STATUS_MS).first.then(() => show(Boolean(session())));
