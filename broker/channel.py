@@ -139,10 +139,33 @@ class Channel:
         if self.state == CLOSED:
             return
         self.state = CLOSED
-        if self.session is not None:
-            self.broker.channel_closed(self, publish_will=True)
-        else:
+        self._closed(publish_will=True)
+
+    def _closed(self, publish_will: bool) -> None:
+        """Tell the broker this connection ended, handing it the will when one is due."""
+        if self.session is None:
             self.broker.pending_closed(self)
+            return
+        self.disconnected_at = time.time()
+        will = self.take_will()
+        self.broker.channel_closed(self, will if publish_will else None)
+
+    def take_will(self) -> Message | None:
+        """The will, which from now on is the caller's to publish or drop."""
+        will, self.will = self.will, None
+        return will
+
+    def set_keepalive(self, interval: int) -> None:
+        self.keepalive = interval
+
+    def count_queue_full_drop(self) -> None:
+        """A delivery to this connection's session was dropped because its queue was full."""
+        self.send_dropped += 1
+        self.send_dropped_queue_full += 1
+
+    def count_rel_timeouts(self, n: int) -> None:
+        """``n`` inbound QoS 2 messages were given up waiting for their PUBREL."""
+        self.recv_dropped_rel_timeout += n
 
     # ----------------------------------------------------------------- output
 
@@ -183,11 +206,8 @@ class Channel:
             self.send_packet(pk.Disconnect(reason_code=reason, properties=props))
         self.state = CLOSED
         self._close_reason = reason
-        if self.session is not None:
-            # A server-initiated close is abnormal for the client: its will is due [MQTT-3.1.2-8].
-            self.broker.channel_closed(self, publish_will=True)
-        else:
-            self.broker.pending_closed(self)
+        # A server-initiated close is abnormal for the client: its will is due [MQTT-3.1.2-8].
+        self._closed(publish_will=True)
         self.flush()
         self.transport.close()
 
@@ -630,18 +650,12 @@ class Channel:
         m = self._metrics
         m["packets.subscribe.received"] += 1
         sub_id = p.properties.get("subscription_identifier")
-        codes = []
-        retained = []
-        for req in p.subscriptions:
-            if req.no_local and req.topic_filter.startswith(("$share/", "$queue/")):
-                raise protocol_error("no local on a shared subscription [MQTT-3.8.3-4]")
-            code, to_send = self.broker.subscribe_client(self, req, sub_id)
-            codes.append(code)
+        codes, retained = self.broker.subscribe_client(self, p.subscriptions, sub_id)
+        for code in codes:
             if code >= 0x80:
                 m["packets.subscribe.error"] += 1
                 if code == ReasonCode.NOT_AUTHORIZED:
                     m["packets.subscribe.auth_error"] += 1
-            retained.extend(to_send)
         self.send_packet(pk.Suback(packet_id=p.packet_id, reason_codes=codes))
         # Retained messages follow the SUBACK [MQTT-3.3.1-9: sent with RETAIN set].
         for d in retained:
@@ -650,10 +664,8 @@ class Channel:
     def _on_unsubscribe(self, p: pk.Unsubscribe) -> None:
         self._require_connected()
         self._metrics["packets.unsubscribe.received"] += 1
-        codes = []
-        for f in p.topic_filters:
-            existed = self.broker.unsubscribe_client(self.session, f)
-            codes.append(0 if existed else ReasonCode.NO_SUBSCRIPTION_EXISTED)
+        existed = self.broker.unsubscribe(self.session, p.topic_filters, "mqtt")
+        codes = [0 if was else ReasonCode.NO_SUBSCRIPTION_EXISTED for was in existed]
         self.send_packet(pk.Unsuback(packet_id=p.packet_id, reason_codes=codes if self.version == MQTT_5 else []))
 
     # ----------------------------------------------------------------- misc
@@ -673,10 +685,9 @@ class Channel:
                 raise protocol_error("session expiry set on DISCONNECT after 0 in CONNECT")
             self.session_expiry = expiry
             self.session.expiry_interval = expiry
-        if p.reason_code != ReasonCode.DISCONNECT_WITH_WILL:
-            self.will = None  # [MQTT-3.1.2-10]: a normal DISCONNECT discards the will
         self.state = CLOSED
-        self.broker.channel_closed(self, publish_will=self.will is not None)
+        # [MQTT-3.1.2-10]: a normal DISCONNECT discards the will.
+        self._closed(publish_will=p.reason_code == ReasonCode.DISCONNECT_WITH_WILL)
         self.flush()
         self.transport.close()
 
@@ -696,11 +707,11 @@ class Channel:
 
     def pause_writing(self) -> None:
         self.writable = False
-        self.broker.congested.add(self)
+        self.broker.channel_paused(self)
 
     def resume_writing(self) -> None:
         self.writable = True
-        self.broker.congested.discard(self)
+        self.broker.channel_resumed(self)
         if self.state == CONNECTED and self.session is not None:
             self.drain()
 

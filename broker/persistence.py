@@ -19,12 +19,32 @@ Operations, in the order they happened (the writer applies them in that order):
   ``("bans_clear",)``, ``("config", BrokerConfig)`` (recorded by the shell from ``Broker._emit`` events)
 
 A queue entry is ``(message, qos, retain, subscription_ids, packet_id or None, phase)``.
+
+What a store reads back at start is handed to ``Broker.restore``: ``SavedSession`` records for the
+sessions, the bans and retained messages as they are.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from .session import AWAIT_ACK, Session
+import attrs
+
+from .session import AWAIT_ACK, Delivery, Session
+
+
+@attrs.define(slots=True, kw_only=True)
+class SavedSession:
+    """An offline persistent session as a durable store kept it."""
+
+    clientid: str
+    created_at: float
+    expiry_interval: int
+    disconnected_at: float
+    username: str | None
+    # As in the "session" operation: (filter, qos, no_local, retain_as_published, retain_handling, sub_id).
+    subscriptions: list[tuple]
+    inflight: list[tuple[int, Delivery, int]] = attrs.field(factory=list)  # (packet id, delivery, phase)
+    queued: list[Delivery] = attrs.field(factory=list)
 
 SYNC, PERIODIC = "sync", "periodic"
 DURABILITY_MODES = (SYNC, PERIODIC)

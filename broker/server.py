@@ -43,7 +43,7 @@ class MQTTProtocol(asyncio.Protocol):
         transport.set_write_buffer_limits(high=lst.broker.config.write_buffer_high)
         peer = transport.get_extra_info("peername") or ("", 0)
         ch = self.channel = Channel(lst.broker, transport, (peer[0], peer[1]), lst.config.id)
-        lst.broker.pending.add(ch)
+        lst.broker.channel_opened(ch)
         lst.channels.add(ch)
 
     def data_received(self, data: bytes) -> None:
@@ -188,7 +188,7 @@ class Listener:
         peer = request.transport.get_extra_info("peername") or ("", 0)
         ch = Channel(self.broker, transport, (peer[0], peer[1]), self.config.id)
         transport.channel = ch
-        self.broker.pending.add(ch)
+        self.broker.channel_opened(ch)
         self.channels.add(ch)
         self.current += 1
         try:
@@ -241,8 +241,7 @@ class MQTTServer:
         self.listeners = {lc.id: Listener(self.broker, lc) for lc in self.broker.config.listeners}
 
     async def start(self) -> None:
-        self.broker.request_flush = self._schedule_flush
-        self.broker.spawn = self._spawn
+        self.broker.attach_shell(self._schedule_flush, self._spawn)
         started = []
         try:
             for lst in self.listeners.values():
@@ -253,14 +252,12 @@ class MQTTServer:
             for lst in started:
                 await lst.stop()
             raise
-        self.broker.running = True
+        self.broker.start_accepting()
         if self._tick_task is None:
             self._tick_task = asyncio.get_running_loop().create_task(self._ticker())
 
     async def stop_listeners(self) -> None:
-        self.broker.running = False
-        # Closing connections one by one would let early ones miss the wills of later ones.
-        self.broker.release_wills()
+        self.broker.stop_accepting()
         for lst in self.listeners.values():
             await lst.stop()
 

@@ -125,9 +125,8 @@ def test_congestion_alarm_stays_its_sustain_duration_unless_the_connection_close
 
 def test_force_deactivate_history_limits_and_clear(make_broker):
     broker = make_broker(alarm_size_limit=2, os_check_interval=0)
-    book = broker.broker.alarms
     for i in range(3):
-        broker.call(book.activate, f"a{i}", f"alarm {i}", {"i": i})
+        broker.call(broker.broker.raise_alarm, f"a{i}", f"alarm {i}", {"i": i})
     assert set(names(broker)) == {"a0", "a1", "a2"}
     for i in range(3):
         done = broker.run(broker.control.deactivate_alarm(f"a{i}"))
@@ -141,10 +140,10 @@ def test_force_deactivate_history_limits_and_clear(make_broker):
 
 def test_history_older_than_the_validity_period_is_forgotten(make_broker):
     broker = make_broker(alarm_validity_period=60, os_check_interval=0)
-    book = broker.broker.alarms
+    b = broker.broker
     now = time.time()
-    broker.call(book.activate, "old", "old one", {}, now - 600)
-    broker.call(book.deactivate, "old", now - 300)
-    broker.call(book.activate, "recent", "recent one", {}, now - 20)
-    broker.call(book.deactivate, "recent", now - 10)
+    broker.call(b.raise_alarm, "old", "old one", {}, now - 600)
+    broker.call(b.clear_alarm, "old", now - 300)
+    broker.call(b.raise_alarm, "recent", "recent one", {}, now - 20)
+    broker.call(b.clear_alarm, "recent", now - 10)
     wait_for(lambda: names(broker, activated=False) == ["recent"])
