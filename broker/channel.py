@@ -620,7 +620,7 @@ class Channel:
             self.send_packet(pk.Pubrel(packet_id=p.packet_id, reason_code=ReasonCode.PACKET_IDENTIFIER_NOT_FOUND))
             return
         if p.reason_code >= 0x80:
-            # The receiver refused it [MQTT-4.3.3-?]: the exchange ends here, no PUBREL.
+            # The receiver refused it: the exchange ends here, no PUBREL [MQTT-4.3.3-4, MQTT-4.4.0-2].
             del inflight[p.packet_id]
             self.drain()
             return
@@ -693,7 +693,7 @@ class Channel:
 
     def _on_auth(self, p: pk.Auth) -> None:
         self._metrics["packets.auth.received"] += 1
-        # No authentication method was agreed in CONNECT, so any AUTH is a protocol error [MQTT-4.12.0-?].
+        # No authentication method was agreed in CONNECT, so any AUTH is a protocol error [MQTT-4.12.0-7].
         raise protocol_error("AUTH without an authentication method")
 
     def _on_unexpected(self, p) -> None:

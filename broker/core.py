@@ -42,7 +42,7 @@ from schemas.records import Alarm, BannedEntry, BrokerConfig
 
 # A connection that has not sent CONNECT by then is closed (EMQX: mqtt.idle_timeout, 15 s).
 CONNECT_TIMEOUT = 15.0
-# Session expiry meaning "never" [MQTT-3.1.2-?, 0xFFFFFFFF].
+# Session expiry meaning "never" (MQTT 5.0 section 3.1.2.11.2: 0xFFFFFFFF, the session does not expire).
 EXPIRY_NEVER = 0xFFFFFFFF
 # Switches of BrokerConfig that are listed and toggled as features, with what each does.
 FEATURES = {
