@@ -1,11 +1,11 @@
 """Whether a subscription may be made: the one set of rules for every door a subscription comes through.
 
 A SUBSCRIBE over MQTT and a subscription an API makes on a client's behalf pass the same checks, in
-this order: the filter is valid [MQTT-4.7.3-1], no ``no_local`` on a shared subscription
+this order: the filter is valid (MQTT 5.0 section 4.7), no ``no_local`` on a shared subscription
 [MQTT-3.8.3-4], shared subscriptions and wildcards are switched on, the filter has at most
 ``max_topic_levels`` levels, the ACL lets this client subscribe (checked with its client id,
 username and peer address), and the client stays within ``max_subscriptions``. The QoS granted is
-capped at ``max_qos_allowed`` [MQTT-3.9.3-1: the server may grant a lower QoS than asked].
+capped at ``max_qos_allowed`` (section 3.8.4: the server may grant a lower maximum QoS than asked).
 
 Nothing here changes state: ``admit`` answers, the broker applies (``Broker.subscribe_client`` for
 MQTT, ``Broker.subscribe_for`` for the APIs).
@@ -17,12 +17,13 @@ from typing import Protocol
 
 import attrs
 
+from schemas.records import BrokerConfig
+
 from .constants import ReasonCode
 from .errors import MQTTError
 from .packets import SubscriptionRequest
 from .session import Session, SubOptions
 from .topics import parse_share, validate_topic_filter
-from schemas.records import BrokerConfig
 
 
 class Identity(Protocol):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import packets as pk
 from .codec import Decoder, encode, encode_publish, patch_publish
-from .constants import MQTT_5, ReasonCode
+from .constants import MQTT_5, Deferred, ReasonCode
 from .errors import MQTTError, protocol_error
-from .constants import DEFERRED
 from .message import Message
 from .session import AWAIT_ACK, AWAIT_COMP, Delivery, Session
 from .topics import validate_topic_name
@@ -57,7 +57,9 @@ class Channel:
         self.version = 4
         self.clientid = ""
         self.username: str | None = None
-        self.session: Session | None = None
+        # None until CONNECT is accepted. Typed as what it is from then on: every packet handler past
+        # CONNECT checks the state first, and only the close paths (which test for None) run before.
+        self.session: Session = None  # type: ignore[assignment]
         self.keepalive = 0
         self.accepted_at = self.last_recv = time.monotonic()
         self.connected_at: float | None = None
@@ -114,7 +116,7 @@ class Channel:
         except MQTTError as e:
             self._fail(e)
 
-    def _handle(self, packets: list) -> None:
+    def _handle(self, packets: Sequence[Any]) -> None:
         m = self._metrics
         handlers = _HANDLERS
         for p in packets:
@@ -202,8 +204,7 @@ class Channel:
             return
         was_connected = self.state == CONNECTED
         if reason is not None and self.version == MQTT_5 and was_connected:
-            props = {}
-            self.send_packet(pk.Disconnect(reason_code=reason, properties=props))
+            self.send_packet(pk.Disconnect(reason_code=reason, properties={}))
         self.state = CLOSED
         self._close_reason = reason
         # A server-initiated close is abnormal for the client: its will is due [MQTT-3.1.2-8].
@@ -295,7 +296,7 @@ class Channel:
             self.will = Message.create(w.topic, w.payload, w.qos, w.retain, wprops, clientid, p.username)
 
         reason = broker.admit(self, p)
-        if reason is DEFERRED:
+        if isinstance(reason, Deferred):
             self.state = AUTHENTICATING
             self._deferred = (p, connack_props)
             return None
@@ -307,7 +308,9 @@ class Channel:
         """The deferred credential check is done (called by the broker from the shell's callback)."""
         if self.state != AUTHENTICATING:
             return  # the connection went away meanwhile
-        p, connack_props = self._deferred
+        deferred = self._deferred
+        assert deferred is not None  # set whenever the state is AUTHENTICATING
+        p, connack_props = deferred
         self._deferred = None
         reason = self.broker.auth_finished(ok)
         if reason:
@@ -414,9 +417,10 @@ class Channel:
                 if topic:
                     self.in_aliases[alias] = topic
                 else:
-                    topic = self.in_aliases.get(alias)
-                    if topic is None:
+                    aliased = self.in_aliases.get(alias)
+                    if aliased is None:
                         raise protocol_error("unknown topic alias [MQTT-3.3.2-8]")
+                    topic = aliased
             props = {k: v for k, v in props.items() if k not in _HOP_PROPERTIES}
         if qos > cfg.max_qos_allowed:
             raise MQTTError(ReasonCode.QOS_NOT_SUPPORTED, "QoS above Maximum QoS [MQTT-3.2.2-11]")
@@ -436,6 +440,7 @@ class Channel:
         if qos == 2:
             s = self.session
             pid = p.packet_id
+            assert pid is not None  # the codec refuses a QoS 2 PUBLISH without one
             if pid in s.awaiting_rel:
                 # A retransmission of a QoS 2 message already routed: acknowledge, never route twice.
                 m["packets.publish.inuse"] += 1
@@ -473,12 +478,16 @@ class Channel:
             self._ack_publish(p, reason)
 
     def _ack_publish(self, p: pk.Publish, reason: int) -> None:
-        if p.qos == 1:
-            self.send_packet(pk.Puback(packet_id=p.packet_id, reason_code=reason))
-        elif p.qos == 2:
-            if reason >= 0x80 and self.version != MQTT_5:
-                reason = 0
-            self.send_packet(pk.Pubrec(packet_id=p.packet_id, reason_code=reason))
+        """PUBACK or PUBREC as the QoS asks; nothing for QoS 0 (the codec gives QoS 1/2 a packet id)."""
+        qos = p.qos
+        if qos:
+            pid: int = p.packet_id  # type: ignore[assignment]
+            if qos == 1:
+                self.send_packet(pk.Puback(packet_id=pid, reason_code=reason))
+            else:
+                if reason >= 0x80 and self.version != MQTT_5:
+                    reason = 0
+                self.send_packet(pk.Pubrec(packet_id=pid, reason_code=reason))
 
     def _on_pubrel(self, p: pk.Pubrel) -> None:
         self._require_connected()
@@ -730,7 +739,7 @@ _SENT_METRIC = {
     pk.Disconnect: "packets.disconnect.sent",
     pk.Auth: "packets.auth.sent",
 }
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[Channel, Any], None]] = {
     pk.Connect: Channel._on_connect,
     pk.Publish: Channel._on_publish,
     pk.Puback: Channel._on_puback,

@@ -23,6 +23,40 @@ from itertools import islice
 
 import attrs
 
+from schemas.errors import (
+    Conflict,
+    ControlError,
+    Denied,
+    InvalidArgument,
+    LimitExceeded,
+    NotFound,
+    NotSupported,
+    Unavailable,
+)
+from schemas.records import (
+    BAN_KINDS,
+    CONN_STATES,
+    Alarm,
+    BannedEntry,
+    BrokerConfig,
+    ClientInfo,
+    ClientQuery,
+    Feature,
+    ListenerInfo,
+    MetricsSnapshot,
+    NodeInfo,
+    Page,
+    PublishRequest,
+    PublishResult,
+    RetainedMessage,
+    Route,
+    StatsSnapshot,
+    SubscribeRequest,
+    Subscription,
+    SubscriptionQuery,
+    TopicTreeNode,
+)
+
 from . import osinfo
 from . import packets as pk
 from .admission import Refusal
@@ -36,14 +70,6 @@ from .session import Session, SubOptions
 from .stats import gauges
 from .sys_topics import SYSDESCR, VERSION
 from .topics import parse_share, topic_matches, validate_topic_filter, validate_topic_name
-from schemas.errors import (
-    Conflict, ControlError, Denied, InvalidArgument, LimitExceeded, NotFound, NotSupported, Unavailable,
-)
-from schemas.records import (
-    BAN_KINDS, CONN_STATES, Alarm, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo,
-    MetricsSnapshot, NodeInfo, Page, PublishRequest, PublishResult, RetainedMessage, Route, StatsSnapshot,
-    SubscribeRequest, Subscription, SubscriptionQuery, TopicTreeNode,
-)
 
 
 def _client_info(b: Broker, s: Session, ch: Channel | None) -> ClientInfo:
@@ -103,7 +129,7 @@ class ClientRecords:
         b = self.broker
         live = s.channel
         ch = live or b.last_channels.get(s.clientid)
-        stamp = (s, ch, b.config, s.username, s.disconnected_at, s.expiry_interval, s.enqueue_msg, s.deliver_msg,
+        stamp: tuple = (s, ch, b.config, s.username, s.disconnected_at, s.expiry_interval, s.enqueue_msg, s.deliver_msg,
                  s.mqueue_dropped, len(s.subscriptions), len(s.inflight), len(s.mqueue),
                  len(s.awaiting_rel))
         if ch is not None:
@@ -378,6 +404,7 @@ class BrokerController:
                 return False
             return True
 
+        source: Iterator[tuple[str, SubOptions]]
         if q.clientid is not None:
             s = b.sessions.get(q.clientid)
             source = ((q.clientid, o) for o in (s.subscriptions.values() if s else ()))

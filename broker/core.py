@@ -21,8 +21,11 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 import attrs
+
+from schemas.records import Alarm, BannedEntry, BrokerConfig
 
 from . import packets as pk
 from .acl import AclRules, load_acl_file
@@ -30,7 +33,7 @@ from .admission import ClientIdentity, Identity, Refusal, admit
 from .alarms import AlarmBook
 from .bans import BanList, ban_matches
 from .channel import Channel
-from .constants import DEFERRED, MQTT_5, ReasonCode
+from .constants import DEFERRED, MQTT_5, Deferred, ReasonCode
 from .errors import protocol_error
 from .message import Message
 from .metrics import Metrics
@@ -38,7 +41,6 @@ from .persistence import Journal, SavedSession
 from .retained import RetainedStore
 from .session import Delivery, Session, SubOptions
 from .topics import SubscriptionTrie, parse_share
-from schemas.records import Alarm, BannedEntry, BrokerConfig
 
 # A connection that has not sent CONNECT by then is closed (EMQX: mqtt.idle_timeout, 15 s).
 CONNECT_TIMEOUT = 15.0
@@ -185,8 +187,9 @@ class Broker:
 
     # ------------------------------------------------------------------ admission
 
-    def admit(self, ch: Channel, p: pk.Connect) -> int:
-        """Banned, then authentication. Returns 0 or the CONNACK reason code to refuse with."""
+    def admit(self, ch: Channel, p: pk.Connect) -> int | Deferred:
+        """Banned, then authentication. Returns 0, the CONNACK reason code to refuse with, or DEFERRED
+        while the credentials are checked off the loop."""
         m = self.metrics.counters
         if not self.running:
             return ReasonCode.SERVER_UNAVAILABLE
@@ -683,7 +686,8 @@ class Broker:
         """Switch one of FEATURES on or off; False for a name that is not one."""
         if name not in FEATURES:
             return False
-        self.config = attrs.evolve(self.config, **{name: bool(enabled)})
+        switch: dict[str, Any] = {name: bool(enabled)}
+        self.config = attrs.evolve(self.config, **switch)
         self._emit("config.changed", config=self.config)
         return True
 

@@ -104,7 +104,7 @@ class Journal:
         self.session_saved(s)
         if s.clientid not in self.saved:
             return
-        entries = [(d[0], d[1], d[2], d[3], pid, phase) for pid, (d, phase, _) in s.inflight.items()]
+        entries: list[tuple] = [(d[0], d[1], d[2], d[3], pid, phase) for pid, (d, phase, _) in s.inflight.items()]
         entries.extend((d[0], d[1], d[2], d[3], None, AWAIT_ACK) for d in s.mqueue if d[1])
         self._add(("queue_reset", s.clientid, entries))
 
