@@ -406,7 +406,7 @@ class Broker:
             s.restore_queue(saved.inflight, saved.queued)
             for f, qos, no_local, rap, rh, sub_id in saved.subscriptions:
                 group, real = parse_share(f)
-                self.add_subscription(s, SubOptions(f, real, group, qos, no_local, rap, rh, sub_id))
+                self._add_subscription(s, SubOptions(f, real, group, qos, no_local, rap, rh, sub_id))
             self.sessions[s.clientid] = s
             restored.append(s)
         self.sorted_ids[:] = sorted(self.sessions)
@@ -449,7 +449,7 @@ class Broker:
         retained: list[Delivery] = []
         retainer = self.config.retainer
         for opts in granted:
-            is_new = self.add_subscription(s, opts)
+            is_new = self._add_subscription(s, opts)
             self.metrics.counters["client.subscribe"] += 1
             rh = opts.retain_handling
             if opts.group is None and retainer and (rh == 0 or (rh == 1 and is_new)):
@@ -459,7 +459,7 @@ class Broker:
             self._emit("client.subscribed", clientid=s.clientid, subscriptions=granted, origin=origin)
         return retained
 
-    def add_subscription(self, s: Session, opts: SubOptions) -> bool:
+    def _add_subscription(self, s: Session, opts: SubOptions) -> bool:
         """Add or replace a subscription [MQTT-3.8.4-3]; True if it did not exist before."""
         existing = s.subscriptions.get(opts.filter)
         s.subscriptions[opts.filter] = opts
