@@ -17,7 +17,7 @@ import pytest
 
 from schemas.errors import ControlError, Denied, InvalidArgument, LimitExceeded, NotSupported
 from schemas.records import SubscribeRequest
-from tests.mqtt_helpers import Client, RunningBroker
+from tests.mqtt_helpers import Client, RunningBroker, wait_for
 
 
 @attrs.frozen
@@ -232,3 +232,28 @@ def test_api_checks_an_offline_client_with_its_last_connection(make_broker, acl_
     with pytest.raises(Denied) as e:
         acl_broker.run(ctl.subscribe("offline-bob", [SubscribeRequest(topic="ann/inbox")]))
     assert e.value.reason_code == 0x87
+
+
+def test_observers_hear_which_door_a_change_came_through(broker):
+    heard = []
+
+    def observer(event, **data):
+        if event in ("client.subscribed", "client.unsubscribed"):
+            topics = [o.filter for o in data["subscriptions"]] if "subscriptions" in data else data["filters"]
+            heard.append((event, data["clientid"], topics, data["origin"]))
+
+    broker.call(broker.broker.observe, observer)
+    c = Client(broker, "heard", v5=True)
+    c.subscribe("m", 1)
+    broker.run(broker.control.subscribe("heard", [SubscribeRequest(topic="a"), SubscribeRequest(topic="b")]))
+    broker.run(broker.control.unsubscribe("heard", ["a", "never"]))
+    with pytest.raises(InvalidArgument):  # refused as a whole: nothing applied, nothing heard
+        broker.run(broker.control.subscribe("heard", [SubscribeRequest(topic=t) for t in ("c", "$share//x")]))
+    c.c.unsubscribe("m")
+    wait_for(lambda: broker.call(lambda: len(heard)) == 4)
+    assert broker.call(lambda: list(heard)) == [
+        ("client.subscribed", "heard", ["m"], "mqtt"),
+        ("client.subscribed", "heard", ["a", "b"], "api"),
+        ("client.unsubscribed", "heard", ["a"], "api"),
+        ("client.unsubscribed", "heard", ["m"], "mqtt"),
+    ]
