@@ -14,8 +14,8 @@ import uuid
 
 import attrs
 import paho.mqtt.client as paho
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from broker.control import BrokerController
 from broker.core import Broker
@@ -193,7 +193,7 @@ class Raw:
                     return True
         except (ConnectionResetError, BrokenPipeError):
             return True
-        except socket.timeout:
+        except TimeoutError:
             return False
         return False
 

@@ -97,7 +97,7 @@ def drain(slow):
     try:
         while slow.recv(65536):
             pass
-    except socket.timeout:
+    except TimeoutError:
         pass
 
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.mqtt_helpers import Client, Raw, connect_bytes, wait_for
+from tests.mqtt_helpers import Client, Raw, connect_bytes
 
 BAD_INPUTS = {
     "truncated_connect_then_close": connect_bytes()[:7],

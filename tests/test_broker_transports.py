@@ -7,7 +7,7 @@ import time
 import paho.mqtt.client as paho
 import pytest
 from gmqtt import Client as GMQTTClient
-from gmqtt.mqtt.constants import MQTTv311, MQTTv50
+from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
 from schemas.records import BrokerConfig, ListenerConfig
 from tests.mqtt_helpers import TIMEOUT, Client, RunningBroker

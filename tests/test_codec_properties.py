@@ -10,11 +10,35 @@ from broker import constants as c
 from broker.codec import REASON_CODES, Decoder, decode, encode
 from broker.errors import MQTTError
 from broker.packets import (
-    Auth, Connack, Connect, Disconnect, Pingreq, Pingresp, Puback, Pubcomp, Publish, Pubrec, Pubrel,
-    Suback, Subscribe, SubscriptionRequest, Unsuback, Unsubscribe, Will,
+    Auth,
+    Connack,
+    Connect,
+    Disconnect,
+    Pingreq,
+    Pingresp,
+    Puback,
+    Pubcomp,
+    Publish,
+    Pubrec,
+    Pubrel,
+    Suback,
+    Subscribe,
+    SubscriptionRequest,
+    Unsuback,
+    Unsubscribe,
+    Will,
 )
 from broker.properties import (
-    BINARY, BYTE, FOUR_BYTE_INT, PROPERTIES, REPEATABLE, TWO_BYTE_INT, UTF8, UTF8_PAIR, VARINT, VARINT_MAX,
+    BINARY,
+    BYTE,
+    FOUR_BYTE_INT,
+    PROPERTIES,
+    REPEATABLE,
+    TWO_BYTE_INT,
+    UTF8,
+    UTF8_PAIR,
+    VARINT,
+    VARINT_MAX,
     WILL,
 )
 
@@ -244,7 +268,7 @@ def test_stream_in_random_pieces(stream, cuts):
     bounds = sorted({0, len(raw), *(cut % (len(raw) + 1) for cut in cuts)})
     d = Decoder()
     got = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in zip(bounds, bounds[1:], strict=False):
         got += d.feed(raw[a:b])
     assert got == pkts
     assert d.buffered == 0 and d.version == version

@@ -12,7 +12,7 @@ import urllib.request
 import paho.mqtt.client as paho
 import pytest
 
-from tests.mqtt_helpers import TIMEOUT, Client, Raw, connect_bytes, v5props, PacketTypes
+from tests.mqtt_helpers import TIMEOUT, Client, PacketTypes, Raw, connect_bytes, v5props
 from tests.test_cli import listening_lines, port_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
