@@ -453,7 +453,7 @@ class BrokerController:
         if request.qos not in (0, 1, 2):
             raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
         if not self.broker.running:
-            raise Unavailable("broker is stopped")
+            raise Unavailable("broker is stopped", kind="node")
         msg = Message.create(request.topic, request.payload, request.qos, request.retain,
                              dict(request.properties), request.clientid, request.username)
         matched = self.broker.route(msg, request.clientid)
