@@ -1,6 +1,7 @@
 """Authorization rules in EMQX's ``acl.conf`` form: parse once, then answer allow / deny / no match.
 
-The file is a sequence of Erlang terms, each ending in ``.``; ``%`` starts a comment (``%%`` by custom)::
+The file is a sequence of Erlang terms (read by ``broker.erlang_terms``), each ending in ``.``; ``%`` starts
+a comment (``%%`` by custom)::
 
     {allow, {username, {re, "^dashboard$"}}, subscribe, ["$SYS/#"]}.
     {allow, {ipaddr, "127.0.0.1"}, all, ["$SYS/#", "#"]}.
@@ -42,10 +43,10 @@ import ipaddress
 import os
 import re
 from collections.abc import Iterator
-from typing import Union
 
 import attrs
 
+from .erlang_terms import Atom, List, Str, Term, TermSyntaxError, Tuple, read_terms, show
 from .errors import MQTTError
 from .topics import filter_covers, parse_share, topic_matches, validate_topic_filter
 
@@ -56,20 +57,14 @@ SUBSCRIBE = "subscribe"
 ALL = "all"
 
 
-class AclSyntaxError(ValueError):
+class AclSyntaxError(TermSyntaxError):
     """A rules file that cannot be used; the message starts with ``source:line:``."""
-
-    def __init__(self, message: str, *, source: str = "<acl>", line: int = 0):
-        super().__init__(f"{source}:{line}: {message}")
-        self.source = source
-        self.line = line
-        self.reason = message
 
 
 # -- the client being checked -------------------------------------------------------------------------
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _UNPARSED = object()
 
 
@@ -152,7 +147,7 @@ class WhoIpaddr:
 
 @attrs.frozen
 class WhoAnd:
-    items: tuple["Who", ...]
+    items: tuple[Who, ...]
 
     def matches(self, client: _Client) -> bool:
         return all(w.matches(client) for w in self.items)
@@ -160,13 +155,13 @@ class WhoAnd:
 
 @attrs.frozen
 class WhoOr:
-    items: tuple["Who", ...]
+    items: tuple[Who, ...]
 
     def matches(self, client: _Client) -> bool:
         return any(w.matches(client) for w in self.items)
 
 
-Who = Union[WhoAll, WhoUsername, WhoClientid, WhoIpaddr, WhoAnd, WhoOr]
+Who = WhoAll | WhoUsername | WhoClientid | WhoIpaddr | WhoAnd | WhoOr
 
 
 # -- Topics -------------------------------------------------------------------------------------------
@@ -217,7 +212,7 @@ class TopicEq:
         return topic == self.value or real == self.value
 
 
-Topic = Union[TopicFilter, TopicEq]
+Topic = TopicFilter | TopicEq
 
 
 # -- Rules --------------------------------------------------------------------------------------------
@@ -265,206 +260,6 @@ class AclRules:
         return None
 
 
-# -- Reading Erlang terms -----------------------------------------------------------------------------
-# Only what acl.conf uses: atoms (bare or quoted), strings, integers, tuples and lists. Anything else is an error
-# rather than a guess, so a file accepted here means the same to EMQX.
-
-
-@attrs.frozen
-class _Atom:
-    name: str
-    line: int
-
-
-@attrs.frozen
-class _Str:
-    value: str
-    line: int
-
-
-@attrs.frozen
-class _Int:
-    value: int
-    line: int
-
-
-@attrs.frozen
-class _Tuple:
-    items: tuple["_Term", ...]
-    line: int
-
-
-@attrs.frozen
-class _List:
-    items: tuple["_Term", ...]
-    line: int
-
-
-_Term = Union[_Atom, _Str, _Int, _Tuple, _List]
-
-_SPACE = re.compile(r"[ \t\r\f\v]+")
-_ATOM = re.compile(r"[a-z][A-Za-z0-9_@]*")
-_INT = re.compile(r"[0-9]+")
-_PUNCT = "{}[],."
-# Erlang's string escapes; anything else after a backslash is rejected, because Erlang would silently
-# drop the backslash (so "\." in a regex would turn into ".").
-_ESCAPES = {
-    "b": "\b", "d": "\x7f", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r", "s": " ", "t": "\t",
-    "v": "\v", "\\": "\\", '"': '"', "'": "'",
-}
-_OCTAL = re.compile(r"[0-7]{1,3}")
-_HEX2 = re.compile(r"[0-9a-fA-F]{2}")
-_HEXBRACE = re.compile(r"\{([0-9a-fA-F]+)\}")
-
-
-class _Reader:
-    def __init__(self, text: str, source: str):
-        self.text = text
-        self.source = source
-        self.pos = 0
-        self.line = 1
-
-    def error(self, message: str, line: int | None = None) -> AclSyntaxError:
-        return AclSyntaxError(message, source=self.source, line=self.line if line is None else line)
-
-    # tokens: (kind, value, line); kind is "atom", "str", "int", one of _PUNCT, or "eof"
-    def token(self) -> tuple[str, str, int]:
-        text = self.text
-        while True:
-            m = _SPACE.match(text, self.pos)
-            if m:
-                self.pos = m.end()
-            if self.pos >= len(text):
-                return "eof", "", self.line
-            ch = text[self.pos]
-            if ch == "\n":
-                self.line += 1
-                self.pos += 1
-            elif ch == "%":
-                end = text.find("\n", self.pos)
-                self.pos = len(text) if end < 0 else end
-            else:
-                break
-        line = self.line
-        if ch in _PUNCT:
-            self.pos += 1
-            return ch, ch, line
-        if ch == '"':
-            return "str", self.quoted('"'), line
-        if ch == "'":
-            return "atom", self.quoted("'"), line
-        m = _ATOM.match(text, self.pos)
-        if m:
-            self.pos = m.end()
-            return "atom", m.group(), line
-        m = _INT.match(text, self.pos)
-        if m:
-            self.pos = m.end()
-            return "int", m.group(), line
-        if ch.isupper() or ch == "_":
-            raise self.error(f"unexpected {ch!r}: Erlang variables are not allowed; write strings in double quotes")
-        raise self.error(f"unexpected character {ch!r}")
-
-    def quoted(self, quote: str) -> str:
-        text = self.text
-        start_line = self.line
-        self.pos += 1
-        out: list[str] = []
-        while True:
-            if self.pos >= len(text):
-                kind = "string" if quote == '"' else "quoted atom"
-                raise self.error(f"unterminated {kind}", start_line)
-            ch = text[self.pos]
-            self.pos += 1
-            if ch == quote:
-                return "".join(out)
-            if ch == "\n":
-                self.line += 1
-            if ch != "\\":
-                out.append(ch)
-                continue
-            out.append(self.escape())
-
-    def escape(self) -> str:
-        text = self.text
-        if self.pos >= len(text):
-            raise self.error("unterminated string")
-        ch = text[self.pos]
-        if ch in _ESCAPES:
-            self.pos += 1
-            return _ESCAPES[ch]
-        m = _OCTAL.match(text, self.pos)
-        if m:
-            self.pos = m.end()
-            return chr(int(m.group(), 8))
-        if ch == "x":
-            m = _HEXBRACE.match(text, self.pos + 1) or _HEX2.match(text, self.pos + 1)
-            if m:
-                self.pos = m.end()
-                return chr(int(m.group(1) if m.re is _HEXBRACE else m.group(), 16))
-        if ch == "^" and self.pos + 1 < len(text) and text[self.pos + 1].isalpha():
-            self.pos += 2
-            return chr(ord(text[self.pos - 1]) & 0x1F)
-        raise self.error(
-            f"unknown escape '\\{ch}' in string (for a regex backslash write '\\\\{ch}')"
-        )
-
-    def terms(self) -> Iterator[_Term]:
-        """Top-level terms, each required to end in '.'."""
-        while True:
-            kind, value, line = self.token()
-            if kind == "eof":
-                return
-            term = self.term(kind, value, line)
-            kind, value, end_line = self.token()
-            if kind != ".":
-                got = "end of file" if kind == "eof" else repr(value)
-                raise self.error(f"expected '.' after the rule that starts on line {line}, got {got}", end_line)
-            yield term
-
-    def term(self, kind: str, value: str, line: int) -> _Term:
-        if kind == "atom":
-            return _Atom(value, line)
-        if kind == "str":
-            return _Str(value, line)
-        if kind == "int":
-            return _Int(int(value), line)
-        if kind == "{":
-            return _Tuple(self.sequence("}"), line)
-        if kind == "[":
-            return _List(self.sequence("]"), line)
-        got = "end of file" if kind == "eof" else repr(value)
-        raise self.error(f"expected a term, got {got}", line)
-
-    def sequence(self, close: str) -> tuple[_Term, ...]:
-        items: list[_Term] = []
-        kind, value, line = self.token()
-        if kind == close:
-            return ()
-        while True:
-            items.append(self.term(kind, value, line))
-            kind, value, line = self.token()
-            if kind == close:
-                return tuple(items)
-            if kind != ",":
-                got = "end of file" if kind == "eof" else repr(value)
-                raise self.error(f"expected ',' or '{close}', got {got}", line)
-            kind, value, line = self.token()
-
-
-def _show(term: _Term) -> str:
-    """A term as it would be written, for error messages."""
-    if isinstance(term, _Atom):
-        return term.name if _ATOM.fullmatch(term.name) else f"'{term.name}'"
-    if isinstance(term, _Str):
-        return f'"{term.value}"'
-    if isinstance(term, _Int):
-        return str(term.value)
-    if isinstance(term, _Tuple):
-        return "{" + ", ".join(_show(t) for t in term.items) + "}"
-    return "[" + ", ".join(_show(t) for t in term.items) + "]"
-
-
 # -- From terms to rules ------------------------------------------------------------------------------
 
 
@@ -472,57 +267,57 @@ class _Compiler:
     def __init__(self, source: str):
         self.source = source
 
-    def error(self, message: str, term: _Term) -> AclSyntaxError:
+    def error(self, message: str, term: Term) -> AclSyntaxError:
         return AclSyntaxError(message, source=self.source, line=term.line)
 
-    def rule(self, term: _Term) -> AclRule:
-        if not isinstance(term, _Tuple):
-            raise self.error(f"a rule is a tuple such as {{allow, all, subscribe, [\"t/#\"]}}, not {_show(term)}", term)
+    def rule(self, term: Term) -> AclRule:
+        if not isinstance(term, Tuple):
+            raise self.error(f"a rule is a tuple such as {{allow, all, subscribe, [\"t/#\"]}}, not {show(term)}", term)
         items = term.items
         if not items:
             raise self.error("empty rule {}", term)
         permission = self.permission(items[0])
         if len(items) == 2:
-            if not (isinstance(items[1], _Atom) and items[1].name == ALL):
+            if not (isinstance(items[1], Atom) and items[1].name == ALL):
                 raise self.error(
-                    f"a two-element rule is {{allow, all}} or {{deny, all}}, not {_show(term)}", term
+                    f"a two-element rule is {{allow, all}} or {{deny, all}}, not {show(term)}", term
                 )
             return AclRule(permission, WhoAll(), ALL, None, term.line, self.source)
         if len(items) != 4:
             raise self.error(
                 f"a rule is {{Permission, Who, Action, Topics}} or {{allow|deny, all}}; "
-                f"this one has {len(items)} elements: {_show(term)}",
+                f"this one has {len(items)} elements: {show(term)}",
                 term,
             )
         return AclRule(
             permission, self.who(items[1]), self.action(items[2]), self.topics(items[3]), term.line, self.source
         )
 
-    def permission(self, term: _Term) -> str:
-        if isinstance(term, _Atom) and term.name in (ALLOW, DENY):
+    def permission(self, term: Term) -> str:
+        if isinstance(term, Atom) and term.name in (ALLOW, DENY):
             return term.name
-        raise self.error(f"a rule starts with allow or deny, not {_show(term)}", term)
+        raise self.error(f"a rule starts with allow or deny, not {show(term)}", term)
 
-    def action(self, term: _Term) -> str:
-        if isinstance(term, _Atom):
+    def action(self, term: Term) -> str:
+        if isinstance(term, Atom):
             if term.name in (PUBLISH, SUBSCRIBE):
                 return term.name
             if term.name in ("pubsub", ALL):
                 return ALL
-        if isinstance(term, _Tuple):
-            raise self.error(f"action options such as {_show(term)} are not supported", term)
-        raise self.error(f"unknown action {_show(term)}; expected publish, subscribe, pubsub or all", term)
+        if isinstance(term, Tuple):
+            raise self.error(f"action options such as {show(term)} are not supported", term)
+        raise self.error(f"unknown action {show(term)}; expected publish, subscribe, pubsub or all", term)
 
     _WHO_FORMS = (
         'all, {username, "u"}, {clientid, "c"}, {username|clientid, {re, "..."}}, '
         '{ipaddr, "a.b.c.d[/n]"}, {ipaddrs, [...]}, {\'and\', [...]} or {\'or\', [...]}'
     )
 
-    def who(self, term: _Term) -> Who:
-        if isinstance(term, _Atom) and term.name == ALL:
+    def who(self, term: Term) -> Who:
+        if isinstance(term, Atom) and term.name == ALL:
             return WhoAll()
-        if not (isinstance(term, _Tuple) and len(term.items) == 2 and isinstance(term.items[0], _Atom)):
-            raise self.error(f"unknown Who {_show(term)}; expected {self._WHO_FORMS}", term)
+        if not (isinstance(term, Tuple) and len(term.items) == 2 and isinstance(term.items[0], Atom)):
+            raise self.error(f"unknown Who {show(term)}; expected {self._WHO_FORMS}", term)
         kind, arg = term.items[0].name, term.items[1]  # type: ignore[union-attr]
         if kind in ("username", "user"):
             equals, pattern = self.name_or_regex(kind, arg)
@@ -537,64 +332,64 @@ class _Compiler:
         if kind in ("and", "or"):
             items = tuple(self.who(a) for a in self.nonempty_list(f"'{kind}'", arg))
             return WhoAnd(items) if kind == "and" else WhoOr(items)
-        raise self.error(f"unknown Who {_show(term)}; expected {self._WHO_FORMS}", term)
+        raise self.error(f"unknown Who {show(term)}; expected {self._WHO_FORMS}", term)
 
-    def name_or_regex(self, kind: str, arg: _Term) -> tuple[str | None, re.Pattern[str] | None]:
-        if isinstance(arg, _Str):
+    def name_or_regex(self, kind: str, arg: Term) -> tuple[str | None, re.Pattern[str] | None]:
+        if isinstance(arg, Str):
             return arg.value, None
         if (
-            isinstance(arg, _Tuple) and len(arg.items) == 2
-            and isinstance(arg.items[0], _Atom) and arg.items[0].name == "re"
-            and isinstance(arg.items[1], _Str)
+            isinstance(arg, Tuple) and len(arg.items) == 2
+            and isinstance(arg.items[0], Atom) and arg.items[0].name == "re"
+            and isinstance(arg.items[1], Str)
         ):
             try:
                 return None, re.compile(arg.items[1].value)
             except re.error as e:
-                raise self.error(f"bad regular expression {_show(arg.items[1])}: {e}", arg) from None
-        raise self.error(f'{{{kind}, ...}} takes a string or {{re, "regex"}}, not {_show(arg)}', arg)
+                raise self.error(f"bad regular expression {show(arg.items[1])}: {e}", arg) from None
+        raise self.error(f'{{{kind}, ...}} takes a string or {{re, "regex"}}, not {show(arg)}', arg)
 
-    def nonempty_list(self, kind: str, arg: _Term) -> tuple[_Term, ...]:
-        if not isinstance(arg, _List):
-            raise self.error(f"{{{kind}, ...}} takes a list, not {_show(arg)}", arg)
+    def nonempty_list(self, kind: str, arg: Term) -> tuple[Term, ...]:
+        if not isinstance(arg, List):
+            raise self.error(f"{{{kind}, ...}} takes a list, not {show(arg)}", arg)
         if not arg.items:
             # An empty 'and' would match everyone and an empty 'or' no one: both are mistakes.
             raise self.error(f"{{{kind}, []}}: the list must not be empty", arg)
         return arg.items
 
-    def network(self, arg: _Term) -> IPNetwork:
-        if not isinstance(arg, _Str):
-            raise self.error(f"an IP address is a string such as \"10.0.0.0/8\", not {_show(arg)}", arg)
+    def network(self, arg: Term) -> IPNetwork:
+        if not isinstance(arg, Str):
+            raise self.error(f"an IP address is a string such as \"10.0.0.0/8\", not {show(arg)}", arg)
         try:
             # strict=False: "10.1.2.3/8" means 10.0.0.0/8, as EMQX's CIDR parser reads it.
             return ipaddress.ip_network(arg.value, strict=False)
         except ValueError as e:
-            raise self.error(f"bad IP address or CIDR {_show(arg)}: {e}", arg) from None
+            raise self.error(f"bad IP address or CIDR {show(arg)}: {e}", arg) from None
 
-    def topics(self, term: _Term) -> tuple[Topic, ...]:
-        if not isinstance(term, _List):
-            raise self.error(f"Topics is a list such as [\"t/#\", {{eq, \"t\"}}], not {_show(term)}", term)
+    def topics(self, term: Term) -> tuple[Topic, ...]:
+        if not isinstance(term, List):
+            raise self.error(f"Topics is a list such as [\"t/#\", {{eq, \"t\"}}], not {show(term)}", term)
         if not term.items:
             raise self.error("empty topic list: the rule could never match", term)
         return tuple(self.topic(t) for t in term.items)
 
-    def topic(self, term: _Term) -> Topic:
-        if isinstance(term, _Str):
+    def topic(self, term: Term) -> Topic:
+        if isinstance(term, Str):
             return self.topic_filter(term)
         if (
-            isinstance(term, _Tuple) and len(term.items) == 2
-            and isinstance(term.items[0], _Atom) and term.items[0].name == "eq"
-            and isinstance(term.items[1], _Str)
+            isinstance(term, Tuple) and len(term.items) == 2
+            and isinstance(term.items[0], Atom) and term.items[0].name == "eq"
+            and isinstance(term.items[1], Str)
         ):
             value = term.items[1].value
             self.valid_filter(value, value, term)
             return TopicEq(value)
-        raise self.error(f'a topic is a string or {{eq, "..."}}, not {_show(term)}', term)
+        raise self.error(f'a topic is a string or {{eq, "..."}}, not {show(term)}', term)
 
-    def topic_filter(self, term: _Str) -> TopicFilter:
+    def topic_filter(self, term: Str) -> TopicFilter:
         text = term.value
         if parse_share(text)[0] is not None:
             raise self.error(
-                f"{_show(term)}: rules apply to the filter without its $share/$queue prefix; "
+                f"{show(term)}: rules apply to the filter without its $share/$queue prefix; "
                 "write the plain filter, or {eq, ...} for the literal",
                 term,
             )
@@ -609,7 +404,7 @@ class _Compiler:
     _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
     _LEVEL_VARS = {"%c": Var.CLIENTID, "%u": Var.USERNAME}
 
-    def placeholders(self, text: str, term: _Term) -> tuple[str | Var, ...] | None:
+    def placeholders(self, text: str, term: Term) -> tuple[str | Var, ...] | None:
         if "%" not in text and "${" not in text:
             return None
         parts: list[str | Var] = []
@@ -629,7 +424,7 @@ class _Compiler:
                     var = Var(name)
                 except ValueError:
                     raise self.error(
-                        f"unknown placeholder ${{{name}}} in {_show(term)}; "
+                        f"unknown placeholder ${{{name}}} in {show(term)}; "
                         "supported: ${clientid}, ${username}, and %c / %u as a whole level",
                         term,
                     ) from None
@@ -648,7 +443,7 @@ class _Compiler:
                 merged.append(p)
         return tuple(merged)
 
-    def valid_filter(self, candidate: str, text: str, term: _Term) -> None:
+    def valid_filter(self, candidate: str, text: str, term: Term) -> None:
         try:
             validate_topic_filter(candidate)
         except MQTTError as e:
@@ -661,8 +456,16 @@ class _Compiler:
 def parse_acl(text: str, source: str = "<acl>") -> AclRules:
     """Parse the text of an acl.conf; raises AclSyntaxError naming ``source`` and the line."""
     compiler = _Compiler(source)
-    rules = tuple(compiler.rule(term) for term in _Reader(text, source).terms())
+    rules = tuple(compiler.rule(term) for term in _acl_terms(text, source))
     return AclRules(rules, source)
+
+
+def _acl_terms(text: str, source: str) -> Iterator[Term]:
+    """The file's terms, with a syntax error reported as the ACL's own."""
+    try:
+        yield from read_terms(text, source)
+    except TermSyntaxError as e:
+        raise AclSyntaxError(e.reason, source=e.source, line=e.line) from None
 
 
 def load_acl_file(path: str | os.PathLike[str]) -> AclRules:

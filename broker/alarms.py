@@ -14,17 +14,17 @@ come from ``osinfo``. Activation and deactivation are broker events (``alarm.act
 """
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import TYPE_CHECKING
 
 import attrs
 
-from schemas.records import Alarm
+from schemas.records import Alarm, BrokerConfig
 
 from . import osinfo
 
 if TYPE_CHECKING:
+    from .channel import Channel
     from .core import Broker
 
 SYSMEM = "high_system_memory_usage"
@@ -33,41 +33,42 @@ CONGESTION = "conn_congestion"
 
 
 class AlarmBook:
-    __slots__ = ("broker", "active", "history")
+    """The activated alarms and the history of deactivated ones; plain data, changed only by the
+    broker's alarm commands (``Broker.raise_alarm`` ...), which also tell the observers."""
 
-    def __init__(self, broker: Broker):
-        self.broker = broker
+    __slots__ = ("active", "history")
+
+    def __init__(self) -> None:
         self.active: dict[str, Alarm] = {}
         self.history: deque[Alarm] = deque()  # newest first
 
-    def activate(self, name: str, message: str, details: dict, now: float | None = None) -> bool:
-        """Raise ``name`` unless it is already up; True when this call raised it."""
-        if name in self.active:
+    def activate(self, alarm: Alarm) -> bool:
+        """Record ``alarm`` as up unless one of its name already is; True when it was recorded."""
+        if alarm.name in self.active:
             return False
-        alarm = Alarm(name=name, message=message, details=details, node=self.broker.config.node_name,
-                      activate_at=time.time() if now is None else now)
-        self.active[name] = alarm
-        self.broker._emit("alarm.activated", alarm=alarm)
+        self.active[alarm.name] = alarm
         return True
 
-    def deactivate(self, name: str, now: float | None = None) -> Alarm | None:
-        """Clear ``name`` into the history; the deactivated record, or None when it was not up."""
+    def deactivate(self, name: str, now: float, keep: int) -> Alarm | None:
+        """Move ``name`` into the history (at most ``keep`` entries); the deactivated record, or None
+        when it was not up."""
         alarm = self.active.pop(name, None)
         if alarm is None:
             return None
-        done = attrs.evolve(alarm, deactivate_at=time.time() if now is None else now)
+        done = attrs.evolve(alarm, deactivate_at=now)
         history = self.history
         history.appendleft(done)
-        while len(history) > self.broker.config.alarm_size_limit:
+        while len(history) > keep:
             history.pop()
-        self.broker._emit("alarm.deactivated", alarm=done)
         return done
 
-    def expire(self, now: float) -> None:
-        """Forget history older than ``alarm_validity_period``."""
-        oldest = now - self.broker.config.alarm_validity_period
+    def clear_history(self) -> None:
+        self.history.clear()
+
+    def expire(self, oldest: float) -> None:
+        """Forget history deactivated before ``oldest``."""
         history = self.history
-        while history and history[-1].deactivate_at < oldest:
+        while history and (history[-1].deactivate_at or 0.0) < oldest:
             history.pop()
 
     def listing(self, activated: bool | None) -> list[Alarm]:
@@ -81,15 +82,14 @@ class AlarmBook:
 class AlarmMonitor:
     def __init__(self, broker: Broker):
         self.broker = broker
-        self.book: AlarmBook = broker.alarms
         self._last_os_check: float | None = None
         self._cpu_last: tuple[int, int] | None = None
         # Congestion alarm name -> the channel it is about.
-        self._congested: dict[str, object] = {}
+        self._congested: dict[str, Channel] = {}
 
     def tick(self, now: float) -> None:
         cfg = self.broker.config
-        self.book.expire(now)
+        self.broker.expire_alarms(now)
         interval = cfg.os_check_interval
         if interval and (self._last_os_check is None or now - self._last_os_check >= interval):
             self._last_os_check = now
@@ -97,18 +97,18 @@ class AlarmMonitor:
             self._check_cpu(cfg, now)
         self._check_congestion(cfg, now)
 
-    def _check_memory(self, cfg, now: float) -> None:
+    def _check_memory(self, cfg: BrokerConfig, now: float) -> None:
         usage = osinfo.system_memory_usage()
         if usage is None:
             return
         high = cfg.sysmem_high_watermark
         if usage > high:
-            self.book.activate(SYSMEM, f"System memory usage is higher than {high:g}%",
-                               {"high_watermark": high, "usage": round(usage, 2)}, now)
+            self.broker.raise_alarm(SYSMEM, f"System memory usage is higher than {high:g}%",
+                                    {"high_watermark": high, "usage": round(usage, 2)}, now)
         else:
-            self.book.deactivate(SYSMEM, now)
+            self.broker.clear_alarm(SYSMEM, now)
 
-    def _check_cpu(self, cfg, now: float) -> None:
+    def _check_cpu(self, cfg: BrokerConfig, now: float) -> None:
         reading = osinfo.cpu_times()
         last, self._cpu_last = self._cpu_last, reading
         if reading is None or last is None or reading[1] <= last[1]:
@@ -116,32 +116,29 @@ class AlarmMonitor:
         usage = (reading[0] - last[0]) * 100.0 / (reading[1] - last[1])
         high, low = cfg.cpu_high_watermark, cfg.cpu_low_watermark
         if usage > high:
-            self.book.activate(CPU, f"CPU usage is higher than {high:g}%",
-                               {"high_watermark": high, "low_watermark": low, "usage": round(usage, 2)}, now)
+            self.broker.raise_alarm(CPU, f"CPU usage is higher than {high:g}%",
+                                    {"high_watermark": high, "low_watermark": low, "usage": round(usage, 2)}, now)
         elif usage < low:
-            self.book.deactivate(CPU, now)
+            self.broker.clear_alarm(CPU, now)
 
-    def _check_congestion(self, cfg, now: float) -> None:
-        book = self.book
-        channels = self.broker.channels
-        congested = self.broker.congested
-        for ch in list(congested):
-            if channels.get(ch.clientid) is not ch:
-                congested.discard(ch)  # closed (or never connected) while paused
+    def _check_congestion(self, cfg: BrokerConfig, now: float) -> None:
+        broker = self.broker
+        channels = broker.channels
+        congested = broker.congested_channels()
         if cfg.conn_congestion_alarm:
             for ch in congested:
                 name = f"{CONGESTION}/{ch.clientid}/{ch.username or 'unknown_user'}"
-                if book.activate(name, f"connection congested: {ch.clientid}", {
+                if broker.raise_alarm(name, f"connection congested: {ch.clientid}", {
                         "clientid": ch.clientid, "username": ch.username,
                         "peername": f"{ch.peerhost}:{ch.peerport}", "listener": ch.listener_id,
                         "proto_name": ch.proto_name, "proto_ver": ch.version}, now):
                     self._congested[name] = ch
         sustain = cfg.conn_congestion_min_alarm_sustain_duration
         for name, ch in list(self._congested.items()):
-            alarm = book.active.get(name)
+            alarm = broker.alarms.active.get(name)
             if alarm is None:  # cleared over the API
                 del self._congested[name]
             elif channels.get(ch.clientid) is not ch \
                     or (ch.writable and now - alarm.activate_at >= sustain):
-                book.deactivate(name, now)  # a closed connection clears at once, as in EMQX
+                broker.clear_alarm(name, now)  # a closed connection clears at once, as in EMQX
                 del self._congested[name]

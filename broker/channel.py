@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import packets as pk
 from .codec import Decoder, encode, encode_publish, patch_publish
-from .constants import MQTT_5, ReasonCode
+from .constants import MQTT_5, Deferred, ReasonCode
 from .errors import MQTTError, protocol_error
-from .constants import DEFERRED
 from .message import Message
 from .session import AWAIT_ACK, AWAIT_COMP, Delivery, Session
 from .topics import validate_topic_name
@@ -57,7 +57,9 @@ class Channel:
         self.version = 4
         self.clientid = ""
         self.username: str | None = None
-        self.session: Session | None = None
+        # None until CONNECT is accepted. Typed as what it is from then on: every packet handler past
+        # CONNECT checks the state first, and only the close paths (which test for None) run before.
+        self.session: Session = None  # type: ignore[assignment]
         self.keepalive = 0
         self.accepted_at = self.last_recv = time.monotonic()
         self.connected_at: float | None = None
@@ -114,7 +116,7 @@ class Channel:
         except MQTTError as e:
             self._fail(e)
 
-    def _handle(self, packets: list) -> None:
+    def _handle(self, packets: Sequence[Any]) -> None:
         m = self._metrics
         handlers = _HANDLERS
         for p in packets:
@@ -139,10 +141,33 @@ class Channel:
         if self.state == CLOSED:
             return
         self.state = CLOSED
-        if self.session is not None:
-            self.broker.channel_closed(self, publish_will=True)
-        else:
+        self._closed(publish_will=True)
+
+    def _closed(self, publish_will: bool) -> None:
+        """Tell the broker this connection ended, handing it the will when one is due."""
+        if self.session is None:
             self.broker.pending_closed(self)
+            return
+        self.disconnected_at = time.time()
+        will = self.take_will()
+        self.broker.channel_closed(self, will if publish_will else None)
+
+    def take_will(self) -> Message | None:
+        """The will, which from now on is the caller's to publish or drop."""
+        will, self.will = self.will, None
+        return will
+
+    def set_keepalive(self, interval: int) -> None:
+        self.keepalive = interval
+
+    def count_queue_full_drop(self) -> None:
+        """A delivery to this connection's session was dropped because its queue was full."""
+        self.send_dropped += 1
+        self.send_dropped_queue_full += 1
+
+    def count_rel_timeouts(self, n: int) -> None:
+        """``n`` inbound QoS 2 messages were given up waiting for their PUBREL."""
+        self.recv_dropped_rel_timeout += n
 
     # ----------------------------------------------------------------- output
 
@@ -179,15 +204,11 @@ class Channel:
             return
         was_connected = self.state == CONNECTED
         if reason is not None and self.version == MQTT_5 and was_connected:
-            props = {}
-            self.send_packet(pk.Disconnect(reason_code=reason, properties=props))
+            self.send_packet(pk.Disconnect(reason_code=reason, properties={}))
         self.state = CLOSED
         self._close_reason = reason
-        if self.session is not None:
-            # A server-initiated close is abnormal for the client: its will is due [MQTT-3.1.2-8].
-            self.broker.channel_closed(self, publish_will=True)
-        else:
-            self.broker.pending_closed(self)
+        # A server-initiated close is abnormal for the client: its will is due [MQTT-3.1.2-8].
+        self._closed(publish_will=True)
         self.flush()
         self.transport.close()
 
@@ -275,7 +296,7 @@ class Channel:
             self.will = Message.create(w.topic, w.payload, w.qos, w.retain, wprops, clientid, p.username)
 
         reason = broker.admit(self, p)
-        if reason is DEFERRED:
+        if isinstance(reason, Deferred):
             self.state = AUTHENTICATING
             self._deferred = (p, connack_props)
             return None
@@ -287,7 +308,9 @@ class Channel:
         """The deferred credential check is done (called by the broker from the shell's callback)."""
         if self.state != AUTHENTICATING:
             return  # the connection went away meanwhile
-        p, connack_props = self._deferred
+        deferred = self._deferred
+        assert deferred is not None  # set whenever the state is AUTHENTICATING
+        p, connack_props = deferred
         self._deferred = None
         reason = self.broker.auth_finished(ok)
         if reason:
@@ -394,9 +417,10 @@ class Channel:
                 if topic:
                     self.in_aliases[alias] = topic
                 else:
-                    topic = self.in_aliases.get(alias)
-                    if topic is None:
+                    aliased = self.in_aliases.get(alias)
+                    if aliased is None:
                         raise protocol_error("unknown topic alias [MQTT-3.3.2-8]")
+                    topic = aliased
             props = {k: v for k, v in props.items() if k not in _HOP_PROPERTIES}
         if qos > cfg.max_qos_allowed:
             raise MQTTError(ReasonCode.QOS_NOT_SUPPORTED, "QoS above Maximum QoS [MQTT-3.2.2-11]")
@@ -416,6 +440,7 @@ class Channel:
         if qos == 2:
             s = self.session
             pid = p.packet_id
+            assert pid is not None  # the codec refuses a QoS 2 PUBLISH without one
             if pid in s.awaiting_rel:
                 # A retransmission of a QoS 2 message already routed: acknowledge, never route twice.
                 m["packets.publish.inuse"] += 1
@@ -453,12 +478,16 @@ class Channel:
             self._ack_publish(p, reason)
 
     def _ack_publish(self, p: pk.Publish, reason: int) -> None:
-        if p.qos == 1:
-            self.send_packet(pk.Puback(packet_id=p.packet_id, reason_code=reason))
-        elif p.qos == 2:
-            if reason >= 0x80 and self.version != MQTT_5:
-                reason = 0
-            self.send_packet(pk.Pubrec(packet_id=p.packet_id, reason_code=reason))
+        """PUBACK or PUBREC as the QoS asks; nothing for QoS 0 (the codec gives QoS 1/2 a packet id)."""
+        qos = p.qos
+        if qos:
+            pid: int = p.packet_id  # type: ignore[assignment]
+            if qos == 1:
+                self.send_packet(pk.Puback(packet_id=pid, reason_code=reason))
+            else:
+                if reason >= 0x80 and self.version != MQTT_5:
+                    reason = 0
+                self.send_packet(pk.Pubrec(packet_id=pid, reason_code=reason))
 
     def _on_pubrel(self, p: pk.Pubrel) -> None:
         self._require_connected()
@@ -600,7 +629,7 @@ class Channel:
             self.send_packet(pk.Pubrel(packet_id=p.packet_id, reason_code=ReasonCode.PACKET_IDENTIFIER_NOT_FOUND))
             return
         if p.reason_code >= 0x80:
-            # The receiver refused it [MQTT-4.3.3-?]: the exchange ends here, no PUBREL.
+            # The receiver refused it: the exchange ends here, no PUBREL [MQTT-4.3.3-4, MQTT-4.4.0-2].
             del inflight[p.packet_id]
             self.drain()
             return
@@ -630,18 +659,12 @@ class Channel:
         m = self._metrics
         m["packets.subscribe.received"] += 1
         sub_id = p.properties.get("subscription_identifier")
-        codes = []
-        retained = []
-        for req in p.subscriptions:
-            if req.no_local and req.topic_filter.startswith(("$share/", "$queue/")):
-                raise protocol_error("no local on a shared subscription [MQTT-3.8.3-4]")
-            code, to_send = self.broker.subscribe_client(self, req, sub_id)
-            codes.append(code)
+        codes, retained = self.broker.subscribe_client(self, p.subscriptions, sub_id)
+        for code in codes:
             if code >= 0x80:
                 m["packets.subscribe.error"] += 1
                 if code == ReasonCode.NOT_AUTHORIZED:
                     m["packets.subscribe.auth_error"] += 1
-            retained.extend(to_send)
         self.send_packet(pk.Suback(packet_id=p.packet_id, reason_codes=codes))
         # Retained messages follow the SUBACK [MQTT-3.3.1-9: sent with RETAIN set].
         for d in retained:
@@ -650,10 +673,8 @@ class Channel:
     def _on_unsubscribe(self, p: pk.Unsubscribe) -> None:
         self._require_connected()
         self._metrics["packets.unsubscribe.received"] += 1
-        codes = []
-        for f in p.topic_filters:
-            existed = self.broker.unsubscribe_client(self.session, f)
-            codes.append(0 if existed else ReasonCode.NO_SUBSCRIPTION_EXISTED)
+        existed = self.broker.unsubscribe(self.session, p.topic_filters, "mqtt")
+        codes = [0 if was else ReasonCode.NO_SUBSCRIPTION_EXISTED for was in existed]
         self.send_packet(pk.Unsuback(packet_id=p.packet_id, reason_codes=codes if self.version == MQTT_5 else []))
 
     # ----------------------------------------------------------------- misc
@@ -673,16 +694,15 @@ class Channel:
                 raise protocol_error("session expiry set on DISCONNECT after 0 in CONNECT")
             self.session_expiry = expiry
             self.session.expiry_interval = expiry
-        if p.reason_code != ReasonCode.DISCONNECT_WITH_WILL:
-            self.will = None  # [MQTT-3.1.2-10]: a normal DISCONNECT discards the will
         self.state = CLOSED
-        self.broker.channel_closed(self, publish_will=self.will is not None)
+        # [MQTT-3.1.2-10]: a normal DISCONNECT discards the will.
+        self._closed(publish_will=p.reason_code == ReasonCode.DISCONNECT_WITH_WILL)
         self.flush()
         self.transport.close()
 
     def _on_auth(self, p: pk.Auth) -> None:
         self._metrics["packets.auth.received"] += 1
-        # No authentication method was agreed in CONNECT, so any AUTH is a protocol error [MQTT-4.12.0-?].
+        # No authentication method was agreed in CONNECT, so any AUTH is a protocol error [MQTT-4.12.0-7].
         raise protocol_error("AUTH without an authentication method")
 
     def _on_unexpected(self, p) -> None:
@@ -696,11 +716,11 @@ class Channel:
 
     def pause_writing(self) -> None:
         self.writable = False
-        self.broker.congested.add(self)
+        self.broker.channel_paused(self)
 
     def resume_writing(self) -> None:
         self.writable = True
-        self.broker.congested.discard(self)
+        self.broker.channel_resumed(self)
         if self.state == CONNECTED and self.session is not None:
             self.drain()
 
@@ -719,7 +739,7 @@ _SENT_METRIC = {
     pk.Disconnect: "packets.disconnect.sent",
     pk.Auth: "packets.auth.sent",
 }
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[Channel, Any], None]] = {
     pk.Connect: Channel._on_connect,
     pk.Publish: Channel._on_publish,
     pk.Puback: Channel._on_puback,

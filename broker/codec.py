@@ -21,18 +21,43 @@ its length prefix) raise ``ValueError``; they are not the peer's fault and carry
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import constants as c
 from .constants import PROTOCOL_NAMES, V5_TO_V3_CONNACK, ConnackReturnCode, ReasonCode
 from .errors import MQTTError, malformed, protocol_error
 from .packets import (
-    Auth, Connack, Connect, Disconnect, Packet, Pingreq, Pingresp, Puback, Pubcomp, Publish, Pubrec,
-    Pubrel, Suback, Subscribe, SubscriptionRequest, Unsuback, Unsubscribe, Will,
+    Auth,
+    Connack,
+    Connect,
+    Disconnect,
+    Packet,
+    Pingreq,
+    Pingresp,
+    Puback,
+    Pubcomp,
+    Publish,
+    Pubrec,
+    Pubrel,
+    Suback,
+    Subscribe,
+    SubscriptionRequest,
+    Unsuback,
+    Unsubscribe,
+    Will,
 )
 from .properties import (
-    VARINT_MAX, WILL, decode_properties, encode_binary, encode_properties, encode_utf8, encode_varint,
-    largest_user_property, read_binary, read_utf8,
+    VARINT_MAX,
+    WILL,
+    decode_properties,
+    encode_binary,
+    encode_properties,
+    encode_utf8,
+    encode_varint,
+    largest_user_property,
+    read_binary,
+    read_utf8,
 )
 
 __all__ = [
@@ -500,8 +525,8 @@ def _first_byte_table(server_side: bool, version: int | None) -> tuple:
 
 # Keys: (server_side, version); version None is a server that has not seen CONNECT yet.
 _SIDES_VERSIONS = [(True, None)] + [(side, v) for side in (True, False) for v in SUPPORTED_VERSIONS]
-_READERS = {key: _reader_table(*key) for key in _SIDES_VERSIONS}
-_FIRST_BYTE = {key: _first_byte_table(*key) for key in _SIDES_VERSIONS}
+_READERS: dict[tuple[bool, int | None], tuple] = {key: _reader_table(*key) for key in _SIDES_VERSIONS}
+_FIRST_BYTE: dict[tuple[bool, int | None], tuple] = {key: _first_byte_table(*key) for key in _SIDES_VERSIONS}
 
 
 def _tables(server_side: bool, version: int | None) -> tuple[tuple, tuple]:
@@ -510,7 +535,7 @@ def _tables(server_side: bool, version: int | None) -> tuple[tuple, tuple]:
         return _FIRST_BYTE[key], _READERS[key]
     except KeyError:
         if version is None:
-            raise ValueError("a client-side decoder needs .version set to the level it connected with")
+            raise ValueError("a client-side decoder needs .version set to the level it connected with") from None
         raise ValueError(f"unsupported protocol version {version!r}") from None
 
 

@@ -96,7 +96,7 @@ class ConnackReturnCode(enum.IntEnum):
     NOT_AUTHORIZED = 5
 
 
-V5_TO_V3_CONNACK = {
+V5_TO_V3_CONNACK: dict[int, int] = {
     ReasonCode.SUCCESS: ConnackReturnCode.ACCEPTED,
     ReasonCode.UNSUPPORTED_PROTOCOL_VERSION: ConnackReturnCode.UNACCEPTABLE_PROTOCOL_VERSION,
     ReasonCode.CLIENT_IDENTIFIER_NOT_VALID: ConnackReturnCode.IDENTIFIER_REJECTED,
@@ -108,11 +108,11 @@ V5_TO_V3_CONNACK = {
 }
 
 
-class _Deferred:
+class Deferred:
     """What an authenticator answers when the verdict comes later (the check runs off the loop)."""
 
     def __repr__(self) -> str:
         return "DEFERRED"
 
 
-DEFERRED = _Deferred()
+DEFERRED = Deferred()

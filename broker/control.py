@@ -3,6 +3,10 @@
 Everything the dialects show is derived here from live broker state; nothing is invented, and the
 one thing remembered (ClientRecords) is handed out only while the state it came from is unchanged.
 Listings walk the broker's sorted client-id index, so an unfiltered page costs O(page).
+
+This layer reads broker state to build records, and checks the shape of what it is asked; every
+change is a Broker command, which applies the broker's own rules. A refusal by those rules (an MQTT
+reason code) becomes a ``schemas.errors`` type in one place, ``refusal_error``.
 """
 from __future__ import annotations
 
@@ -14,34 +18,58 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Callable, Iterator
 
 import attrs
 
+from schemas.errors import (
+    Conflict,
+    ControlError,
+    Denied,
+    InvalidArgument,
+    LimitExceeded,
+    NotFound,
+    NotSupported,
+    Unavailable,
+)
+from schemas.records import (
+    BAN_KINDS,
+    CONN_STATES,
+    Alarm,
+    BannedEntry,
+    BrokerConfig,
+    ClientInfo,
+    ClientQuery,
+    Feature,
+    ListenerInfo,
+    MetricsSnapshot,
+    NodeInfo,
+    Page,
+    PublishRequest,
+    PublishResult,
+    RetainedMessage,
+    Route,
+    StatsSnapshot,
+    SubscribeRequest,
+    Subscription,
+    SubscriptionQuery,
+    TopicTreeNode,
+)
+
 from . import osinfo
+from . import packets as pk
+from .admission import Refusal
 from .channel import Channel
-from .core import Broker
+from .constants import ReasonCode
+from .core import FEATURES, Broker
+from .errors import MQTTError
 from .message import Message
 from .server import MQTTServer
 from .session import Session, SubOptions
 from .stats import gauges
 from .sys_topics import SYSDESCR, VERSION
 from .topics import parse_share, topic_matches, validate_topic_filter, validate_topic_name
-from .errors import MQTTError
-from schemas.errors import Conflict, InvalidArgument, NotFound, Unavailable
-from schemas.records import (
-    BAN_KINDS, CONN_STATES, Alarm, BannedEntry, BrokerConfig, ClientInfo, ClientQuery, Feature, ListenerInfo, MetricsSnapshot,
-    NodeInfo, Page, PublishRequest, PublishResult, RetainedMessage, Route, StatsSnapshot, SubscribeRequest,
-    Subscription, SubscriptionQuery, TopicTreeNode,
-)
-
-FEATURES = {
-    "retainer": "Stores retained messages and delivers them on subscribe",
-    "presence_events": "Publishes $SYS/brokers/<node>/clients/<id>/connected|disconnected",
-}
-# Fields of BrokerConfig that only take effect when the listeners are restarted.
-RESTART_FIELDS = ("listeners", "node_name")
 
 
 def _client_info(b: Broker, s: Session, ch: Channel | None) -> ClientInfo:
@@ -101,7 +129,7 @@ class ClientRecords:
         b = self.broker
         live = s.channel
         ch = live or b.last_channels.get(s.clientid)
-        stamp = (s, ch, b.config, s.username, s.disconnected_at, s.expiry_interval, s.enqueue_msg, s.deliver_msg,
+        stamp: tuple = (s, ch, b.config, s.username, s.disconnected_at, s.expiry_interval, s.enqueue_msg, s.deliver_msg,
                  s.mqueue_dropped, len(s.subscriptions), len(s.inflight), len(s.mqueue),
                  len(s.awaiting_rel))
         if ch is not None:
@@ -188,6 +216,22 @@ def _decode_cursor(cursor: str) -> str:
         return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise InvalidArgument("bad cursor", field="cursor") from e
+
+
+def refusal_error(refusal: Refusal) -> ControlError:
+    """The error for a request the broker's rules refused, with the reason code MQTT would answer."""
+    code = refusal.reason_code
+    if code == ReasonCode.TOPIC_FILTER_INVALID:
+        return InvalidArgument(refusal.message, field="topic", reason_code=code)
+    if code == ReasonCode.PROTOCOL_ERROR:
+        return InvalidArgument(refusal.message, field="no_local", reason_code=code)
+    if code in (ReasonCode.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED, ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED):
+        return NotSupported(refusal.message, kind="subscription", reason_code=code)
+    if code == ReasonCode.NOT_AUTHORIZED:
+        return Denied(refusal.message, kind="subscription", reason_code=code)
+    if code == ReasonCode.QUOTA_EXCEEDED:
+        return LimitExceeded(refusal.message, kind="subscription", reason_code=code)
+    raise AssertionError(f"no error type for reason code 0x{code:02X}")
 
 
 class BrokerController:
@@ -322,9 +366,8 @@ class BrokerController:
         if not 0 <= interval <= 65535:
             raise InvalidArgument("keepalive must be 0..65535", field="interval")
         s = self._session(clientid)
-        if s.channel is None:
+        if not self.broker.set_keepalive(clientid, interval):
             raise NotFound(f"client {clientid!r} is not connected", kind="client")
-        s.channel.keepalive = interval
         return self.records(s)
 
     # ------------------------------------------------------------------ subscriptions
@@ -361,6 +404,7 @@ class BrokerController:
                 return False
             return True
 
+        source: Iterator[tuple[str, SubOptions]]
         if q.clientid is not None:
             s = b.sessions.get(q.clientid)
             source = ((q.clientid, o) for o in (s.subscriptions.values() if s else ()))
@@ -385,36 +429,19 @@ class BrokerController:
         return [_sub_record(self.broker, clientid, o) for o in s.subscriptions.values()]
 
     async def subscribe(self, clientid: str, requests: list[SubscribeRequest]) -> list[Subscription]:
-        b = self.broker
         s = self._session(clientid)
-        prepared = []
         for r in requests:
-            try:
-                validate_topic_filter(r.topic)
-            except MQTTError as e:
-                raise InvalidArgument(f"invalid topic filter {r.topic!r}", field="topic") from e
             if r.qos not in (0, 1, 2) or r.retain_handling not in (0, 1, 2):
                 raise InvalidArgument("qos and retain handling must be 0, 1 or 2", field="qos")
-            group, real = parse_share(r.topic)
-            if group is not None and r.no_local:
-                raise InvalidArgument("Invalid Subscribe options: `no_local` not allowed for shared-sub. "
-                                      "See [MQTT-3.8.3-4]", field="no_local")
-            prepared.append(SubOptions(r.topic, real, group, min(r.qos, b.config.max_qos_allowed), r.no_local,
-                                       r.retain_as_published, r.retain_handling, None))
-        out = []
-        for o in prepared:
-            is_new = b.add_subscription(s, o)
-            rh = o.retain_handling
-            if o.group is None and b.config.retainer and (rh == 0 or (rh == 1 and is_new)):
-                for d in b.retained_for(o.topic_filter, o.qos, None):
-                    s.deliver(d)
-            out.append(_sub_record(b, clientid, o))
-        return out
+        granted = self.broker.subscribe_for(s, [
+            pk.SubscriptionRequest(r.topic, r.qos, r.no_local, r.retain_as_published, r.retain_handling)
+            for r in requests])
+        if isinstance(granted, Refusal):
+            raise refusal_error(granted)
+        return [_sub_record(self.broker, clientid, o) for o in granted]
 
     async def unsubscribe(self, clientid: str, topics: list[str]) -> None:
-        s = self._session(clientid)
-        for t in topics:
-            self.broker.unsubscribe_client(s, t)
+        self.broker.unsubscribe(self._session(clientid), topics, "api")
 
     # ------------------------------------------------------------------ routing
 
@@ -426,7 +453,7 @@ class BrokerController:
         if request.qos not in (0, 1, 2):
             raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
         if not self.broker.running:
-            raise Unavailable("broker is stopped")
+            raise Unavailable("broker is stopped", kind="node")
         msg = Message.create(request.topic, request.payload, request.qos, request.retain,
                              dict(request.properties), request.clientid, request.username)
         matched = self.broker.route(msg, request.clientid)
@@ -519,14 +546,11 @@ class BrokerController:
         return _retained_record(msg)
 
     async def delete_retained(self, topic: str) -> None:
-        if not self.broker.retained.delete(topic):
+        if not self.broker.delete_retained(topic):
             raise NotFound("Viewed message doesn't exist", kind="retained")
-        self.broker._emit("retained.changed", topic=topic, message=None)
 
     async def clear_retained(self) -> None:
-        for t in list(self.broker.retained.topics()):
-            self.broker.retained.delete(t)
-            self.broker._emit("retained.changed", topic=t, message=None)
+        self.broker.clear_retained()
 
     # ------------------------------------------------------------------ listeners
 
@@ -561,9 +585,7 @@ class BrokerController:
                       for n, (d, get, _set) in self._extra_features.items()]
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
-        if name in FEATURES:
-            setattr(self.broker.config, name, bool(enabled))
-            self.broker._emit("config.changed", config=self.broker.config)
+        if self.broker.set_feature(name, enabled):
             return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
         if name in self._extra_features:
             description, get, set_ = self._extra_features[name]
@@ -574,9 +596,7 @@ class BrokerController:
     # ------------------------------------------------------------------ banned
 
     async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]:
-        b = self.broker
-        b.is_banned("", None, "")  # purges expired entries before counting
-        rows = list(b.banned.values())
+        rows = self.broker.banned.entries()
         return Page(items=rows[offset:offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
 
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
@@ -597,13 +617,11 @@ class BrokerController:
         return entry
 
     async def delete_banned(self, as_: str, who: str) -> None:
-        if self.broker.banned.pop((as_, who), None) is None:
+        if not self.broker.delete_ban(as_, who):
             raise NotFound(f"{as_}: {who} not found", kind="banned")
-        self.broker._emit("banned.deleted", kind=as_, who=who)
 
     async def clear_banned(self) -> None:
-        self.broker.banned.clear()
-        self.broker._emit("banned.cleared")
+        self.broker.clear_bans()
 
     # ------------------------------------------------------------------ alarms
 
@@ -611,13 +629,13 @@ class BrokerController:
         return self.broker.alarms.listing(activated)
 
     async def deactivate_alarm(self, name: str) -> Alarm:
-        done = self.broker.alarms.deactivate(name)
+        done = self.broker.clear_alarm(name)
         if done is None:
             raise NotFound(f"alarm {name!r} is not activated", kind="alarm")
         return done
 
     async def clear_alarm_history(self) -> None:
-        self.broker.alarms.history.clear()
+        self.broker.clear_alarm_history()
 
     # ------------------------------------------------------------------ config and lifecycle
 
@@ -625,14 +643,8 @@ class BrokerController:
         return attrs.evolve(self.broker.config)
 
     async def apply_config(self, config: BrokerConfig) -> list[str]:
-        b = self.broker
-        old = b.config
-        pending = [f for f in RESTART_FIELDS if getattr(old, f) != getattr(config, f)]
-        live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig) if f.name not in RESTART_FIELDS}
-        b.config = attrs.evolve(old, **live)
+        pending = self.broker.apply_config(config)
         self.pending_config = config if pending else None
-        # What survives a restart is the configuration asked for, restart-only fields included.
-        b._emit("config.changed", config=config)
         return pending
 
     async def stop(self) -> None:
@@ -641,7 +653,7 @@ class BrokerController:
     async def start(self) -> None:
         pending = self.pending_config
         if pending is not None:
-            self.broker.config = pending
+            self.broker.apply_config(pending, restarting=True)
             self.server.reconfigure()
             self.pending_config = None
         await self.server.start()

@@ -3,33 +3,56 @@
 Channels call in when packets arrive; ``tick(now)`` is called about once a second by the server for
 everything time-driven (keep alive, QoS 1/2 retry, will delay, session expiry, QoS 2 release timeout). Nothing
 here awaits or touches a socket.
+
+The broker is the only writer of its state. Whatever else changes it (the control layer for the APIs,
+the state store at start, the alarm monitor, the shell) calls one of its commands, and each command
+applies the rules the MQTT door applies and tells the observers (``observe``) with one event:
+
+- ``client.connected`` / ``client.disconnected`` (channel), ``session.dropped`` (session);
+- ``client.subscribed`` (clientid, subscriptions, origin) / ``client.unsubscribed`` (clientid, filters,
+  origin), origin ``"mqtt"`` or ``"api"``; ``client.kicked`` (clientid, discarded);
+- ``retained.changed`` (topic, message or None);
+- ``banned.added`` (entry) / ``banned.deleted`` (kind, who) / ``banned.cleared``;
+- ``alarm.activated`` / ``alarm.deactivated`` (alarm) / ``alarm.history_cleared``;
+- ``config.changed`` (config); ``state.restored`` (sessions, retained, bans: counts).
 """
 from __future__ import annotations
 
 import bisect
-import ipaddress
-import re
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from schemas.records import Alarm, BannedEntry, BrokerConfig
 
 from . import packets as pk
 from .acl import AclRules, load_acl_file
+from .admission import ClientIdentity, Identity, Refusal, admit
 from .alarms import AlarmBook
-from .channel import CLOSED, CONNECTED, Channel
-from .constants import DEFERRED, MQTT_5, ReasonCode
-from .errors import MQTTError
+from .bans import BanList, ban_matches
+from .channel import Channel
+from .constants import DEFERRED, MQTT_5, Deferred, ReasonCode
+from .errors import protocol_error
 from .message import Message
 from .metrics import Metrics
-from .persistence import Journal
+from .persistence import Journal, SavedSession
 from .retained import RetainedStore
 from .session import Delivery, Session, SubOptions
-from .topics import SubscriptionTrie, parse_share, validate_topic_filter, validate_topic_name
-from schemas.records import BannedEntry, BrokerConfig
+from .topics import SubscriptionTrie, parse_share
 
 # A connection that has not sent CONNECT by then is closed (EMQX: mqtt.idle_timeout, 15 s).
 CONNECT_TIMEOUT = 15.0
-# Session expiry meaning "never" [MQTT-3.1.2-?, 0xFFFFFFFF].
+# Session expiry meaning "never" (MQTT 5.0 section 3.1.2.11.2: 0xFFFFFFFF, the session does not expire).
 EXPIRY_NEVER = 0xFFFFFFFF
+# Switches of BrokerConfig that are listed and toggled as features, with what each does.
+FEATURES = {
+    "retainer": "Stores retained messages and delivers them on subscribe",
+    "presence_events": "Publishes $SYS/brokers/<node>/clients/<id>/connected|disconnected",
+}
+# Fields of BrokerConfig that only take effect when the listeners are restarted.
+RESTART_FIELDS = ("listeners", "node_name")
 
 # An authenticator answers True/False at once, or an awaitable of a bool when the check is slow (a
 # password hash): the shell runs it off the event loop and hands the verdict back (see ``spawn``).
@@ -78,15 +101,14 @@ class Broker:
         self.shared_count = 0
         self.retained = RetainedStore()
         self.pending_wills: dict[str, tuple[float, Message]] = {}
-        self.banned: dict[tuple[str, str], BannedEntry] = {}
-        self.alarms = AlarmBook(self)
-        # Channels whose writes backed up (paused by their transport), for the congestion alarm; the
-        # alarm monitor drops the ones that closed meanwhile.
-        self.congested: set[Channel] = set()
+        self.banned = BanList()
+        self.alarms = AlarmBook()
+        # Channels whose writes backed up (paused by their transport), for the congestion alarm.
+        self._congested: set[Channel] = set()
         self.acl: AclRules | None = load_acl_file(self.config.acl_file) if self.config.acl_file else None
         self.authenticator: Authenticator | None = None
-        # Observers the gateway may attach (presence events, durability): called with (event, **data).
-        self.listeners: list[Callable[..., None]] = []
+        # Observers (presence events, durability, $SYS): called with (event, **data); see ``observe``.
+        self._observers: list[Callable[..., None]] = []
         self.running = True
         # Channels with unsent frames, and the shell's way of asking for a flush soon (once per
         # event-loop iteration, so a burst of deliveries becomes one write per receiver).
@@ -99,11 +121,56 @@ class Broker:
         self.journal: Journal | None = None
         self.sync_journal: Journal | None = None
 
+    # ------------------------------------------------------------------ the shell's hooks
+
+    def attach_shell(self, request_flush: Callable[[], None],
+                     spawn: Callable[[Awaitable, Callable[[bool], None]], None]) -> None:
+        self.request_flush = request_flush
+        self.spawn = spawn
+
     def attach_journal(self, journal: Journal) -> None:
         self.journal = journal
         self.sync_journal = journal if journal.sync else None
         for s in self.sessions.values():
             s.journal = journal
+
+    def observe(self, callback: Callable[..., None]) -> None:
+        """Call ``callback(event, **data)`` for every event (see the module docstring)."""
+        self._observers.append(callback)
+
+    def set_authenticator(self, authenticator: Authenticator | None) -> None:
+        """Check MQTT credentials with ``authenticator`` from the next CONNECT on (None: no account store)."""
+        self.authenticator = authenticator
+
+    def start_accepting(self) -> None:
+        self.running = True
+
+    def stop_accepting(self) -> None:
+        """Refuse new connections, and publish every connected client's will while all of them can
+        still receive it (closing connections one by one would let early ones miss later wills)."""
+        self.running = False
+        for ch in list(self.channels.values()):
+            will = ch.take_will()
+            if will is not None:
+                will.properties.pop("will_delay_interval", None)
+                self._publish_will(will)
+
+    def channel_opened(self, ch: Channel) -> None:
+        """A connection was accepted; it has until CONNECT_TIMEOUT to send CONNECT."""
+        self.pending.add(ch)
+
+    def channel_paused(self, ch: Channel) -> None:
+        self._congested.add(ch)
+
+    def channel_resumed(self, ch: Channel) -> None:
+        self._congested.discard(ch)
+
+    def congested_channels(self) -> list[Channel]:
+        """Connected channels whose writes are backed up (ones that closed meanwhile are forgotten)."""
+        channels = self.channels
+        gone = [ch for ch in self._congested if channels.get(ch.clientid) is not ch]
+        self._congested.difference_update(gone)
+        return list(self._congested)
 
     # ------------------------------------------------------------------ output
 
@@ -120,12 +187,13 @@ class Broker:
 
     # ------------------------------------------------------------------ admission
 
-    def admit(self, ch: Channel, p: pk.Connect) -> int:
-        """Banned, then authentication. Returns 0 or the CONNACK reason code to refuse with."""
+    def admit(self, ch: Channel, p: pk.Connect) -> int | Deferred:
+        """Banned, then authentication. Returns 0, the CONNACK reason code to refuse with, or DEFERRED
+        while the credentials are checked off the loop."""
         m = self.metrics.counters
         if not self.running:
             return ReasonCode.SERVER_UNAVAILABLE
-        if self.is_banned(ch.clientid, p.username, ch.peerhost):
+        if self.banned and self.banned.matches(ch.clientid, p.username, ch.peerhost):
             return ReasonCode.BANNED if ch.version == MQTT_5 else ReasonCode.NOT_AUTHORIZED
         m["client.authenticate"] += 1
         if p.username is None and p.password is None:
@@ -160,13 +228,13 @@ class Broker:
         m["authentication.failure"] += 1
         return ReasonCode.BAD_USERNAME_OR_PASSWORD
 
-    def authorize(self, ch: Channel, action: str, topic: str) -> bool:
+    def authorize(self, who: Identity, action: str, topic: str) -> bool:
         acl = self.acl
         if acl is None:
             return True
         m = self.metrics.counters
         m["client.authorize"] += 1
-        verdict = acl.check(clientid=ch.clientid, username=ch.username, peerhost=ch.peerhost,
+        verdict = acl.check(clientid=who.clientid, username=who.username, peerhost=who.peerhost,
                             action=action, topic=topic)
         if verdict is None:
             verdict = self.config.acl_no_match
@@ -175,6 +243,13 @@ class Broker:
             return True
         m["authorization.deny"] += 1
         return False
+
+    def identity(self, s: Session) -> Identity:
+        """Who a session's client is for the rules: its live connection, else its last one."""
+        ch = s.channel or self.last_channels.get(s.clientid)
+        if ch is not None:
+            return ch
+        return ClientIdentity(s.clientid, s.username, "")
 
     # ------------------------------------------------------------------ sessions
 
@@ -207,10 +282,7 @@ class Broker:
         if existing is not None:
             m["session.discarded"] += 1
             self._drop_session(existing)
-        cfg = self.config
-        s = Session(clientid, clean_start=clean_start, expiry_interval=expiry, max_inflight=cfg.max_inflight,
-                    max_mqueue_len=cfg.max_mqueue_len, max_awaiting_rel=cfg.max_awaiting_rel,
-                    store_qos0=cfg.mqueue_store_qos0, username=ch.username)
+        s = self._new_session(clientid, clean_start, expiry, ch.username)
         s.channel = ch
         self.sessions[clientid] = s
         bisect.insort(self.sorted_ids, clientid)
@@ -221,6 +293,12 @@ class Broker:
             s.journal = journal
             journal.session_saved(s)
         return s, False
+
+    def _new_session(self, clientid: str, clean_start: bool, expiry: int, username: str | None) -> Session:
+        cfg = self.config
+        return Session(clientid, clean_start=clean_start, expiry_interval=expiry, max_inflight=cfg.max_inflight,
+                       max_mqueue_len=cfg.max_mqueue_len, max_awaiting_rel=cfg.max_awaiting_rel,
+                       store_qos0=cfg.mqueue_store_qos0, username=username)
 
     def channel_connected(self, ch: Channel) -> None:
         m = self.metrics
@@ -233,21 +311,19 @@ class Broker:
     def pending_closed(self, ch: Channel) -> None:
         self.pending.discard(ch)
 
-    def channel_closed(self, ch: Channel, publish_will: bool) -> None:
+    def channel_closed(self, ch: Channel, will: Message | None) -> None:
+        """``ch`` closed; ``will`` is the will now due, if any (the channel has already let go of it)."""
         m = self.metrics.counters
         s = ch.session
         cid = ch.clientid
         if s is None or s.channel is not ch:
             return
         m["client.disconnected"] += 1
-        ch.disconnected_at = time.time()
         s.channel = None
         s.disconnected_at = ch.disconnected_at
         if self.channels.get(cid) is ch:
             del self.channels[cid]
         self.last_channels[cid] = ch
-        will = ch.will if publish_will else None
-        ch.will = None
         expiry = s.expiry_interval
         if will is not None:
             delay = will.properties.pop("will_delay_interval", 0) if ch.version == MQTT_5 else 0
@@ -270,11 +346,12 @@ class Broker:
         self.route(will, will.from_clientid)
 
     def _drop_session(self, s: Session) -> None:
-        if s.journal is not None:
+        journal = s.journal
+        if journal is not None:
             s.journal = None  # first, so that the unsubscribes below record nothing
-            self.journal.session_dropped(s.clientid)
+            journal.session_dropped(s.clientid)
         for f in list(s.subscriptions):
-            self.unsubscribe_client(s, f)
+            self._remove_subscription(s, f)
         if self.sessions.get(s.clientid) is s:
             del self.sessions[s.clientid]
             self.last_channels.pop(s.clientid, None)
@@ -282,14 +359,6 @@ class Broker:
             if i < len(self.sorted_ids) and self.sorted_ids[i] == s.clientid:
                 del self.sorted_ids[i]
         self._emit("session.dropped", session=s)
-
-    def release_wills(self) -> None:
-        """Publish every connected client's will while all of them can still receive (shutdown)."""
-        for ch in list(self.channels.values()):
-            will, ch.will = ch.will, None
-            if will is not None:
-                will.properties.pop("will_delay_interval", None)
-                self._publish_will(will)
 
     def kick(self, clientid: str, discard_session: bool = True) -> bool:
         """Disconnect a client and, unless told otherwise, discard its session (EMQX 4/5 discard it;
@@ -302,44 +371,95 @@ class Broker:
             # An administrative kick is not the client's fault, but its will still goes out as EMQX does.
             ch.close(ReasonCode.ADMINISTRATIVE_ACTION)
         s = self.sessions.get(clientid)
+        discarded = s is not None and discard_session
         if s is not None and discard_session:
             self.metrics.counters["session.discarded"] += 1
             self._drop_session(s)
+        self._emit("client.kicked", clientid=clientid, discarded=discarded)
         return True
+
+    def set_keepalive(self, clientid: str, interval: int) -> bool:
+        """A connected client's keep alive, from now on; False when it is not connected."""
+        ch = self.channels.get(clientid)
+        if ch is None:
+            return False
+        ch.set_keepalive(interval)
+        return True
+
+    def restore(self, *, bans: Iterable[BannedEntry], retained: Iterable[Message],
+                sessions: Iterable[SavedSession]) -> None:
+        """Put back what a durable store kept, before the listeners open: bans, retained messages, and
+        offline persistent sessions with their subscriptions and queues. Nothing is re-checked (it was
+        all admitted once) and nothing is journalled (the store holds it already)."""
+        n_bans = n_retained = 0
+        for entry in bans:
+            self.banned.add(entry)
+            n_bans += 1
+        for msg in retained:
+            self.retained.set(msg.topic, msg)
+            n_retained += 1
+        restored = []
+        for saved in sessions:
+            s = self._new_session(saved.clientid, False, saved.expiry_interval, saved.username)
+            s.created_at = saved.created_at
+            s.disconnected_at = saved.disconnected_at
+            s.restore_queue(saved.inflight, saved.queued)
+            for f, qos, no_local, rap, rh, sub_id in saved.subscriptions:
+                group, real = parse_share(f)
+                self._add_subscription(s, SubOptions(f, real, group, qos, no_local, rap, rh, sub_id))
+            self.sessions[s.clientid] = s
+            restored.append(s)
+        self.sorted_ids[:] = sorted(self.sessions)
+        self.metrics.observe("retained", len(self.retained))
+        self._emit("state.restored", sessions=len(restored), retained=n_retained, bans=n_bans)
 
     # ------------------------------------------------------------------ subscriptions
 
-    def subscribe_client(self, ch: Channel, req: pk.SubscriptionRequest, sub_id: int | None):
-        """Returns (reason code, retained deliveries to send after the SUBACK)."""
-        f = req.topic_filter
-        try:
-            validate_topic_filter(f)
-        except MQTTError:
-            return ReasonCode.TOPIC_FILTER_INVALID, ()
-        group, real = parse_share(f)
-        cfg = self.config
-        if group is not None and not cfg.shared_subscription:
-            return ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, ()
-        if not cfg.wildcard_subscription and ("+" in real or "#" in real):
-            return ReasonCode.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED, ()
-        if real.count("/") >= cfg.max_topic_levels:
-            return ReasonCode.TOPIC_FILTER_INVALID, ()
-        if not self.authorize(ch, "subscribe", f):
-            return ReasonCode.NOT_AUTHORIZED, ()
-        s = ch.session
-        if cfg.max_subscriptions and f not in s.subscriptions and len(s.subscriptions) >= cfg.max_subscriptions:
-            return ReasonCode.QUOTA_EXCEEDED, ()
-        qos = min(req.qos, cfg.max_qos_allowed)
-        opts = SubOptions(f, real, group, qos, req.no_local, req.retain_as_published, req.retain_handling, sub_id)
-        is_new = self.add_subscription(s, opts)
-        self.metrics.counters["client.subscribe"] += 1
-        retained: list[Delivery] = []
-        rh = req.retain_handling
-        if group is None and self.config.retainer and (rh == 0 or (rh == 1 and is_new)):
-            retained = self.retained_for(real, qos, (sub_id,) if sub_id else None)
-        return qos, retained
+    def subscribe_client(self, ch: Channel, requests: Sequence[pk.SubscriptionRequest],
+                         sub_id: int | None) -> tuple[list[int], list[Delivery]]:
+        """A SUBSCRIBE: one reason code per request, and the retained deliveries due after the SUBACK.
 
-    def add_subscription(self, s: Session, opts: SubOptions) -> bool:
+        Each request stands alone, as the SUBACK answers each; ``no_local`` on a shared subscription
+        is a protocol error for the whole packet [MQTT-3.8.3-4], and then nothing is applied.
+        """
+        s = ch.session
+        assert s is not None
+        verdicts = admit(self.config, self.authorize, s, ch, requests, sub_id)
+        for v in verdicts:
+            if isinstance(v, Refusal) and v.reason_code == ReasonCode.PROTOCOL_ERROR:
+                raise protocol_error(v.message)
+        granted = [v for v in verdicts if isinstance(v, SubOptions)]
+        retained = self._apply_subscriptions(s, granted, "mqtt")
+        return [v.qos if isinstance(v, SubOptions) else v.reason_code for v in verdicts], retained
+
+    def subscribe_for(self, s: Session, requests: Sequence[pk.SubscriptionRequest]) -> list[SubOptions] | Refusal:
+        """Subscribe on a client's behalf (an API): the same rules as SUBSCRIBE, checked with the
+        client's identity, but all or nothing: the first refusal is returned and nothing is applied.
+        Retained messages due go to the session at once."""
+        verdicts = admit(self.config, self.authorize, s, self.identity(s), requests, None)
+        for v in verdicts:
+            if isinstance(v, Refusal):
+                return v
+        granted = [v for v in verdicts if isinstance(v, SubOptions)]
+        for d in self._apply_subscriptions(s, granted, "api"):
+            s.deliver(d)
+        return granted
+
+    def _apply_subscriptions(self, s: Session, granted: list[SubOptions], origin: str) -> list[Delivery]:
+        retained: list[Delivery] = []
+        retainer = self.config.retainer
+        for opts in granted:
+            is_new = self._add_subscription(s, opts)
+            self.metrics.counters["client.subscribe"] += 1
+            rh = opts.retain_handling
+            if opts.group is None and retainer and (rh == 0 or (rh == 1 and is_new)):
+                retained.extend(self.retained_for(opts.topic_filter, opts.qos,
+                                                  (opts.sub_id,) if opts.sub_id else None))
+        if granted:
+            self._emit("client.subscribed", clientid=s.clientid, subscriptions=granted, origin=origin)
+        return retained
+
+    def _add_subscription(self, s: Session, opts: SubOptions) -> bool:
         """Add or replace a subscription [MQTT-3.8.4-3]; True if it did not exist before."""
         existing = s.subscriptions.get(opts.filter)
         s.subscriptions[opts.filter] = opts
@@ -362,7 +482,16 @@ class Broker:
             s.journal.session_saved(s)
         return existing is None
 
-    def unsubscribe_client(self, s: Session, f: str) -> bool:
+    def unsubscribe(self, s: Session, filters: Sequence[str], origin: str) -> list[bool]:
+        """Remove subscriptions (an UNSUBSCRIBE, or an API on the client's behalf); for each filter,
+        whether it existed."""
+        existed = [self._remove_subscription(s, f) for f in filters]
+        removed = [f for f, was in zip(filters, existed, strict=True) if was]
+        if removed:
+            self._emit("client.unsubscribed", clientid=s.clientid, filters=removed, origin=origin)
+        return existed
+
+    def _remove_subscription(self, s: Session, f: str) -> bool:
         opts = s.subscriptions.pop(f, None)
         if opts is None:
             return False
@@ -389,7 +518,7 @@ class Broker:
         out = []
         for msg in self.retained.match(topic_filter):
             if msg.expired(now):
-                self.retained.delete(msg.topic)
+                self.delete_retained(msg.topic)
                 continue
             out.append((msg, min(qos, msg.qos), True, sub_ids))
         return out
@@ -477,8 +606,7 @@ class Broker:
         else:
             m["delivery.dropped.queue_full"] += 1
             if ch is not None:
-                ch.send_dropped += 1
-                ch.send_dropped_queue_full += 1
+                ch.count_queue_full_drop()
 
     def _retain(self, msg: Message) -> None:
         """[MQTT-3.3.1-5..7]: store, replace, or with an empty payload delete the retained message."""
@@ -493,29 +621,91 @@ class Broker:
         """Messages the broker itself originates ($SYS)."""
         return self.route(Message.create(topic, payload, qos, retain, None, self.config.node_name), "")
 
-    # ------------------------------------------------------------------ bans
-
-    def is_banned(self, clientid: str, username: str | None, peerhost: str) -> bool:
-        if not self.banned:
+    def delete_retained(self, topic: str) -> bool:
+        """Forget the message retained for ``topic``; False when there was none."""
+        if not self.retained.delete(topic):
             return False
-        now = time.time()
-        for (kind, who), entry in list(self.banned.items()):
-            if entry.until is not None and entry.until <= now:
-                del self.banned[(kind, who)]
-                continue
-            if _ban_matches(kind, who, clientid, username, peerhost):
-                return True
-        return False
+        self._emit("retained.changed", topic=topic, message=None)
+        return True
+
+    def clear_retained(self) -> None:
+        for topic in self.retained.topics():
+            self.delete_retained(topic)
+
+    # ------------------------------------------------------------------ bans
 
     def add_ban(self, entry: BannedEntry) -> list[str]:
         """Store a ban and kick the connected clients it covers; returns their ids."""
-        self.banned[(entry.as_, entry.who)] = entry
+        self.banned.add(entry)
         self._emit("banned.added", entry=entry)
         kicked = [cid for cid, ch in self.channels.items()
-                  if _ban_matches(entry.as_, entry.who, cid, ch.username, ch.peerhost)]
+                  if ban_matches(entry.as_, entry.who, cid, ch.username, ch.peerhost)]
         for cid in kicked:
             self.kick(cid)
         return kicked
+
+    def delete_ban(self, kind: str, who: str) -> bool:
+        if not self.banned.delete(kind, who):
+            return False
+        self._emit("banned.deleted", kind=kind, who=who)
+        return True
+
+    def clear_bans(self) -> None:
+        self.banned.clear()
+        self._emit("banned.cleared")
+
+    # ------------------------------------------------------------------ alarms
+
+    def raise_alarm(self, name: str, message: str, details: dict, now: float | None = None) -> bool:
+        """Activate ``name`` unless it is already up; True when this call raised it."""
+        alarm = Alarm(name=name, message=message, details=details, node=self.config.node_name,
+                      activate_at=time.time() if now is None else now)
+        if not self.alarms.activate(alarm):
+            return False
+        self._emit("alarm.activated", alarm=alarm)
+        return True
+
+    def clear_alarm(self, name: str, now: float | None = None) -> Alarm | None:
+        """Deactivate ``name`` into the history; the deactivated record, or None when it was not up."""
+        done = self.alarms.deactivate(name, time.time() if now is None else now, self.config.alarm_size_limit)
+        if done is not None:
+            self._emit("alarm.deactivated", alarm=done)
+        return done
+
+    def clear_alarm_history(self) -> None:
+        self.alarms.clear_history()
+        self._emit("alarm.history_cleared")
+
+    def expire_alarms(self, now: float) -> None:
+        """Forget history older than ``alarm_validity_period`` (the alarm monitor's tick)."""
+        self.alarms.expire(now - self.config.alarm_validity_period)
+
+    # ------------------------------------------------------------------ configuration
+
+    def set_feature(self, name: str, enabled: bool) -> bool:
+        """Switch one of FEATURES on or off; False for a name that is not one."""
+        if name not in FEATURES:
+            return False
+        switch: dict[str, Any] = {name: bool(enabled)}
+        self.config = attrs.evolve(self.config, **switch)
+        self._emit("config.changed", config=self.config)
+        return True
+
+    def apply_config(self, config: BrokerConfig, *, restarting: bool = False) -> list[str]:
+        """Take ``config``: every field when ``restarting`` (the listeners are down), else the ones that
+        can change live. Returns the RESTART_FIELDS that differ and so wait for a restart. What is
+        recorded is the configuration asked for, restart-only fields included."""
+        old = self.config
+        pending = [f for f in RESTART_FIELDS if getattr(old, f) != getattr(config, f)]
+        if restarting:
+            self.config = config
+            pending = []
+        else:
+            live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig)
+                    if f.name not in RESTART_FIELDS}
+            self.config = attrs.evolve(old, **live)
+        self._emit("config.changed", config=config)
+        return pending
 
     # ------------------------------------------------------------------ time
 
@@ -551,34 +741,14 @@ class Broker:
                     self._drop_session(s)
                     continue
             if s.awaiting_rel:
-                for pid, t in list(s.awaiting_rel.items()):
-                    if now_mono - t > timeout:
-                        del s.awaiting_rel[pid]
-                        m["messages.dropped.await_pubrel_timeout"] += 1
-                        if s.channel is not None:
-                            s.channel.recv_dropped_rel_timeout += 1
+                expired = s.expire_awaiting_rel(now_mono - timeout)
+                if expired:
+                    m["messages.dropped.await_pubrel_timeout"] += expired
+                    if s.channel is not None:
+                        s.channel.count_rel_timeouts(expired)
 
     # ------------------------------------------------------------------ events
 
     def _emit(self, event: str, **data) -> None:
-        for cb in self.listeners:
+        for cb in self._observers:
             cb(event, **data)
-
-
-def _ban_matches(kind: str, who: str, clientid: str, username: str | None, peerhost: str) -> bool:
-    if kind == "clientid":
-        return clientid == who
-    if kind == "username":
-        return username is not None and username == who
-    if kind == "peerhost":
-        return peerhost == who
-    if kind == "clientid_re":
-        return re.search(who, clientid) is not None
-    if kind == "username_re":
-        return username is not None and re.search(who, username) is not None
-    if kind == "peerhost_net":
-        try:
-            return ipaddress.ip_address(peerhost) in ipaddress.ip_network(who, strict=False)
-        except ValueError:
-            return False
-    return False

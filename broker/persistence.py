@@ -19,12 +19,32 @@ Operations, in the order they happened (the writer applies them in that order):
   ``("bans_clear",)``, ``("config", BrokerConfig)`` (recorded by the shell from ``Broker._emit`` events)
 
 A queue entry is ``(message, qos, retain, subscription_ids, packet_id or None, phase)``.
+
+What a store reads back at start is handed to ``Broker.restore``: ``SavedSession`` records for the
+sessions, the bans and retained messages as they are.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from .session import AWAIT_ACK, Session
+import attrs
+
+from .session import AWAIT_ACK, Delivery, Session
+
+
+@attrs.define(slots=True, kw_only=True)
+class SavedSession:
+    """An offline persistent session as a durable store kept it."""
+
+    clientid: str
+    created_at: float
+    expiry_interval: int
+    disconnected_at: float
+    username: str | None
+    # As in the "session" operation: (filter, qos, no_local, retain_as_published, retain_handling, sub_id).
+    subscriptions: list[tuple]
+    inflight: list[tuple[int, Delivery, int]] = attrs.field(factory=list)  # (packet id, delivery, phase)
+    queued: list[Delivery] = attrs.field(factory=list)
 
 SYNC, PERIODIC = "sync", "periodic"
 DURABILITY_MODES = (SYNC, PERIODIC)
@@ -84,7 +104,7 @@ class Journal:
         self.session_saved(s)
         if s.clientid not in self.saved:
             return
-        entries = [(d[0], d[1], d[2], d[3], pid, phase) for pid, (d, phase, _) in s.inflight.items()]
+        entries: list[tuple] = [(d[0], d[1], d[2], d[3], pid, phase) for pid, (d, phase, _) in s.inflight.items()]
         entries.extend((d[0], d[1], d[2], d[3], None, AWAIT_ACK) for d in s.mqueue if d[1])
         self._add(("queue_reset", s.clientid, entries))
 

@@ -16,7 +16,8 @@ a larger buffer without slicing it first; ``end`` bounds every read, never ``len
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from . import constants as c
 from .constants import ReasonCode

@@ -12,12 +12,13 @@ import time
 
 from aiohttp import WSMsgType, web
 
+from schemas.records import ListenerConfig
+
 from .alarms import AlarmMonitor
 from .channel import Channel
-from .core import Broker
 from .constants import ReasonCode
+from .core import Broker
 from .sys_topics import SysPublisher
-from schemas.records import ListenerConfig
 
 log = logging.getLogger("emqgw.broker")
 
@@ -29,9 +30,11 @@ WS_SUBPROTOCOLS = ("mqtt", "mqttv3.1", "mqttv3.1.1")
 class MQTTProtocol(asyncio.Protocol):
     __slots__ = ("listener", "channel")
 
-    def __init__(self, listener: "Listener"):
+    def __init__(self, listener: Listener):
         self.listener = listener
-        self.channel: Channel | None = None
+        # None only for a connection refused at accept (aborted there), which gets no data or
+        # flow-control callbacks; connection_lost tests for it.
+        self.channel: Channel = None  # type: ignore[assignment]
 
     def connection_made(self, transport) -> None:
         lst = self.listener
@@ -43,7 +46,7 @@ class MQTTProtocol(asyncio.Protocol):
         transport.set_write_buffer_limits(high=lst.broker.config.write_buffer_high)
         peer = transport.get_extra_info("peername") or ("", 0)
         ch = self.channel = Channel(lst.broker, transport, (peer[0], peer[1]), lst.config.id)
-        lst.broker.pending.add(ch)
+        lst.broker.channel_opened(ch)
         lst.channels.add(ch)
 
     def data_received(self, data: bytes) -> None:
@@ -140,6 +143,8 @@ class Listener:
         if cfg.type not in ("ssl", "wss"):
             return None
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        if cfg.certfile is None:
+            raise ValueError(f"listener {cfg.id}: a {cfg.type} listener needs a certfile")
         ctx.load_cert_chain(cfg.certfile, cfg.keyfile)
         if cfg.cacertfile:
             ctx.load_verify_locations(cfg.cacertfile)
@@ -185,10 +190,10 @@ class Listener:
             return web.Response(status=503)
         await ws.prepare(request)
         transport = WSTransport(ws, self.broker.config.write_buffer_high)
-        peer = request.transport.get_extra_info("peername") or ("", 0)
+        peer = (request.transport and request.transport.get_extra_info("peername")) or ("", 0)
         ch = Channel(self.broker, transport, (peer[0], peer[1]), self.config.id)
         transport.channel = ch
-        self.broker.pending.add(ch)
+        self.broker.channel_opened(ch)
         self.channels.add(ch)
         self.current += 1
         try:
@@ -241,8 +246,7 @@ class MQTTServer:
         self.listeners = {lc.id: Listener(self.broker, lc) for lc in self.broker.config.listeners}
 
     async def start(self) -> None:
-        self.broker.request_flush = self._schedule_flush
-        self.broker.spawn = self._spawn
+        self.broker.attach_shell(self._schedule_flush, self._spawn)
         started = []
         try:
             for lst in self.listeners.values():
@@ -253,14 +257,12 @@ class MQTTServer:
             for lst in started:
                 await lst.stop()
             raise
-        self.broker.running = True
+        self.broker.start_accepting()
         if self._tick_task is None:
             self._tick_task = asyncio.get_running_loop().create_task(self._ticker())
 
     async def stop_listeners(self) -> None:
-        self.broker.running = False
-        # Closing connections one by one would let early ones miss the wills of later ones.
-        self.broker.release_wills()
+        self.broker.stop_accepting()
         for lst in self.listeners.values():
             await lst.stop()
 

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .message import Message
-
 if TYPE_CHECKING:
     from .channel import Channel
+    from .persistence import Journal
 
 Delivery = tuple  # (Message, qos, retain flag, tuple of subscription identifiers or None)
 
@@ -71,7 +70,7 @@ class Session:
         self.deliver_msg = 0
         self.enqueue_msg = 0
         # The broker's durability journal (broker.persistence) while this session is kept, else None.
-        self.journal = None
+        self.journal: Journal | None = None
 
     def next_packet_id(self) -> int:
         """A packet id not in use by an outbound QoS 1/2 exchange [MQTT-2.2.1-3]."""
@@ -82,6 +81,22 @@ class Session:
                 self._next_pid = pid % 65535 + 1
                 return pid
             pid = pid % 65535 + 1
+
+    def restore_queue(self, inflight: list[tuple[int, Delivery, int]], queued: list[Delivery]) -> None:
+        """Put back what a durable store kept: ``(packet id, delivery, phase)`` in flight, then the queue."""
+        for pid, d, phase in inflight:
+            # Sent at 0: restamped when the client resumes and gets it again.
+            self.inflight[pid] = [d, phase, 0.0]
+            self._next_pid = pid % 65535 + 1
+        self.mqueue.extend(queued)
+
+    def expire_awaiting_rel(self, received_before: float) -> int:
+        """Give up the inbound QoS 2 exchanges whose PUBREL has not come since ``received_before``
+        (await_rel_timeout); how many."""
+        stale = [pid for pid, t in self.awaiting_rel.items() if t < received_before]
+        for pid in stale:
+            del self.awaiting_rel[pid]
+        return len(stale)
 
     def enqueue(self, delivery: Delivery) -> Delivery | None:
         """Queue a delivery; when the queue is full the oldest entry gives way, as EMQX's mqueue does.

@@ -36,7 +36,7 @@ class SysPublisher:
         self._last_heartbeat = 0.0
         self._last_stats = time.time()
         self._announced = False
-        broker.listeners.append(self._on_event)
+        broker.observe(self._on_event)
 
     @property
     def prefix(self) -> str:

@@ -26,7 +26,7 @@ def register_gateway_features(control, broker, accounts, config: GatewayConfig) 
 
     def set_auth(on: bool) -> None:
         config.mqtt_auth_accounts = on
-        broker.authenticator = check if on else None
+        broker.set_authenticator(check if on else None)
 
     set_auth(config.mqtt_auth_accounts)
     control.register_feature("auth_username", "Authenticates MQTT usernames against the dashboard accounts",

@@ -26,9 +26,7 @@ import cattrs
 
 from broker.core import EXPIRY_NEVER, Broker
 from broker.message import Message
-from broker.persistence import SYNC, Journal
-from broker.session import Session, SubOptions
-from broker.topics import parse_share
+from broker.persistence import SYNC, Journal, SavedSession
 from schemas.records import BannedEntry, BrokerConfig
 
 log = logging.getLogger("emqgw.state")
@@ -161,20 +159,18 @@ class StateStore:
         except (ValueError, TypeError, KeyError) as e:
             raise _broken(self.path, f"the broker state is damaged ({e!r})") from e
         broker.attach_journal(self.journal)
-        broker.listeners.append(self._on_event)
+        broker.observe(self._on_event)
 
     def _restore(self, broker: Broker, now: float) -> None:
-        gone: list[str] = []
+        bans = []
         for (doc,) in self._read("SELECT doc FROM broker_banned"):
             entry = BannedEntry(**json.loads(doc))
             if entry.until is None or entry.until > now:
-                broker.banned[(entry.as_, entry.who)] = entry
-        for row in self._read(f"SELECT {MSG_COLUMNS} FROM broker_retained ORDER BY rowid"):
-            msg = _msg_load(row)
-            if not msg.expired(now):
-                broker.retained.set(msg.topic, msg)
-        cfg = broker.config
-        sessions: dict[str, Session] = {}
+                bans.append(entry)
+        rows = self._read(f"SELECT {MSG_COLUMNS} FROM broker_retained ORDER BY rowid")
+        retained = [msg for msg in map(_msg_load, rows) if not msg.expired(now)]
+        gone: list[str] = []
+        sessions: dict[str, SavedSession] = {}
         for cid, created_at, expiry, disconnected_at, username, subs in self._read(
                 "SELECT clientid, created_at, expiry_interval, disconnected_at, username, subscriptions "
                 "FROM broker_sessions"):
@@ -184,31 +180,22 @@ class StateStore:
             if expiry != EXPIRY_NEVER and now - disconnected_at >= expiry:
                 gone.append(cid)
                 continue
-            s = Session(cid, clean_start=False, expiry_interval=expiry, max_inflight=cfg.max_inflight,
-                        max_mqueue_len=cfg.max_mqueue_len, max_awaiting_rel=cfg.max_awaiting_rel,
-                        store_qos0=cfg.mqueue_store_qos0, username=username)
-            s.created_at = created_at
-            s.disconnected_at = disconnected_at
-            for f, qos, no_local, rap, rh, sub_id in json.loads(subs):
-                group, real = parse_share(f)
-                broker.add_subscription(s, SubOptions(f, real, group, qos, no_local, rap, rh, sub_id))
-            sessions[cid] = s
+            sessions[cid] = SavedSession(clientid=cid, created_at=created_at, expiry_interval=expiry,
+                                         disconnected_at=disconnected_at, username=username,
+                                         subscriptions=[tuple(sub) for sub in json.loads(subs)])
         for row in self._read(f"SELECT clientid, packet_id, phase, qos, retain, sub_ids, {MSG_COLUMNS} "
                               "FROM broker_queue ORDER BY seq"):
             cid, pid, phase, qos, retain, sub_ids = row[:6]
-            s = sessions.get(cid)
-            if s is None:
+            saved = sessions.get(cid)
+            if saved is None:
                 continue
             msg = _msg_load(row[6:])
             d = (msg, qos, bool(retain), tuple(json.loads(sub_ids)) if sub_ids else None)
             if pid is not None:
-                s.inflight[pid] = [d, phase, 0.0]  # sent at: restamped when the client resumes and gets it again
-                s._next_pid = pid % 65535 + 1
+                saved.inflight.append((pid, d, phase))
             elif not msg.expired(now):
-                s.mqueue.append(d)
-        for cid, s in sessions.items():
-            broker.sessions[cid] = s
-        broker.sorted_ids[:] = sorted(broker.sessions)
+                saved.queued.append(d)
+        broker.restore(bans=bans, retained=retained, sessions=sessions.values())
         self.journal.saved.update(sessions)
         if gone:
             self._write([("drop", cid) for cid in gone])

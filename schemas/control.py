@@ -60,9 +60,16 @@ class BrokerControl(Protocol):
     async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]: ...
     async def client_subscriptions(self, clientid: str) -> list[Subscription]: ...
     async def subscribe(self, clientid: str, requests: list[SubscribeRequest]) -> list[Subscription]:
-        """Subscribe on behalf of a client that has a session; NotFound / InvalidArgument."""
+        """Subscribe on behalf of a client that has a session, under the rules a SUBSCRIBE from the
+        client itself meets (checked with the client's identity), all or nothing: the first refused
+        request raises and none is applied. NotFound (kind "client"); InvalidArgument (field "qos",
+        or "topic" for a bad filter or too many levels, "no_local" on a shared one); NotSupported
+        (wildcard or shared subscriptions switched off); Denied (the ACL); LimitExceeded
+        (max_subscriptions). The rule-based ones carry the SUBACK's ``reason_code``. The granted QoS
+        may be below the one asked (max_qos_allowed)."""
 
-    async def unsubscribe(self, clientid: str, topics: list[str]) -> None: ...
+    async def unsubscribe(self, clientid: str, topics: list[str]) -> None:
+        """Remove the client's subscriptions to ``topics``; ones it does not have are ignored. NotFound."""
 
     # --- routing ---
     async def publish(self, request: PublishRequest) -> PublishResult:
@@ -93,7 +100,9 @@ class BrokerControl(Protocol):
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
         """Also disconnects matching connected clients; Conflict for a duplicate (as, who)."""
 
-    async def delete_banned(self, as_: str, who: str) -> None: ...
+    async def delete_banned(self, as_: str, who: str) -> None:
+        """NotFound (kind "banned") when there is no such entry."""
+
     async def clear_banned(self) -> None: ...
 
     # --- alarms ---

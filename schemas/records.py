@@ -1,7 +1,8 @@
 """attrs records for everything that crosses the broker-control interface.
 
 Field names are neutral (mostly EMQX 5's, which is the richest vocabulary); the per-dialect names live
-in one crosswalk table beside the adapters, never in these classes.
+in one crosswalk table beside the adapters, never in these classes. Every record is
+``attrs.define(slots=True, kw_only=True)``, written out on each class so that type checkers see it.
 """
 from __future__ import annotations
 
@@ -11,15 +12,13 @@ import attrs
 
 T = TypeVar("T")
 
-record = attrs.define(slots=True, kw_only=True)
-
 
 # --- configuration -----------------------------------------------------------------------------
 
 LISTENER_TYPES = ("tcp", "ssl", "ws", "wss")
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class ListenerConfig:
     """One MQTT listener. ``id`` follows EMQX: ``<type>:<name>`` (``tcp:default``)."""
 
@@ -44,7 +43,7 @@ def default_listeners() -> list[ListenerConfig]:
     return [ListenerConfig(type="tcp", port=1883), ListenerConfig(type="ws", port=8083)]
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class BrokerConfig:
     """The MQTT side of the configuration (EMQX's `mqtt` zone plus listeners and features).
 
@@ -120,7 +119,7 @@ class BrokerConfig:
 # --- node ---------------------------------------------------------------------------------------
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class NodeInfo:
     node: str
     node_status: str  # "running" | "stopped"
@@ -146,7 +145,7 @@ class NodeInfo:
 # --- clients and sessions -----------------------------------------------------------------------
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class ClientInfo:
     """A client as every dialect shows it: connection, session and counters in one flat record.
 
@@ -215,7 +214,7 @@ class ClientInfo:
 CONN_STATES = ("connected", "idle", "disconnected")
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class ClientQuery:
     """Filters of a client listing; all given filters must hold (AND), list values are OR-ed."""
 
@@ -244,7 +243,7 @@ class ClientQuery:
         return self.like_clientid is None and self.like_username is None
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class Page(Generic[T]):
     """One page of a listing. ``total`` is None when it cannot be known without a full scan."""
 
@@ -254,7 +253,7 @@ class Page(Generic[T]):
     cursor: str | None = None
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class Subscription:
     clientid: str
     topic: str  # as subscribed, shared ones as "$share/<group>/<filter>"
@@ -267,7 +266,7 @@ class Subscription:
     subscription_id: int | None = None
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class SubscriptionQuery:
     clientid: str | None = None
     topic: str | None = None
@@ -276,7 +275,7 @@ class SubscriptionQuery:
     match_topic: str | None = None
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class SubscribeRequest:
     topic: str
     qos: int = 0
@@ -285,13 +284,13 @@ class SubscribeRequest:
     retain_handling: int = 0
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class Route:
     topic: str
     node: str
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class TopicTreeNode:
     """One node of NanoMQ's `/topic-tree`: a topic level, its children count, its subscribers."""
 
@@ -303,7 +302,7 @@ class TopicTreeNode:
 # --- messages -----------------------------------------------------------------------------------
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class PublishRequest:
     topic: str
     payload: bytes
@@ -314,13 +313,13 @@ class PublishRequest:
     properties: dict[str, Any] = attrs.field(factory=dict)
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class PublishResult:
     id: str  # 32 upper-case hex digits, like EMQX
     matched: int  # subscribers the message was routed to (0: nobody matched)
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class RetainedMessage:
     topic: str
     qos: int
@@ -335,7 +334,7 @@ class RetainedMessage:
 # --- listeners, features, bans ------------------------------------------------------------------
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class ListenerInfo:
     id: str
     type: str
@@ -350,7 +349,7 @@ class ListenerInfo:
     path: str | None = None
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class Feature:
     """A broker capability that really switches on and off (EMQ 2.x shows them as plugins)."""
 
@@ -363,7 +362,7 @@ class Feature:
 BAN_KINDS = ("clientid", "username", "peerhost", "clientid_re", "username_re", "peerhost_net")
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class BannedEntry:
     as_: str  # one of BAN_KINDS
     who: str
@@ -376,7 +375,7 @@ class BannedEntry:
 # --- alarms -------------------------------------------------------------------------------------
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class Alarm:
     """An alarm as EMQX keeps them: raised by name while its condition holds, then kept as history."""
 
@@ -395,13 +394,13 @@ class Alarm:
 # --- metrics ------------------------------------------------------------------------------------
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class MetricsSnapshot:
     node: str
     counters: dict[str, int]
 
 
-@record
+@attrs.define(slots=True, kw_only=True)
 class StatsSnapshot:
     node: str
     stats: dict[str, int]

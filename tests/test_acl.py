@@ -50,7 +50,7 @@ def test_parse_records():
     assert isinstance(r2.who, WhoClientid) and r2.who.pattern.pattern == "^x"
     assert r2.topics == (TopicFilter("d/%c", ("d/", Var.CLIENTID)),)
     with pytest.raises(AttributeError):
-        r0.__dict__  # slots
+        _ = r0.__dict__  # slots
 
 
 def test_empty_file_and_comments_only():
@@ -130,7 +130,8 @@ def test_who_clientid(kw):
 
 
 def test_who_regex_is_searched():
-    text = '{allow, {username, {re, "adm"}}, publish, ["t"]}.\n{deny, {clientid, {re, "^sensor-\\\\d+$"}}, publish, ["t"]}.'
+    text = ('{allow, {username, {re, "adm"}}, publish, ["t"]}.\n'
+            '{deny, {clientid, {re, "^sensor-\\\\d+$"}}, publish, ["t"]}.')
     assert check(text, username="sysadmin") == "allow"  # search, not match
     assert check(text, username=None, clientid="sensor-42") == "deny"
     assert check(text, username=None, clientid="sensor-x") is None

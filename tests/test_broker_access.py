@@ -42,7 +42,8 @@ def test_shared_subscription_gets_no_retained(broker):
 
 def test_no_local_on_shared_is_protocol_error(broker):
     c = Client(broker, v5=True)
-    c.c.subscribe("$share/g/x", options=__import__("paho.mqtt.subscribeoptions", fromlist=["x"]).SubscribeOptions(qos=0, noLocal=True))
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+    c.c.subscribe("$share/g/x", options=SubscribeOptions(qos=0, noLocal=True))
     assert c.disconnects.get(timeout=5).value == 0x82
 
 

@@ -4,7 +4,6 @@ Resends are watched byte by byte on a raw socket (DUP flag, packet id), the limi
 Where a test drives ``Broker.tick`` itself it passes a clock far ahead, with keep alive 0 everywhere,
 so only the retry rule can act; the real-time test leaves it to the server's own ticker.
 """
-import socket
 import time
 
 import attrs
@@ -36,7 +35,7 @@ class Peer:
                 return packet
             remaining = end - time.monotonic()
             if remaining <= 0:
-                raise socket.timeout
+                raise TimeoutError
             chunk = self.raw.recv(65536, timeout=remaining)
             assert chunk, "the broker closed the connection"
             self.buf += chunk
@@ -60,7 +59,7 @@ class Peer:
     def quiet(self, wait: float = 0.3) -> bool:
         try:
             b0, _ = self.read(wait)
-        except socket.timeout:
+        except TimeoutError:
             return True
         raise AssertionError(f"unexpected packet type {b0 >> 4}")
 

@@ -161,7 +161,8 @@ def test_keepalive_timeout_closes_and_publishes_will(broker):
     raw = Raw(broker.port())
     will_topic, will_msg = b"ka", b"dead"
     var = b"\x00\x04MQTT\x04" + bytes([0x02 | 0x04]) + (1).to_bytes(2, "big")
-    body = var + b"\x00\x02ka" + len(will_topic).to_bytes(2, "big") + will_topic + len(will_msg).to_bytes(2, "big") + will_msg
+    body = (var + b"\x00\x02ka" + len(will_topic).to_bytes(2, "big") + will_topic
+            + len(will_msg).to_bytes(2, "big") + will_msg)
     raw.send(bytes([0x10, len(body)]) + body)
     assert raw.recv(4) == b"\x20\x02\x00\x00"
     broker.tick(time.monotonic() + 1.6)
@@ -206,7 +207,8 @@ def test_message_expiry(broker):
     p.publish("mx", b"short", qos=1, properties=v5props(PacketTypes.PUBLISH, MessageExpiryInterval=1))
     p.publish("mx", b"long", qos=1, properties=v5props(PacketTypes.PUBLISH, MessageExpiryInterval=100))
     time.sleep(1.1)
-    back = Client(broker, "mexp", v5=True, clean=False, properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=60))
+    back = Client(broker, "mexp", v5=True, clean=False,
+                  properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=60))
     m = back.expect()
     assert m.payload == b"long"
     assert 0 < m.properties.MessageExpiryInterval <= 100  # remaining lifetime [MQTT-3.3.2-6]

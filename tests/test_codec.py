@@ -169,7 +169,8 @@ def v3_cases(version: int):
         Connack(True, 0), Connack(False, RC.UNSUPPORTED_PROTOCOL_VERSION), Connack(False, RC.NOT_AUTHORIZED),
         Connack(False, RC.BAD_USERNAME_OR_PASSWORD), Connack(False, RC.SERVER_UNAVAILABLE),
         Connack(False, RC.CLIENT_IDENTIFIER_NOT_VALID),
-        Publish("a/b", b"x" * 200, 0), Publish("a/b", b"", 1, True, True, 1), Publish("ü/€/𝄞", b"z", 2, False, False, 9),
+        Publish("a/b", b"x" * 200, 0), Publish("a/b", b"", 1, True, True, 1),
+        Publish("ü/€/𝄞", b"z", 2, False, False, 9),
         Puback(1), Pubrec(2), Pubrel(3), Pubcomp(4),
         Subscribe(5, [SubscriptionRequest("a/+", 1), SubscriptionRequest("#", 2)]),
         Suback(5, [0, 1, 2, 0x80]),
@@ -347,7 +348,7 @@ def test_paho_client_packets(version):
     d = Decoder()
     assert d.feed(b"".join(raw)) == expected
     # And our encoder writes the very same bytes (property order follows paho's, i.e. identifier order).
-    for packet, theirs in zip(expected, raw):
+    for packet, theirs in zip(expected, raw, strict=True):
         if isinstance(packet, Connect) and v5:
             packet.properties = {"session_expiry_interval": 30, "receive_maximum": 20,
                                  "user_property": [("k", "v")]}

@@ -268,7 +268,7 @@ def test_stream_in_random_pieces(stream, cuts):
     bounds = sorted({0, len(raw), *(cut % (len(raw) + 1) for cut in cuts)})
     d = Decoder()
     got = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in zip(bounds, bounds[1:], strict=False):
         got += d.feed(raw[a:b])
     assert got == pkts
     assert d.buffered == 0 and d.version == version

@@ -200,10 +200,10 @@ def test_retainer_feature_toggle(broker):
 
 def test_listeners_stop_start_restart(broker):
     ctl = broker.control
-    infos = {l.id: l for l in broker.run(ctl.listeners())}
+    infos = {lst.id: lst for lst in broker.run(ctl.listeners())}
     assert set(infos) == {"tcp:default", "ws:default"} and infos["ws:default"].path == "/mqtt"
     c = Client(broker, "onl")
-    assert {l.id: l for l in broker.run(ctl.listeners())}["tcp:default"].current_connections == 1
+    assert {lst.id: lst for lst in broker.run(ctl.listeners())}["tcp:default"].current_connections == 1
     stopped = broker.run(ctl.listener_action("tcp:default", "stop"))
     assert not stopped.running
     assert c.disconnects.get(timeout=5) is not None
