@@ -24,6 +24,7 @@ PUBLISHes each (and the same lag cap).
 Only 127.0.0.1 is ever contacted. Brokers this script starts are killed on exit, Ctrl-C included.
 Speed is never asserted: exit status 0 means the run finished, non-zero a real error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,6 +58,7 @@ class BenchError(Exception):
 # --------------------------------------------------------------------------------------------
 # Minimal MQTT 3.1.1 encoder (independent of the project's codec on purpose)
 # --------------------------------------------------------------------------------------------
+
 
 def _varint(n: int) -> bytes:
     out = bytearray()
@@ -110,7 +112,7 @@ PUBACK_HEAD = enc_puback(0)[:2]  # fixed header; the packet id (2 bytes) is copi
 
 RECV_SIZE = 1 << 20
 DEFAULT_LAG_QOS0 = 10000  # per subscriber; bounds what a broker may have to buffer
-DEFAULT_LAG_QOS1 = 500    # below our broker's (and EMQX's) 1000-message session queue: no drops by design
+DEFAULT_LAG_QOS1 = 500  # below our broker's (and EMQX's) 1000-message session queue: no drops by design
 MAX_BATCHES = 16  # QoS 0: pre-built batches one publisher may write per poll round
 
 
@@ -181,7 +183,7 @@ class Conn:
                 if first & 0x06:  # QoS 1 (QoS 2 is never requested here): PUBACK its packet id
                     t = i + hl
                     p = t + 2 + ((buf[t] << 8) | buf[t + 1])
-                    acks.append(buf[p:p + 2])
+                    acks.append(buf[p : p + 2])
             elif ptype == 4:
                 acked += 1
                 outstanding.discard((buf[i + 2] << 8) | buf[i + 3])
@@ -196,6 +198,7 @@ class Conn:
 
 def recv_exact_packet(sock: socket.socket, deadline: float) -> tuple[int, bytes]:
     """Blocking read of one MQTT packet (setup phase only): (first byte, body)."""
+
     def read(k: int) -> bytes:
         got = b""
         while len(got) < k:
@@ -303,7 +306,7 @@ def machine_busy_seconds() -> float | None:
     except (OSError, ValueError):
         return None
     idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
-    guest = sum(vals[8:10]) if len(vals) > 9 else 0     # already counted in user/nice
+    guest = sum(vals[8:10]) if len(vals) > 9 else 0  # already counted in user/nice
     return (sum(vals) - idle - guest) / CLK_TCK
 
 
@@ -431,11 +434,11 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
                     next_pid[idx] = (k + free) % n_cycle
                     plen = plens[idx]
                     if outstanding.isdisjoint(ids):  # the usual case: one slice of pre-encoded packets
-                        c.out = pkt[k * plen:(k + free) * plen]
+                        c.out = pkt[k * plen : (k + free) * plen]
                         outstanding.update(ids)
                     else:  # an old id still unacknowledged: send the free ones only
                         ids = [i for i in ids if i not in outstanding]
-                        c.out = b"".join(pkt[(i - 1) * plen:i * plen] for i in ids)
+                        c.out = b"".join(pkt[(i - 1) * plen : i * plen] for i in ids)
                         outstanding.update(ids)
                         free = len(ids)
                     sent += free
@@ -446,12 +449,26 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
                     expected[s] += n
             now = time.monotonic()
             if snap0 is None and now >= warm_end:
-                snap0 = (sent, sum(c.acked for c in pub_conns), delivered_total(),
-                         self_cpu_seconds(), proc_cpu_seconds(broker_pid), now, machine_busy_seconds())
+                snap0 = (
+                    sent,
+                    sum(c.acked for c in pub_conns),
+                    delivered_total(),
+                    self_cpu_seconds(),
+                    proc_cpu_seconds(broker_pid),
+                    now,
+                    machine_busy_seconds(),
+                )
             time.sleep(tick)  # between rounds, so reads and writes come in batches
             now = time.monotonic()
-        snap1 = (sent, sum(c.acked for c in pub_conns), delivered_total(),
-                 self_cpu_seconds(), proc_cpu_seconds(broker_pid), now, machine_busy_seconds())
+        snap1 = (
+            sent,
+            sum(c.acked for c in pub_conns),
+            delivered_total(),
+            self_cpu_seconds(),
+            proc_cpu_seconds(broker_pid),
+            now,
+            machine_busy_seconds(),
+        )
 
         # Drain (bounded): keep reading and acknowledging until what was sent has arrived.
         drain_end = time.monotonic() + args.drain
@@ -500,9 +517,11 @@ def run_scenario(name: str, qos: int, port: int, broker_pid: int | None, args) -
     finally:
         close_all(conns)
 
+
 # --------------------------------------------------------------------------------------------
 # Brokers
 # --------------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -551,8 +570,14 @@ def pid_listening_on(port: int) -> int | None:
 class Broker:
     """A broker to measure: one we start (ours / mosquitto) or an existing host:port."""
 
-    def __init__(self, label: str, port: int, proc: subprocess.Popen | None = None,
-                 pid: int | None = None, tmpdir: str | None = None):
+    def __init__(
+        self,
+        label: str,
+        port: int,
+        proc: subprocess.Popen | None = None,
+        pid: int | None = None,
+        tmpdir: str | None = None,
+    ):
         self.label = label
         self.port = port
         self.proc = proc
@@ -592,8 +617,13 @@ def ours_command(data_dir: str) -> list[str]:
     supported ones are read from `serve --help` once.
     """
     try:
-        help_text = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--help"], cwd=REPO_ROOT,
-                                   capture_output=True, text=True, timeout=30).stdout
+        help_text = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "serve", "--help"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         help_text = ""
     cmd = [sys.executable, "-m", "gateway.cli", "serve", "--mqtt-port", "0"]
@@ -609,8 +639,16 @@ def start_ours(startup_timeout: float = 30.0) -> Broker:
     skipped = [o for o in OURS_OFF_OPTIONS if o not in cmd]
     if skipped:
         print(f"note: this gateway.cli has no {', '.join(skipped)} option(s): started without them")
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, text=True, bufsize=1, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        bufsize=1,
+        start_new_session=True,
+    )
     broker = Broker("ours", 0, proc, tmpdir=tmpdir)
     lines: list[str] = []
     found: list[int] = []
@@ -633,10 +671,14 @@ def start_ours(startup_timeout: float = 30.0) -> Broker:
         if not found:
             tail = "\n  ".join(lines[-15:])
             status = proc.poll()
-            why = (f"exited with status {status} before printing" if status is not None
-                   else f"did not print within {startup_timeout:g}s")
-            raise BenchError(f"our broker ({' '.join(cmd[1:])}) {why} "
-                             f"'listening: mqtt tcp 127.0.0.1:<port>'; its output:\n  {tail}")
+            why = (
+                f"exited with status {status} before printing"
+                if status is not None
+                else f"did not print within {startup_timeout:g}s"
+            )
+            raise BenchError(
+                f"our broker ({' '.join(cmd[1:])}) {why} 'listening: mqtt tcp 127.0.0.1:<port>'; its output:\n  {tail}"
+            )
         broker.port = found[0]
         broker.log_tail = lines
         threading.Thread(target=_drain_stdout, args=(proc, lines), daemon=True).start()
@@ -655,21 +697,22 @@ def start_mosquitto(extra_conf: str = "") -> Broker:
     port = free_port()
     conf = os.path.join(tmpdir, "mosquitto.conf")
     with open(conf, "w") as f:
-        f.write(f"listener {port} {HOST}\n"
-                "allow_anonymous true\n"
-                "persistence false\n"
-                "max_queued_messages 100000\n"
-                "max_inflight_messages 100\n"
-                "max_connections -1\n"
-
-                "log_dest stderr\n"
-                "log_type error\n"
-                "log_type warning\n"
-                + extra_conf)
+        f.write(
+            f"listener {port} {HOST}\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            "max_queued_messages 100000\n"
+            "max_inflight_messages 100\n"
+            "max_connections -1\n"
+            "log_dest stderr\n"
+            "log_type error\n"
+            "log_type warning\n" + extra_conf
+        )
     log = open(os.path.join(tmpdir, "mosquitto.log"), "w")
     try:
-        proc = subprocess.Popen([exe, "-c", conf], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [exe, "-c", conf], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     finally:
         log.close()
     broker = Broker("mosquitto", port, proc, tmpdir=tmpdir)
@@ -686,8 +729,9 @@ def start_mosquitto(extra_conf: str = "") -> Broker:
 def parse_hostport(target: str) -> tuple[str, int]:
     host, _, port = target.rpartition(":")
     if not port.isdigit() or host not in ("127.0.0.1", "localhost", ""):
-        raise BenchError(f"--target must be 'ours', 'mosquitto' or 127.0.0.1:PORT (got {target!r}); "
-                         "only 127.0.0.1 is ever contacted")
+        raise BenchError(
+            f"--target must be 'ours', 'mosquitto' or 127.0.0.1:PORT (got {target!r}); only 127.0.0.1 is ever contacted"
+        )
     return HOST, int(port)
 
 
@@ -708,6 +752,7 @@ def want_compare(args) -> bool:
 def install_signals() -> None:
     def _term(signum, frame):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, _term)
     # Ctrl-C must reach the finally blocks even when started with SIGINT ignored (e.g. as a
     # background job of a non-interactive shell).
@@ -723,41 +768,63 @@ def machine_info() -> dict:
                 break
     commit = ""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(["git", "-C", REPO_ROOT, "describe", "--always", "--dirty"],
-                                capture_output=True, text=True, timeout=10).stdout.strip()
-    return {"cores": os.cpu_count(), "cpu": model, "python": sys.version.split()[0],
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": commit}
+        commit = subprocess.run(
+            ["git", "-C", REPO_ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "commit": commit,
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
 
+
 def fmt(v, spec=",.0f"):
     return "-" if v is None else format(v, spec)
 
 
 def print_table(rows: list[dict]) -> None:
-    hdr = (f"{'scenario':<8} {'qos':>3} {'broker':<16} {'published/s':>12} {'delivered/s':>12} "
-           f"{'missing':>8} {'gen cores':>9} {'broker cores':>12} {'other':>6} {'limit':>9}")
+    hdr = (
+        f"{'scenario':<8} {'qos':>3} {'broker':<16} {'published/s':>12} {'delivered/s':>12} "
+        f"{'missing':>8} {'gen cores':>9} {'broker cores':>12} {'other':>6} {'limit':>9}"
+    )
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
-        print(f"{r['scenario']:<8} {r['qos']:>3} {r['broker']:<16} {fmt(r['published_per_s']):>12} "
-              f"{fmt(r['delivered_per_s']):>12} {fmt(r['missing_after_drain'], ',d'):>8} "
-              f"{fmt(r['generator_cores'], '.2f'):>9} {fmt(r['broker_cores'], '.2f'):>12} "
-              f"{fmt(r['other_cores'], '.2f'):>6} {r['limit']:>9}")
+        print(
+            f"{r['scenario']:<8} {r['qos']:>3} {r['broker']:<16} {fmt(r['published_per_s']):>12} "
+            f"{fmt(r['delivered_per_s']):>12} {fmt(r['missing_after_drain'], ',d'):>8} "
+            f"{fmt(r['generator_cores'], '.2f'):>9} {fmt(r['broker_cores'], '.2f'):>12} "
+            f"{fmt(r['other_cores'], '.2f'):>6} {r['limit']:>9}"
+        )
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--target", default="ours",
-                    help="'ours' (start gateway.cli serve), 'mosquitto', or 127.0.0.1:PORT (default: ours)")
-    ap.add_argument("--pid", type=int, help="broker pid for CPU figures with --target host:port "
-                    "(default: looked up from the listening socket)")
-    ap.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
-                    help="also run every scenario against mosquitto when it is on PATH (default: on)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--target",
+        default="ours",
+        help="'ours' (start gateway.cli serve), 'mosquitto', or 127.0.0.1:PORT (default: ours)",
+    )
+    ap.add_argument(
+        "--pid",
+        type=int,
+        help="broker pid for CPU figures with --target host:port (default: looked up from the listening socket)",
+    )
+    ap.add_argument(
+        "--compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run every scenario against mosquitto when it is on PATH (default: on)",
+    )
     ap.add_argument("--seconds", type=float, default=5.0, help="measured duration per scenario (default 5)")
     ap.add_argument("--warmup", type=float, default=0.5, help="unmeasured lead-in per scenario (default 0.5)")
     ap.add_argument("--drain", type=float, default=2.0, help="max wait for in-flight messages after the window")
@@ -765,17 +832,30 @@ def main(argv=None) -> int:
     ap.add_argument("--qos", default="0,1", help="comma list of QoS levels (0,1)")
     ap.add_argument("--payload", type=int, default=64, help="payload bytes (default 64)")
     ap.add_argument("--window", type=int, default=100, help="QoS 1 unacked PUBLISHes per publisher (default 100)")
-    ap.add_argument("--max-lag", type=int, default=0,
-                    help="pause a publisher while one of its subscribers has more than this many messages sent "
-                         f"but not yet delivered (default {DEFAULT_LAG_QOS0} at QoS 0, {DEFAULT_LAG_QOS1} at "
-                         "QoS 1: below the 1000-message queue past which our broker, like EMQX, drops the oldest)")
+    ap.add_argument(
+        "--max-lag",
+        type=int,
+        default=0,
+        help="pause a publisher while one of its subscribers has more than this many messages sent "
+        f"but not yet delivered (default {DEFAULT_LAG_QOS0} at QoS 0, {DEFAULT_LAG_QOS1} at "
+        "QoS 1: below the 1000-message queue past which our broker, like EMQX, drops the oldest)",
+    )
     ap.add_argument("--batch", type=int, default=64, help="QoS 0 PUBLISHes per socket write (default 64)")
-    ap.add_argument("--tick", type=float, default=0.0002,
-                    help="generator poll interval in seconds (default 0.0002): reads are batched per tick")
+    ap.add_argument(
+        "--tick",
+        type=float,
+        default=0.0002,
+        help="generator poll interval in seconds (default 0.0002): reads are batched per tick",
+    )
     ap.add_argument("--pid-cycle", type=int, default=4096, help=argparse.SUPPRESS)
-    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
-                    help="before each run, wait up to S seconds for other processes to leave the machine "
-                         "idle (< 0.15 core for 1 s); for shared machines (default 0: don't wait)")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each run, wait up to S seconds for other processes to leave the machine "
+        "idle (< 0.15 core for 1 s); for shared machines (default 0: don't wait)",
+    )
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args(argv)
 
@@ -807,15 +887,21 @@ def main(argv=None) -> int:
         mosq = start_mosquitto() if compare else None
         if mosq:
             brokers.append(mosq)
-        print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}, "
-              f"tree {info['commit'] or '?'}")
-        print(f"load generator: 1 process, 1 thread = at most 1 of the {info['cores']} cores; "
-              f"broker: 1 process (ours: one event loop; mosquitto: single-threaded) = at most 1 core")
+        print(
+            f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}, "
+            f"tree {info['commit'] or '?'}"
+        )
+        print(
+            f"load generator: 1 process, 1 thread = at most 1 of the {info['cores']} cores; "
+            f"broker: 1 process (ours: one event loop; mosquitto: single-threaded) = at most 1 core"
+        )
         for b in brokers:
             print(f"broker {b.label}: 127.0.0.1:{b.port} pid {b.pid or 'unknown'}")
-        print(f"{args.seconds:g}s per scenario after {args.warmup:g}s warm-up, {args.payload}-byte payloads, "
-              f"QoS 1 window {args.window}, lag cap per subscriber "
-              f"{args.max_lag or DEFAULT_LAG_QOS0} at QoS 0, {args.max_lag or DEFAULT_LAG_QOS1} at QoS 1\n")
+        print(
+            f"{args.seconds:g}s per scenario after {args.warmup:g}s warm-up, {args.payload}-byte payloads, "
+            f"QoS 1 window {args.window}, lag cap per subscriber "
+            f"{args.max_lag or DEFAULT_LAG_QOS0} at QoS 0, {args.max_lag or DEFAULT_LAG_QOS1} at QoS 1\n"
+        )
         for name in scenarios:
             for q in qoss:
                 for b in brokers:
@@ -826,11 +912,13 @@ def main(argv=None) -> int:
                     r = run_scenario(name, q, b.port, b.pid, args)
                     r["broker"] = b.label
                     rows.append(r)
-                    print(f"  {name:<7} QoS {q} {b.label:<16} delivered {r['delivered_per_s']:>12,.0f}/s  "
-                          f"published {r['published_per_s']:>12,.0f}/s  gen {r['generator_cores']:.2f} core"
-                          f"  broker {fmt(r['broker_cores'], '.2f')} core  other {fmt(r['other_cores'], '.2f')}"
-                          f"  missing {r['missing_after_drain']:,}",
-                          flush=True)
+                    print(
+                        f"  {name:<7} QoS {q} {b.label:<16} delivered {r['delivered_per_s']:>12,.0f}/s  "
+                        f"published {r['published_per_s']:>12,.0f}/s  gen {r['generator_cores']:.2f} core"
+                        f"  broker {fmt(r['broker_cores'], '.2f')} core  other {fmt(r['other_cores'], '.2f')}"
+                        f"  missing {r['missing_after_drain']:,}",
+                        flush=True,
+                    )
                     if b.proc is not None and b.proc.poll() is not None:
                         raise BenchError(f"{b.label} broker exited (status {b.proc.returncode})")
         print()
@@ -841,35 +929,42 @@ def main(argv=None) -> int:
             print(f"{'scenario':<8} {'qos':>3} {'ratio':>7} {'target':>8}  met")
             for name in scenarios:
                 for q in qoss:
-                    a = next(r for r in rows if r["scenario"] == name and r["qos"] == q
-                             and r["broker"] == main_broker.label)
-                    m = next(r for r in rows if r["scenario"] == name and r["qos"] == q
-                             and r["broker"] == "mosquitto")
+                    a = next(
+                        r for r in rows if r["scenario"] == name and r["qos"] == q and r["broker"] == main_broker.label
+                    )
+                    m = next(r for r in rows if r["scenario"] == name and r["qos"] == q and r["broker"] == "mosquitto")
                     ratio = a["delivered_per_s"] / m["delivered_per_s"] if m["delivered_per_s"] else None
                     tgt = TARGETS.get((name, q))
                     met = None if ratio is None or tgt is None else ratio >= tgt
                     ratios.append({"scenario": name, "qos": q, "ratio": ratio, "target": tgt, "met": met})
-                    print(f"{name:<8} {q:>3} {fmt(ratio, '.2f'):>7} {(f'>= {tgt:.1f}x' if tgt else '-'):>8}  "
-                          f"{'-' if met is None else ('yes' if met else 'NO')}")
+                    print(
+                        f"{name:<8} {q:>3} {fmt(ratio, '.2f'):>7} {(f'>= {tgt:.1f}x' if tgt else '-'):>8}  "
+                        f"{'-' if met is None else ('yes' if met else 'NO')}"
+                    )
         sat = [r for r in rows if r["generator_cores"] >= 0.85]
-        print("\ncores: CPU time / wall time over the measured window; 'other' = the rest of the machine "
-              "(other processes); missing = sent but not delivered by the end of the drain")
+        print(
+            "\ncores: CPU time / wall time over the measured window; 'other' = the rest of the machine "
+            "(other processes); missing = sent but not delivered by the end of the drain"
+        )
         busy = [r for r in rows if (r["other_cores"] or 0) >= 0.2]
         if busy:
-            print("WARNING: other processes used >= 0.2 core during: "
-                  + ", ".join(f"{r['scenario']}/QoS{r['qos']}/{r['broker']} ({r['other_cores']:.2f})" for r in busy)
-                  + " -- the machine was not quiet; rerun for clean figures.")
+            print(
+                "WARNING: other processes used >= 0.2 core during: "
+                + ", ".join(f"{r['scenario']}/QoS{r['qos']}/{r['broker']} ({r['other_cores']:.2f})" for r in busy)
+                + " -- the machine was not quiet; rerun for clean figures."
+            )
         if sat:
-            print("WARNING: the load generator used >= 0.85 of a core in: "
-                  + ", ".join(f"{r['scenario']}/QoS{r['qos']}/{r['broker']}" for r in sat)
-                  + " -- those figures may be limited by the generator, not the broker.")
+            print(
+                "WARNING: the load generator used >= 0.85 of a core in: "
+                + ", ".join(f"{r['scenario']}/QoS{r['qos']}/{r['broker']}" for r in sat)
+                + " -- those figures may be limited by the generator, not the broker."
+            )
         else:
             peak = max(r["generator_cores"] for r in rows)
             print(f"load generator stayed below 0.85 core in every run (peak {peak:.2f}): it was not the limit.")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"machine": info, "args": vars(args), "results": rows,
-                           "ratios": ratios}, f, indent=2)
+                json.dump({"machine": info, "args": vars(args), "results": rows, "ratios": ratios}, f, indent=2)
             print(f"figures written to {args.json}")
         return 0
     except BenchError as exc:

@@ -14,6 +14,7 @@ Every broker runs with max_mqueue_len = 10,000,000 so that nothing is dropped fo
 Only 127.0.0.1 is contacted; the brokers started are killed at the end. Speed is never asserted;
 the `sync / memory` ratio is printed beside the issue's target (>= 0.3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,9 +63,26 @@ def start(mode: str, tmpdir: str) -> tuple[subprocess.Popen, int]:
         cfg = os.path.join(tmpdir, f"{mode}.toml")
         with open(cfg, "w") as f:
             f.write(f'[mqtt]\ndurability = "{mode}"\nmax_mqueue_len = {MQUEUE}\n')
-        cmd = [sys.executable, "-m", "gateway.cli", "serve", "--config", cfg, "--data-dir",
-               os.path.join(tmpdir, mode), "--mqtt-port", "0", "--ws-port", "off", "--http-port", "off",
-               "--v2-port", "off", "--v4-port", "off"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--config",
+            cfg,
+            "--data-dir",
+            os.path.join(tmpdir, mode),
+            "--mqtt-port",
+            "0",
+            "--ws-port",
+            "off",
+            "--http-port",
+            "off",
+            "--v2-port",
+            "off",
+            "--v4-port",
+            "off",
+        ]
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     end = time.monotonic() + 30
     while time.monotonic() < end:
@@ -116,7 +134,7 @@ def run(port: int, seconds: float, publishers: int, window: int) -> float:
             st = state[s]
             data = st[1] + s.recv(1 << 20)
             n = len(data) // 4  # PUBACKs are 4 bytes each
-            st[1] = data[n * 4:]
+            st[1] = data[n * 4 :]
             acked += n
             if now >= counting_from:
                 counted += n

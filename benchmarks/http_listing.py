@@ -16,6 +16,7 @@ The gateway runs as a real `emqgw serve` subprocess; the load generator is a sep
 two share the machine's cores, not an event loop. Only 127.0.0.1 is contacted; every loop is bounded;
 subprocesses are killed on exit. Figures are printed, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def connect_packet(clientid: str, clean: bool) -> bytes:
     cid = clientid.encode()
-    body = b"\x00\x04MQTT\x04" + bytes([0x02 if clean else 0x00]) + (600).to_bytes(2, "big") \
-        + len(cid).to_bytes(2, "big") + cid
+    body = (
+        b"\x00\x04MQTT\x04"
+        + bytes([0x02 if clean else 0x00])
+        + (600).to_bytes(2, "big")
+        + len(cid).to_bytes(2, "big")
+        + cid
+    )
     return bytes([0x10, len(body)]) + body
 
 
@@ -67,9 +73,11 @@ async def open_clients(port: int, n: int, prefix: str, *, keep: bool, clean: boo
 def _load(url: str, headers: dict, seconds: float, concurrency: int, out) -> None:
     async def run():
         import aiohttp
+
         done = 0
         deadline = time.monotonic() + seconds
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as s:
+
             async def worker():
                 nonlocal done
                 while time.monotonic() < deadline:
@@ -78,8 +86,10 @@ def _load(url: str, headers: dict, seconds: float, concurrency: int, out) -> Non
                         if r.status != 200:
                             raise RuntimeError(f"{url}: HTTP {r.status}")
                     done += 1
+
             await asyncio.gather(*(worker() for _ in range(concurrency)))
         return done
+
     out.put(asyncio.run(run()) / seconds)
 
 
@@ -95,7 +105,7 @@ def requests_per_second(url: str, headers: dict, seconds: float, concurrency: in
             p.kill()
 
 
-BARE_SERVER = r'''
+BARE_SERVER = r"""
 import sys, orjson
 from aiohttp import web
 # The full EMQX 5 client object (reference §5.1), so the bare handler encodes what /clients encodes.
@@ -119,20 +129,42 @@ async def handler(request):
 app = web.Application()
 app.router.add_get("/bare", handler)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=lambda *a: print("ready", flush=True))
-'''
+"""
 
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
 
 
 def start_gateway(data_dir: str) -> tuple[subprocess.Popen, int, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--data-dir", data_dir, "--http-port", "0",
-                             "--v2-port", "off", "--v4-port", "off", "--mqtt-port", "0", "--ws-port", "off"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--data-dir",
+            data_dir,
+            "--http-port",
+            "0",
+            "--v2-port",
+            "off",
+            "--v4-port",
+            "off",
+            "--mqtt-port",
+            "0",
+            "--ws-port",
+            "off",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     http = mqtt = None
     deadline = time.monotonic() + 30
     while (http is None or mqtt is None) and time.monotonic() < deadline:
@@ -151,8 +183,13 @@ def start_gateway(data_dir: str) -> tuple[subprocess.Popen, int, int]:
 
 
 def api_key(data_dir: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "gateway.cli", "apikeys", "create", "bench", "--data-dir", data_dir],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "apikeys", "create", "bench", "--data-dir", data_dir],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
     token = f"{fields['api_key'].strip()}:{fields['api_secret'].strip()}".encode()
     return {"Authorization": "Basic " + base64.b64encode(token).decode()}
@@ -160,6 +197,7 @@ def api_key(data_dir: str) -> dict:
 
 async def walk_pages(base: str, headers: dict, pages: range) -> float:
     import aiohttp
+
     async with aiohttp.ClientSession() as s:
         start = time.perf_counter()
         for page in pages:
@@ -172,6 +210,7 @@ async def walk_pages(base: str, headers: dict, pages: range) -> float:
 
 async def page_latency(url: str, headers: dict, n: int) -> float:
     import aiohttp
+
     async with aiohttp.ClientSession() as s:
         for _ in range(10):  # warm up
             async with s.get(url, headers=headers) as r:
@@ -205,18 +244,24 @@ def main() -> int:
             gw, http, mqtt = start_gateway(data)
             procs.append(gw)
             bare_port = free_port()
-            bare = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(bare_port)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, text=True)
+            bare = subprocess.Popen(
+                [sys.executable, "-c", BARE_SERVER, str(bare_port)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
             procs.append(bare)
             bare.stdout.readline()
 
             async def phase_throughput():
                 kept = await open_clients(mqtt, args.clients, "live", keep=True, clean=True)
                 return kept
+
             loop = asyncio.new_event_loop()
             kept = loop.run_until_complete(phase_throughput())
-            ours = requests_per_second(f"http://{HOST}:{http}/api/v5/clients?limit=100", headers, args.seconds,
-                                       args.concurrency)
+            ours = requests_per_second(
+                f"http://{HOST}:{http}/api/v5/clients?limit=100", headers, args.seconds, args.concurrency
+            )
             base = requests_per_second(f"http://{HOST}:{bare_port}/bare", {}, args.seconds, args.concurrency)
             listing = f"http://{HOST}:{http}/api/v5/clients?limit=100"
             pages = range(2, min(101, args.clients // 100 + 1))
@@ -229,8 +274,10 @@ def main() -> int:
             print(f"  emqgw        {ours:10.0f} req/s")
             print(f"  bare aiohttp {base:10.0f} req/s")
             print(f"  ratio        {ours / base:10.2f}   (target >= 0.5)")
-            print(f"  pages 2..{pages[-1]}, one request at a time: {cold * 1000:.2f} ms/page rendered afresh, "
-                  f"{warm * 1000:.2f} ms/page remembered")
+            print(
+                f"  pages 2..{pages[-1]}, one request at a time: {cold * 1000:.2f} ms/page rendered afresh, "
+                f"{warm * 1000:.2f} ms/page remembered"
+            )
 
             url = f"http://{HOST}:{http}/api/v5/clients?limit=100&page=1"
             loop.run_until_complete(open_clients(mqtt, 1000, "s", keep=False, clean=False))

@@ -15,6 +15,7 @@ Only 127.0.0.1 is ever contacted. Brokers this script starts are killed on exit,
 Exit status 0 means the run finished; non-zero a real error (broker did not start, refused
 connections).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,8 +94,9 @@ def open_idle(port: int, n: int, keepalive: int, concurrency: int, timeout: floa
                 rc = s.connect_ex((HOST, port))
                 if rc not in (0, errno.EINPROGRESS):
                     s.close()
-                    raise BenchError(f"connect to {HOST}:{port} failed after {len(done)} connections: "
-                                     f"{os.strerror(rc)}")
+                    raise BenchError(
+                        f"connect to {HOST}:{port} failed after {len(done)} connections: {os.strerror(rc)}"
+                    )
                 pending[s.fileno()] = [s, 0, b"", f"idle-{tag}-{started}"]
                 ep.register(s.fileno(), select.EPOLLOUT)
                 started += 1
@@ -104,8 +106,9 @@ def open_idle(port: int, n: int, keepalive: int, concurrency: int, timeout: floa
                 if ent[1] == 0:
                     err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if err:
-                        raise BenchError(f"connect to {HOST}:{port} failed after {len(done)} connections: "
-                                         f"{os.strerror(err)}")
+                        raise BenchError(
+                            f"connect to {HOST}:{port} failed after {len(done)} connections: {os.strerror(err)}"
+                        )
                     s.send(enc_connect(ent[3], keepalive))  # 30-odd bytes always fit a fresh socket
                     ent[1] = 1
                     ep.modify(fd, select.EPOLLIN)
@@ -117,8 +120,9 @@ def open_idle(port: int, n: int, keepalive: int, concurrency: int, timeout: floa
                 except OSError as exc:
                     raise BenchError(f"connection {ent[3]} failed: {exc}") from exc
                 if not data:
-                    raise BenchError(f"broker closed connection {ent[3]} before CONNACK "
-                                     f"(after {len(done)} connections)")
+                    raise BenchError(
+                        f"broker closed connection {ent[3]} before CONNACK (after {len(done)} connections)"
+                    )
                 ent[2] += data
                 if len(ent[2]) >= 4:
                     if ent[2][0] >> 4 != 2 or ent[2][3] != 0:
@@ -181,12 +185,20 @@ def measure(broker: Broker, n: int, args) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--target", default="ours",
-                    help="'ours' (start gateway.cli serve), 'mosquitto', or 127.0.0.1:PORT (default: ours)")
-    ap.add_argument("--pid", type=int, help="broker pid with --target host:port (default: looked up "
-                    "from the listening socket)")
-    ap.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
-                    help="also measure mosquitto when it is on PATH (default: on)")
+    ap.add_argument(
+        "--target",
+        default="ours",
+        help="'ours' (start gateway.cli serve), 'mosquitto', or 127.0.0.1:PORT (default: ours)",
+    )
+    ap.add_argument(
+        "--pid", type=int, help="broker pid with --target host:port (default: looked up from the listening socket)"
+    )
+    ap.add_argument(
+        "--compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure mosquitto when it is on PATH (default: on)",
+    )
     ap.add_argument("-n", "--connections", type=int, default=10_000, help="idle connections (default 10000)")
     ap.add_argument("--keepalive", type=int, default=600, help="CONNECT keepalive seconds (default 600)")
     ap.add_argument("--concurrency", type=int, default=256, help="handshakes in progress at once (default 256)")
@@ -204,8 +216,10 @@ def main(argv=None) -> int:
         limit = raise_nofile()  # before starting brokers: they inherit it
         n = args.connections
         cap = limit - FD_RESERVE
-        print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}, "
-              f"tree {info['commit'] or '?'}")
+        print(
+            f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, {info['date']}, "
+            f"tree {info['commit'] or '?'}"
+        )
         print(f"open-files limit (RLIMIT_NOFILE) raised to {limit} (hard limit)")
         if n > cap:
             print(f"NOTE: the open-files limit caps the run at {cap} connections instead of {n}")
@@ -224,14 +238,18 @@ def main(argv=None) -> int:
             rows.append(measure(b, n, args))
             time.sleep(0.5)
         print()
-        hdr = (f"{'broker':<16} {'connections':>11} {'RSS before':>12} {'RSS after':>12} "
-               f"{'KiB/conn':>9} {'connect s':>9} {'broker fds':>10}")
+        hdr = (
+            f"{'broker':<16} {'connections':>11} {'RSS before':>12} {'RSS after':>12} "
+            f"{'KiB/conn':>9} {'connect s':>9} {'broker fds':>10}"
+        )
         print(hdr)
         print("-" * len(hdr))
         for r in rows:
-            print(f"{r['broker']:<16} {r['connections']:>11,} {r['rss_before_kib']:>9,} KiB "
-                  f"{r['rss_after_kib']:>8,} KiB {r['kib_per_connection']:>9.2f} {r['connect_seconds']:>9.1f} "
-                  f"{r['broker_open_fds'] if r['broker_open_fds'] is not None else '-':>10}")
+            print(
+                f"{r['broker']:<16} {r['connections']:>11,} {r['rss_before_kib']:>9,} KiB "
+                f"{r['rss_after_kib']:>8,} KiB {r['kib_per_connection']:>9.2f} {r['connect_seconds']:>9.1f} "
+                f"{r['broker_open_fds'] if r['broker_open_fds'] is not None else '-':>10}"
+            )
         ours = rows[0]
         if main_broker.label != "mosquitto":
             verdict = "yes" if ours["kib_per_connection"] <= TARGET_KIB_PER_CONN else "NO"
@@ -241,8 +259,17 @@ def main(argv=None) -> int:
             print(f"ratio {ours['broker']}/mosquitto: {ratio:.1f}x")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"machine": info, "args": vars(args), "nofile_limit": limit, "results": rows,
-                           "target_kib_per_connection": TARGET_KIB_PER_CONN}, f, indent=2)
+                json.dump(
+                    {
+                        "machine": info,
+                        "args": vars(args),
+                        "nofile_limit": limit,
+                        "results": rows,
+                        "target_kib_per_connection": TARGET_KIB_PER_CONN,
+                    },
+                    f,
+                    indent=2,
+                )
             print(f"figures written to {args.json}")
         return 0
     except BenchError as exc:

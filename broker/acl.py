@@ -36,6 +36,7 @@ How a rule's topics meet a request (EMQX's semantics unless noted):
 ``AclRules.check`` returns the permission of the first rule that matches, or None when none does;
 what None means (EMQX's ``no_match``) is the caller's setting.
 """
+
 from __future__ import annotations
 
 import enum
@@ -242,9 +243,7 @@ class AclRules:
     rules: tuple[AclRule, ...] = ()
     source: str = "<acl>"
 
-    def check(
-        self, *, clientid: str, username: str | None, peerhost: str, action: str, topic: str
-    ) -> str | None:
+    def check(self, *, clientid: str, username: str | None, peerhost: str, action: str, topic: str) -> str | None:
         """``"allow"`` / ``"deny"`` from the first rule that matches, or None when none does.
 
         ``topic`` is the topic name for ``action="publish"`` and the requested filter (possibly shared)
@@ -272,16 +271,14 @@ class _Compiler:
 
     def rule(self, term: Term) -> AclRule:
         if not isinstance(term, Tuple):
-            raise self.error(f"a rule is a tuple such as {{allow, all, subscribe, [\"t/#\"]}}, not {show(term)}", term)
+            raise self.error(f'a rule is a tuple such as {{allow, all, subscribe, ["t/#"]}}, not {show(term)}', term)
         items = term.items
         if not items:
             raise self.error("empty rule {}", term)
         permission = self.permission(items[0])
         if len(items) == 2:
             if not (isinstance(items[1], Atom) and items[1].name == ALL):
-                raise self.error(
-                    f"a two-element rule is {{allow, all}} or {{deny, all}}, not {show(term)}", term
-                )
+                raise self.error(f"a two-element rule is {{allow, all}} or {{deny, all}}, not {show(term)}", term)
             return AclRule(permission, WhoAll(), ALL, None, term.line, self.source)
         if len(items) != 4:
             raise self.error(
@@ -310,7 +307,7 @@ class _Compiler:
 
     _WHO_FORMS = (
         'all, {username, "u"}, {clientid, "c"}, {username|clientid, {re, "..."}}, '
-        '{ipaddr, "a.b.c.d[/n]"}, {ipaddrs, [...]}, {\'and\', [...]} or {\'or\', [...]}'
+        "{ipaddr, \"a.b.c.d[/n]\"}, {ipaddrs, [...]}, {'and', [...]} or {'or', [...]}"
     )
 
     def who(self, term: Term) -> Who:
@@ -338,8 +335,10 @@ class _Compiler:
         if isinstance(arg, Str):
             return arg.value, None
         if (
-            isinstance(arg, Tuple) and len(arg.items) == 2
-            and isinstance(arg.items[0], Atom) and arg.items[0].name == "re"
+            isinstance(arg, Tuple)
+            and len(arg.items) == 2
+            and isinstance(arg.items[0], Atom)
+            and arg.items[0].name == "re"
             and isinstance(arg.items[1], Str)
         ):
             try:
@@ -358,7 +357,7 @@ class _Compiler:
 
     def network(self, arg: Term) -> IPNetwork:
         if not isinstance(arg, Str):
-            raise self.error(f"an IP address is a string such as \"10.0.0.0/8\", not {show(arg)}", arg)
+            raise self.error(f'an IP address is a string such as "10.0.0.0/8", not {show(arg)}', arg)
         try:
             # strict=False: "10.1.2.3/8" means 10.0.0.0/8, as EMQX's CIDR parser reads it.
             return ipaddress.ip_network(arg.value, strict=False)
@@ -367,7 +366,7 @@ class _Compiler:
 
     def topics(self, term: Term) -> tuple[Topic, ...]:
         if not isinstance(term, List):
-            raise self.error(f"Topics is a list such as [\"t/#\", {{eq, \"t\"}}], not {show(term)}", term)
+            raise self.error(f'Topics is a list such as ["t/#", {{eq, "t"}}], not {show(term)}', term)
         if not term.items:
             raise self.error("empty topic list: the rule could never match", term)
         return tuple(self.topic(t) for t in term.items)
@@ -376,8 +375,10 @@ class _Compiler:
         if isinstance(term, Str):
             return self.topic_filter(term)
         if (
-            isinstance(term, Tuple) and len(term.items) == 2
-            and isinstance(term.items[0], Atom) and term.items[0].name == "eq"
+            isinstance(term, Tuple)
+            and len(term.items) == 2
+            and isinstance(term.items[0], Atom)
+            and term.items[0].name == "eq"
             and isinstance(term.items[1], Str)
         ):
             value = term.items[1].value
@@ -428,7 +429,7 @@ class _Compiler:
                         "supported: ${clientid}, ${username}, and %c / %u as a whole level",
                         term,
                     ) from None
-                parts.append(level[pos:m.start()])
+                parts.append(level[pos : m.start()])
                 parts.append(var)
                 pos = m.end()
                 found = True

@@ -10,6 +10,7 @@ capped at ``max_qos_allowed`` (section 3.8.4: the server may grant a lower maxim
 Nothing here changes state: ``admit`` answers, the broker applies (``Broker.subscribe_client`` for
 MQTT, ``Broker.subscribe_for`` for the APIs).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -57,15 +58,28 @@ class Refusal:
 Authorize = Callable[[Identity, str, str], bool]
 
 
-def admit(cfg: BrokerConfig, authorize: Authorize, s: Session, who: Identity,
-          requests: Sequence[SubscriptionRequest], sub_id: int | None) -> list[SubOptions | Refusal]:
+def admit(
+    cfg: BrokerConfig,
+    authorize: Authorize,
+    s: Session,
+    who: Identity,
+    requests: Sequence[SubscriptionRequest],
+    sub_id: int | None,
+) -> list[SubOptions | Refusal]:
     """One verdict per request, in order; a request counts against the quota of the ones after it."""
     added: set[str] = set()  # new filters granted so far in this batch
     return [_admit_one(cfg, authorize, s, who, req, sub_id, added) for req in requests]
 
 
-def _admit_one(cfg: BrokerConfig, authorize: Authorize, s: Session, who: Identity, req: SubscriptionRequest,
-               sub_id: int | None, added: set[str]) -> SubOptions | Refusal:
+def _admit_one(
+    cfg: BrokerConfig,
+    authorize: Authorize,
+    s: Session,
+    who: Identity,
+    req: SubscriptionRequest,
+    sub_id: int | None,
+    added: set[str],
+) -> SubOptions | Refusal:
     f = req.topic_filter
     try:
         validate_topic_filter(f)
@@ -74,24 +88,41 @@ def _admit_one(cfg: BrokerConfig, authorize: Authorize, s: Session, who: Identit
     group, real = parse_share(f)
     if group is not None:
         if req.no_local:
-            return Refusal(ReasonCode.PROTOCOL_ERROR, "Invalid Subscribe options: `no_local` not allowed for "
-                           "shared-sub. See [MQTT-3.8.3-4]", f)
+            return Refusal(
+                ReasonCode.PROTOCOL_ERROR,
+                "Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]",
+                f,
+            )
         if not cfg.shared_subscription:
-            return Refusal(ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED,
-                           f"shared subscriptions are switched off: {f!r}", f)
+            return Refusal(
+                ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, f"shared subscriptions are switched off: {f!r}", f
+            )
     if not cfg.wildcard_subscription and ("+" in real or "#" in real):
-        return Refusal(ReasonCode.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED,
-                       f"wildcard subscriptions are switched off: {f!r}", f)
+        return Refusal(
+            ReasonCode.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED, f"wildcard subscriptions are switched off: {f!r}", f
+        )
     if real.count("/") >= cfg.max_topic_levels:
-        return Refusal(ReasonCode.TOPIC_FILTER_INVALID,
-                       f"topic filter {f!r} has more than {cfg.max_topic_levels} levels", f)
+        return Refusal(
+            ReasonCode.TOPIC_FILTER_INVALID, f"topic filter {f!r} has more than {cfg.max_topic_levels} levels", f
+        )
     if not authorize(who, "subscribe", f):
         return Refusal(ReasonCode.NOT_AUTHORIZED, f"not authorized to subscribe to {f!r}", f)
     limit = cfg.max_subscriptions
     if limit and f not in s.subscriptions and f not in added:
         if len(s.subscriptions) + len(added) >= limit:
-            return Refusal(ReasonCode.QUOTA_EXCEEDED, f"{s.clientid!r} already has {limit} subscriptions, "
-                           f"the most max_subscriptions allows", f)
+            return Refusal(
+                ReasonCode.QUOTA_EXCEEDED,
+                f"{s.clientid!r} already has {limit} subscriptions, the most max_subscriptions allows",
+                f,
+            )
         added.add(f)
-    return SubOptions(f, real, group, min(req.qos, cfg.max_qos_allowed), req.no_local, req.retain_as_published,
-                      req.retain_handling, sub_id)
+    return SubOptions(
+        f,
+        real,
+        group,
+        min(req.qos, cfg.max_qos_allowed),
+        req.no_local,
+        req.retain_as_published,
+        req.retain_handling,
+        sub_id,
+    )

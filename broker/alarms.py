@@ -12,6 +12,7 @@ Sans-IO like SysPublisher: ``AlarmMonitor.tick(now)`` is driven by the server's 
 come from ``osinfo``. Activation and deactivation are broker events (``alarm.activated`` /
 ``alarm.deactivated``), which `$SYS` publishes.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -103,8 +104,12 @@ class AlarmMonitor:
             return
         high = cfg.sysmem_high_watermark
         if usage > high:
-            self.broker.raise_alarm(SYSMEM, f"System memory usage is higher than {high:g}%",
-                                    {"high_watermark": high, "usage": round(usage, 2)}, now)
+            self.broker.raise_alarm(
+                SYSMEM,
+                f"System memory usage is higher than {high:g}%",
+                {"high_watermark": high, "usage": round(usage, 2)},
+                now,
+            )
         else:
             self.broker.clear_alarm(SYSMEM, now)
 
@@ -116,8 +121,12 @@ class AlarmMonitor:
         usage = (reading[0] - last[0]) * 100.0 / (reading[1] - last[1])
         high, low = cfg.cpu_high_watermark, cfg.cpu_low_watermark
         if usage > high:
-            self.broker.raise_alarm(CPU, f"CPU usage is higher than {high:g}%",
-                                    {"high_watermark": high, "low_watermark": low, "usage": round(usage, 2)}, now)
+            self.broker.raise_alarm(
+                CPU,
+                f"CPU usage is higher than {high:g}%",
+                {"high_watermark": high, "low_watermark": low, "usage": round(usage, 2)},
+                now,
+            )
         elif usage < low:
             self.broker.clear_alarm(CPU, now)
 
@@ -128,17 +137,25 @@ class AlarmMonitor:
         if cfg.conn_congestion_alarm:
             for ch in congested:
                 name = f"{CONGESTION}/{ch.clientid}/{ch.username or 'unknown_user'}"
-                if broker.raise_alarm(name, f"connection congested: {ch.clientid}", {
-                        "clientid": ch.clientid, "username": ch.username,
-                        "peername": f"{ch.peerhost}:{ch.peerport}", "listener": ch.listener_id,
-                        "proto_name": ch.proto_name, "proto_ver": ch.version}, now):
+                if broker.raise_alarm(
+                    name,
+                    f"connection congested: {ch.clientid}",
+                    {
+                        "clientid": ch.clientid,
+                        "username": ch.username,
+                        "peername": f"{ch.peerhost}:{ch.peerport}",
+                        "listener": ch.listener_id,
+                        "proto_name": ch.proto_name,
+                        "proto_ver": ch.version,
+                    },
+                    now,
+                ):
                     self._congested[name] = ch
         sustain = cfg.conn_congestion_min_alarm_sustain_duration
         for name, ch in list(self._congested.items()):
             alarm = broker.alarms.active.get(name)
             if alarm is None:  # cleared over the API
                 del self._congested[name]
-            elif channels.get(ch.clientid) is not ch \
-                    or (ch.writable and now - alarm.activate_at >= sustain):
+            elif channels.get(ch.clientid) is not ch or (ch.writable and now - alarm.activate_at >= sustain):
                 broker.clear_alarm(name, now)  # a closed connection clears at once, as in EMQX
                 del self._congested[name]

@@ -4,6 +4,7 @@ Plain data and matching; the broker owns the one instance, changes it through it
 (``Broker.add_ban`` ...) and tells its observers. An entry past its ``until`` is forgotten the next
 time the list is read.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -5,6 +5,7 @@ The server hands a Channel every chunk it reads (``data_received``) and gives it
 the codec or from the rules here and end the connection the way the spec asks: a CONNACK or DISCONNECT
 carrying the reason code (MQTT 5) or a plain close (3.1/3.1.1).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,15 +34,56 @@ _HOP_PROPERTIES = ("topic_alias", "subscription_identifier")
 
 class Channel:
     __slots__ = (
-        "broker", "transport", "peerhost", "peerport", "listener_id", "decoder", "state", "version",
-        "clientid", "username", "session", "keepalive", "last_recv", "connected_at", "will",
-        "clean_start", "proto_name", "writable", "inflight_limit", "client_max_packet",
-        "client_alias_max", "out_aliases", "in_aliases", "recv_oct", "send_oct", "recv_cnt",
-        "send_cnt", "recv_pkt", "send_pkt", "recv_msg", "recv_qos", "send_msg", "send_qos",
-        "recv_dropped", "recv_dropped_rel_timeout", "send_dropped", "send_dropped_expired",
-        "send_dropped_queue_full", "send_dropped_too_large", "disconnected_at", "is_bridge",
-        "_metrics", "_close_reason", "accepted_at", "session_expiry", "problem_info", "outbuf",
-        "_held", "_deferred", "_acks_waiting",
+        "broker",
+        "transport",
+        "peerhost",
+        "peerport",
+        "listener_id",
+        "decoder",
+        "state",
+        "version",
+        "clientid",
+        "username",
+        "session",
+        "keepalive",
+        "last_recv",
+        "connected_at",
+        "will",
+        "clean_start",
+        "proto_name",
+        "writable",
+        "inflight_limit",
+        "client_max_packet",
+        "client_alias_max",
+        "out_aliases",
+        "in_aliases",
+        "recv_oct",
+        "send_oct",
+        "recv_cnt",
+        "send_cnt",
+        "recv_pkt",
+        "send_pkt",
+        "recv_msg",
+        "recv_qos",
+        "send_msg",
+        "send_qos",
+        "recv_dropped",
+        "recv_dropped_rel_timeout",
+        "send_dropped",
+        "send_dropped_expired",
+        "send_dropped_queue_full",
+        "send_dropped_too_large",
+        "disconnected_at",
+        "is_bridge",
+        "_metrics",
+        "_close_reason",
+        "accepted_at",
+        "session_expiry",
+        "problem_info",
+        "outbuf",
+        "_held",
+        "_deferred",
+        "_acks_waiting",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
@@ -51,8 +93,9 @@ class Channel:
         self.listener_id = listener_id
         cfg = broker.config
         # Both limits are read once, here: a live config change reaches new connections only.
-        self.decoder = Decoder(server_side=True, max_packet_size=cfg.max_packet_size,
-                               max_user_property_size=cfg.max_user_property_size)
+        self.decoder = Decoder(
+            server_side=True, max_packet_size=cfg.max_packet_size, max_user_property_size=cfg.max_user_property_size
+        )
         self.state = CONNECTING
         self.version = 4
         self.clientid = ""
@@ -131,7 +174,7 @@ class Channel:
         for i, p in enumerate(packets):
             self._handle((p,))
             if self.state == AUTHENTICATING:
-                self._held.extend(packets[i + 1:])
+                self._held.extend(packets[i + 1 :])
                 return
             if self.state == CLOSED:
                 return
@@ -454,8 +497,17 @@ class Channel:
             s.awaiting_rel[pid] = time.monotonic()
         expiry = props.get("message_expiry_interval") if props else None
         now = time.time()
-        msg = Message(topic, p.payload, qos, p.retain, props, self.clientid, self.username, now,
-                      now + expiry if expiry is not None else None)
+        msg = Message(
+            topic,
+            p.payload,
+            qos,
+            p.retain,
+            props,
+            self.clientid,
+            self.username,
+            now,
+            now + expiry if expiry is not None else None,
+        )
         journal = broker.sync_journal
         if journal is None or not qos:
             matched = broker.route(msg, self.clientid)
@@ -598,8 +650,14 @@ class Channel:
                 props["subscription_identifier"] = list(sub_ids)
             if alias is not None:
                 props["topic_alias"] = alias
-        pub = pk.Publish(topic=msg.topic if send_topic else "", payload=msg.payload, qos=1 if qos else 0,
-                         retain=retain, packet_id=1 if qos else None, properties=props)
+        pub = pk.Publish(
+            topic=msg.topic if send_topic else "",
+            payload=msg.payload,
+            qos=1 if qos else 0,
+            retain=retain,
+            packet_id=1 if qos else None,
+            properties=props,
+        )
         hit = encode_publish(pub, self.version)
         if qos == 0:
             hit = (bytes(hit[0]), hit[1])

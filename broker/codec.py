@@ -18,6 +18,7 @@ reason code the spec prescribes; a CONNECT naming an unsupported level raises ``
 Programming errors on the encode side (a packet id of 0, an unknown property name, a string too long for
 its length prefix) raise ``ValueError``; they are not the peer's fault and carry no reason code.
 """
+
 from __future__ import annotations
 
 import struct
@@ -61,8 +62,16 @@ from .properties import (
 )
 
 __all__ = [
-    "MAX_PACKET_SIZE_DEFAULT", "MAX_PACKET_SIZE_PROTOCOL", "MAX_REMAINING_LENGTH", "SUPPORTED_VERSIONS",
-    "REASON_CODES", "Decoder", "UnsupportedProtocolVersion", "decode", "encode", "encode_publish",
+    "MAX_PACKET_SIZE_DEFAULT",
+    "MAX_PACKET_SIZE_PROTOCOL",
+    "MAX_REMAINING_LENGTH",
+    "SUPPORTED_VERSIONS",
+    "REASON_CODES",
+    "Decoder",
+    "UnsupportedProtocolVersion",
+    "decode",
+    "encode",
+    "encode_publish",
     "patch_publish",
 ]
 
@@ -85,10 +94,32 @@ _V5 = c.MQTT_5
 # MQTT 5 reason codes each packet type may carry (spec tables 3-1, 3-4 ... 3-13). Receiving any other is
 # a Protocol Error: the packet parses, but holds a value the protocol does not allow [MQTT 5 4.13].
 REASON_CODES: dict[int, frozenset[int]] = {
-    c.CONNACK: frozenset({
-        0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90, 0x95, 0x97,
-        0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F,
-    }),
+    c.CONNACK: frozenset(
+        {
+            0x00,
+            0x80,
+            0x81,
+            0x82,
+            0x83,
+            0x84,
+            0x85,
+            0x86,
+            0x87,
+            0x88,
+            0x89,
+            0x8A,
+            0x8C,
+            0x90,
+            0x95,
+            0x97,
+            0x99,
+            0x9A,
+            0x9B,
+            0x9C,
+            0x9D,
+            0x9F,
+        }
+    ),
     c.PUBACK: frozenset({0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99}),
     c.PUBREC: frozenset({0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99}),
     c.PUBREL: frozenset({0x00, 0x92}),
@@ -97,10 +128,40 @@ REASON_CODES: dict[int, frozenset[int]] = {
     c.UNSUBACK: frozenset({0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91}),
     # 0x8C (Bad authentication method) is missing from Table 3-10 but is what a failed re-authentication
     # [4.12.1] naturally reports; paho and mosquitto accept it, so do we.
-    c.DISCONNECT: frozenset({
-        0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8C, 0x8D, 0x8E, 0x8F, 0x90, 0x93, 0x94,
-        0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2,
-    }),
+    c.DISCONNECT: frozenset(
+        {
+            0x00,
+            0x04,
+            0x80,
+            0x81,
+            0x82,
+            0x83,
+            0x87,
+            0x89,
+            0x8B,
+            0x8C,
+            0x8D,
+            0x8E,
+            0x8F,
+            0x90,
+            0x93,
+            0x94,
+            0x95,
+            0x96,
+            0x97,
+            0x98,
+            0x99,
+            0x9A,
+            0x9B,
+            0x9C,
+            0x9D,
+            0x9E,
+            0x9F,
+            0xA0,
+            0xA1,
+            0xA2,
+        }
+    ),
     c.AUTH: frozenset({0x00, 0x18, 0x19}),
 }
 # 3.1.1 SUBACK return codes [MQTT-3.9.3-2]: a granted QoS or 0x80 Failure.
@@ -132,8 +193,7 @@ class UnsupportedProtocolVersion(MQTTError):
     version_unsupported = True
 
     def __init__(self, level: int):
-        super().__init__(ReasonCode.UNSUPPORTED_PROTOCOL_VERSION,
-                         f"unsupported protocol level {level} [MQTT-3.1.2-2]")
+        super().__init__(ReasonCode.UNSUPPORTED_PROTOCOL_VERSION, f"unsupported protocol level {level} [MQTT-3.1.2-2]")
         self.level = level
 
 
@@ -150,6 +210,7 @@ def _trailing(p: int, end: int) -> None:
 
 
 # --- readers: body -> record. Signature (first_byte, data, pos, end, version); data[pos:end] is the body. --
+
 
 def _read_connect(b0: int, data: bytes, pos: int, end: int, version: int | None) -> Connect:
     name, p = read_utf8(data, pos, end)
@@ -250,7 +311,7 @@ def _publish_head(b0: int, data: bytes, pos: int, end: int) -> tuple:
     if p > end:
         raise malformed("PUBLISH topic runs past the end of the packet")
     try:
-        topic = data[pos + 2:p].decode()
+        topic = data[pos + 2 : p].decode()
     except UnicodeDecodeError:
         raise malformed("topic name is not valid UTF-8 [MQTT-3.3.2-1]") from None
     if "\x00" in topic:
@@ -343,8 +404,7 @@ def _read_subscribe(b0: int, data: bytes, pos: int, end: int, version: int) -> S
             retain_handling = (opts >> 4) & 0x03
             if retain_handling == 3:
                 raise protocol_error("retain handling 3 [MQTT 5 3.8.3.1]")
-            subs.append(SubscriptionRequest(topic_filter, qos, bool(opts & 0x04), bool(opts & 0x08),
-                                            retain_handling))
+            subs.append(SubscriptionRequest(topic_filter, qos, bool(opts & 0x04), bool(opts & 0x08), retain_handling))
         else:
             # 3.1.1: upper six bits reserved, QoS 3 invalid, both malformed [MQTT-3-8.3-4].
             if opts & 0xFC or qos == 3:
@@ -451,12 +511,30 @@ _read_disconnect = _make_read_reason_only(Disconnect, c.DISCONNECT)
 _read_auth = _make_read_reason_only(Auth, c.AUTH)
 
 _CLIENT_SENDS = {  # what a server decodes
-    c.CONNECT, c.PUBLISH, c.PUBACK, c.PUBREC, c.PUBREL, c.PUBCOMP, c.SUBSCRIBE, c.UNSUBSCRIBE, c.PINGREQ,
-    c.DISCONNECT, c.AUTH,
+    c.CONNECT,
+    c.PUBLISH,
+    c.PUBACK,
+    c.PUBREC,
+    c.PUBREL,
+    c.PUBCOMP,
+    c.SUBSCRIBE,
+    c.UNSUBSCRIBE,
+    c.PINGREQ,
+    c.DISCONNECT,
+    c.AUTH,
 }
 _SERVER_SENDS = {  # what a client decodes
-    c.CONNACK, c.PUBLISH, c.PUBACK, c.PUBREC, c.PUBREL, c.PUBCOMP, c.SUBACK, c.UNSUBACK, c.PINGRESP,
-    c.DISCONNECT, c.AUTH,
+    c.CONNACK,
+    c.PUBLISH,
+    c.PUBACK,
+    c.PUBREC,
+    c.PUBREL,
+    c.PUBCOMP,
+    c.SUBACK,
+    c.UNSUBACK,
+    c.PINGRESP,
+    c.DISCONNECT,
+    c.AUTH,
 }
 # Fixed-header flags of every type but PUBLISH: reserved, and fixed at these values [MQTT-2.1.3-1].
 _FIXED_FLAGS = {t: 0 for t in _CLIENT_SENDS | _SERVER_SENDS}
@@ -516,8 +594,9 @@ def _first_byte_table(server_side: bool, version: int | None) -> tuple:
                 err = (ReasonCode.MALFORMED_PACKET, "PUBLISH with QoS 3 [MQTT-3.3.1-4]")
             elif flags & 0x08 and not qos:
                 err = (ReasonCode.MALFORMED_PACKET, "DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]")
-        elif flags != _FIXED_FLAGS[t] and not (version == c.MQTT_3_1 and flags == _FIXED_FLAGS[t] | 0x08
-                                                and t in _V31_RETRIED):
+        elif flags != _FIXED_FLAGS[t] and not (
+            version == c.MQTT_3_1 and flags == _FIXED_FLAGS[t] | 0x08 and t in _V31_RETRIED
+        ):
             err = (ReasonCode.MALFORMED_PACKET, f"{name} with reserved flags 0x{flags:x} [MQTT-2.1.3-1]")
         table.append(err)
     return tuple(table)
@@ -589,11 +668,15 @@ class Decoder:
     per payload and nothing else.
     """
 
-    __slots__ = ("version", "server_side", "max_packet_size", "max_user_property_size", "_buf", "_need",
-                 "_error")
+    __slots__ = ("version", "server_side", "max_packet_size", "max_user_property_size", "_buf", "_need", "_error")
 
-    def __init__(self, *, server_side: bool = True, max_packet_size: int = MAX_PACKET_SIZE_DEFAULT,
-                 max_user_property_size: int = 0):
+    def __init__(
+        self,
+        *,
+        server_side: bool = True,
+        max_packet_size: int = MAX_PACKET_SIZE_DEFAULT,
+        max_user_property_size: int = 0,
+    ):
         if not 2 <= max_packet_size <= MAX_PACKET_SIZE_PROTOCOL:
             raise ValueError(f"max_packet_size must be in 2..{MAX_PACKET_SIZE_PROTOCOL}")
         if max_user_property_size < 0:
@@ -690,6 +773,7 @@ class Decoder:
 
 
 # --- encoders: record -> bytes ----------------------------------------------------------------------------
+
 
 def _frame(b0: int, body: bytes | bytearray) -> bytes:
     n = len(body)
@@ -788,8 +872,7 @@ def encode_publish(pub: Publish, version: int) -> tuple[bytearray, int]:
     return buf, offset
 
 
-def patch_publish(buf: bytearray, offset: int, packet_id: int, qos: int, retain: bool,
-                  dup: bool) -> bytearray:
+def patch_publish(buf: bytearray, offset: int, packet_id: int, qos: int, retain: bool, dup: bool) -> bytearray:
     """A copy of an ``encode_publish`` result with another receiver's flags and packet identifier.
 
     ``offset`` is what ``encode_publish`` returned. A QoS 0 encoding has no room for an identifier, so it
@@ -840,8 +923,7 @@ def _enc_subscribe(p: Subscribe, version: int) -> bytes:
         body += encode_utf8(s.topic_filter)
         opts = s.qos
         if v5:
-            opts |= (0x04 if s.no_local else 0) | (0x08 if s.retain_as_published else 0) \
-                | (s.retain_handling << 4)
+            opts |= (0x04 if s.no_local else 0) | (0x08 if s.retain_as_published else 0) | (s.retain_handling << 4)
         body.append(opts)
     return _frame(0x82, body)
 

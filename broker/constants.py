@@ -4,6 +4,7 @@ Packet types and the reason-code enums come from gmqtt so that the broker, the b
 as a client) and the tests speak one vocabulary. gmqtt stops short of a server's needs (no AUTH packet
 type, no DISCONNECT or SUBACK-only codes), so the missing pieces are filled in here, once.
 """
+
 import enum
 
 from gmqtt.mqtt.constants import (  # noqa: F401  (re-exported vocabulary)

@@ -8,6 +8,7 @@ This layer reads broker state to build records, and checks the shape of what it 
 change is a Broker command, which applies the broker's own rules. A refusal by those rules (an MQTT
 reason code) becomes a ``schemas.errors`` type in one place, ``refusal_error``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -75,16 +76,32 @@ from .topics import parse_share, topic_matches, validate_topic_filter, validate_
 def _client_info(b: Broker, s: Session, ch: Channel | None) -> ClientInfo:
     cfg = b.config
     info = ClientInfo(
-        clientid=s.clientid, username=s.username, node=cfg.node_name,
-        ip_address=None, port=None, listener=None, connected=s.channel is not None,
-        connected_at=None, disconnected_at=s.disconnected_at, created_at=s.created_at,
-        keepalive=0, clean_start=s.clean_start, expiry_interval=s.expiry_interval,
-        proto_name="MQTT", proto_ver=4,
-        subscriptions_cnt=len(s.subscriptions), subscriptions_max=cfg.max_subscriptions,
-        inflight_cnt=len(s.inflight), inflight_max=s.max_inflight,
-        mqueue_len=len(s.mqueue), mqueue_max=s.max_mqueue_len, mqueue_dropped=s.mqueue_dropped,
-        awaiting_rel_cnt=len(s.awaiting_rel), awaiting_rel_max=s.max_awaiting_rel,
-        deliver_msg=s.deliver_msg, enqueue_msg=s.enqueue_msg,
+        clientid=s.clientid,
+        username=s.username,
+        node=cfg.node_name,
+        ip_address=None,
+        port=None,
+        listener=None,
+        connected=s.channel is not None,
+        connected_at=None,
+        disconnected_at=s.disconnected_at,
+        created_at=s.created_at,
+        keepalive=0,
+        clean_start=s.clean_start,
+        expiry_interval=s.expiry_interval,
+        proto_name="MQTT",
+        proto_ver=4,
+        subscriptions_cnt=len(s.subscriptions),
+        subscriptions_max=cfg.max_subscriptions,
+        inflight_cnt=len(s.inflight),
+        inflight_max=s.max_inflight,
+        mqueue_len=len(s.mqueue),
+        mqueue_max=s.max_mqueue_len,
+        mqueue_dropped=s.mqueue_dropped,
+        awaiting_rel_cnt=len(s.awaiting_rel),
+        awaiting_rel_max=s.max_awaiting_rel,
+        deliver_msg=s.deliver_msg,
+        enqueue_msg=s.enqueue_msg,
     )
     if ch is not None:
         info.ip_address, info.port, info.listener = ch.peerhost, ch.peerport, ch.listener_id
@@ -129,12 +146,32 @@ class ClientRecords:
         b = self.broker
         live = s.channel
         ch = live or b.last_channels.get(s.clientid)
-        stamp: tuple = (s, ch, b.config, s.username, s.disconnected_at, s.expiry_interval, s.enqueue_msg, s.deliver_msg,
-                 s.mqueue_dropped, len(s.subscriptions), len(s.inflight), len(s.mqueue),
-                 len(s.awaiting_rel))
+        stamp: tuple = (
+            s,
+            ch,
+            b.config,
+            s.username,
+            s.disconnected_at,
+            s.expiry_interval,
+            s.enqueue_msg,
+            s.deliver_msg,
+            s.mqueue_dropped,
+            len(s.subscriptions),
+            len(s.inflight),
+            len(s.mqueue),
+            len(s.awaiting_rel),
+        )
         if ch is not None:
-            stamp += (live is None, ch.will, ch.recv_oct, ch.send_oct, ch.keepalive, ch.send_dropped,
-                      ch.recv_dropped, ch.recv_dropped_rel_timeout)
+            stamp += (
+                live is None,
+                ch.will,
+                ch.recv_oct,
+                ch.send_oct,
+                ch.keepalive,
+                ch.send_dropped,
+                ch.recv_dropped,
+                ch.recv_dropped_rel_timeout,
+            )
         memo = self.memo
         hit = memo.get(s.clientid)
         if hit is not None and hit[0] == stamp:
@@ -146,15 +183,30 @@ class ClientRecords:
 
 
 def _sub_record(b: Broker, clientid: str, o: SubOptions) -> Subscription:
-    return Subscription(clientid=clientid, topic=o.filter, qos=o.qos, node=b.config.node_name,
-                        share_group=o.group, no_local=o.no_local, retain_as_published=o.retain_as_published,
-                        retain_handling=o.retain_handling, subscription_id=o.sub_id)
+    return Subscription(
+        clientid=clientid,
+        topic=o.filter,
+        qos=o.qos,
+        node=b.config.node_name,
+        share_group=o.group,
+        no_local=o.no_local,
+        retain_as_published=o.retain_as_published,
+        retain_handling=o.retain_handling,
+        subscription_id=o.sub_id,
+    )
 
 
 def _retained_record(msg: Message, with_payload: bool = True) -> RetainedMessage:
-    return RetainedMessage(topic=msg.topic, qos=msg.qos, payload=msg.payload if with_payload else b"",
-                           msgid=msg.msgid_hex, publish_at=msg.timestamp, from_clientid=msg.from_clientid,
-                           from_username=msg.from_username, properties=dict(msg.properties))
+    return RetainedMessage(
+        topic=msg.topic,
+        qos=msg.qos,
+        payload=msg.payload if with_payload else b"",
+        msgid=msg.msgid_hex,
+        publish_at=msg.timestamp,
+        from_clientid=msg.from_clientid,
+        from_username=msg.from_username,
+        properties=dict(msg.properties),
+    )
 
 
 def _client_matches(q: ClientQuery, info_src: Session, b: Broker) -> bool:
@@ -246,8 +298,9 @@ class BrokerController:
         self._extra_features: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
         self.pending_config: BrokerConfig | None = None
 
-    def register_feature(self, name: str, description: str, get: Callable[[], bool],
-                         set_: Callable[[bool], None]) -> None:
+    def register_feature(
+        self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
+    ) -> None:
         self._extra_features[name] = (description, get, set_)
 
     # ------------------------------------------------------------------ node
@@ -271,11 +324,24 @@ class BrokerController:
         except OSError:
             fds = 0
         return NodeInfo(
-            node=b.config.node_name, node_status="running" if b.running else "stopped",
-            version=VERSION, sysdescr=SYSDESCR, uptime=now - b.started_at, started_at=b.started_at,
-            datetime=now, connections=len(b.sessions), live_connections=len(b.channels),
-            load1=load1, load5=load5, load15=load15, memory_total=total, memory_used=used,
-            max_fds=soft, process_available=soft, process_used=fds, os_pid=os.getpid(),
+            node=b.config.node_name,
+            node_status="running" if b.running else "stopped",
+            version=VERSION,
+            sysdescr=SYSDESCR,
+            uptime=now - b.started_at,
+            started_at=b.started_at,
+            datetime=now,
+            connections=len(b.sessions),
+            live_connections=len(b.channels),
+            load1=load1,
+            load5=load5,
+            load15=load15,
+            memory_total=total,
+            memory_used=used,
+            max_fds=soft,
+            process_available=soft,
+            process_used=fds,
+            os_pid=os.getpid(),
             python_version=sys.version.split()[0],
         )
 
@@ -306,8 +372,8 @@ class BrokerController:
                 ipaddress.ip_address(q.ip_address)
             except ValueError as e:
                 raise InvalidArgument(
-                    f"the ip_address parameter expected type is ip, but the value is {q.ip_address}",
-                    field="ip_address") from e
+                    f"the ip_address parameter expected type is ip, but the value is {q.ip_address}", field="ip_address"
+                ) from e
         if q.conn_state is not None and q.conn_state not in CONN_STATES:
             raise InvalidArgument(f"bad conn_state {q.conn_state!r}", field="conn_state")
 
@@ -326,14 +392,16 @@ class BrokerController:
             # Exact ids: look them up rather than scan.
             found = sorted({cid for cid in query.clientid if cid in b.sessions}, reverse=True)
             rows = [b.sessions[cid] for cid in found if _client_matches(query, b.sessions[cid], b)]
-            return Page(items=[records(s) for s in rows[offset:offset + limit]], total=len(rows),
-                        hasnext=offset + limit < len(rows))
+            return Page(
+                items=[records(s) for s in rows[offset : offset + limit]],
+                total=len(rows),
+                hasnext=offset + limit < len(rows),
+            )
         matching = (b.sessions[cid] for cid in self._descending() if _client_matches(query, b.sessions[cid], b))
         if query.exact_only:
             rows = list(matching)
-            page = rows[offset:offset + limit]
-            return Page(items=[records(s) for s in page], total=len(rows),
-                        hasnext=offset + limit < len(rows))
+            page = rows[offset : offset + limit]
+            return Page(items=[records(s) for s in page], total=len(rows), hasnext=offset + limit < len(rows))
         page = list(islice(matching, offset, offset + limit + 1))
         return Page(items=[records(s) for s in page[:limit]], total=None, hasnext=len(page) > limit)
 
@@ -342,12 +410,20 @@ class BrokerController:
         records = self.records
         self._validate_query(query)
         before = _decode_cursor(cursor) if cursor else None
-        rows = list(islice((b.sessions[cid] for cid in self._descending(before)
-                            if _client_matches(query, b.sessions[cid], b)), limit + 1))
+        rows = list(
+            islice(
+                (b.sessions[cid] for cid in self._descending(before) if _client_matches(query, b.sessions[cid], b)),
+                limit + 1,
+            )
+        )
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page(items=[records(s) for s in rows], total=len(rows), hasnext=more,
-                    cursor=_encode_cursor(rows[-1].clientid) if more else None)
+        return Page(
+            items=[records(s) for s in rows],
+            total=len(rows),
+            hasnext=more,
+            cursor=_encode_cursor(rows[-1].clientid) if more else None,
+        )
 
     async def get_client(self, clientid: str) -> ClientInfo:
         return self.records(self._session(clientid))
@@ -355,8 +431,7 @@ class BrokerController:
     async def clients_by_username(self, username: str) -> list[ClientInfo]:
         b = self.broker
         records = self.records
-        return [records(b.sessions[cid]) for cid in self._descending()
-                if b.sessions[cid].username == username]
+        return [records(b.sessions[cid]) for cid in self._descending() if b.sessions[cid].username == username]
 
     async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
         if not self.broker.kick(clientid, discard_session):
@@ -414,13 +489,15 @@ class BrokerController:
         if unfiltered:
             total = b.subscription_count()
             page = list(islice(source, offset, offset + limit))
-            return Page(items=[_sub_record(b, c, o) for c, o in page], total=total,
-                        hasnext=offset + len(page) < total)
+            return Page(items=[_sub_record(b, c, o) for c, o in page], total=total, hasnext=offset + len(page) < total)
         matching = ((c, o) for c, o in source if keep(c, o))
         if q.match_topic is None:
             rows = list(matching)
-            return Page(items=[_sub_record(b, c, o) for c, o in rows[offset:offset + limit]], total=len(rows),
-                        hasnext=offset + limit < len(rows))
+            return Page(
+                items=[_sub_record(b, c, o) for c, o in rows[offset : offset + limit]],
+                total=len(rows),
+                hasnext=offset + limit < len(rows),
+            )
         page = list(islice(matching, offset, offset + limit + 1))
         return Page(items=[_sub_record(b, c, o) for c, o in page[:limit]], total=None, hasnext=len(page) > limit)
 
@@ -433,9 +510,13 @@ class BrokerController:
         for r in requests:
             if r.qos not in (0, 1, 2) or r.retain_handling not in (0, 1, 2):
                 raise InvalidArgument("qos and retain handling must be 0, 1 or 2", field="qos")
-        granted = self.broker.subscribe_for(s, [
-            pk.SubscriptionRequest(r.topic, r.qos, r.no_local, r.retain_as_published, r.retain_handling)
-            for r in requests])
+        granted = self.broker.subscribe_for(
+            s,
+            [
+                pk.SubscriptionRequest(r.topic, r.qos, r.no_local, r.retain_as_published, r.retain_handling)
+                for r in requests
+            ],
+        )
         if isinstance(granted, Refusal):
             raise refusal_error(granted)
         return [_sub_record(self.broker, clientid, o) for o in granted]
@@ -454,8 +535,15 @@ class BrokerController:
             raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
         if not self.broker.running:
             raise Unavailable("broker is stopped", kind="node")
-        msg = Message.create(request.topic, request.payload, request.qos, request.retain,
-                             dict(request.properties), request.clientid, request.username)
+        msg = Message.create(
+            request.topic,
+            request.payload,
+            request.qos,
+            request.retain,
+            dict(request.properties),
+            request.clientid,
+            request.username,
+        )
         matched = self.broker.route(msg, request.clientid)
         return PublishResult(id=msg.msgid_hex, matched=matched)
 
@@ -474,11 +562,10 @@ class BrokerController:
             except MQTTError as e:
                 raise InvalidArgument("topic_filter_invalid", field="topic") from e
             rows = [Route(topic=topic, node=node)] if topic in set(self._route_keys()) else []
-            return Page(items=rows[offset:offset + limit], total=len(rows), hasnext=False)
+            return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=False)
         total = self._route_count()
         page = list(islice(self._route_keys(), offset, offset + limit))
-        return Page(items=[Route(topic=t, node=node) for t in page], total=total,
-                    hasnext=offset + len(page) < total)
+        return Page(items=[Route(topic=t, node=node) for t in page], total=total, hasnext=offset + len(page) < total)
 
     def _route_count(self) -> int:
         b = self.broker
@@ -505,8 +592,9 @@ class BrokerController:
             for level in f.split("/"):
                 node = node.setdefault(level, {})
             node.setdefault(None, []).extend(sorted((b.trie.get(f) or {}).keys()))
-        levels: list[list[TopicTreeNode]] = [[TopicTreeNode(topic="", cld_cnt=len([k for k in root if k is not None]),
-                                                             clientid=[])]]
+        levels: list[list[TopicTreeNode]] = [
+            [TopicTreeNode(topic="", cld_cnt=len([k for k in root if k is not None]), clientid=[])]
+        ]
         current = [root]
         while True:
             nxt_nodes, row = [], []
@@ -514,8 +602,13 @@ class BrokerController:
                 for name, child in node.items():
                     if name is None:
                         continue
-                    row.append(TopicTreeNode(topic=name, cld_cnt=len([k for k in child if k is not None]),
-                                             clientid=list(child.get(None, []))))
+                    row.append(
+                        TopicTreeNode(
+                            topic=name,
+                            cld_cnt=len([k for k in child if k is not None]),
+                            clientid=list(child.get(None, [])),
+                        )
+                    )
                     nxt_nodes.append(child)
             if not row:
                 return levels
@@ -532,12 +625,16 @@ class BrokerController:
             except MQTTError as e:
                 raise InvalidArgument("topic_filter_invalid", field="topic") from e
             rows = store.match(topic)
-            return Page(items=[_retained_record(m, False) for m in rows[offset:offset + limit]], total=None,
-                        hasnext=offset + limit < len(rows))
+            return Page(
+                items=[_retained_record(m, False) for m in rows[offset : offset + limit]],
+                total=None,
+                hasnext=offset + limit < len(rows),
+            )
         page = store.page(offset, limit)
         total = len(store)
-        return Page(items=[_retained_record(m, False) for _t, m in page], total=total,
-                    hasnext=offset + len(page) < total)
+        return Page(
+            items=[_retained_record(m, False) for _t, m in page], total=total, hasnext=offset + len(page) < total
+        )
 
     async def get_retained(self, topic: str) -> RetainedMessage:
         msg = self.broker.retained.get(topic)
@@ -556,10 +653,19 @@ class BrokerController:
 
     def _listener_info(self, lst) -> ListenerInfo:
         c = lst.config
-        return ListenerInfo(id=c.id, type=c.type, name=c.name, bind=c.bind, port=lst.port, enable=c.enable,
-                            running=lst.running, max_connections=c.max_connections,
-                            current_connections=lst.current, shutdown_count=lst.shutdown_count,
-                            path=c.path if c.type in ("ws", "wss") else None)
+        return ListenerInfo(
+            id=c.id,
+            type=c.type,
+            name=c.name,
+            bind=c.bind,
+            port=lst.port,
+            enable=c.enable,
+            running=lst.running,
+            max_connections=c.max_connections,
+            current_connections=lst.current,
+            shutdown_count=lst.shutdown_count,
+            path=c.path if c.type in ("ws", "wss") else None,
+        )
 
     async def listeners(self) -> list[ListenerInfo]:
         return [self._listener_info(lst) for lst in self.server.listeners.values()]
@@ -581,8 +687,10 @@ class BrokerController:
     async def features(self) -> list[Feature]:
         cfg = self.broker.config
         own = [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION) for n, d in FEATURES.items()]
-        return own + [Feature(name=n, description=d, enabled=get(), version=VERSION)
-                      for n, (d, get, _set) in self._extra_features.items()]
+        return own + [
+            Feature(name=n, description=d, enabled=get(), version=VERSION)
+            for n, (d, get, _set) in self._extra_features.items()
+        ]
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if self.broker.set_feature(name, enabled):
@@ -597,7 +705,7 @@ class BrokerController:
 
     async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]:
         rows = self.broker.banned.entries()
-        return Page(items=rows[offset:offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
+        return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
 
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
         if entry.as_ not in BAN_KINDS:

@@ -16,6 +16,7 @@ applies the rules the MQTT door applies and tells the observers (``observe``) wi
 - ``alarm.activated`` / ``alarm.deactivated`` (alarm) / ``alarm.history_cleared``;
 - ``config.changed`` (config); ``state.restored`` (sessions, retained, bans: counts).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -123,8 +124,9 @@ class Broker:
 
     # ------------------------------------------------------------------ the shell's hooks
 
-    def attach_shell(self, request_flush: Callable[[], None],
-                     spawn: Callable[[Awaitable, Callable[[bool], None]], None]) -> None:
+    def attach_shell(
+        self, request_flush: Callable[[], None], spawn: Callable[[Awaitable, Callable[[bool], None]], None]
+    ) -> None:
         self.request_flush = request_flush
         self.spawn = spawn
 
@@ -234,8 +236,9 @@ class Broker:
             return True
         m = self.metrics.counters
         m["client.authorize"] += 1
-        verdict = acl.check(clientid=who.clientid, username=who.username, peerhost=who.peerhost,
-                            action=action, topic=topic)
+        verdict = acl.check(
+            clientid=who.clientid, username=who.username, peerhost=who.peerhost, action=action, topic=topic
+        )
         if verdict is None:
             verdict = self.config.acl_no_match
         if verdict == "allow":
@@ -296,9 +299,16 @@ class Broker:
 
     def _new_session(self, clientid: str, clean_start: bool, expiry: int, username: str | None) -> Session:
         cfg = self.config
-        return Session(clientid, clean_start=clean_start, expiry_interval=expiry, max_inflight=cfg.max_inflight,
-                       max_mqueue_len=cfg.max_mqueue_len, max_awaiting_rel=cfg.max_awaiting_rel,
-                       store_qos0=cfg.mqueue_store_qos0, username=username)
+        return Session(
+            clientid,
+            clean_start=clean_start,
+            expiry_interval=expiry,
+            max_inflight=cfg.max_inflight,
+            max_mqueue_len=cfg.max_mqueue_len,
+            max_awaiting_rel=cfg.max_awaiting_rel,
+            store_qos0=cfg.mqueue_store_qos0,
+            username=username,
+        )
 
     def channel_connected(self, ch: Channel) -> None:
         m = self.metrics
@@ -386,8 +396,9 @@ class Broker:
         ch.set_keepalive(interval)
         return True
 
-    def restore(self, *, bans: Iterable[BannedEntry], retained: Iterable[Message],
-                sessions: Iterable[SavedSession]) -> None:
+    def restore(
+        self, *, bans: Iterable[BannedEntry], retained: Iterable[Message], sessions: Iterable[SavedSession]
+    ) -> None:
         """Put back what a durable store kept, before the listeners open: bans, retained messages, and
         offline persistent sessions with their subscriptions and queues. Nothing is re-checked (it was
         all admitted once) and nothing is journalled (the store holds it already)."""
@@ -415,8 +426,9 @@ class Broker:
 
     # ------------------------------------------------------------------ subscriptions
 
-    def subscribe_client(self, ch: Channel, requests: Sequence[pk.SubscriptionRequest],
-                         sub_id: int | None) -> tuple[list[int], list[Delivery]]:
+    def subscribe_client(
+        self, ch: Channel, requests: Sequence[pk.SubscriptionRequest], sub_id: int | None
+    ) -> tuple[list[int], list[Delivery]]:
         """A SUBSCRIBE: one reason code per request, and the retained deliveries due after the SUBACK.
 
         Each request stands alone, as the SUBACK answers each; ``no_local`` on a shared subscription
@@ -453,8 +465,7 @@ class Broker:
             self.metrics.counters["client.subscribe"] += 1
             rh = opts.retain_handling
             if opts.group is None and retainer and (rh == 0 or (rh == 1 and is_new)):
-                retained.extend(self.retained_for(opts.topic_filter, opts.qos,
-                                                  (opts.sub_id,) if opts.sub_id else None))
+                retained.extend(self.retained_for(opts.topic_filter, opts.qos, (opts.sub_id,) if opts.sub_id else None))
         if granted:
             self._emit("client.subscribed", clientid=s.clientid, subscriptions=granted, origin=origin)
         return retained
@@ -550,8 +561,7 @@ class Broker:
                     m["delivery.dropped.no_local"] += 1
                     continue
                 qos = o.qos if upgrade else (o.qos if o.qos < mqos else mqos)
-                dropped = s.deliver((msg, qos, msg.retain and o.retain_as_published,
-                                     (o.sub_id,) if o.sub_id else None))
+                dropped = s.deliver((msg, qos, msg.retain and o.retain_as_published, (o.sub_id,) if o.sub_id else None))
                 if dropped is not None:
                     self._count_drop(dropped, s)
                 n += 1
@@ -568,8 +578,7 @@ class Broker:
                     qos = o.qos if upgrade else min(o.qos, mqos)
                     cur = merged.get(cid)
                     if cur is None:
-                        merged[cid] = [s, qos, msg.retain and o.retain_as_published,
-                                       [o.sub_id] if o.sub_id else []]
+                        merged[cid] = [s, qos, msg.retain and o.retain_as_published, [o.sub_id] if o.sub_id else []]
                     else:
                         if qos > cur[1]:
                             cur[1] = qos
@@ -638,8 +647,9 @@ class Broker:
         """Store a ban and kick the connected clients it covers; returns their ids."""
         self.banned.add(entry)
         self._emit("banned.added", entry=entry)
-        kicked = [cid for cid, ch in self.channels.items()
-                  if ban_matches(entry.as_, entry.who, cid, ch.username, ch.peerhost)]
+        kicked = [
+            cid for cid, ch in self.channels.items() if ban_matches(entry.as_, entry.who, cid, ch.username, ch.peerhost)
+        ]
         for cid in kicked:
             self.kick(cid)
         return kicked
@@ -658,8 +668,13 @@ class Broker:
 
     def raise_alarm(self, name: str, message: str, details: dict, now: float | None = None) -> bool:
         """Activate ``name`` unless it is already up; True when this call raised it."""
-        alarm = Alarm(name=name, message=message, details=details, node=self.config.node_name,
-                      activate_at=time.time() if now is None else now)
+        alarm = Alarm(
+            name=name,
+            message=message,
+            details=details,
+            node=self.config.node_name,
+            activate_at=time.time() if now is None else now,
+        )
         if not self.alarms.activate(alarm):
             return False
         self._emit("alarm.activated", alarm=alarm)
@@ -701,8 +716,7 @@ class Broker:
             self.config = config
             pending = []
         else:
-            live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig)
-                    if f.name not in RESTART_FIELDS}
+            live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig) if f.name not in RESTART_FIELDS}
             self.config = attrs.evolve(old, **live)
         self._emit("config.changed", config=config)
         return pending

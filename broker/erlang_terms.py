@@ -5,6 +5,7 @@ lists, each top-level term ending in ``.``; ``%`` starts a comment. Anything els
 than a guess, so a file accepted here means the same to Erlang. Every term carries the line it
 starts on, for error messages; what the terms mean is the caller's business (``broker.acl``).
 """
+
 from __future__ import annotations
 
 import re
@@ -63,8 +64,18 @@ _PUNCT = "{}[],."
 # Erlang's string escapes; anything else after a backslash is rejected, because Erlang would silently
 # drop the backslash (so "\." in a regex would turn into ".").
 _ESCAPES = {
-    "b": "\b", "d": "\x7f", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r", "s": " ", "t": "\t",
-    "v": "\v", "\\": "\\", '"': '"', "'": "'",
+    "b": "\b",
+    "d": "\x7f",
+    "e": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "s": " ",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
 }
 _OCTAL = re.compile(r"[0-7]{1,3}")
 _HEX2 = re.compile(r"[0-9a-fA-F]{2}")
@@ -159,9 +170,7 @@ class _Reader:
         if ch == "^" and self.pos + 1 < len(text) and text[self.pos + 1].isalpha():
             self.pos += 2
             return chr(ord(text[self.pos - 1]) & 0x1F)
-        raise self.error(
-            f"unknown escape '\\{ch}' in string (for a regex backslash write '\\\\{ch}')"
-        )
+        raise self.error(f"unknown escape '\\{ch}' in string (for a regex backslash write '\\\\{ch}')")
 
     def terms(self) -> Iterator[Term]:
         """Top-level terms, each required to end in '.'."""

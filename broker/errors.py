@@ -4,6 +4,7 @@ Whatever the codec or the session rules reject raises MQTTError carrying the rea
 prescribes; the channel turns it into a CONNACK or DISCONNECT with that reason (MQTT 5) or a plain close
 (3.1.1) and moves to its closed state. Nothing half-works after it.
 """
+
 from .constants import ReasonCode
 
 

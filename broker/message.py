@@ -1,4 +1,5 @@
 """The message record routed through the broker, and its per-fan-out encoding cache."""
+
 from __future__ import annotations
 
 import itertools
@@ -42,8 +43,17 @@ class Message:
         props = properties or {}
         now = time.time()
         expiry = props.get("message_expiry_interval")
-        return cls(topic, payload, qos, retain, props, from_clientid, from_username, now,
-                   now + expiry if expiry is not None else None)
+        return cls(
+            topic,
+            payload,
+            qos,
+            retain,
+            props,
+            from_clientid,
+            from_username,
+            now,
+            now + expiry if expiry is not None else None,
+        )
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at

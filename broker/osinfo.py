@@ -3,6 +3,7 @@
 Readers return None (or zeros) where /proc is not there, so the broker runs elsewhere with those
 figures and alarms simply absent.
 """
+
 from __future__ import annotations
 
 import os

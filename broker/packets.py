@@ -6,6 +6,7 @@ see ``broker.properties``); a 3.1.1 packet simply has an empty dict. Two propert
 lists: ``user_property`` (list of ``(key, value)`` pairs) and, in PUBLISH only, ``subscription_identifier``
 (list of ints). In SUBSCRIBE, ``subscription_identifier`` is a single int.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -161,6 +162,19 @@ class Auth:
 
 
 Packet = (
-    Connect | Connack | Publish | Puback | Pubrec | Pubrel | Pubcomp | Subscribe | Suback
-    | Unsubscribe | Unsuback | Pingreq | Pingresp | Disconnect | Auth
+    Connect
+    | Connack
+    | Publish
+    | Puback
+    | Pubrec
+    | Pubrel
+    | Pubcomp
+    | Subscribe
+    | Suback
+    | Unsubscribe
+    | Unsuback
+    | Pingreq
+    | Pingresp
+    | Disconnect
+    | Auth
 )

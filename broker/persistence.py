@@ -23,6 +23,7 @@ A queue entry is ``(message, qos, retain, subscription_ids, packet_id or None, p
 What a store reads back at start is handed to ``Broker.restore``: ``SavedSession`` records for the
 sessions, the bans and retained messages as they are.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class SavedSession:
     subscriptions: list[tuple]
     inflight: list[tuple[int, Delivery, int]] = attrs.field(factory=list)  # (packet id, delivery, phase)
     queued: list[Delivery] = attrs.field(factory=list)
+
 
 SYNC, PERIODIC = "sync", "periodic"
 DURABILITY_MODES = (SYNC, PERIODIC)
@@ -89,8 +91,10 @@ class Journal:
     def session_saved(self, s: Session) -> None:
         if s.journal is None or not s.expiry_interval:
             return
-        subs = [(o.filter, o.qos, o.no_local, o.retain_as_published, o.retain_handling, o.sub_id)
-                for o in s.subscriptions.values()]
+        subs = [
+            (o.filter, o.qos, o.no_local, o.retain_as_published, o.retain_handling, o.sub_id)
+            for o in s.subscriptions.values()
+        ]
         self.saved.add(s.clientid)
         self._add(("session", s.clientid, s.created_at, s.expiry_interval, s.disconnected_at, s.username, subs))
 

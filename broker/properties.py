@@ -13,6 +13,7 @@ PUBLISH only, ``subscription_identifier`` (``[int, ...]`` [MQTT-3.3.4-4]). Every
 Functions take ``(data, pos, end)`` and return ``(value, new_pos)`` so the codec can parse in place inside
 a larger buffer without slicing it first; ``end`` bounds every read, never ``len(data)``.
 """
+
 from __future__ import annotations
 
 import struct
@@ -79,9 +80,19 @@ PROPERTIES: dict[int, Property] = {
     0x24: _p("maximum_qos", BYTE, c.CONNACK),
     0x25: _p("retain_available", BYTE, c.CONNACK),
     0x26: _p(
-        "user_property", UTF8_PAIR,
-        c.CONNECT, c.CONNACK, c.PUBLISH, WILL, *_ACKS, c.SUBSCRIBE, c.SUBACK, c.UNSUBSCRIBE, c.UNSUBACK,
-        c.DISCONNECT, c.AUTH,
+        "user_property",
+        UTF8_PAIR,
+        c.CONNECT,
+        c.CONNACK,
+        c.PUBLISH,
+        WILL,
+        *_ACKS,
+        c.SUBSCRIBE,
+        c.SUBACK,
+        c.UNSUBSCRIBE,
+        c.UNSUBACK,
+        c.DISCONNECT,
+        c.AUTH,
     ),
     0x27: _p("maximum_packet_size", FOUR_BYTE_INT, c.CONNECT, c.CONNACK),
     0x28: _p("wildcard_subscription_available", BYTE, c.CONNACK),
@@ -159,7 +170,7 @@ def read_utf8(data: bytes, pos: int, end: int) -> tuple[str, int]:
         raise malformed("string runs past the end of the packet")
     try:
         # bytes.decode is strict: overlong forms, surrogates and > U+10FFFF all fail.
-        s = data[pos + 2:stop].decode()
+        s = data[pos + 2 : stop].decode()
     except UnicodeDecodeError:
         raise malformed("invalid UTF-8 string [MQTT-1.5.4-1]") from None
     if "\x00" in s:
@@ -182,7 +193,7 @@ def read_binary(data: bytes, pos: int, end: int) -> tuple[bytes, int]:
     stop += (data[pos] << 8) | data[pos + 1]
     if stop > end:
         raise malformed("binary data runs past the end of the packet")
-    return bytes(data[pos + 2:stop]), stop
+    return bytes(data[pos + 2 : stop]), stop
 
 
 def encode_binary(b: bytes) -> bytes:
@@ -239,10 +250,12 @@ _WRITERS: dict[str, Callable[[Any], bytes]] = {
 
 # --- value rules the spec makes a Protocol Error ---------------------------------------------------------
 
+
 def _zero_or_one(name: str) -> Callable[[int], None]:
     def check(value: int) -> None:
         if value > 1:
             raise protocol_error(f"{name} must be 0 or 1, got {value}")
+
     return check
 
 
@@ -250,6 +263,7 @@ def _non_zero(name: str) -> Callable[[int], None]:
     def check(value: int) -> None:
         if not value:
             raise protocol_error(f"{name} must not be 0")
+
     return check
 
 
@@ -281,8 +295,7 @@ _CHECKS: dict[str, Callable[[int], None]] = {
 
 # Decoding row per identifier, everything resolved once: (name, reader, allowed kinds, check, repeat kinds).
 _DECODE: dict[int, tuple[str, Callable, frozenset[int], Callable | None, frozenset[int]]] = {
-    pid: (p.name, _READERS[p.wire_type], p.packet_types, _CHECKS.get(p.name),
-          REPEATABLE.get(p.name, frozenset()))
+    pid: (p.name, _READERS[p.wire_type], p.packet_types, _CHECKS.get(p.name), REPEATABLE.get(p.name, frozenset()))
     for pid, p in PROPERTIES.items()
 }
 # Encoding row per name: (identifier byte, writer, allowed kinds, repeat kinds).
@@ -361,8 +374,7 @@ def encode_properties(props: dict[str, Any], kind: int) -> bytes:
         if kind in repeat:
             if isinstance(value, int):
                 value = (value,)
-            elif isinstance(value, (str, bytes)) or (isinstance(value, tuple) and value
-                                                       and isinstance(value[0], str)):
+            elif isinstance(value, (str, bytes)) or (isinstance(value, tuple) and value and isinstance(value[0], str)):
                 raise ValueError(f"property {name!r} repeats: give a list, got {value!r}")
             for item in value:
                 out += ident

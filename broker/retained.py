@@ -8,6 +8,7 @@ Sans-IO and clock-free: expiry [MQTT-3.3.2-5] and the "empty payload deletes" ru
 the core's to apply through ``delete``. ``match`` takes a real filter (see ``topics.parse_share``);
 whether a shared subscription gets retained messages at all is the core's decision.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

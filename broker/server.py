@@ -3,6 +3,7 @@
 TCP and TLS use a bare ``asyncio.Protocol`` (the fastest path CPython offers); WebSocket and WSS are
 served by aiohttp on the listener's own port, path ``/mqtt`` and subprotocol ``mqtt``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -157,8 +158,9 @@ class Listener:
         ctx = self._ssl_context()
         loop = asyncio.get_running_loop()
         if cfg.type in ("tcp", "ssl"):
-            self.server = await loop.create_server(lambda: MQTTProtocol(self), cfg.bind, cfg.port, ssl=ctx,
-                                                   reuse_address=True, backlog=1024)
+            self.server = await loop.create_server(
+                lambda: MQTTProtocol(self), cfg.bind, cfg.port, ssl=ctx, reuse_address=True, backlog=1024
+            )
             self.port = self.server.sockets[0].getsockname()[1]
         else:
             app = web.Application()
@@ -216,9 +218,7 @@ class MQTTServer:
 
     def __init__(self, broker: Broker):
         self.broker = broker
-        self.listeners: dict[str, Listener] = {
-            lc.id: Listener(broker, lc) for lc in broker.config.listeners
-        }
+        self.listeners: dict[str, Listener] = {lc.id: Listener(broker, lc) for lc in broker.config.listeners}
         self.sys = SysPublisher(broker)
         self.alarms = AlarmMonitor(broker)
         self._tick_task: asyncio.Task | None = None
@@ -239,6 +239,7 @@ class MQTTServer:
             if not task.cancelled() and task.exception() is not None:
                 log.error("authenticator failed: %r", task.exception())
             done(ok)
+
         asyncio.get_running_loop().create_task(awaitable).add_done_callback(finished)
 
     def reconfigure(self) -> None:

@@ -4,6 +4,7 @@ Pure data plus the queueing rules; the channel (``broker.channel``) owns the soc
 calls in here. A delivery is the tuple ``(message, qos, retain_flag, subscription_ids)``; tuples rather
 than records because one is built per receiver per message on the hot path.
 """
+
 from __future__ import annotations
 
 import time
@@ -39,14 +40,40 @@ class SubOptions:
 
 class Session:
     __slots__ = (
-        "clientid", "username", "created_at", "expiry_interval", "clean_start", "subscriptions",
-        "inflight", "mqueue", "mqueue_dropped", "awaiting_rel", "max_inflight", "max_mqueue_len",
-        "max_awaiting_rel", "store_qos0", "channel", "disconnected_at", "_next_pid", "deliver_msg",
-        "enqueue_msg", "journal",
+        "clientid",
+        "username",
+        "created_at",
+        "expiry_interval",
+        "clean_start",
+        "subscriptions",
+        "inflight",
+        "mqueue",
+        "mqueue_dropped",
+        "awaiting_rel",
+        "max_inflight",
+        "max_mqueue_len",
+        "max_awaiting_rel",
+        "store_qos0",
+        "channel",
+        "disconnected_at",
+        "_next_pid",
+        "deliver_msg",
+        "enqueue_msg",
+        "journal",
     )
 
-    def __init__(self, clientid: str, *, clean_start: bool, expiry_interval: int, max_inflight: int,
-                 max_mqueue_len: int, max_awaiting_rel: int, store_qos0: bool, username: str | None = None):
+    def __init__(
+        self,
+        clientid: str,
+        *,
+        clean_start: bool,
+        expiry_interval: int,
+        max_inflight: int,
+        max_mqueue_len: int,
+        max_awaiting_rel: int,
+        store_qos0: bool,
+        username: str | None = None,
+    ):
         self.clientid = clientid
         self.username = username
         self.created_at = time.time()

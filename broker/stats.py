@@ -1,4 +1,5 @@
 """Current gauge values of a Broker, under the names of ``metrics.STAT_NAMES``."""
+
 from __future__ import annotations
 
 from .core import Broker

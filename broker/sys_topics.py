@@ -5,6 +5,7 @@ Heartbeat topics (uptime, datetime) every ``sys_heartbeat`` seconds, stats and m
 `presence_events` feature); alarms as they are raised and cleared (`alarms/activate|deactivate`,
 times in microseconds as EMQX publishes them). Sans-IO: ``tick(now)`` is driven by the server's timer.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,8 +54,9 @@ class SysPublisher:
         if cfg.sys_heartbeat and now - self._last_heartbeat >= cfg.sys_heartbeat:
             self._last_heartbeat = now
             b.publish_internal(f"{self.prefix}/uptime", uptime_phrase(now - b.started_at).encode())
-            b.publish_internal(f"{self.prefix}/datetime",
-                               time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)).encode())
+            b.publish_internal(
+                f"{self.prefix}/datetime", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)).encode()
+            )
         if cfg.sys_interval and now - self._last_stats >= cfg.sys_interval:
             self._last_stats = now
             for name, value in b.metrics.stats(gauges(b)).items():
@@ -66,9 +68,14 @@ class SysPublisher:
         b = self.broker
         if event in ("alarm.activated", "alarm.deactivated"):
             alarm = data["alarm"]
-            info = {"name": alarm.name, "message": alarm.message, "details": alarm.details,
-                    "activate_at": int(alarm.activate_at * 1_000_000), "activated": alarm.activated,
-                    "deactivate_at": "infinity" if alarm.activated else int(alarm.deactivate_at * 1_000_000)}
+            info = {
+                "name": alarm.name,
+                "message": alarm.message,
+                "details": alarm.details,
+                "activate_at": int(alarm.activate_at * 1_000_000),
+                "activated": alarm.activated,
+                "deactivate_at": "infinity" if alarm.activated else int(alarm.deactivate_at * 1_000_000),
+            }
             action = "activate" if alarm.activated else "deactivate"
             b.publish_internal(f"{self.prefix}/alarms/{action}", orjson.dumps(info))
             return

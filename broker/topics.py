@@ -8,6 +8,7 @@ Shared subscriptions: the trie and ``topic_matches`` work on *real* filters. A `
 is split by ``parse_share`` first; passed in unsplit it is just an ordinary filter whose first level is
 ``$share`` and matches only the topic that spells it out.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -80,7 +81,7 @@ def validate_topic_filter(filter: str) -> None:
     if _too_long(filter):
         raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "topic filter longer than 65535 bytes")  # [MQTT-4.7.3-3]
     if filter.startswith(SHARE_PREFIX):
-        group, sep, real = filter[len(SHARE_PREFIX):].partition(SEPARATOR)
+        group, sep, real = filter[len(SHARE_PREFIX) :].partition(SEPARATOR)
         if not group:
             raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"empty share name in {filter!r}")  # [MQTT-4.8.2-1]
         if SINGLE in group or MULTI in group:
@@ -90,7 +91,7 @@ def validate_topic_filter(filter: str) -> None:
             # [MQTT-4.8.2-2]: the share name must be followed by "/" and a filter.
             raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"no topic filter after share name in {filter!r}")
     elif filter.startswith(QUEUE_PREFIX):
-        real = filter[len(QUEUE_PREFIX):]
+        real = filter[len(QUEUE_PREFIX) :]
     else:
         _check_plain_filter(filter, filter)
         return
@@ -106,10 +107,10 @@ def parse_share(filter: str) -> tuple[str | None, str]:
     ``$share/g/a/b`` -> ``("g", "a/b")``; ``$queue/a/b`` -> ``("$queue", "a/b")``; else ``(None, filter)``.
     """
     if filter.startswith(SHARE_PREFIX):
-        group, _, real = filter[len(SHARE_PREFIX):].partition(SEPARATOR)
+        group, _, real = filter[len(SHARE_PREFIX) :].partition(SEPARATOR)
         return group, real
     if filter.startswith(QUEUE_PREFIX):
-        return QUEUE_GROUP, filter[len(QUEUE_PREFIX):]
+        return QUEUE_GROUP, filter[len(QUEUE_PREFIX) :]
     return None, filter
 
 

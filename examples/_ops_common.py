@@ -4,6 +4,7 @@ Each script does the same job in its own dialect — list the connected clients,
 message, read the stats — and prints one JSON document in a dialect-neutral form, so that
 migrate_walkthrough.py can diff an EMQ 2.x run against an EMQX 5 run. Standard library only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,12 @@ class Api:
         self.requests.append(line)
         if self.show:
             print(line, file=sys.stderr)
-        req = urllib.request.Request(self.base + self.prefix + path, method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": self.auth, "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.base + self.prefix + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": self.auth, "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 raw = r.read()
@@ -59,5 +63,10 @@ def basic(user: str, password: str) -> str:
 
 def report(clients, gone, published, stats) -> None:
     """The neutral result: connected client ids, whether --kick's client is gone, stats by EMQX 5 name."""
-    print(json.dumps({"clients": sorted(clients), "kicked_gone": gone, "published": published,
-                      "stats": stats}, indent=2, sort_keys=True))
+    print(
+        json.dumps(
+            {"clients": sorted(clients), "kicked_gone": gone, "published": published, "stats": stats},
+            indent=2,
+            sort_keys=True,
+        )
+    )

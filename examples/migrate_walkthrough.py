@@ -12,6 +12,7 @@ diff the results.
 3. `ops_v5.py` — the same job written for `/api/v5` — runs;
 4. the two results are compared. Exit status 0 when they agree, 1 when they differ (the diff is shown).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,16 +27,22 @@ ROOT = HERE.parent
 
 
 def run_script(name: str, args: list[str]) -> tuple[dict, list[str]]:
-    r = subprocess.run([sys.executable, str(HERE / name), "--show-requests", *args],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, str(HERE / name), "--show-requests", *args], capture_output=True, text=True, timeout=60
+    )
     if r.returncode != 0:
         sys.exit(f"{name} failed ({r.returncode}):\n{r.stderr}")
     return json.loads(r.stdout), [line for line in r.stderr.splitlines() if line.split(" ")[0].isupper()]
 
 
 def translate(request: str) -> str:
-    r = subprocess.run([sys.executable, "-m", "gateway.cli", "translate", request], cwd=ROOT,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "translate", request],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return r.stdout if r.returncode == 0 else r.stderr
 
 

@@ -6,14 +6,19 @@
 EMQ 2.x speaks per node: clients are listed on each node (`/nodes/{node}/clients`, paged with
 `curr_page`/`page_size`), the body is `{"code": 0, "result": ...}`, stats keys use slashes.
 """
+
 import sys
 
 from _ops_common import Api, basic, parser, report
 
 # EMQ 2.x stats keys and their EMQX 5 names (adapters/common/fields.py STATS_V2, in short).
-STATS = {"clients/count": "live_connections.count", "sessions/count": "sessions.count",
-         "topics/count": "topics.count", "subscriptions/count": "subscriptions.count",
-         "retained/count": "retained.count"}
+STATS = {
+    "clients/count": "live_connections.count",
+    "sessions/count": "sessions.count",
+    "topics/count": "topics.count",
+    "subscriptions/count": "subscriptions.count",
+    "retained/count": "retained.count",
+}
 
 
 def main() -> int:
@@ -37,8 +42,11 @@ def main() -> int:
         _, doc = api.call("DELETE", f"/clients/{args.kick}")
         gone = doc.get("code") in (0, 112)  # 112: not connected
         clients = [c for c in clients if c != args.kick]
-    _, doc = api.call("POST", "/mqtt/publish", {"topic": args.topic, "payload": args.payload, "qos": 1,
-                                                "retain": args.retain, "client_id": "ops-script"})
+    _, doc = api.call(
+        "POST",
+        "/mqtt/publish",
+        {"topic": args.topic, "payload": args.payload, "qos": 1, "retain": args.retain, "client_id": "ops-script"},
+    )
     published = doc.get("code") == 0
     _, doc = api.call("GET", "/monitoring/stats")
     stats = {}

@@ -7,6 +7,7 @@
 (`clientid`, `connected`, `_page`/`_limit`); the script reads both. Business errors come in the body's
 `code`, HTTP status 200 or not.
 """
+
 import sys
 
 from _ops_common import Api, basic, parser, report
@@ -21,15 +22,21 @@ def main() -> int:
     if status != 200 or doc.get("code") != 0:
         print(f"cannot list clients: {status} {doc}", file=sys.stderr)
         return 1
-    clients = [c.get("clientid", c.get("client_id")) for c in doc["data"]
-               if c.get("connected", c.get("conn_state") == "connected")]
+    clients = [
+        c.get("clientid", c.get("client_id"))
+        for c in doc["data"]
+        if c.get("connected", c.get("conn_state") == "connected")
+    ]
     gone = None
     if args.kick:
         _, doc = api.call("DELETE", f"/clients/{args.kick}")
         gone = doc.get("code") in (0, 112, 404)  # 112/404: not there any more
         clients = [c for c in clients if c != args.kick]
-    _, doc = api.call("POST", "/mqtt/publish", {"topic": args.topic, "payload": args.payload, "qos": 1,
-                                                "retain": args.retain, "clientid": "ops-script"})
+    _, doc = api.call(
+        "POST",
+        "/mqtt/publish",
+        {"topic": args.topic, "payload": args.payload, "qos": 1, "retain": args.retain, "clientid": "ops-script"},
+    )
     published = doc.get("code") == 0
     _, doc = api.call("GET", "/stats")
     stats = dict.fromkeys(STATS, 0)

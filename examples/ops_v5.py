@@ -7,6 +7,7 @@
 EMQX 5 lists clients cluster-wide, offline persistent sessions included (`connected: false`), pages with
 `page`/`limit` and `meta.hasnext`; success has no `code`, errors are HTTP statuses.
 """
+
 import sys
 
 from _ops_common import Api, basic, parser, report
@@ -40,8 +41,11 @@ def main() -> int:
         status, _ = api.call("DELETE", f"/clients/{args.kick}")
         gone = status in (204, 404)  # 404 CLIENTID_NOT_FOUND: not there any more
         clients = [c for c in clients if c != args.kick]
-    status, _ = api.call("POST", "/publish", {"topic": args.topic, "payload": args.payload, "qos": 1,
-                                              "retain": args.retain, "clientid": "ops-script"})
+    status, _ = api.call(
+        "POST",
+        "/publish",
+        {"topic": args.topic, "payload": args.payload, "qos": 1, "retain": args.retain, "clientid": "ops-script"},
+    )
     published = status in (200, 202)  # 202: delivered to nobody (no matching subscribers)
     _, doc = api.call("GET", "/stats?aggregate=true")
     stats = {key: doc.get(key, 0) for key in STATS}

@@ -4,6 +4,7 @@
 listener (with the real port when 0 was asked for) so that scripts and tests can find it. Operator
 mistakes (bad config, busy port) end with one line on stderr and exit status 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,8 +96,9 @@ async def _serve(cfg: config_mod.GatewayConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=getattr(args, "log_level", "warning").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(args, "log_level", "warning").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "serve":
         try:
             cfg = _build_config(args)

@@ -15,6 +15,7 @@ deleted user also voids that user's login tokens there). Passwords are read from
 
 Every command takes ``--data-dir DIR`` (default ./data); the database is ``DIR/emqgw.db``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,20 @@ class _CliError(Exception):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", metavar="DIR", default=DEFAULT_DATA_DIR,
-                   help=f"the gateway's state directory (default {DEFAULT_DATA_DIR}); the database is DIR/{DB_NAME}")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=DEFAULT_DATA_DIR,
+        help=f"the gateway's state directory (default {DEFAULT_DATA_DIR}); the database is DIR/{DB_NAME}",
+    )
 
 
 def _password_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from the first line of standard input instead of the terminal")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of the terminal",
+    )
 
 
 def add_parsers(subparsers) -> None:
@@ -81,6 +89,7 @@ def add_parsers(subparsers) -> None:
 
 # --- password input ------------------------------------------------------------------------------
 
+
 def _read_password(args) -> str:
     if args.password_stdin:
         line = sys.stdin.readline()
@@ -97,6 +106,7 @@ def _read_password(args) -> str:
 
 
 # --- commands ------------------------------------------------------------------------------------
+
 
 def _table(rows: list[list[str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -150,8 +160,9 @@ def _parse_expires(text: str | None) -> float | None:
 
 
 def _apikeys_create(store: AccountStore, args) -> int:
-    key, secret = store.create_api_key(args.name, desc=args.desc, enable=not args.disabled,
-                                       expired_at=_parse_expires(args.expires))
+    key, secret = store.create_api_key(
+        args.name, desc=args.desc, enable=not args.disabled, expired_at=_parse_expires(args.expires)
+    )
     print(f"name:       {key.name}")
     print(f"api_key:    {key.api_key}")
     print(f"api_secret: {secret}")

@@ -19,6 +19,7 @@ only run with --allow-writes, since each equivalent then acts too.
 Exit status 0 when the request was read (even if some dialects have no equivalent, which the output
 says plainly), 2 when it could not be read or matches no operation in the crosswalk.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,12 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--allow-writes", action="store_true", help="--run: allow a request that is not a GET")
     subparsers.add_parser("crosswalk", help="print the operation and field crosswalk as Markdown documentation")
     p = subparsers.add_parser("usage", help="which API endpoints are still called, by whom, when last")
-    p.add_argument("--data-dir", metavar="DIR", default=DEFAULT_DATA_DIR,
-                   help=f"the gateway's state directory (default {DEFAULT_DATA_DIR}); the file is DIR/{USAGE_DB}")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=DEFAULT_DATA_DIR,
+        help=f"the gateway's state directory (default {DEFAULT_DATA_DIR}); the file is DIR/{USAGE_DB}",
+    )
     p.add_argument("--legacy", action="store_true", help="only the legacy dialects (v2, v4)")
     p.add_argument("--dialect", choices=("v2", "v4", "v5"))
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
@@ -79,6 +84,7 @@ def run(args) -> int:
 
 def _usage(args) -> int:
     from adapters.v5.usage import usage_rows
+
     path = Path(args.data_dir) / USAGE_DB
     if not path.exists():
         print(f"emqgw: {path}: no usage recorded yet", file=sys.stderr)
@@ -95,8 +101,18 @@ def _usage(args) -> int:
     for r in rows:
         v5 = r["v5_equivalent"]
         eq = "" if r["dialect"] == "v5" else ("?" if v5 is None else (v5["call"] or "none: " + v5["instead"]))
-        table.append((r["dialect"], r["method"], r["route"], r["principal"], str(r["count"]), r["last_seen"],
-                      str(r["last_status"]), eq))
+        table.append(
+            (
+                r["dialect"],
+                r["method"],
+                r["route"],
+                r["principal"],
+                str(r["count"]),
+                r["last_seen"],
+                str(r["last_status"]),
+                eq,
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
@@ -111,11 +127,16 @@ ANSWER_LINES = 40  # per dialect; longer answers are cut with a note
 def _http(base: str, method: str, path: str, auth: str | None, body=None) -> tuple[int, object]:
     import urllib.error
     import urllib.request
+
     headers = {"Content-Type": "application/json"}
     if auth:
         headers["Authorization"] = auth
-    req = urllib.request.Request(base.rstrip("/") + path, method=method, headers=headers,
-                                 data=None if body is None else json.dumps(body).encode())
+    req = urllib.request.Request(
+        base.rstrip("/") + path,
+        method=method,
+        headers=headers,
+        data=None if body is None else json.dumps(body).encode(),
+    )
     try:
         with urllib.request.urlopen(req, timeout=15) as r:
             status, raw = r.status, r.read()
@@ -130,6 +151,7 @@ def _http(base: str, method: str, path: str, auth: str | None, body=None) -> tup
 def _run(args) -> int:
     import base64
     import urllib.error
+
     try:
         basic = "Basic " + base64.b64encode(f"{args.user}:{args.password}".encode()).decode()
         node = args.node
@@ -138,14 +160,18 @@ def _run(args) -> int:
             node = doc.get("node_name") if isinstance(doc, dict) else None
         tr = translate(args.request, node=node)
         if tr.request.method != "GET" and not args.allow_writes:
-            print(f"emqgw: {tr.request.method} changes state and every equivalent would act too; "
-                  "add --allow-writes to run it", file=sys.stderr)
+            print(
+                f"emqgw: {tr.request.method} changes state and every equivalent would act too; "
+                "add --allow-writes to run it",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         if args.v5_key:
             v5_auth = "Basic " + base64.b64encode(args.v5_key.encode()).decode()
         else:
-            status, doc = _http(args.base, "POST", "/api/v5/login", None,
-                                {"username": args.user, "password": args.password})
+            status, doc = _http(
+                args.base, "POST", "/api/v5/login", None, {"username": args.user, "password": args.password}
+            )
             if status != 200:
                 print(f"emqgw: cannot log in to /api/v5 as {args.user}: {status} {doc}", file=sys.stderr)
                 return EXIT_USAGE

@@ -19,6 +19,7 @@ Every key can also come from the environment: ``EMQGW_<SECTION>__<KEY>`` (``EMQG
 when they parse as one (numbers, booleans), else as strings. The environment wins over the file, the
 command line over both.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,15 @@ from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
 ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")
 # [mqtt] counts, sizes and durations whose 0 means "none" or "off"; below that they mean nothing.
-NON_NEGATIVE = ("retry_interval", "max_user_property_size", "client_max_packet_size", "alarm_size_limit",
-                "alarm_validity_period", "os_check_interval", "conn_congestion_min_alarm_sustain_duration")
+NON_NEGATIVE = (
+    "retry_interval",
+    "max_user_property_size",
+    "client_max_packet_size",
+    "alarm_size_limit",
+    "alarm_validity_period",
+    "os_check_interval",
+    "conn_congestion_min_alarm_sustain_duration",
+)
 PERCENTAGES = ("sysmem_high_watermark", "cpu_high_watermark", "cpu_low_watermark")
 
 
@@ -83,6 +91,7 @@ def _strict(kind: type):
         if type(value) is not kind:
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
         return value
+
     return structure
 
 
@@ -156,7 +165,7 @@ def env_overrides(raw: dict, environ: Mapping[str, str]) -> dict:
     for name, text in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX:
             continue
-        parts = name[len(ENV_PREFIX):].lower().split("__")
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
         node = out
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -208,8 +217,9 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
         mqtt["node_name"] = node_name
     broker = _structure(mqtt, BrokerConfig, "mqtt")
     if broker.durability not in DURABILITY_MODES:
-        raise ConfigError(f"invalid configuration at 'mqtt.durability': one of {DURABILITY_MODES}, "
-                          f"got {broker.durability!r}")
+        raise ConfigError(
+            f"invalid configuration at 'mqtt.durability': one of {DURABILITY_MODES}, got {broker.durability!r}"
+        )
     if not 1 <= broker.durability_interval_ms <= 60_000:
         raise ConfigError("invalid configuration at 'mqtt.durability_interval_ms': between 1 and 60000")
     for key in NON_NEGATIVE:

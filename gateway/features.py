@@ -1,6 +1,7 @@
 """Features the gateway owns, registered with the broker controller so that every dialect lists and
 toggles them exactly like the broker's own (EMQ 2.x shows them as plugins).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,16 @@ def register_gateway_features(control, broker, accounts, config: GatewayConfig) 
         broker.set_authenticator(check if on else None)
 
     set_auth(config.mqtt_auth_accounts)
-    control.register_feature("auth_username", "Authenticates MQTT usernames against the dashboard accounts",
-                             lambda: config.mqtt_auth_accounts, set_auth)
+    control.register_feature(
+        "auth_username",
+        "Authenticates MQTT usernames against the dashboard accounts",
+        lambda: config.mqtt_auth_accounts,
+        set_auth,
+    )
     if config.http.dashboard_dir:
-        control.register_feature("dashboard", "Serves the web dashboard",
-                                 lambda: config.http.dashboard, lambda on: setattr(config.http, "dashboard", on))
+        control.register_feature(
+            "dashboard",
+            "Serves the web dashboard",
+            lambda: config.http.dashboard,
+            lambda on: setattr(config.http, "dashboard", on),
+        )

@@ -3,6 +3,7 @@
 `emqgw serve` and the end-to-end tests both start the gateway through ``GatewayRuntime`` so that
 there is one way the parts are put together.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,9 @@ class GatewayRuntime:
             await self.state.close()
             raise
         if self.accounts.default_password_in_use():
-            log.warning("the dashboard user 'admin' still has the default password; change it with "
-                        "`emqgw users passwd admin`")
+            log.warning(
+                "the dashboard user 'admin' still has the default password; change it with `emqgw users passwd admin`"
+            )
 
     def listening_lines(self) -> list[str]:
         lines = []

@@ -9,6 +9,7 @@ loop. In ``periodic`` mode the loop flushes every ``durability_interval_ms`` and
 ``load_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
 the process was down, and a queued or retained message whose expiry elapsed, are dropped then.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,11 +62,14 @@ class StateStoreError(Exception):
 
 
 def _broken(path: str, why: str) -> StateStoreError:
-    return StateStoreError(f"{path}: {why}; restore the file from a backup, or move it away to start "
-                           f"with empty state (users, API keys and broker state would then be lost)")
+    return StateStoreError(
+        f"{path}: {why}; restore the file from a backup, or move it away to start "
+        f"with empty state (users, API keys and broker state would then be lost)"
+    )
 
 
 # --- message encoding ---------------------------------------------------------------------------
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
@@ -81,9 +85,17 @@ def _json_hook(obj: dict) -> Any:
 
 def _msg_row(msg: Message) -> tuple:
     props = msg.properties
-    return (msg.topic, msg.payload, msg.qos, int(msg.retain),
-            json.dumps(props, default=_json_default, separators=(",", ":")) if props else None,
-            msg.from_clientid, msg.from_username, msg.timestamp, msg.expires_at)
+    return (
+        msg.topic,
+        msg.payload,
+        msg.qos,
+        int(msg.retain),
+        json.dumps(props, default=_json_default, separators=(",", ":")) if props else None,
+        msg.from_clientid,
+        msg.from_username,
+        msg.timestamp,
+        msg.expires_at,
+    )
 
 
 def _msg_load(row) -> Message:
@@ -140,8 +152,9 @@ class StateStore:
             stored = _config_converter.structure(data, BrokerConfig)
         except Exception as e:  # cattrs raises groups of assorted errors
             raise _broken(self.path, f"the stored broker configuration is unreadable ({e})") from None
-        return attrs.evolve(stored, durability=file_config.durability,
-                            durability_interval_ms=file_config.durability_interval_ms)
+        return attrs.evolve(
+            stored, durability=file_config.durability, durability_interval_ms=file_config.durability_interval_ms
+        )
 
     def _read(self, sql: str, args: tuple = ()) -> list:
         try:
@@ -172,19 +185,26 @@ class StateStore:
         gone: list[str] = []
         sessions: dict[str, SavedSession] = {}
         for cid, created_at, expiry, disconnected_at, username, subs in self._read(
-                "SELECT clientid, created_at, expiry_interval, disconnected_at, username, subscriptions "
-                "FROM broker_sessions"):
+            "SELECT clientid, created_at, expiry_interval, disconnected_at, username, subscriptions "
+            "FROM broker_sessions"
+        ):
             if disconnected_at is None:
                 # Connected when the process ended: the session's clock starts now.
                 disconnected_at = now
             if expiry != EXPIRY_NEVER and now - disconnected_at >= expiry:
                 gone.append(cid)
                 continue
-            sessions[cid] = SavedSession(clientid=cid, created_at=created_at, expiry_interval=expiry,
-                                         disconnected_at=disconnected_at, username=username,
-                                         subscriptions=[tuple(sub) for sub in json.loads(subs)])
-        for row in self._read(f"SELECT clientid, packet_id, phase, qos, retain, sub_ids, {MSG_COLUMNS} "
-                              "FROM broker_queue ORDER BY seq"):
+            sessions[cid] = SavedSession(
+                clientid=cid,
+                created_at=created_at,
+                expiry_interval=expiry,
+                disconnected_at=disconnected_at,
+                username=username,
+                subscriptions=[tuple(sub) for sub in json.loads(subs)],
+            )
+        for row in self._read(
+            f"SELECT clientid, packet_id, phase, qos, retain, sub_ids, {MSG_COLUMNS} FROM broker_queue ORDER BY seq"
+        ):
             cid, pid, phase, qos, retain, sub_ids = row[:6]
             saved = sessions.get(cid)
             if saved is None:
@@ -323,18 +343,21 @@ class StateStore:
 
 def _queue_row(cid: str, entry: tuple) -> tuple:
     msg, qos, retain, sub_ids, pid, phase = entry
-    return (cid, pid, phase, qos, int(bool(retain)), json.dumps(list(sub_ids)) if sub_ids else None,
-            *_msg_row(msg))
+    return (cid, pid, phase, qos, int(bool(retain)), json.dumps(list(sub_ids)) if sub_ids else None, *_msg_row(msg))
 
 
-_INSERT_QUEUE = (f"INSERT INTO broker_queue (clientid, packet_id, phase, qos, retain, sub_ids, {MSG_COLUMNS}) "
-                 f"VALUES ({', '.join('?' * 15)})")
+_INSERT_QUEUE = (
+    f"INSERT INTO broker_queue (clientid, packet_id, phase, qos, retain, sub_ids, {MSG_COLUMNS}) "
+    f"VALUES ({', '.join('?' * 15)})"
+)
 
 
 def _op_session(c, op) -> None:
     _, cid, created_at, expiry, disconnected_at, username, subs = op
-    c.execute("INSERT OR REPLACE INTO broker_sessions VALUES (?, ?, ?, ?, ?, ?)",
-              (cid, created_at, expiry, disconnected_at, username, json.dumps(subs)))
+    c.execute(
+        "INSERT OR REPLACE INTO broker_sessions VALUES (?, ?, ?, ?, ?, ?)",
+        (cid, created_at, expiry, disconnected_at, username, json.dumps(subs)),
+    )
 
 
 def _op_drop(c, op) -> None:
@@ -348,8 +371,11 @@ def _op_queue_reset(c, op) -> None:
 
 
 def _op_dequeue_oldest(c, op) -> None:
-    c.execute("DELETE FROM broker_queue WHERE seq = (SELECT min(seq) FROM broker_queue "
-              "WHERE clientid = ? AND packet_id IS NULL)", (op[1],))
+    c.execute(
+        "DELETE FROM broker_queue WHERE seq = (SELECT min(seq) FROM broker_queue "
+        "WHERE clientid = ? AND packet_id IS NULL)",
+        (op[1],),
+    )
 
 
 def _op_queue_clear(c, op) -> None:
@@ -361,8 +387,9 @@ def _op_retained(c, op) -> None:
     if msg is None:
         c.execute("DELETE FROM broker_retained WHERE topic = ?", (topic,))
     else:
-        c.execute(f"INSERT OR REPLACE INTO broker_retained ({MSG_COLUMNS}) VALUES ({', '.join('?' * 9)})",
-                  _msg_row(msg))
+        c.execute(
+            f"INSERT OR REPLACE INTO broker_retained ({MSG_COLUMNS}) VALUES ({', '.join('?' * 9)})", _msg_row(msg)
+        )
 
 
 def _op_ban(c, op) -> None:
@@ -384,7 +411,14 @@ def _op_config(c, op) -> None:
 
 
 _APPLY = {
-    "session": _op_session, "drop": _op_drop, "queue_reset": _op_queue_reset,
-    "dequeue_oldest": _op_dequeue_oldest, "queue_clear": _op_queue_clear, "retained": _op_retained,
-    "ban": _op_ban, "unban": _op_unban, "bans_clear": _op_bans_clear, "config": _op_config,
+    "session": _op_session,
+    "drop": _op_drop,
+    "queue_reset": _op_queue_reset,
+    "dequeue_oldest": _op_dequeue_oldest,
+    "queue_clear": _op_queue_clear,
+    "retained": _op_retained,
+    "ban": _op_ban,
+    "unban": _op_unban,
+    "bans_clear": _op_bans_clear,
+    "config": _op_config,
 }

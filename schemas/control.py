@@ -5,6 +5,7 @@ and nothing else. Every method is async so that an implementation may do IO (per
 node) without changing its callers. What can go wrong is said in ``schemas.errors``, whose types
 each dialect maps to its own codes in one place.
 """
+
 from __future__ import annotations
 
 from typing import Protocol

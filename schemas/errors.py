@@ -16,17 +16,33 @@ What a dialect may need beyond the type travels in attributes:
 from __future__ import annotations
 
 # What an error may be about. A dialect's table keys on these; add one here before raising it.
-KINDS = frozenset((
-    "client", "session", "subscription", "topic", "retained", "listener", "feature", "banned", "alarm",
-    "node", "config", "user", "api_key", "token", "message",
-))
+KINDS = frozenset(
+    (
+        "client",
+        "session",
+        "subscription",
+        "topic",
+        "retained",
+        "listener",
+        "feature",
+        "banned",
+        "alarm",
+        "node",
+        "config",
+        "user",
+        "api_key",
+        "token",
+        "message",
+    )
+)
 
 
 class ControlError(Exception):
     """Base of the errors the control interface and the account store raise."""
 
-    def __init__(self, message: str, *, kind: str | None = None, field: str | None = None,
-                 reason_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, kind: str | None = None, field: str | None = None, reason_code: int | None = None
+    ) -> None:
         super().__init__(message)
         if kind is not None and kind not in KINDS:
             raise ValueError(f"unknown error kind {kind!r}")

@@ -4,6 +4,7 @@ Field names are neutral (mostly EMQX 5's, which is the richest vocabulary); the 
 in one crosswalk table beside the adapters, never in these classes. Every record is
 ``attrs.define(slots=True, kw_only=True)``, written out on each class so that type checkers see it.
 """
+
 from __future__ import annotations
 
 from typing import Any, Generic, TypeVar

@@ -1,5 +1,6 @@
 """Fixtures shared by the test modules. Classes and functions they hand out live in the *_helpers
 modules beside this file; no test module imports a fixture from another."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,6 +32,7 @@ def make_broker():
         b = RunningBroker(**overrides)
         made.append(b)
         return b
+
     yield make
     for b in made:
         b.close()

@@ -7,6 +7,7 @@ The ``gateway`` fixture (conftest) builds them:
         r = await gw.http.get("/api/v5/nodes", auth=...)
         c = Client(gw.broker, ...)         # paho clients against the same broker
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,10 @@ class ThreadedControl:
     def __getattr__(self, name):
         attr = getattr(self._target, name)
         if inspect.iscoroutinefunction(attr):
+
             async def call(*args, **kwargs):
                 fut = asyncio.run_coroutine_threadsafe(attr(*args, **kwargs), self._rb.loop)
                 return await asyncio.wrap_future(fut)
+
             return call
         return attr

@@ -3,6 +3,7 @@
 ``RunningBroker`` starts the bundled broker with its asyncio shell on ephemeral ports in a thread of its
 own, so that blocking clients (paho) and async ones (gmqtt, aiohttp) can both talk to it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,12 @@ class RunningBroker:
     def __init__(self, config: BrokerConfig | None = None, **overrides):
         # No periodic $SYS publishing and no host alarms (the host's load is not the test's): tests that
         # want them turn them on.
-        cfg = config or BrokerConfig(listeners=[ListenerConfig(type="tcp", port=0), ListenerConfig(type="ws", port=0)],
-                                     sys_interval=0, sys_heartbeat=0, os_check_interval=0)
+        cfg = config or BrokerConfig(
+            listeners=[ListenerConfig(type="tcp", port=0), ListenerConfig(type="ws", port=0)],
+            sys_interval=0,
+            sys_heartbeat=0,
+            os_check_interval=0,
+        )
         self.config = attrs.evolve(cfg, **overrides) if overrides else cfg
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -45,8 +50,10 @@ class RunningBroker:
 
     def call(self, fn, *args):
         """Run a plain function on the broker's loop (its state is not shared across threads)."""
+
         async def _call():
             return fn(*args)
+
         return self.run(_call())
 
     def port(self, kind: str = "tcp") -> int:
@@ -70,15 +77,32 @@ class RunningBroker:
 class Client:
     """A paho client that records what it receives, connected and looping in its own thread."""
 
-    def __init__(self, broker: RunningBroker, clientid: str | None = None, *, v5: bool = False,
-                 clean: bool = True, username: str | None = None, password: str | None = None,
-                 will: tuple | None = None, keepalive: int = 60, properties: Properties | None = None,
-                 transport: str = "tcp", connect: bool = True, protocol: int | None = None):
+    def __init__(
+        self,
+        broker: RunningBroker,
+        clientid: str | None = None,
+        *,
+        v5: bool = False,
+        clean: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+        will: tuple | None = None,
+        keepalive: int = 60,
+        properties: Properties | None = None,
+        transport: str = "tcp",
+        connect: bool = True,
+        protocol: int | None = None,
+    ):
         self.clientid = clientid if clientid is not None else "c-" + uuid.uuid4().hex[:8]
         proto = protocol or (paho.MQTTv5 if v5 else paho.MQTTv311)
         kwargs = {} if proto == paho.MQTTv5 else {"clean_session": clean}
-        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.clientid, protocol=proto,
-                             transport="websockets" if transport == "ws" else "tcp", **kwargs)
+        self.c = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=self.clientid,
+            protocol=proto,
+            transport="websockets" if transport == "ws" else "tcp",
+            **kwargs,
+        )
         if transport == "ws":
             self.c.ws_set_options(path="/mqtt")
         self.v5 = proto == paho.MQTTv5
@@ -118,9 +142,13 @@ class Client:
     def subscribe(self, topic, qos=0, **kw):
         if self.v5 and kw:
             from paho.mqtt.subscribeoptions import SubscribeOptions
-            opts = SubscribeOptions(qos=qos, noLocal=kw.get("no_local", False),
-                                    retainAsPublished=kw.get("rap", False),
-                                    retainHandling=kw.get("rh", 0))
+
+            opts = SubscribeOptions(
+                qos=qos,
+                noLocal=kw.get("no_local", False),
+                retainAsPublished=kw.get("rap", False),
+                retainHandling=kw.get("rh", 0),
+            )
             self.c.subscribe(topic, options=opts, properties=kw.get("properties"))
         elif kw.get("properties") is not None:
             self.c.subscribe(topic, qos, properties=kw["properties"])

@@ -1,4 +1,5 @@
 """`emqgw serve` in a subprocess, as an operator runs it, and the ports it says it listens on."""
+
 from __future__ import annotations
 
 import os
@@ -12,12 +13,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NO_LEGACY_HTTP = ("--http-port", "0", "--v2-port", "off", "--v4-port", "off")
 
 
-def serve(*args, tmp_path, http=NO_LEGACY_HTTP, python: str = sys.executable, cwd: str = ROOT,
-          env: dict | None = None) -> subprocess.Popen:
+def serve(
+    *args, tmp_path, http=NO_LEGACY_HTTP, python: str = sys.executable, cwd: str = ROOT, env: dict | None = None
+) -> subprocess.Popen:
     """Start ``python -m gateway.cli serve`` with its data under ``tmp_path/data``; stdout and stderr piped."""
-    return subprocess.Popen([python, "-m", "gateway.cli", "serve", "--data-dir", str(tmp_path / "data"),
-                             *http, *args],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [python, "-m", "gateway.cli", "serve", "--data-dir", str(tmp_path / "data"), *http, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def listening_lines(proc, n):

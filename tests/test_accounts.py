@@ -1,4 +1,5 @@
 """The account store on real SQLite files: users, password hashing and caching, tokens, API keys, the CLI."""
+
 import argparse
 import hashlib
 import io
@@ -60,6 +61,7 @@ def count_hashes(monkeypatch):
     def counting(secret, stored):
         calls.append(stored.split(":", 1)[0])
         return real(secret, stored)
+
     monkeypatch.setattr(store_module, "verify_hash", counting)
     return calls
 
@@ -73,6 +75,7 @@ def rows(db, sql):
 
 
 # --- users ---------------------------------------------------------------------------------------
+
 
 def test_default_admin_is_created_once(db):
     s = AccountStore(db)
@@ -123,32 +126,40 @@ def test_users_persist_across_reopen(db):
     s.close()
 
 
-@pytest.mark.parametrize("username, message", [
-    ("", "Username cannot be empty"),
-    ("bad-name", "Bad Username. Only upper and lower case letters, numbers and underscores are supported"),
-    ("with space", "Bad Username. Only upper and lower case letters, numbers and underscores are supported"),
-    ("a" * 101, "Bad Username. The maximum length is 100"),
-])
+@pytest.mark.parametrize(
+    "username, message",
+    [
+        ("", "Username cannot be empty"),
+        ("bad-name", "Bad Username. Only upper and lower case letters, numbers and underscores are supported"),
+        ("with space", "Bad Username. Only upper and lower case letters, numbers and underscores are supported"),
+        ("a" * 101, "Bad Username. The maximum length is 100"),
+    ],
+)
 def test_username_validation(store, username, message):
     with pytest.raises(InvalidArgument) as e:
         store.add_user(username, "Passw0rd!")
     assert str(e.value) == message
 
 
-WEAK = ("Bad password. At least two different kind of characters from groups of letters, numbers, and special "
-        "characters. For example, if password is composed from letters, it must contain at least one number or a "
-        "special character.")
+WEAK = (
+    "Bad password. At least two different kind of characters from groups of letters, numbers, and special "
+    "characters. For example, if password is composed from letters, it must contain at least one number or a "
+    "special character."
+)
 
 
-@pytest.mark.parametrize("password, message", [
-    ("", "The range of password length is 8~64"),
-    ("abc12", "The range of password length is 8~64"),
-    ("a1" * 32 + "x", "The range of password length is 8~64"),
-    ("abcdefgh", WEAK),
-    ("12345678", WEAK),
-    ("!@#$%^&*", WEAK),
-    ("\\\\\\\\aaaa", WEAK),  # backslash is not one of EMQX's specials
-])
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("", "The range of password length is 8~64"),
+        ("abc12", "The range of password length is 8~64"),
+        ("a1" * 32 + "x", "The range of password length is 8~64"),
+        ("abcdefgh", WEAK),
+        ("12345678", WEAK),
+        ("!@#$%^&*", WEAK),
+        ("\\\\\\\\aaaa", WEAK),  # backslash is not one of EMQX's specials
+    ],
+)
 def test_password_policy(store, password, message):
     with pytest.raises(InvalidArgument) as e:
         store.add_user("alice", password)
@@ -177,9 +188,13 @@ def test_user_errors(store):
     with pytest.raises(NotAllowed) as e:
         store.delete_user("admin")
     assert str(e.value) == 'Cannot delete user "admin"'
-    for call in (lambda: store.delete_user("nobody"), lambda: store.get_user("nobody"),
-                 lambda: store.update_user("nobody", "x"), lambda: store.set_password("nobody", "Passw0rd!"),
-                 lambda: store.change_password("nobody", "a", "Passw0rd!")):
+    for call in (
+        lambda: store.delete_user("nobody"),
+        lambda: store.get_user("nobody"),
+        lambda: store.update_user("nobody", "x"),
+        lambda: store.set_password("nobody", "Passw0rd!"),
+        lambda: store.change_password("nobody", "a", "Passw0rd!"),
+    ):
         with pytest.raises(NotFound, match="^username_not_found$"):
             call()
     with pytest.raises(PasswordMismatch) as e:
@@ -194,6 +209,7 @@ def test_user_errors(store):
 
 
 # --- the verified-credential cache ---------------------------------------------------------------
+
 
 def test_verified_passwords_are_cached_failures_are_not(store, clock, count_hashes):
     store.add_user("alice", "Passw0rd!")
@@ -231,6 +247,7 @@ def test_password_change_by_another_process_is_seen_at_once(store, db):
 
 
 # --- login tokens --------------------------------------------------------------------------------
+
 
 def test_token_slides_and_expires(store, clock):
     token = store.issue_token("admin")
@@ -301,6 +318,7 @@ def test_tokens_do_not_survive_a_restart(db):
 
 # --- API keys ------------------------------------------------------------------------------------
 
+
 def test_api_key_is_sha512_prefix_and_secret_is_shown_once(store, db):
     key, secret = store.create_api_key("EMQX-API-KEY-1", desc="ci", expired_at=None)
     assert key.api_key == hashlib.sha512(b"EMQX-API-KEY-1").hexdigest()[:16]
@@ -333,7 +351,7 @@ def test_disabled_and_expired_keys_fail(store, clock):
     assert store.update_api_key("k", desc="d", expired_at=KEEP).expired_at == clock.now + 60
     assert store.update_api_key("k").expired_at is None
     assert store.get_api_key("k").desc == "d"
-    clock.now += 10 ** 6
+    clock.now += 10**6
     assert store.check_api_key(key.api_key, secret)
     future, fsecret = store.create_api_key("future", expired_at=clock.now + 10)
     assert store.check_api_key(future.api_key, fsecret)
@@ -348,20 +366,26 @@ def test_delete_api_key(store):
     assert store.check_api_key(key.api_key, secret)
     store.delete_api_key("k")
     assert store.check_api_key(key.api_key, secret) is None
-    for call in (lambda: store.delete_api_key("k"), lambda: store.get_api_key("k"),
-                 lambda: store.update_api_key("k", enable=True)):
+    for call in (
+        lambda: store.delete_api_key("k"),
+        lambda: store.get_api_key("k"),
+        lambda: store.update_api_key("k", enable=True),
+    ):
         with pytest.raises(NotFound, match="^Name NOT FOUND$"):
             call()
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "Name Length must =< 256"),
-    ("a" * 257, "Name Length must =< 256"),
-    ("1abc", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
-    ("_abc", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
-    ("ab c", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
-    ("abc\n", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "Name Length must =< 256"),
+        ("a" * 257, "Name Length must =< 256"),
+        ("1abc", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
+        ("_abc", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
+        ("ab c", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
+        ("abc\n", "Name should be ^[A-Za-z]+[A-Za-z0-9-_]*$"),
+    ],
+)
 def test_api_key_name_validation(store, name, message):
     with pytest.raises(InvalidArgument) as e:
         store.create_api_key(name)
@@ -393,6 +417,7 @@ def test_api_keys_persist_across_reopen(db):
 
 # --- bootstrap file ------------------------------------------------------------------------------
 
+
 def test_bootstrap_file(store, tmp_path):
     f = tmp_path / "keys.txt"
     f.write_text("# comment\n\nmy-key:my-secret\n  other:s3cr3t:viewer  \n")
@@ -413,12 +438,15 @@ def test_bootstrap_file(store, tmp_path):
     assert len(store.list_api_keys()) == 2
 
 
-@pytest.mark.parametrize("content, lineno", [
-    ("a:b\n# x\nno-colon-here\n", 3),
-    ("a:b\n:secret\n", 2),
-    ("key:\n", 1),
-    ("a:b\nk:s:superuser\n", 2),
-])
+@pytest.mark.parametrize(
+    "content, lineno",
+    [
+        ("a:b\n# x\nno-colon-here\n", 3),
+        ("a:b\n:secret\n", 2),
+        ("key:\n", 1),
+        ("a:b\nk:s:superuser\n", 2),
+    ],
+)
 def test_bootstrap_file_errors_name_the_line_and_change_nothing(store, tmp_path, content, lineno):
     f = tmp_path / "keys.txt"
     f.write_text(content)
@@ -435,6 +463,7 @@ def test_bootstrap_missing_file(store, tmp_path):
 
 
 # --- damaged databases ---------------------------------------------------------------------------
+
 
 def test_garbage_file_is_refused_not_recreated(db):
     with open(db, "wb") as f:
@@ -493,22 +522,26 @@ def test_closed_store(db):
 
 # --- CLI -----------------------------------------------------------------------------------------
 
-CLI = ("import argparse, sys\n"
-       "from gateway.cli_accounts import add_parsers, run\n"
-       "p = argparse.ArgumentParser(prog='emqgw')\n"
-       "add_parsers(p.add_subparsers(dest='command', required=True))\n"
-       "sys.exit(run(p.parse_args(sys.argv[1:])))\n")
+CLI = (
+    "import argparse, sys\n"
+    "from gateway.cli_accounts import add_parsers, run\n"
+    "p = argparse.ArgumentParser(prog='emqgw')\n"
+    "add_parsers(p.add_subparsers(dest='command', required=True))\n"
+    "sys.exit(run(p.parse_args(sys.argv[1:])))\n"
+)
 
 
 def cli(*args, stdin=""):
-    return subprocess.run([sys.executable, "-c", CLI, *args], input=stdin, cwd=ROOT, capture_output=True,
-                          text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-c", CLI, *args], input=stdin, cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
 
 
 def test_cli_users(tmp_path):
     data = str(tmp_path / "data")
-    r = cli("users", "add", "alice", "--description", "ops", "--password-stdin", "--data-dir", data,
-            stdin="Passw0rd!\n")
+    r = cli(
+        "users", "add", "alice", "--description", "ops", "--password-stdin", "--data-dir", data, stdin="Passw0rd!\n"
+    )
     assert (r.returncode, r.stderr) == (0, "")
     r = cli("users", "list", "--data-dir", data)
     assert r.returncode == 0
@@ -535,8 +568,7 @@ def test_cli_users(tmp_path):
 
 def test_cli_apikeys(tmp_path):
     data = str(tmp_path / "data")
-    r = cli("apikeys", "create", "ci-key", "--desc", "for CI", "--expires", "2100-01-01T00:00:00Z",
-            "--data-dir", data)
+    r = cli("apikeys", "create", "ci-key", "--desc", "for CI", "--expires", "2100-01-01T00:00:00Z", "--data-dir", data)
     assert r.returncode == 0, r.stderr
     out = dict(line.split(":", 1) for line in r.stdout.splitlines())
     api_key, secret = out["api_key"].strip(), out["api_secret"].strip()
@@ -561,13 +593,16 @@ def test_cli_apikeys(tmp_path):
 
 def test_cli_in_process_and_corrupt_database(tmp_path, monkeypatch, capsys):
     from gateway import cli_accounts
+
     p = argparse.ArgumentParser(prog="emqgw")
     cli_accounts.add_parsers(p.add_subparsers(dest="command", required=True))
     data = tmp_path / "data"
     monkeypatch.setattr(sys, "stdin", io.StringIO("Passw0rd!\n"))
     assert cli_accounts.run(p.parse_args(["users", "add", "carol", "--password-stdin", "--data-dir", str(data)])) == 0
-    assert cli_accounts.run(p.parse_args(["apikeys", "create", "k", "--expires", "1700000000",
-                                          "--data-dir", str(data)])) == 0
+    assert (
+        cli_accounts.run(p.parse_args(["apikeys", "create", "k", "--expires", "1700000000", "--data-dir", str(data)]))
+        == 0
+    )
     capsys.readouterr()
     assert cli_accounts.run(p.parse_args(["apikeys", "list", "--data-dir", str(data)])) == 0
     assert "(expired)" in capsys.readouterr().out
@@ -582,5 +617,6 @@ def test_cli_in_process_and_corrupt_database(tmp_path, monkeypatch, capsys):
 
 def test_cli_through_the_main_entry_point(tmp_path, capsys):
     from gateway.cli import main
+
     assert main(["users", "list", "--data-dir", str(tmp_path)]) == 0
     assert "admin" in capsys.readouterr().out

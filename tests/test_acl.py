@@ -1,4 +1,5 @@
 """acl.conf rules: every Who / Action / Topics form, placeholders, first-match order and syntax errors."""
+
 import ipaddress
 import pathlib
 
@@ -130,8 +131,10 @@ def test_who_clientid(kw):
 
 
 def test_who_regex_is_searched():
-    text = ('{allow, {username, {re, "adm"}}, publish, ["t"]}.\n'
-            '{deny, {clientid, {re, "^sensor-\\\\d+$"}}, publish, ["t"]}.')
+    text = (
+        '{allow, {username, {re, "adm"}}, publish, ["t"]}.\n'
+        '{deny, {clientid, {re, "^sensor-\\\\d+$"}}, publish, ["t"]}.'
+    )
     assert check(text, username="sysadmin") == "allow"  # search, not match
     assert check(text, username=None, clientid="sensor-42") == "deny"
     assert check(text, username=None, clientid="sensor-x") is None
@@ -345,7 +348,7 @@ def test_load_acl_file(tmp_path):
 
 def test_load_acl_file_not_utf8(tmp_path):
     p = tmp_path / "acl.conf"
-    p.write_bytes(b'{allow, all}.\n%% \xff\n')
+    p.write_bytes(b"{allow, all}.\n%% \xff\n")
     with pytest.raises(AclSyntaxError) as e:
         load_acl_file(p)
     assert e.value.line == 2 and "UTF-8" in str(e.value) and str(p) in str(e.value)
@@ -355,26 +358,26 @@ def test_load_acl_file_not_utf8(tmp_path):
 
 ERRORS = [
     # (text, line, fragment of the message)
-    ('{allow, all}', 1, "expected '.'"),
-    ('{allow, all}\n{deny, all}.', 2, "expected '.' after the rule that starts on line 1"),
+    ("{allow, all}", 1, "expected '.'"),
+    ("{allow, all}\n{deny, all}.", 2, "expected '.' after the rule that starts on line 1"),
     ('{allow, all, publish, ["t"]', 1, "expected ',' or '}', got end of file"),
     ('{allow, all, publish, ["t" "u"]}.', 1, "expected ',' or ']'"),
-    ('{allow, all,, publish}.', 1, "expected a term"),
+    ("{allow, all,, publish}.", 1, "expected a term"),
     ('\n\n{allow, {username, "x}, publish.\n', 3, "unterminated string"),
     ("{'allow, all}.", 1, "unterminated quoted atom"),
     ('{allow, all, publish, [<<"t">>]}.', 1, "unexpected character '<'"),
     ('{allow, User, publish, ["t"]}.', 1, "variables are not allowed"),
-    ('{allow, all, publish, ["t", 1]}.', 1, "a topic is a string or {eq, \"...\"}, not 1"),
+    ('{allow, all, publish, ["t", 1]}.', 1, 'a topic is a string or {eq, "..."}, not 1'),
     ('{allow, all, publish, ["t"]} 1.', 1, "expected '.' after the rule that starts on line 1, got '1'"),
-    ('{allow, all, publish, [-1]}.', 1, "unexpected character '-'"),
+    ("{allow, all, publish, [-1]}.", 1, "unexpected character '-'"),
     ('{allow, {username, "a\\.b"}, publish, ["t"]}.', 1, "unknown escape"),
-    ('allow.', 1, "a rule is a tuple"),
+    ("allow.", 1, "a rule is a tuple"),
     ('["t"].', 1, "a rule is a tuple"),
-    ('{}.', 1, "empty rule"),
-    ('{permit, all}.', 1, "starts with allow or deny"),
+    ("{}.", 1, "empty rule"),
+    ("{permit, all}.", 1, "starts with allow or deny"),
     ('{"allow", all}.', 1, "starts with allow or deny"),
-    ('{allow, everyone}.', 1, "{allow, all} or {deny, all}"),
-    ('{allow, all, publish}.', 1, "this one has 3 elements"),
+    ("{allow, everyone}.", 1, "{allow, all} or {deny, all}"),
+    ("{allow, all, publish}.", 1, "this one has 3 elements"),
     ('{allow, all, publish, ["t"], x}.', 1, "this one has 5 elements"),
     ('{allow, all, pubish, ["t"]}.', 1, "unknown action pubish"),
     ('{allow, all, {publish, [{qos, 1}]}, ["t"]}.', 1, "not supported"),
@@ -388,12 +391,12 @@ ERRORS = [
     ('{allow, {ipaddr, localhost}, publish, ["t"]}.', 1, "is a string"),
     ('{allow, {ipaddrs, "10.0.0.1"}, publish, ["t"]}.', 1, "takes a list"),
     ("{allow, {'and', []}, publish, [\"t\"]}.", 1, "must not be empty"),
-    ("{allow, {'or', {clientid, \"c\"}}, publish, [\"t\"]}.", 1, "takes a list"),
-    ("{allow, {'and', [{clientid, \"c\"}, bogus]}, publish, [\"t\"]}.", 1, "unknown Who bogus"),
+    ('{allow, {\'or\', {clientid, "c"}}, publish, ["t"]}.', 1, "takes a list"),
+    ('{allow, {\'and\', [{clientid, "c"}, bogus]}, publish, ["t"]}.', 1, "unknown Who bogus"),
     ('{allow, all, publish, "t/#"}.', 1, "Topics is a list"),
-    ('{allow, all, publish, []}.', 1, "empty topic list"),
-    ('{allow, all, publish, [t]}.', 1, "a topic is a string"),
-    ('{allow, all, publish, [{eq, t}]}.', 1, "a topic is a string"),
+    ("{allow, all, publish, []}.", 1, "empty topic list"),
+    ("{allow, all, publish, [t]}.", 1, "a topic is a string"),
+    ("{allow, all, publish, [{eq, t}]}.", 1, "a topic is a string"),
     ('{allow, all, publish, ["a/#/b"]}.', 1, "invalid topic filter 'a/#/b'"),
     ('{allow, all, publish, [""]}.', 1, "invalid topic filter"),
     ('{allow, all, publish, [{eq, "a+"}]}.', 1, "invalid topic filter"),

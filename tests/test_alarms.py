@@ -2,6 +2,7 @@
 
 Memory and CPU alarms read the real host (/proc): the tests move the watermarks, not the readings.
 """
+
 import json
 import socket
 import time

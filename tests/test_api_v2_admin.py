@@ -1,4 +1,5 @@
 """Plugins (real feature toggles), dashboard users, login, password change and configs."""
+
 from __future__ import annotations
 
 from tests.mqtt_helpers import Client
@@ -18,8 +19,12 @@ async def test_plugins_list_only_real_features(v2):
     assert {p["name"] for p in plugins} >= {"emq_retainer", "emq_modules"}
     for p in plugins:
         assert set(p) == {"name", "version", "description", "active"} and isinstance(p["active"], bool)
-    assert _plugin(plugins, "emq_retainer") == {"name": "emq_retainer", "version": features[0].version,
-                                                "description": "EMQ Retainer", "active": True}
+    assert _plugin(plugins, "emq_retainer") == {
+        "name": "emq_retainer",
+        "version": features[0].version,
+        "description": "EMQ Retainer",
+        "active": True,
+    }
 
 
 async def test_retainer_toggle_is_real_with_110_111(v2):
@@ -69,7 +74,9 @@ async def test_auth_username_plugin_checks_mqtt_logins_against_the_accounts(v2):
 
 async def test_plugin_toggle_errors(v2):
     assert await v2.code("PUT", f"/nodes/{NODE}/plugins/emq_nothing", json={"active": True}) == {
-        "code": 102, "message": "unknown"}
+        "code": 102,
+        "message": "unknown",
+    }
     path = f"/nodes/{NODE}/plugins/emq_retainer"
     assert (await v2.code("PUT", path, json={}))["code"] == 107
     assert (await v2.code("PUT", path, json={"active": "true"}))["code"] == 108
@@ -110,6 +117,7 @@ async def test_auth_answers(v2):
         r = await v2.gw.http.post("/api/v2/auth", json=body)
         assert r.status == 200
         return await r.json()
+
     assert await auth({"username": "admin", "password": "public"}) == {"code": 0, "result": []}
     assert await auth({"username": "admin", "password": "x"}) == {"code": 103, "message": "Password error"}
     assert await auth({"username": "ghost", "password": "x"}) == {"code": 103, "message": "User not found"}
@@ -123,12 +131,16 @@ async def test_auth_answers(v2):
 async def test_change_pwd_as_the_dashboard_sends_it(v2):
     await v2.result("POST", "/users", json={"username": "eve", "password": "old", "tags": ""})
     assert await v2.code("PUT", "/change_pwd/eve/", json={"old_pwd": "bad", "new_pwd": "new"}) == {
-        "code": 114, "message": "OldPassword error"}
+        "code": 114,
+        "message": "OldPassword error",
+    }
     assert await v2.result("PUT", "/change_pwd/eve/", json={"old_pwd": "old", "new_pwd": "new"}) == []
     assert (await v2.call("GET", "/users", auth=("eve", "old"), raw=True)).status == 401
     assert await V2(v2.gw, auth=("eve", "new")).result("GET", "/users")
     assert await v2.code("PUT", "/change_pwd/ghost", json={"old_pwd": "a", "new_pwd": "b"}) == {
-        "code": 105, "message": "User not found"}
+        "code": 105,
+        "message": "User not found",
+    }
     assert (await v2.code("PUT", "/change_pwd/eve", json={"old_pwd": "new"}))["code"] == 107
     assert (await v2.code("PUT", "/change_pwd/eve", json={"old_pwd": "new", "new_pwd": ""}))["code"] == 104
 
@@ -149,9 +161,13 @@ async def test_configs_are_the_broker_settings_and_apply(v2):
         c.disconnect()
     assert await v2.result("PUT", f"/nodes/{NODE}/configs/emqttd", json={"key": "upgrade_qos", "value": "on"}) == []
     assert (await v2.gw.ctx.control.get_config()).upgrade_qos is True
-    for bad in ({"key": "max_inflight", "value": "many"}, {"key": "nope", "value": "1"},
-                {"key": "node_name", "value": "x@y"}, {"key": "acl_no_match", "value": "maybe"},
-                {"key": "max_inflight", "value": "-1"}):
+    for bad in (
+        {"key": "max_inflight", "value": "many"},
+        {"key": "nope", "value": "1"},
+        {"key": "node_name", "value": "x@y"},
+        {"key": "acl_no_match", "value": "maybe"},
+        {"key": "max_inflight", "value": "-1"},
+    ):
         assert await v2.code("PUT", "/configs/emqttd", json=bad) == {"code": 102}, bad
     assert await v2.code("PUT", "/configs/emq_other", json={"key": "max_inflight", "value": "1"}) == {"code": 102}
     assert (await v2.code("PUT", "/configs/emqttd", json={"key": "max_inflight"}))["code"] == 107

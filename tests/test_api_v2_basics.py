@@ -1,4 +1,5 @@
 """`/api/v2` envelope, auth and error forms as EMQ 2.3 answered (reference §1.1-1.3)."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,8 +51,7 @@ async def test_body_rules_109_107_108(v2):
     # Any Content-Type is parsed as JSON; a non-JSON body is 109.
     body = await v2.code("POST", "/mqtt/publish", data=b"topic=a", headers={"Content-Type": "text/plain"})
     assert body == {"code": 109, "message": "Body not json"}
-    assert await v2.result("POST", "/mqtt/publish", data=b'{"topic":"a"}',
-                           headers={"Content-Type": "text/plain"}) == []
+    assert await v2.result("POST", "/mqtt/publish", data=b'{"topic":"a"}', headers={"Content-Type": "text/plain"}) == []
     assert await v2.code("POST", "/mqtt/publish", data=b"[1]") == {"code": 109, "message": "Body not json"}
     # Empty body = no params: a required one is missing.
     assert await v2.code("POST", "/mqtt/publish") == {"code": 107, "message": "params error"}
@@ -62,8 +62,10 @@ async def test_body_rules_109_107_108(v2):
 
 async def test_every_non_get_body_must_be_json(v2):
     assert await v2.code("DELETE", "/clients/anyone", data=b"junk") == {"code": 109, "message": "Body not json"}
-    assert await v2.code("PUT", "/nodes/x@y/plugins/emq_retainer", data=b"{") == {"code": 109,
-                                                                                   "message": "Body not json"}
+    assert await v2.code("PUT", "/nodes/x@y/plugins/emq_retainer", data=b"{") == {
+        "code": 109,
+        "message": "Body not json",
+    }
 
 
 async def test_query_string_ignored_for_non_get(v2):
@@ -73,11 +75,13 @@ async def test_query_string_ignored_for_non_get(v2):
 
 async def test_gateway_manners_rendered_empty(gateway):
     from tests.v2_helpers import V2
+
     v = V2(await gateway("v2", http=HttpConfig(body_limit=64)))
     r = await v.call("POST", "/mqtt/publish", json={"topic": "a", "payload": "x" * 100}, raw=True)
     assert r.status == 413 and await r.read() == b""
-    r = await v.call("PUT", f"/nodes/{NODE}/plugins/emq_retainer", json={"active": False},
-                     headers={"If-Match": '"stale"'}, raw=True)
+    r = await v.call(
+        "PUT", f"/nodes/{NODE}/plugins/emq_retainer", json={"active": False}, headers={"If-Match": '"stale"'}, raw=True
+    )
     assert r.status == 412 and await r.read() == b""
     # Nothing changed.
     plugins = await v.result("GET", f"/nodes/{NODE}/plugins")
@@ -115,6 +119,7 @@ async def test_auth_needs_no_basic(v2, path):
 
 async def test_openapi_document_from_the_route_table(v2):
     from gateway.http.openapi import document
+
     doc = document(v2.gw.dialects["v2"])
     paths = doc["paths"]
     assert "/api/v2/routes/{topic}" in paths and not any(p.endswith("/") for p in paths)

@@ -1,4 +1,5 @@
 """Clients, sessions, subscriptions, routes, kick and mqtt/* against the real broker with paho clients."""
+
 from __future__ import annotations
 
 import re
@@ -118,7 +119,9 @@ async def test_subscriptions_paged_and_by_client(v2):
         assert set(page) == PAGE_KEYS and page["total_num"] == 2 and page["total_page"] == 2
         mine = await v2.result("GET", "/subscriptions/sub-c")
         assert sorted(mine["objects"], key=lambda r: r["topic"]) == [
-            {"client_id": "sub-c", "topic": "a/b", "qos": 1}, {"client_id": "sub-c", "topic": "x/#", "qos": 2}]
+            {"client_id": "sub-c", "topic": "a/b", "qos": 1},
+            {"client_id": "sub-c", "topic": "x/#", "qos": 2},
+        ]
         assert await v2.result("GET", f"/nodes/{NODE}/subscriptions/sub-c") == mine
         assert await v2.result("GET", "/subscriptions/nobody") == {"objects": []}
     finally:
@@ -153,18 +156,23 @@ async def test_publish_defaults_and_delivery(v2):
         assert await v2.result("POST", "/mqtt/publish", json={"topic": "p/2"}) == []
         m = c.expect()
         assert (m.payload, m.qos) == (b"", 0)
-        await v2.result("POST", "/mqtt/publish", json={"topic": "p/kept", "payload": "r", "retain": True,
-                                                        "client_id": "someone"})
+        await v2.result(
+            "POST", "/mqtt/publish", json={"topic": "p/kept", "payload": "r", "retain": True, "client_id": "someone"}
+        )
         c.expect()
         late = Client(v2.broker, "late")
         late.subscribe("p/kept")
         assert late.expect().payload == b"r"
         late.disconnect()
         assert await v2.code("POST", "/mqtt/publish", json={"topic": "p/#"}) == {
-            "code": 102, "message": "validate topic: p/# fail"}
+            "code": 102,
+            "message": "validate topic: p/# fail",
+        }
         # The message quotes the topic as sent, braces and all.
         assert await v2.code("POST", "/mqtt/publish", json={"topic": "p/{client_id}/#"}) == {
-            "code": 102, "message": "validate topic: p/{client_id}/# fail"}
+            "code": 102,
+            "message": "validate topic: p/{client_id}/# fail",
+        }
     finally:
         c.disconnect()
 
@@ -174,17 +182,24 @@ async def test_subscribe_unsubscribe_on_behalf(v2):
     try:
         assert await v2.result("POST", "/mqtt/subscribe", json={"client_id": "behalf", "topic": "b/1", "qos": 1}) == []
         assert (await v2.result("GET", "/subscriptions/behalf"))["objects"] == [
-            {"client_id": "behalf", "topic": "b/1", "qos": 1}]
+            {"client_id": "behalf", "topic": "b/1", "qos": 1}
+        ]
         await v2.result("POST", "/mqtt/publish", json={"topic": "b/1", "payload": "x"})
         assert c.expect().payload == b"x"
         assert await v2.result("POST", "/mqtt/unsubscribe", json={"client_id": "behalf", "topic": "b/1"}) == []
         assert (await v2.result("GET", "/subscriptions/behalf"))["objects"] == []
         assert await v2.code("POST", "/mqtt/subscribe", json={"client_id": "ghost", "topic": "b/1"}) == {
-            "code": 102, "message": "Clientid: ghost not found"}
+            "code": 102,
+            "message": "Clientid: ghost not found",
+        }
         assert await v2.code("POST", "/mqtt/unsubscribe", json={"client_id": "ghost", "topic": "b/1"}) == {
-            "code": 102, "message": "Clientid: ghost not found"}
+            "code": 102,
+            "message": "Clientid: ghost not found",
+        }
         assert await v2.code("POST", "/mqtt/subscribe", json={"client_id": "behalf", "topic": "b/#/x"}) == {
-            "code": 102, "message": "validate topic: b/#/x fail"}
+            "code": 102,
+            "message": "validate topic: b/#/x fail",
+        }
         assert (await v2.code("POST", "/mqtt/subscribe", json={"topic": "b/1"}))["code"] == 107
         assert (await v2.code("POST", "/mqtt/unsubscribe", json={"client_id": 5, "topic": "b/1"}))["code"] == 108
     finally:

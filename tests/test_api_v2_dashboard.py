@@ -1,5 +1,6 @@
 """The EMQ 2.3 web dashboard's point of view (reference §2): its static site served at `/`, its login,
 and every call it makes with the fields it reads, Basic on each call after login."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,9 @@ class Browser:
         self.user = None
 
     async def login(self, username, password):
-        r = await self.http.post("/api/v2/auth", json={"username": username, "password": password},
-                                 headers={"Accept": "application/json"})
+        r = await self.http.post(
+            "/api/v2/auth", json={"username": username, "password": password}, headers={"Accept": "application/json"}
+        )
         ok = (await r.json())["code"] == 0
         if ok:
             self.user = (username, password)
@@ -42,6 +44,7 @@ class Browser:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.user:
             import aiohttp
+
             headers["Authorization"] = aiohttp.encode_basic_auth(*self.user)
         url = "/api/v2" + path
         if method == "GET":
@@ -72,7 +75,11 @@ async def test_dashboard_plugin_switches_the_site(gateway, tmp_path):
     v2 = V2(gw)
     plugins = await v2.result("GET", f"/nodes/{NODE}/plugins")
     assert next(p for p in plugins if p["name"] == "emq_dashboard") == {
-        "name": "emq_dashboard", "version": plugins[0]["version"], "description": "EMQ Web Dashboard", "active": True}
+        "name": "emq_dashboard",
+        "version": plugins[0]["version"],
+        "description": "EMQ Web Dashboard",
+        "active": True,
+    }
     await v2.result("PUT", f"/nodes/{NODE}/plugins/emq_dashboard", json={"active": False})
     assert (await gw.http.get("/")).status == 404
     assert (await gw.http.get("/static/js/app.js")).status == 404
@@ -94,12 +101,33 @@ async def test_every_page_of_the_ui(gateway, tmp_path):
         node = nodes["result"][0]["name"]
         # Overview.
         [info] = (await ui.call("GET", "/monitoring/nodes"))["result"]
-        for key in ("name", "otp_release", "process_used", "process_available", "load1", "load5", "load15",
-                    "memory_used", "memory_total", "max_fds", "node_status"):
+        for key in (
+            "name",
+            "otp_release",
+            "process_used",
+            "process_available",
+            "load1",
+            "load5",
+            "load15",
+            "memory_used",
+            "memory_total",
+            "max_fds",
+            "node_status",
+        ):
             assert key in info, key
         [stats] = (await ui.call("GET", "/monitoring/stats"))["result"]
-        for key in ("clients/count", "clients/max", "sessions/count", "sessions/max", "routes/count", "routes/max",
-                    "subscriptions/count", "subscriptions/max", "retained/count", "retained/max"):
+        for key in (
+            "clients/count",
+            "clients/max",
+            "sessions/count",
+            "sessions/max",
+            "routes/count",
+            "routes/max",
+            "subscriptions/count",
+            "subscriptions/max",
+            "retained/count",
+            "retained/max",
+        ):
             assert isinstance(stats[node][key], int), key
         broker = (await ui.call("GET", f"/management/nodes/{node}"))["result"]
         assert all(broker[k] for k in ("version", "uptime", "sysdescr", "datetime"))

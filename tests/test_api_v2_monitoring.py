@@ -1,4 +1,5 @@
 """Nodes, listeners, metrics, stats, alarms: 2.3's shapes, wrappings and value formats, real numbers."""
+
 from __future__ import annotations
 
 import json
@@ -100,10 +101,22 @@ async def test_alarms_in_2_3s_shape(gateway):
 
 
 async def test_unknown_node_is_2_3s_empty_404(v2):
-    for path in ("/management/nodes/x@y", "/monitoring/nodes/x@y", "/monitoring/listeners/x@y",
-                 "/monitoring/metrics/x@y", "/monitoring/stats/x@y", "/nodes/x@y/clients", "/nodes/x@y/sessions",
-                 "/nodes/x@y/subscriptions", "/nodes/x@y/plugins", "/nodes/x@y/configs", "/nodes/x@y/alarms",
-                 "/nodes/x@y/clients/c1", "/nodes/x@y/sessions/c1", "/nodes/x@y/subscriptions/c1"):
+    for path in (
+        "/management/nodes/x@y",
+        "/monitoring/nodes/x@y",
+        "/monitoring/listeners/x@y",
+        "/monitoring/metrics/x@y",
+        "/monitoring/stats/x@y",
+        "/nodes/x@y/clients",
+        "/nodes/x@y/sessions",
+        "/nodes/x@y/subscriptions",
+        "/nodes/x@y/plugins",
+        "/nodes/x@y/configs",
+        "/nodes/x@y/alarms",
+        "/nodes/x@y/clients/c1",
+        "/nodes/x@y/sessions/c1",
+        "/nodes/x@y/subscriptions/c1",
+    ):
         r = await v2.call("GET", path, raw=True)
         assert r.status == 404 and await r.read() == b"" and r.content_type == "text/plain", path
     r = await v2.call("PUT", "/nodes/x@y/plugins/emq_retainer", json={"active": False}, raw=True)
@@ -113,8 +126,19 @@ async def test_unknown_node_is_2_3s_empty_404(v2):
 def test_listener_listen_and_shutdown_forms():
     from adapters.v2.monitoring import listener_object
     from schemas.records import ListenerInfo
-    info = ListenerInfo(id="tcp:default", type="tcp", name="default", bind="0.0.0.0", port=1883, enable=True,
-                        running=True, max_connections=10, current_connections=10, shutdown_count=2)
+
+    info = ListenerInfo(
+        id="tcp:default",
+        type="tcp",
+        name="default",
+        bind="0.0.0.0",
+        port=1883,
+        enable=True,
+        running=True,
+        max_connections=10,
+        current_connections=10,
+        shutdown_count=2,
+    )
     row = listener_object(info)
     assert row["listen"] == "1883" and row["protocol"] == "mqtt:tcp"
     assert row["shutdown_count"] == {"max_clients": 2} and row["max_clients"] == row["current_clients"] == 10

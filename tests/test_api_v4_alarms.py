@@ -1,5 +1,6 @@
 """`/api/v4` alarms in EMQX 4.4's shape, served by both flavors, over alarms the broker really raises
 (system memory, its watermark moved to 0%)."""
+
 import asyncio
 
 import aiohttp
@@ -34,15 +35,17 @@ async def test_alarm_listings_deactivate_and_delete(gateway, flavor):
     (alarm,) = body["data"][0]["alarms"]
     assert set(alarm) == {"name", "message", "details", "activate_at", "deactivate_at", "activated", "duration"}
     assert alarm["name"] == SYSMEM and alarm["activated"] is True and alarm["deactivate_at"] == "infinity"
-    assert isinstance(alarm["activate_at"], int) and alarm["activate_at"] > 10 ** 15  # microseconds
+    assert isinstance(alarm["activate_at"], int) and alarm["activate_at"] > 10**15  # microseconds
     assert isinstance(alarm["duration"], int) and alarm["duration"] >= 0
     status, body = await call(gw, "GET", f"/nodes/{NODE}/alarms")
     assert status == 200 and [a["name"] for a in body["data"]] == [SYSMEM]
     assert (await call(gw, "GET", "/alarms/deactivated"))[1]["data"] == [{"node": NODE, "alarms": []}]
 
     assert await call(gw, "POST", "/alarms/deactivated", {"name": SYSMEM}) == (200, {"message": "missing_param"})
-    assert await call(gw, "POST", "/alarms/deactivated", {"node": NODE, "name": "nope"}) == \
-        (200, {"message": "not_found"})
+    assert await call(gw, "POST", "/alarms/deactivated", {"node": NODE, "name": "nope"}) == (
+        200,
+        {"message": "not_found"},
+    )
     assert await call(gw, "POST", "/alarms/deactivated", {"node": NODE, "name": SYSMEM}) == (200, {"code": 0})
     _, body = await call(gw, "GET", "/alarms/deactivated")
     (done,) = body["data"][0]["alarms"]

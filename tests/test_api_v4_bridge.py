@@ -1,4 +1,5 @@
 """NanoMQ's bridge section for real: our broker <-> a mosquitto started by the test."""
+
 import asyncio
 import shutil
 import socket
@@ -11,8 +12,9 @@ import pytest
 from tests.mqtt_helpers import Client
 
 AUTH = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}
-MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if shutil.os.path.exists("/usr/sbin/mosquitto")
-                                          else None)
+MOSQUITTO = shutil.which("mosquitto") or (
+    "/usr/sbin/mosquitto" if shutil.os.path.exists("/usr/sbin/mosquitto") else None
+)
 
 pytestmark = pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto binary not installed (apt-get install mosquitto)")
 
@@ -58,6 +60,7 @@ def mosquitto(tmp_path):
 async def bridge_subscribed(gw, n):
     """The bridge's local client has its forwards in place (SUBACKs are not awaited by start())."""
     from schemas.records import SubscriptionQuery
+
     for _ in range(200):
         page = await gw.ctx.control.list_subscriptions(SubscriptionQuery(), offset=0, limit=1000)
         if sum(1 for sub in page.items if "-local-" in sub.clientid) >= n:
@@ -76,10 +79,19 @@ async def configure(gw, bridge):
 @pytest.mark.parametrize("proto_ver", [4, 5])
 async def test_bridge_forwards_and_subscribes(gateway, mosquitto, proto_ver):
     gw = await gateway("v4")
-    await configure(gw, {"bridge_mode": True, "address": f"mqtt-tcp://127.0.0.1:{mosquitto.port()}",
-                         "proto_ver": proto_ver, "clientid": f"bridge-{proto_ver}", "keepalive": 30,
-                         "clean_start": True, "forwards": ["up/#", "both/#"],
-                         "subscription": [{"topic": "down/#", "qos": 1}, {"topic": "both/#", "qos": 1}]})
+    await configure(
+        gw,
+        {
+            "bridge_mode": True,
+            "address": f"mqtt-tcp://127.0.0.1:{mosquitto.port()}",
+            "proto_ver": proto_ver,
+            "clientid": f"bridge-{proto_ver}",
+            "keepalive": 30,
+            "clean_start": True,
+            "forwards": ["up/#", "both/#"],
+            "subscription": [{"topic": "down/#", "qos": 1}, {"topic": "both/#", "qos": 1}],
+        },
+    )
     assert gw.dialects["v4"].nanomq.bridge.current is not None
     remote = await off_loop(Client, mosquitto, "remote-watcher")
     await off_loop(remote.subscribe, "#", 1)
@@ -89,11 +101,11 @@ async def test_bridge_forwards_and_subscribes(gateway, mosquitto, proto_ver):
     await bridge_subscribed(gw, 2)
 
     await off_loop(lambda: local.publish("up/1", b"to-remote", qos=1))
-    m = (await off_loop(remote.expect))
+    m = await off_loop(remote.expect)
     assert (m.topic, m.payload) == ("up/1", b"to-remote")
 
     await off_loop(lambda: remote.publish("down/1", b"to-local", qos=1))
-    m = (await off_loop(local.expect))
+    m = await off_loop(local.expect)
     assert (m.topic, m.payload) == ("down/1", b"to-local")
     (await off_loop(remote.expect))  # the watcher sees its own down/1 on mosquitto
     await off_loop(local.expect_none)
@@ -121,8 +133,16 @@ async def test_bridge_forwards_and_subscribes(gateway, mosquitto, proto_ver):
 
 async def test_bridge_stops_with_broker_and_returns(gateway, mosquitto):
     gw = await gateway("v4")
-    await configure(gw, {"bridge_mode": True, "address": f"mqtt-tcp://127.0.0.1:{mosquitto.port()}",
-                         "proto_ver": 5, "forwards": ["up/#"], "subscription": []})
+    await configure(
+        gw,
+        {
+            "bridge_mode": True,
+            "address": f"mqtt-tcp://127.0.0.1:{mosquitto.port()}",
+            "proto_ver": 5,
+            "forwards": ["up/#"],
+            "subscription": [],
+        },
+    )
     assert gw.dialects["v4"].nanomq.bridge.current is not None
     await gw.http.post("/api/v4/ctrl/stop", headers=AUTH)
     assert gw.dialects["v4"].nanomq.bridge.current is None

@@ -1,4 +1,5 @@
 """`/api/v4`, EMQX 4.4 flavor (`[http] v4_flavor = "emqx4"`): minirest envelope, paging, filters."""
+
 import re
 import time
 
@@ -44,7 +45,6 @@ async def test_envelope_auth_and_not_found(gw):
     assert await get(gw, "/nodes/other@host") == (404, "Not found.")
     r = await gw.http.post("/api/v4/mqtt/publish", data=b"{bad", headers=AUTH)
     assert r.status == 400 and await r.text() == "Bad Request"
-
 
 
 async def test_nanomq_only_routes_served_in_their_own_shape(gw):
@@ -137,8 +137,10 @@ async def test_subscriptions_routes_and_mqtt_calls(gw):
     assert body == {"code": 0}
     c.subscribe("$share/g/s/#", 2)
     _, body = await get(gw, "/subscriptions")
-    assert body["meta"]["count"] == 3 and {"node": gw.ctx.node_name, "clientid": "e4-sub", "topic": "a/1",
-                                           "qos": 1} in body["data"]
+    assert (
+        body["meta"]["count"] == 3
+        and {"node": gw.ctx.node_name, "clientid": "e4-sub", "topic": "a/1", "qos": 1} in body["data"]
+    )
     _, body = await get(gw, "/subscriptions?qos=2")
     assert [s["topic"] for s in body["data"]] == ["$share/g/s/#"] and body["meta"]["count"] == -1
     _, body = await get(gw, "/subscriptions?share=g")
@@ -169,21 +171,30 @@ async def test_subscriptions_routes_and_mqtt_calls(gw):
     assert (await call(gw, "POST", "/mqtt/publish", {"payload": "x"}))[1]["code"] == 115
     assert (await call(gw, "POST", "/mqtt/publish", {"topic": "a/1", "payload": "x", "qos": 5}))[1]["code"] == 116
     assert (await call(gw, "POST", "/mqtt/publish", {"topic": "a/1"}))[1]["code"] == 108
-    _, body = await call(gw, "POST", "/mqtt/publish_batch",
-                         [{"topic": "a/1", "payload": "1"}, {"topic": "+", "payload": "2"}])
+    _, body = await call(
+        gw, "POST", "/mqtt/publish_batch", [{"topic": "a/1", "payload": "1"}, {"topic": "+", "payload": "2"}]
+    )
     assert body == {"code": 0, "data": [{"topic": "a/1", "code": 0}, {"topic": "+", "code": 115}]}
     assert c.expect().payload == b"1"
 
-    assert (await call(gw, "POST", "/mqtt/subscribe", {"clientid": "ghost", "topic": "x"}))[1] == \
-        {"code": 112, "message": "channel_not_found"}
+    assert (await call(gw, "POST", "/mqtt/subscribe", {"clientid": "ghost", "topic": "x"}))[1] == {
+        "code": 112,
+        "message": "channel_not_found",
+    }
     assert (await call(gw, "POST", "/mqtt/subscribe", {"clientid": "e4-sub", "topic": "x", "qos": 3}))[1]["code"] == 116
     assert (await call(gw, "POST", "/mqtt/subscribe", {"clientid": "e4-sub", "topic": "a/#/b"}))[1]["code"] == 115
     assert (await call(gw, "POST", "/mqtt/subscribe", {"topic": "x"}))[1]["code"] == 107
     assert (await call(gw, "POST", "/mqtt/unsubscribe", {"clientid": "e4-sub", "topic": "a/2"}))[1] == {"code": 0}
-    _, body = await call(gw, "POST", "/mqtt/subscribe_batch", [{"clientid": "e4-sub", "topic": "b/1"},
-                                                                {"clientid": "ghost", "topic": "b/1"}])
-    assert body["data"] == [{"clientid": "e4-sub", "topic": "b/1", "code": 0},
-                            {"clientid": "ghost", "topic": "b/1", "code": 112}]
+    _, body = await call(
+        gw,
+        "POST",
+        "/mqtt/subscribe_batch",
+        [{"clientid": "e4-sub", "topic": "b/1"}, {"clientid": "ghost", "topic": "b/1"}],
+    )
+    assert body["data"] == [
+        {"clientid": "e4-sub", "topic": "b/1", "code": 0},
+        {"clientid": "ghost", "topic": "b/1", "code": 112},
+    ]
     _, body = await call(gw, "POST", "/mqtt/unsubscribe_batch", [{"clientid": "e4-sub", "topic": "b/1"}])
     assert body["data"] == [{"clientid": "e4-sub", "topic": "b/1", "code": 0}]
     assert (await call(gw, "POST", "/mqtt/subscribe_batch", {"no": "array"}))[1]["code"] == 108
@@ -248,13 +259,16 @@ async def test_banned(gw):
 
 async def test_dashboard_auth_users_change_pwd(gw):
     assert (await call(gw, "POST", "/auth", {"username": "admin", "password": "public"}, headers={}))[1] == {"code": 0}
-    assert (await call(gw, "POST", "/auth", {"username": "admin", "password": "x"}, headers={}))[1] == \
-        {"message": "Username/Password error"}
+    assert (await call(gw, "POST", "/auth", {"username": "admin", "password": "x"}, headers={}))[1] == {
+        "message": "Username/Password error"
+    }
     assert (await call(gw, "POST", "/auth", {"password": "x"}, headers={}))[1] == {"message": "Username undefined"}
-    assert (await call(gw, "POST", "/users", {"username": "bob", "password": "public", "tags": "viewer"}))[1] == \
-        {"code": 0}
-    assert (await call(gw, "POST", "/users", {"username": "bob", "password": "public"}))[1] == \
-        {"message": "Username already exists"}
+    assert (await call(gw, "POST", "/users", {"username": "bob", "password": "public", "tags": "viewer"}))[1] == {
+        "code": 0
+    }
+    assert (await call(gw, "POST", "/users", {"username": "bob", "password": "public"}))[1] == {
+        "message": "Username already exists"
+    }
     assert (await call(gw, "POST", "/users", {"username": "bob"}))[1] == {"message": "Username or password undefined"}
     status, body = await call(gw, "POST", "/users", {"username": "", "password": "x"})  # the store refuses it
     assert status == 200 and set(body) == {"message"}
@@ -263,8 +277,9 @@ async def test_dashboard_auth_users_change_pwd(gw):
     assert (await call(gw, "PUT", "/users/bob", {"tags": "ops"}))[1] == {"code": 0}
     assert {"username": "bob", "tags": "ops"} in (await get(gw, "/users"))[1]["data"]
     assert (await call(gw, "PUT", "/users/nobody", {"tags": "x"}))[1] == {"message": "Username Not Found"}
-    assert (await call(gw, "PUT", "/change_pwd/bob", {"old_pwd": "wrong", "new_pwd": "x1"}))[1] == \
-        {"message": "Password Error"}
+    assert (await call(gw, "PUT", "/change_pwd/bob", {"old_pwd": "wrong", "new_pwd": "x1"}))[1] == {
+        "message": "Password Error"
+    }
     assert (await call(gw, "PUT", "/change_pwd/bob", {"old_pwd": "public", "new_pwd": "newpass"}))[1] == {"code": 0}
     bob = {"Authorization": aiohttp.encode_basic_auth("bob", "newpass")}
     assert (await get(gw, "/brokers", headers=bob))[0] == 200

@@ -1,4 +1,5 @@
 """NanoMQ's JWT mode: RS256 against the configured public key, `iss` = the key file's name, `exp` checked."""
+
 import time
 
 import aiohttp
@@ -12,8 +13,9 @@ AUTH = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}
 
 def keypair():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return private, public
 
@@ -24,8 +26,11 @@ async def jwt_gw(gateway, tmp_path):
     keyfile = tmp_path / "jwtRS256.key.pub"
     keyfile.write_bytes(public)
     gw = await gateway("v4")
-    r = await gw.http.post("/api/v4/configuration", headers=AUTH, json={"data": {"http_server": {
-        "auth_type": "jwt", "jwt": {"public": {"keyfile": str(keyfile)}}}}})
+    r = await gw.http.post(
+        "/api/v4/configuration",
+        headers=AUTH,
+        json={"data": {"http_server": {"auth_type": "jwt", "jwt": {"public": {"keyfile": str(keyfile)}}}}},
+    )
     assert await r.json() == {"code": 0}
     return gw, private
 
@@ -41,8 +46,9 @@ async def call(gw, headers):
 
 
 async def test_good_token(jwt_gw):
-    token = jwt.encode({"iss": "jwtRS256.key.pub", "exp": int(time.time()) + 60, "sub": "ops"}, jwt_gw[1],
-                       algorithm="RS256")
+    token = jwt.encode(
+        {"iss": "jwtRS256.key.pub", "exp": int(time.time()) + 60, "sub": "ops"}, jwt_gw[1], algorithm="RS256"
+    )
     status, body = await call(jwt_gw, bearer(token))
     assert status == 200 and body["code"] == 0
 

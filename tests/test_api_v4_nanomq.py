@@ -1,4 +1,5 @@
 """`/api/v4`, NanoMQ flavor: every endpoint and result code over real HTTP against the real broker."""
+
 import json
 import re
 import socket
@@ -50,6 +51,7 @@ def connect(gw):
     def make(*args, **kw):
         made.append(Client(gw.broker, *args, **kw))
         return made[-1]
+
     yield make
     for c in made:
         c.disconnect()
@@ -100,8 +102,12 @@ async def test_brokers_and_nodes(gw):
     assert re.fullmatch(r"\d+ Hours, \d+ minutes, \d+ seconds", b["uptime"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", b["datetime"])
     _, body = await get(gw, "/nodes")
-    assert body["data"][0]["connections"] == 1 and set(body["data"][0]) == {"connections", "node_status",
-                                                                           "uptime", "version"}
+    assert body["data"][0]["connections"] == 1 and set(body["data"][0]) == {
+        "connections",
+        "node_status",
+        "uptime",
+        "version",
+    }
     c.disconnect()
 
 
@@ -110,15 +116,29 @@ async def test_clients_filters_and_shapes(gw, connect):
     connect("cli-b", will=("w/t", b"bye", 0, False))
     _, body = await get(gw, "/clients")
     rows = {r["client_id"]: r for r in body["data"]}
-    assert rows["cli-a"] == {"client_id": "cli-a", "username": "alvin", "keepalive": 60, "conn_state": "connected",
-                             "clean_start": True, "proto_name": "MQTT", "proto_ver": 5}
+    assert rows["cli-a"] == {
+        "client_id": "cli-a",
+        "username": "alvin",
+        "keepalive": 60,
+        "conn_state": "connected",
+        "clean_start": True,
+        "proto_name": "MQTT",
+        "proto_ver": 5,
+    }
     assert rows["cli-b"]["username"] == "" and rows["cli-b"]["will_topic"] == "w/t"
     assert rows["cli-b"]["will_msg"] == "bye" and rows["cli-b"]["proto_ver"] == 4
-    for q, expect in (("clientid=cli-a", ["cli-a"]), ("client_id=cli-b", ["cli-b"]), ("username=alvin", ["cli-a"]),
-                      ("proto_ver=5", ["cli-a"]), ("conn_state=CONNECTED", ["cli-a", "cli-b"]),
-                      ("conn_state=disconnected", []), ("clean_start=true", ["cli-a", "cli-b"]),
-                      ("proto_name=MQTT&proto_ver=4", ["cli-b"]), ("proto_name=CoAP", []),
-                      ("username=", ["cli-a", "cli-b"])):
+    for q, expect in (
+        ("clientid=cli-a", ["cli-a"]),
+        ("client_id=cli-b", ["cli-b"]),
+        ("username=alvin", ["cli-a"]),
+        ("proto_ver=5", ["cli-a"]),
+        ("conn_state=CONNECTED", ["cli-a", "cli-b"]),
+        ("conn_state=disconnected", []),
+        ("clean_start=true", ["cli-a", "cli-b"]),
+        ("proto_name=MQTT&proto_ver=4", ["cli-b"]),
+        ("proto_name=CoAP", []),
+        ("username=", ["cli-a", "cli-b"]),
+    ):
         _, body = await get(gw, "/clients?" + q)
         assert sorted(r["client_id"] for r in body["data"]) == expect, q
     for q in ("_page=1", "_limit=10", "conn_state=idle", "clean_start=yes", "proto_ver=6"):
@@ -150,10 +170,14 @@ async def test_topic_tree_from_real_subscriptions(gw, connect):
     _, body = await get(gw, "/topic-tree")
     levels = body["data"]
     assert levels[0] == [{"topic": "", "cld_cnt": 2}]
-    assert sorted(levels[1], key=lambda n: n["topic"]) == [{"topic": "a", "cld_cnt": 2},
-                                                            {"topic": "x", "cld_cnt": 0, "clientid": ["tt-b"]}]
-    assert sorted(levels[2], key=lambda n: n["topic"]) == [{"topic": "+", "cld_cnt": 0, "clientid": ["tt-b"]},
-                                                            {"topic": "b", "cld_cnt": 0, "clientid": ["tt-a"]}]
+    assert sorted(levels[1], key=lambda n: n["topic"]) == [
+        {"topic": "a", "cld_cnt": 2},
+        {"topic": "x", "cld_cnt": 0, "clientid": ["tt-b"]},
+    ]
+    assert sorted(levels[2], key=lambda n: n["topic"]) == [
+        {"topic": "+", "cld_cnt": 0, "clientid": ["tt-b"]},
+        {"topic": "b", "cld_cnt": 0, "clientid": ["tt-a"]},
+    ]
     assert levels[-1] == []
 
 
@@ -168,8 +192,14 @@ async def test_publish_plain_base64_properties_and_codes(gw):
     await post(gw, "/mqtt/publish", {"topic": "p/4", "payload": "hi", "encoding": "base64", "retain": True})
     m = sub.expect()
     assert m.payload == b"aGk="
-    props = {"payload_format_indicator": 1, "message_expiry_interval": 60, "response_topic": "r/t",
-             "correlation_data": "cd", "content_type": "text/plain", "user_properties": {"k": "v"}}
+    props = {
+        "payload_format_indicator": 1,
+        "message_expiry_interval": 60,
+        "response_topic": "r/t",
+        "correlation_data": "cd",
+        "content_type": "text/plain",
+        "user_properties": {"k": "v"},
+    }
     await post(gw, "/mqtt/publish", {"topic": "p/5", "payload": "x", "properties": props})
     p = sub.expect().properties
     assert p.ResponseTopic == "r/t" and p.CorrelationData == b"cd" and p.ContentType == "text/plain"
@@ -197,9 +227,16 @@ async def test_metrics_and_prometheus(gw):
     text = await r.text()
     assert r.content_type == "text/plain"
     assert "# TYPE nanomq_connections_count gauge" in text and "\nnanomq_connections_count 1\n" in text
-    for name in ("nanomq_sessions_max", "nanomq_topics_count", "nanomq_subscribers_count",
-                 "nanomq_messages_received", "nanomq_messages_sent", "nanomq_messages_dropped",
-                 "nanomq_memory_usage", "nanomq_cpu_usage"):
+    for name in (
+        "nanomq_sessions_max",
+        "nanomq_topics_count",
+        "nanomq_subscribers_count",
+        "nanomq_messages_received",
+        "nanomq_messages_sent",
+        "nanomq_messages_dropped",
+        "nanomq_memory_usage",
+        "nanomq_cpu_usage",
+    ):
         assert f"\n{name} " in text
     c.disconnect()
 
@@ -207,8 +244,20 @@ async def test_metrics_and_prometheus(gw):
 async def test_configuration_round_trip_and_sections(gw):
     status, body = await get(gw, "/configuration")
     doc = body["data"]
-    for key in ("url", "num_taskq_thread", "max_taskq_thread", "parallel", "property_size", "msq_len",
-                "allow_anonymous", "daemon", "tls", "websocket", "http_server", "bridge"):
+    for key in (
+        "url",
+        "num_taskq_thread",
+        "max_taskq_thread",
+        "parallel",
+        "property_size",
+        "msq_len",
+        "allow_anonymous",
+        "daemon",
+        "tls",
+        "websocket",
+        "http_server",
+        "bridge",
+    ):
         assert key in doc
     assert doc["url"] == f"nmq-tcp://127.0.0.1:{gw.broker.port()}"
     assert await post(gw, "/configuration", {"data": doc}) == (200, {"code": 0})
@@ -227,14 +276,23 @@ async def test_configuration_round_trip_and_sections(gw):
 
 async def test_invalid_configuration_changes_nothing(gw, tmp_path):
     before = (await get(gw, "/configuration"))[1]["data"]
-    for bad in ({"msq_len": "many"}, {"allow_anonymous": 1}, {"url": "http://x"}, {"nonsense": 1},
-                {"bridge": {"proto_ver": 7}}, {"bridge": {"forwards": ["a/#/b"]}},
-                {"http_server": {"auth_type": "jwt"}}, {"tls": {"enable": True}},
-                {"allow_anonymous": False, "msq_len": -1}):
+    for bad in (
+        {"msq_len": "many"},
+        {"allow_anonymous": 1},
+        {"url": "http://x"},
+        {"nonsense": 1},
+        {"bridge": {"proto_ver": 7}},
+        {"bridge": {"forwards": ["a/#/b"]}},
+        {"http_server": {"auth_type": "jwt"}},
+        {"tls": {"enable": True}},
+        {"allow_anonymous": False, "msq_len": -1},
+    ):
         assert await post(gw, "/configuration", {"data": bad}) == (400, {"code": 108}), bad
     # the account store refuses an empty password: 108, and nothing else changed either
-    assert await post(gw, "/configuration", {"data": {"msq_len": 5, "http_server": {"password": ""}}}) == \
-        (400, {"code": 108})
+    assert await post(gw, "/configuration", {"data": {"msq_len": 5, "http_server": {"password": ""}}}) == (
+        400,
+        {"code": 108},
+    )
     for raw in (b"[]", b"{", b'{"data": 3}'):
         assert await post(gw, "/configuration", data=raw) == (400, {"code": 109}), raw
     assert (await get(gw, "/configuration"))[1]["data"] == before
@@ -244,13 +302,27 @@ async def test_invalid_configuration_changes_nothing(gw, tmp_path):
 
 
 async def test_live_settings_apply_at_once_and_persist(gw, tmp_path):
-    status, body = await post(gw, "/configuration", {"data": {
-        "allow_anonymous": False, "msq_len": 7, "max_packet_size": 2, "keepalive_backoff": 2.0,
-        "http_server": {"username": "ops", "password": "s3cret-pass"}}})
+    status, body = await post(
+        gw,
+        "/configuration",
+        {
+            "data": {
+                "allow_anonymous": False,
+                "msq_len": 7,
+                "max_packet_size": 2,
+                "keepalive_backoff": 2.0,
+                "http_server": {"username": "ops", "password": "s3cret-pass"},
+            }
+        },
+    )
     assert (status, body) == (200, {"code": 0})
     cfg = await gw.ctx.control.get_config()
-    assert (cfg.allow_anonymous, cfg.max_mqueue_len, cfg.max_packet_size, cfg.keepalive_multiplier) == \
-        (False, 7, 2048, 2.0)
+    assert (cfg.allow_anonymous, cfg.max_mqueue_len, cfg.max_packet_size, cfg.keepalive_multiplier) == (
+        False,
+        7,
+        2048,
+        2.0,
+    )
     c = Client(gw.broker, connect=False)
     _, rc, _ = c.connect(expect_ok=False)
     assert rc.is_failure  # anonymous refused at once
@@ -263,9 +335,17 @@ async def test_live_settings_apply_at_once_and_persist(gw, tmp_path):
     # reload: NanoMQ's hot-updatable subset
     _, body = await get(gw, "/reload")
     assert body["data"]["msq_len"] == 7 and body["data"]["bridge_mode"] is False
-    assert set(body["data"]) == {"property_size", "max_packet_size", "client_max_packet_size", "msq_len",
-                                 "qos_duration", "keepalive_backoff", "allow_anonymous", "enable_mqtt_stream",
-                                 "bridge_mode"}
+    assert set(body["data"]) == {
+        "property_size",
+        "max_packet_size",
+        "client_max_packet_size",
+        "msq_len",
+        "qos_duration",
+        "keepalive_backoff",
+        "allow_anonymous",
+        "enable_mqtt_stream",
+        "bridge_mode",
+    }
     assert await post(gw, "/reload", {"data": {"allow_anonymous": True, "msq_len": 9}}) == (200, {"code": 0})
     assert (await gw.ctx.control.get_config()).max_mqueue_len == 9
     assert await post(gw, "/reload", {"data": {"url": "nmq-tcp://0.0.0.0:1"}}) == (400, {"code": 108})
@@ -338,15 +418,47 @@ async def test_emqx4_only_routes_served_in_their_own_shape(gw):
 async def test_tls_and_websocket_sections_take_effect_on_restart(gateway, tmp_path):
     import ssl
     import subprocess
+
     key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(crt)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+        ],
+        check=True,
+        capture_output=True,
+    )
     gw = await gateway("v4")
     tls_port, ws_port = free_port(), free_port()
-    status, body = await post(gw, "/configuration", {"data": {
-        "tls": {"enable": True, "url": f"tls+nmq-tcp://127.0.0.1:{tls_port}", "key": str(key), "cert": str(crt)},
-        "websocket": {"url": f"nmq-ws://127.0.0.1:{ws_port}/mqtt"}}})
+    status, body = await post(
+        gw,
+        "/configuration",
+        {
+            "data": {
+                "tls": {
+                    "enable": True,
+                    "url": f"tls+nmq-tcp://127.0.0.1:{tls_port}",
+                    "key": str(key),
+                    "cert": str(crt),
+                },
+                "websocket": {"url": f"nmq-ws://127.0.0.1:{ws_port}/mqtt"},
+            }
+        },
+    )
     assert (status, body) == (200, {"code": 0})
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", tls_port), timeout=1).close()
@@ -374,13 +486,17 @@ async def test_qos_duration_property_size_client_max_packet_size_apply_at_once(g
     doc = (await get(gw, "/configuration"))[1]["data"]
     # the broker's own values; its "no limit" as the largest value that means as much
     assert (doc["qos_duration"], doc["property_size"], doc["client_max_packet_size"]) == (30, 131070, 262144)
-    assert await post(gw, "/configuration", {"data": {
-        "qos_duration": 7, "property_size": 16, "client_max_packet_size": 1}}) == (200, {"code": 0})
+    assert await post(
+        gw, "/configuration", {"data": {"qos_duration": 7, "property_size": 16, "client_max_packet_size": 1}}
+    ) == (200, {"code": 0})
     cfg = await gw.ctx.control.get_config()
     assert (cfg.retry_interval, cfg.max_user_property_size, cfg.client_max_packet_size) == (7, 16, 1024)
     _, body = await get(gw, "/reload")
-    assert (body["data"]["qos_duration"], body["data"]["property_size"], body["data"]["client_max_packet_size"]) \
-        == (7, 16, 1)
+    assert (body["data"]["qos_duration"], body["data"]["property_size"], body["data"]["client_max_packet_size"]) == (
+        7,
+        16,
+        1,
+    )
     sub = connect("lim-sub")
     sub.subscribe("lim/#", 1)
     pub = connect("lim-pub", v5=True)
@@ -392,8 +508,9 @@ async def test_qos_duration_property_size_client_max_packet_size_apply_at_once(g
     pub.publish("lim/prop", b"p", properties=big, wait=False)
     assert pub.disconnects.get(timeout=5).value == 0x95
     # /reload takes the same keys; the "no limit" values set 0 again
-    assert await post(gw, "/reload", {"data": {"qos_duration": 2 ** 31 - 1, "property_size": 131070,
-                                               "client_max_packet_size": 262144}}) == (200, {"code": 0})
+    assert await post(
+        gw, "/reload", {"data": {"qos_duration": 2**31 - 1, "property_size": 131070, "client_max_packet_size": 262144}}
+    ) == (200, {"code": 0})
     cfg = await gw.ctx.control.get_config()
     assert (cfg.retry_interval, cfg.max_user_property_size, cfg.client_max_packet_size) == (0, 0, 0)
     sub2 = connect("lim-sub2")
@@ -408,14 +525,16 @@ async def test_qos_duration_property_size_client_max_packet_size_apply_at_once(g
         assert await post(gw, "/configuration", {"data": bad}) == (400, {"code": 108}), bad
 
 
-@pytest.mark.parametrize("overrides", [{}, {"retry_interval": 0, "max_user_property_size": 500,
-                                            "client_max_packet_size": 4096, "max_mqueue_len": 77}])
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"retry_interval": 0, "max_user_property_size": 500, "client_max_packet_size": 4096, "max_mqueue_len": 77}],
+)
 async def test_get_then_post_same_document_changes_nothing(gateway, overrides):
     gw = await gateway("v4", **overrides)
     before = await gw.ctx.control.get_config()
     doc = (await get(gw, "/configuration"))[1]["data"]
     if overrides:
-        assert (doc["qos_duration"], doc["property_size"], doc["client_max_packet_size"]) == (2 ** 31 - 1, 500, 4)
+        assert (doc["qos_duration"], doc["property_size"], doc["client_max_packet_size"]) == (2**31 - 1, 500, 4)
     assert await post(gw, "/configuration", {"data": doc}) == (200, {"code": 0})
     assert await gw.ctx.control.get_config() == before
     assert (await get(gw, "/configuration"))[1]["data"] == doc

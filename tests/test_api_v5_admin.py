@@ -1,4 +1,5 @@
 """`/api/v5` listeners, banned and retainer against the real broker and paho clients."""
+
 import base64
 import re
 import socket
@@ -28,8 +29,10 @@ async def test_listeners_and_actions(v5):
     one = await v5.json("get", "/listeners/tcp:default")
     assert one["running"] is True and one["current_connections"] == 1 and one["bind"] == tcp["bind"]
     assert (await v5.json("get", "/listeners/ws:default"))["websocket"] == {"mqtt_path": "/mqtt"}
-    assert await v5.json("get", "/listeners/tcp:nope", status=404) == {"code": "BAD_LISTENER_ID",
-                                                                       "message": "Listener id not found"}
+    assert await v5.json("get", "/listeners/tcp:nope", status=404) == {
+        "code": "BAD_LISTENER_ID",
+        "message": "Listener id not found",
+    }
     port = v5.broker.port()
     await v5.json("post", "/listeners/tcp:default/stop")
     assert (await v5.json("get", "/listeners/tcp:default"))["running"] is False
@@ -55,13 +58,19 @@ async def test_banned(v5):
     refused.c.loop_stop()
     body = await v5.json("post", "/banned", {"as": "clientid", "who": "evil"}, status=400)
     assert body["code"] == "ALREADY_EXISTS" and orjson.loads(body["message"])["who"] == "evil"
-    await v5.json("post", "/banned", {"as": "username", "who": "mallory", "reason": "spam",
-                                      "until": "2099-01-01T00:00:00Z"})
+    await v5.json(
+        "post", "/banned", {"as": "username", "who": "mallory", "reason": "spam", "until": "2099-01-01T00:00:00Z"}
+    )
     await v5.json("post", "/banned", {"as": "peerhost_net", "who": "10.0.0.0/8", "at": 1700000000})
     body = await v5.json("post", "/banned", {"as": "clientid", "who": "late", "until": 1000}, status=400)
     assert body["code"] == "BAD_REQUEST" and body["message"].startswith("Cannot create expired banned, ")
-    for bad in ({"as": "peerhost", "who": "not-an-ip"}, {"as": "thing", "who": "x"}, {"as": "clientid"},
-                {"as": "clientid", "who": "x", "colour": 1}, {"as": "clientid_re", "who": "(("}):
+    for bad in (
+        {"as": "peerhost", "who": "not-an-ip"},
+        {"as": "thing", "who": "x"},
+        {"as": "clientid"},
+        {"as": "clientid", "who": "x", "colour": 1},
+        {"as": "clientid_re", "who": "(("},
+    ):
         assert (await v5.json("post", "/banned", bad, status=400))["code"] == "BAD_REQUEST", bad
     doc = await v5.json("get", "/banned")
     assert doc["meta"] == {"page": 1, "limit": 100, "count": 3}  # no `hasnext` when unfiltered
@@ -71,16 +80,19 @@ async def test_banned(v5):
     doc = await v5.json("get", "/banned?clientid=evil")
     assert len(doc["data"]) == 1 and doc["meta"] == {"page": 1, "limit": 100, "count": 1, "hasnext": False}
     doc = await v5.json("get", "/banned?like_username=^mal")
-    assert [b["who"] for b in doc["data"]] == ["mallory"] and doc["meta"] == {"page": 1, "limit": 100,
-                                                                             "hasnext": False}
-    assert await v5.json("get", "/banned?clientid=a&username=b", status=400) == {"code": "BAD_REQUEST",
-                                                                                 "message": "too_many_filters"}
+    assert [b["who"] for b in doc["data"]] == ["mallory"] and doc["meta"] == {"page": 1, "limit": 100, "hasnext": False}
+    assert await v5.json("get", "/banned?clientid=a&username=b", status=400) == {
+        "code": "BAD_REQUEST",
+        "message": "too_many_filters",
+    }
     body = await v5.json("get", "/banned?like_clientid=((", status=400)
     assert orjson.loads(body["message"])["message"] == "The filter is not a validation regex expression"
     await v5.json("delete", "/banned/peerhost_net/10.0.0.0%2F8", status=204)
     await v5.json("delete", "/banned/clientid/evil", status=204)
-    assert await v5.json("delete", "/banned/clientid/evil", status=404) == {"code": "NOT_FOUND",
-                                                                            "message": "clientid: evil not found"}
+    assert await v5.json("delete", "/banned/clientid/evil", status=404) == {
+        "code": "NOT_FOUND",
+        "message": "clientid: evil not found",
+    }
     v5.client("evil").disconnect()  # lifted
     await v5.json("delete", "/banned", status=204)
     assert (await v5.json("get", "/banned"))["meta"]["count"] == 0
@@ -107,8 +119,10 @@ async def test_retainer(v5):
     api = await v5.json("get", "/mqtt/retainer/message/r%2Fapi")
     assert (api["from_clientid"], api["from_username"]) == ("http_api", "")
     await v5.json("delete", "/mqtt/retainer/message/r%2F1", status=204)
-    assert await v5.json("get", "/mqtt/retainer/message/r%2F1", status=404) == \
-        {"code": "NOT_FOUND", "message": "Viewed message doesn't exist"}
+    assert await v5.json("get", "/mqtt/retainer/message/r%2F1", status=404) == {
+        "code": "NOT_FOUND",
+        "message": "Viewed message doesn't exist",
+    }
     await v5.json("delete", "/mqtt/retainer/message/r%2F1", status=404)
     assert (await v5.json("get", "/mqtt/retainer/messages?page=0", status=400))["code"] == "BAD_REQUEST"
     await v5.json("delete", "/mqtt/retainer/messages", status=204)

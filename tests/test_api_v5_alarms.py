@@ -1,4 +1,5 @@
 """`/api/v5/alarms` over alarms the broker really raises (system memory, its watermark moved)."""
+
 import asyncio
 import re
 
@@ -39,7 +40,8 @@ async def test_force_deactivate_errors_change_nothing(make_v5):
     assert body == {"code": "INVALID_PARAMETER", "message": "name is required"}
     body = await v5.json("post", "/alarms/force_deactivate", {"name": "nope"}, status=400)
     assert body == {"code": "NOT_FOUND", "message": "Alarm not found or already deactivated"}
-    assert (await v5.json("post", "/alarms/force_deactivate", {"name": "x", "extra": 1}, status=400))["code"] \
-        == "BAD_REQUEST"
+    assert (await v5.json("post", "/alarms/force_deactivate", {"name": "x", "extra": 1}, status=400))[
+        "code"
+    ] == "BAD_REQUEST"
     assert (await v5.json("get", "/alarms?activated=maybe", status=400))["code"] == "BAD_REQUEST"
     assert (await v5.json("get", "/alarms"))["data"] == []

@@ -1,8 +1,9 @@
 """EMQX 5 auth over real HTTP: Basic = API key only, Bearer = login token, every 401 code; login,
 logout, dashboard users and API keys through `/api/v5` against the real SQLite account store."""
+
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.v5_helpers import API, basic, bearer
 
@@ -26,8 +27,9 @@ async def test_header_errors_and_api_key_failures(v5):
     r = await http.get(API + "/nodes")
     body = await _err(r, 401, "AUTHORIZATION_HEADER_ERROR")
     assert body["message"] == "Support authorization: basic/bearer " and r.headers["WWW-Authenticate"] == CHALLENGE
-    await _err(await http.get(API + "/nodes", headers={"Authorization": "Digest abc"}), 401,
-               "AUTHORIZATION_HEADER_ERROR")
+    await _err(
+        await http.get(API + "/nodes", headers={"Authorization": "Digest abc"}), 401, "AUTHORIZATION_HEADER_ERROR"
+    )
     # Dashboard credentials are not API keys.
     r = await http.get(API + "/nodes", headers=basic("admin", "public"))
     body = await _err(r, 401, "BAD_API_KEY_OR_SECRET")
@@ -42,13 +44,18 @@ async def test_header_errors_and_api_key_failures(v5):
 
 
 async def test_api_keys_refused_on_user_and_key_paths(v5):
-    for method, path, resource in (("get", "/users", "users"), ("put", "/users/admin", "users"),
-                                   ("post", "/logout", "logout"), ("get", "/api_key", "api_key"),
-                                   ("delete", "/api_key/tests", "api_key")):
+    for method, path, resource in (
+        ("get", "/users", "users"),
+        ("put", "/users/admin", "users"),
+        ("post", "/logout", "logout"),
+        ("get", "/api_key", "api_key"),
+        ("delete", "/api_key/tests", "api_key"),
+    ):
         r = await getattr(v5.http, method)(API + path, headers=v5.auth, json={})
         body = await _err(r, 401, "API_KEY_NOT_ALLOW")
-        assert body["message"] == ("Please use bearer Token instead, using API key/secret in "
-                                   f"{resource} path is not permitted")
+        assert body["message"] == (
+            f"Please use bearer Token instead, using API key/secret in {resource} path is not permitted"
+        )
     # change_pwd is not among them: the key gets through to the handler.
     r = await v5.post("/users/admin/change_pwd", {})
     assert (await _err(r, 400, "BAD_REQUEST"))["message"] == "Old password or new password undefined"
@@ -61,8 +68,11 @@ async def test_login_tokens_and_logout(v5):
     r = await http.post(API + "/login", json={"username": "admin", "password": "nope"})
     body = await _err(r, 401, "BAD_USERNAME_OR_PWD")
     assert body["message"] == "Auth failed"
-    await _err(await http.post(API + "/login", json={"username": "ghost", "password": "public1234"}), 401,
-               "BAD_USERNAME_OR_PWD")
+    await _err(
+        await http.post(API + "/login", json={"username": "ghost", "password": "public1234"}),
+        401,
+        "BAD_USERNAME_OR_PWD",
+    )
     doc = await _login(v5)  # admin/public breaks the policy and is still accepted
     assert set(doc) == {"token", "version", "license"} and doc["license"] == {"edition": "opensource"}
     token = doc["token"]
@@ -93,8 +103,10 @@ async def test_users_crud_and_change_password(v5):
     assert body["message"].startswith("Bad Username.")
     body = await v5.json("post", "/users", {"username": "bob"}, status=400)
     assert body["message"] == "Username or password undefined"
-    assert await v5.json("post", "/users", {"username": "bob", "password": "secret123", "description": "B"}) == \
-        {"username": "bob", "description": "B"}
+    assert await v5.json("post", "/users", {"username": "bob", "password": "secret123", "description": "B"}) == {
+        "username": "bob",
+        "description": "B",
+    }
     body = await v5.json("post", "/users", {"username": "bob", "password": "secret123"}, status=400)
     assert body["message"] == "username_already_exists"
     assert await v5.json("put", "/users/bob", {"description": "Bobby"}) == {"username": "bob", "description": "Bobby"}
@@ -106,8 +118,7 @@ async def test_users_crud_and_change_password(v5):
     bob = bearer((await _login(v5, "bob", "secret123"))["token"])
     r = await v5.http.delete(API + "/users/bob", headers=bob)
     assert (await _err(r, 400, "NOT_ALLOWED"))["message"] == "Cannot delete self"
-    body = await v5.json("post", "/users/bob/change_pwd", {"old_pwd": "wrong1234", "new_pwd": "newpass123"},
-                         status=400)
+    body = await v5.json("post", "/users/bob/change_pwd", {"old_pwd": "wrong1234", "new_pwd": "newpass123"}, status=400)
     assert body == {"code": "ERROR_PWD_NOT_MATCH", "message": "Old password not match"}
     body = await v5.json("post", "/users/ghost/change_pwd", {"old_pwd": "a", "new_pwd": "b"}, status=404)
     assert body == {"code": "USER_NOT_FOUND", "message": "User not found"}
@@ -132,13 +143,17 @@ async def test_api_key_crud(v5):
     assert (await v5.http.get(API + "/nodes", headers=ci)).status == 200
     body = await v5.json("post", "/api_key", {"name": "ci", "desc": "", "enable": True}, status=400)
     assert body == {"code": "BAD_REQUEST", "message": "name_already_existed"}
-    for bad in ({"name": "1bad", "desc": "", "enable": True}, {"name": "x", "enable": "yes"},
-                {"name": "y", "role": "viewer"}, {"name": "z", "expired_at": "soon"}):
+    for bad in (
+        {"name": "1bad", "desc": "", "enable": True},
+        {"name": "x", "enable": "yes"},
+        {"name": "y", "role": "viewer"},
+        {"name": "z", "expired_at": "soon"},
+    ):
         assert (await v5.json("post", "/api_key", bad, status=400))["code"] == "BAD_REQUEST", bad
     assert len(await v5.json("get", "/api_key")) == 2  # the refused ones created nothing
     got = await v5.json("put", "/api_key/ci", {"enable": False, "expired_at": "2099-01-01T00:00:00+00:00"})
     assert got["enable"] is False and got["expired"] is False
-    assert datetime.fromisoformat(got["expired_at"]) == datetime(2099, 1, 1, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(got["expired_at"]) == datetime(2099, 1, 1, tzinfo=UTC)
     assert (await v5.http.get(API + "/nodes", headers=ci)).status == 401
     got = await v5.json("put", "/api_key/ci", {"enable": True})
     assert got["expired_at"] == "infinity"  # omitted expired_at becomes infinity, as in EMQX
@@ -158,8 +173,10 @@ async def test_manners_in_v5_form(v5):
     r = await v5.http.get(API + "/no/such/path", headers={"Accept": "text/plain"})
     assert r.status == 404 and await r.text() == "404 - NOT FOUND"
     r = await v5.post("/publish", data=b'{"topic":"t","payload":"x"}', headers={"Content-Type": "text/plain"})
-    assert r.status == 415 and await r.json() == {"code": "UNSUPPORTED_MEDIA_TYPE",
-                                                  "message": "content-type:application/json Required"}
+    assert r.status == 415 and await r.json() == {
+        "code": "UNSUPPORTED_MEDIA_TYPE",
+        "message": "content-type:application/json Required",
+    }
     r = await v5.post("/publish", data=b'{"topic":', headers={"Content-Type": "application/json"})
     assert r.status == 400 and await r.json() == {"code": "BAD_REQUEST", "message": "Invalid json message received"}
     assert v5.gw.broker.metric("messages.publish") == 0
@@ -175,8 +192,10 @@ async def test_open_endpoints(v5):
     assert doc["node_name"] == v5.node and doc["broker_status"] == "started" and doc["app_status"] == "running"
     codes = await (await http.get(API + "/error_codes")).json()
     assert {"code": "BAD_REQUEST", "description": "Request parameters are invalid"} in codes
-    assert await (await http.get(API + "/error_codes/TOPIC_NOT_FOUND")).json() == \
-        {"code": "TOPIC_NOT_FOUND", "description": "Topic not found"}
+    assert await (await http.get(API + "/error_codes/TOPIC_NOT_FOUND")).json() == {
+        "code": "TOPIC_NOT_FOUND",
+        "description": "Topic not found",
+    }
     assert (await http.get(API + "/error_codes/NOPE")).status == 400
     await v5.gw.ctx.control.stop()
     r = await http.get(API + "/status")

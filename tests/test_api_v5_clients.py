@@ -1,4 +1,5 @@
 """`/api/v5/clients*` against real paho clients on the real broker."""
+
 import re
 
 from tests.mqtt_helpers import wait_for
@@ -20,8 +21,17 @@ async def test_connected_client_fields(v5):
     fixed = (doc["is_persistent"], doc["durable"], doc["is_expired"], doc["client_attrs"])
     assert fixed == (False, False, False, {})
     assert doc["recv_pkt"] >= 1 and doc["recv_oct"] > 0 and doc["send_pkt"] >= 1
-    for key in ("inflight_cnt", "inflight_max", "mqueue_len", "mqueue_max", "mqueue_dropped", "awaiting_rel_cnt",
-                "awaiting_rel_max", "recv_msg.qos1", "send_msg.dropped.too_large"):
+    for key in (
+        "inflight_cnt",
+        "inflight_max",
+        "mqueue_len",
+        "mqueue_max",
+        "mqueue_dropped",
+        "awaiting_rel_cnt",
+        "awaiting_rel_max",
+        "recv_msg.qos1",
+        "send_msg.dropped.too_large",
+    ):
         assert isinstance(doc[key], int), key
     assert (await v5.json("get", "/clients/dev-0"))["username"] is None
     assert (await v5.json("get", "/clients/dev-0"))["proto_ver"] == 4
@@ -64,11 +74,15 @@ async def test_filters_and_count_rules(v5):
     assert len((await v5.json("get", "/clients?gte_connected_at=2000-01-01T00:00:00Z"))["data"]) == 4
     assert (await v5.json("get", "/clients?lte_connected_at=946684800000"))["data"] == []
     body = await v5.json("get", "/clients?ip_address=127.0.0.1:8080", status=400)
-    assert body == {"code": "INVALID_PARAMETER",
-                    "message": "the ip_address parameter expected type is ip, but the value is 127.0.0.1:8080"}
+    assert body == {
+        "code": "INVALID_PARAMETER",
+        "message": "the ip_address parameter expected type is ip, but the value is 127.0.0.1:8080",
+    }
     body = await v5.json("get", "/clients?proto_ver=five", status=400)
-    assert body == {"code": "INVALID_PARAMETER",
-                    "message": "the proto_ver parameter expected type is integer, but the value is five"}
+    assert body == {
+        "code": "INVALID_PARAMETER",
+        "message": "the proto_ver parameter expected type is integer, but the value is five",
+    }
     for query in ("conn_state=sleeping", "clean_start=yes", "gte_created_at=yesterday", "fields=clientid,bogus"):
         assert (await v5.json("get", f"/clients?{query}", status=400))["code"] == "BAD_REQUEST", query
     body = await v5.json("get", "/clients?node=other@host", status=404)
@@ -84,13 +98,17 @@ async def test_clients_v2_cursor(v5):
     assert "hasnext" not in first["meta"] and "connected" in first["data"][0]  # fields ignored, as 5.8.9
     last = await v5.json("get", f"/clients_v2?limit=2&cursor={first['meta']['cursor']}")
     assert [d["clientid"] for d in last["data"]] == ["a"] and last["meta"] == {"count": 1}
-    assert await v5.json("get", "/clients_v2?cursor=!!!", status=400) == {"code": "BAD_REQUEST",
-                                                                           "message": "bad cursor"}
+    assert await v5.json("get", "/clients_v2?cursor=!!!", status=400) == {
+        "code": "BAD_REQUEST",
+        "message": "bad cursor",
+    }
     assert (await v5.json("get", "/clients_v2?limit=0", status=400))["code"] == "BAD_REQUEST"
     # A bad filter is the filter's INVALID_PARAMETER, not the cursor's BAD_REQUEST (told apart by the field).
     body = await v5.json("get", "/clients_v2?ip_address=nowhere", status=400)
-    assert body == {"code": "INVALID_PARAMETER",
-                    "message": "the ip_address parameter expected type is ip, but the value is nowhere"}
+    assert body == {
+        "code": "INVALID_PARAMETER",
+        "message": "the ip_address parameter expected type is ip, but the value is nowhere",
+    }
 
 
 async def test_kick_and_bulk_kick(v5):
@@ -125,17 +143,25 @@ async def test_subscribe_on_behalf_and_unsubscribe(v5):
     msg = c.expect()
     assert (msg.topic, msg.payload, msg.qos) == ("t/1", b"hi", 1)
     subs = await v5.json("get", "/clients/sub/subscriptions")
-    assert subs == [{"clientid": "sub", "topic": "t/+", "node": v5.node, "qos": 1, "nl": 0, "rap": 0, "rh": 0,
-                     "durable": False}]
+    assert subs == [
+        {"clientid": "sub", "topic": "t/+", "node": v5.node, "qos": 1, "nl": 0, "rap": 0, "rh": 0, "durable": False}
+    ]
     body = await v5.json("post", "/clients/sub/subscribe", {"topic": "$share/g/t", "nl": 1}, status=400)
     assert body["code"] == "INVALID_PARAMETER" and "no_local" in body["message"]
-    assert (await v5.json("post", "/clients/sub/subscribe", {"topic": "a/#/b"}, status=400))["code"] == \
-        "INVALID_PARAMETER"
-    for bad in ({"topic": "x", "colour": "red"}, {"topic": "x", "qos": 3}, {"qos": 1}, {"topic": 5},
-                {"topic": "x", "nl": True}):
+    assert (await v5.json("post", "/clients/sub/subscribe", {"topic": "a/#/b"}, status=400))[
+        "code"
+    ] == "INVALID_PARAMETER"
+    for bad in (
+        {"topic": "x", "colour": "red"},
+        {"topic": "x", "qos": 3},
+        {"qos": 1},
+        {"topic": 5},
+        {"topic": "x", "nl": True},
+    ):
         assert (await v5.json("post", "/clients/sub/subscribe", bad, status=400))["code"] == "BAD_REQUEST", bad
-    assert (await v5.json("post", "/clients/ghost/subscribe", {"topic": "x"}, status=404))["code"] == \
-        "CLIENTID_NOT_FOUND"
+    assert (await v5.json("post", "/clients/ghost/subscribe", {"topic": "x"}, status=404))[
+        "code"
+    ] == "CLIENTID_NOT_FOUND"
     assert len(await v5.json("get", "/clients/sub/subscriptions")) == 1  # the refused ones changed nothing
     bulk = await v5.json("post", "/clients/sub/subscribe/bulk", [{"topic": "a"}, {"topic": "b", "qos": 2}])
     assert [(s["topic"], s["qos"]) for s in bulk] == [("a", 0), ("b", 2)]
@@ -160,7 +186,6 @@ async def test_keepalive(v5):
         assert (await v5.json("put", "/clients/ka/keepalive", bad, status=400))["code"] == "BAD_REQUEST"
     assert (await v5.json("get", "/clients/ka"))["keepalive"] == 120
     await v5.json("put", "/clients/ghost/keepalive", {"interval": 1}, status=404)
-
 
 
 async def test_listing_follows_activity_and_pretty_prints_remembered_rows(v5):

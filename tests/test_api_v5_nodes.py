@@ -1,4 +1,5 @@
 """`/api/v5` nodes, stats, metrics, monitor and Prometheus against the real broker."""
+
 import re
 
 from adapters.v5.monitor import downsample
@@ -17,8 +18,13 @@ async def test_nodes(v5):
     assert MEMORY.match(node["memory_total"]) and MEMORY.match(node["memory_used"])
     assert isinstance(node["load1"], float) and node["max_fds"] > 0
     assert (await v5.json("get", f"/nodes/{v5.node}"))["node"] == v5.node
-    for path in ("/nodes/ghost@x", "/nodes/ghost@x/metrics", "/nodes/ghost@x/stats", "/monitor/nodes/ghost@x",
-                 "/monitor_current/nodes/ghost@x"):
+    for path in (
+        "/nodes/ghost@x",
+        "/nodes/ghost@x/metrics",
+        "/nodes/ghost@x/stats",
+        "/monitor/nodes/ghost@x",
+        "/monitor_current/nodes/ghost@x",
+    ):
         assert await v5.json("get", path, status=404) == {"code": "NOT_FOUND", "message": "Node not found: ghost@x"}
 
 
@@ -61,10 +67,24 @@ async def test_monitor_samples_and_rates(v5):
     await sampler.sample()
     rows = await v5.json("get", "/monitor")
     last = rows[-1]
-    assert set(last) == {"time_stamp", "connections", "live_connections", "subscriptions", "topics",
-                         "disconnected_durable_sessions", "subscriptions_durable", "received", "sent", "dropped",
-                         "validation_succeeded", "validation_failed", "transformation_succeeded",
-                         "transformation_failed", "persisted", "subscriptions_ram"}
+    assert set(last) == {
+        "time_stamp",
+        "connections",
+        "live_connections",
+        "subscriptions",
+        "topics",
+        "disconnected_durable_sessions",
+        "subscriptions_durable",
+        "received",
+        "sent",
+        "dropped",
+        "validation_succeeded",
+        "validation_failed",
+        "transformation_succeeded",
+        "transformation_failed",
+        "persisted",
+        "subscriptions_ram",
+    }
     assert (last["received"], last["sent"], last["connections"], last["subscriptions"]) == (30, 30, 2, 1)
     assert last["time_stamp"] % 10000 == 0
     assert (await v5.json("get", "/monitor?latest=3600"))[-1] == last
@@ -82,10 +102,26 @@ async def test_monitor_samples_and_rates(v5):
 
 def test_downsampling_merges_old_samples():
     now = 10 * 86400 * 1000
-    ten_s = [{"time_stamp": now - 7200_000 + i * 10_000, "connections": i, "live_connections": i, "subscriptions": 0,
-              "topics": 0, "disconnected_durable_sessions": 0, "subscriptions_durable": 0, "received": 1, "sent": 2,
-              "dropped": 0, "validation_succeeded": 0, "validation_failed": 0, "transformation_succeeded": 0,
-              "transformation_failed": 0, "persisted": 0} for i in range(12)]
+    ten_s = [
+        {
+            "time_stamp": now - 7200_000 + i * 10_000,
+            "connections": i,
+            "live_connections": i,
+            "subscriptions": 0,
+            "topics": 0,
+            "disconnected_durable_sessions": 0,
+            "subscriptions_durable": 0,
+            "received": 1,
+            "sent": 2,
+            "dropped": 0,
+            "validation_succeeded": 0,
+            "validation_failed": 0,
+            "transformation_succeeded": 0,
+            "transformation_failed": 0,
+            "persisted": 0,
+        }
+        for i in range(12)
+    ]
     ancient = dict(ten_s[0], time_stamp=now - 8 * 86400 * 1000)
     out = downsample([ancient, *ten_s], now)
     # two hours old: one-minute buckets; 12 ten-second samples are two buckets; 8 days old: dropped.

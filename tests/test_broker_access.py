@@ -1,4 +1,5 @@
 """Shared subscriptions, authentication, bans, ACL rules, $SYS topics."""
+
 import json
 import time
 
@@ -43,6 +44,7 @@ def test_shared_subscription_gets_no_retained(broker):
 def test_no_local_on_shared_is_protocol_error(broker):
     c = Client(broker, v5=True)
     from paho.mqtt.subscribeoptions import SubscribeOptions
+
     c.c.subscribe("$share/g/x", options=SubscribeOptions(qos=0, noLocal=True))
     assert c.disconnects.get(timeout=5).value == 0x82
 
@@ -61,8 +63,7 @@ def test_anonymous_refused_when_disabled(make_broker):
 
 def test_password_check_hook(make_broker):
     b = make_broker(allow_anonymous=False)
-    b.call(setattr, b.broker, "authenticator",
-           lambda u, p, cid, host: u == "alice" and p == b"secret")
+    b.call(setattr, b.broker, "authenticator", lambda u, p, cid, host: u == "alice" and p == b"secret")
     ok = Client(b, username="alice", password="secret")
     ok.subscribe("x")
     bad = Client(b, v5=True, username="alice", password="wrong", connect=False)
@@ -72,8 +73,16 @@ def test_password_check_hook(make_broker):
     assert b.metric("packets.connack.auth_error") == 1
 
 
-@pytest.mark.parametrize("as_, who", [("clientid", "evil"), ("username", "mallory"), ("peerhost", "127.0.0.1"),
-                                      ("clientid_re", "^ev"), ("peerhost_net", "127.0.0.0/8")])
+@pytest.mark.parametrize(
+    "as_, who",
+    [
+        ("clientid", "evil"),
+        ("username", "mallory"),
+        ("peerhost", "127.0.0.1"),
+        ("clientid_re", "^ev"),
+        ("peerhost_net", "127.0.0.0/8"),
+    ],
+)
 def test_banned_refused_and_kicked(broker, as_, who):
     victim = Client(broker, "evil", username="mallory")
     broker.run(broker.control.add_banned(BannedEntry(as_=as_, who=who)))
@@ -169,14 +178,16 @@ def test_slow_authenticator_runs_off_the_loop_and_holds_early_packets(make_broke
     """A deferred check (an awaitable verdict) must not stall other clients, and packets the client
     sent right behind its CONNECT are handled after the CONNACK, in order."""
     import asyncio
+
     b = make_broker(allow_anonymous=False)
 
     async def slow(ok):
         await asyncio.sleep(0.5)
         return ok
 
-    b.call(setattr, b.broker, "authenticator",
-           lambda u, p, cid, host: (u == "fast") or slow(u == "slow" and p == b"pw"))
+    b.call(
+        setattr, b.broker, "authenticator", lambda u, p, cid, host: (u == "fast") or slow(u == "slow" and p == b"pw")
+    )
     other = Client(b, username="fast")
     other.subscribe("t", 0)
     raw = Raw(b.port())

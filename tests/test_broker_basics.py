@@ -1,4 +1,5 @@
 """Core MQTT behaviour through real paho clients over TCP and WebSocket."""
+
 import paho.mqtt.client as paho
 import pytest
 
@@ -125,8 +126,14 @@ def test_overlapping_subscriptions_one_copy_highest_qos_all_ids(broker):
 def test_v5_properties_pass_through(broker):
     s = Client(broker, v5=True)
     s.subscribe("p", 1)
-    props = v5props(PacketTypes.PUBLISH, UserProperty=[("a", "1"), ("b", "2")], ContentType="text/plain",
-                    ResponseTopic="reply/here", CorrelationData=b"\x01\x02", PayloadFormatIndicator=1)
+    props = v5props(
+        PacketTypes.PUBLISH,
+        UserProperty=[("a", "1"), ("b", "2")],
+        ContentType="text/plain",
+        ResponseTopic="reply/here",
+        CorrelationData=b"\x01\x02",
+        PayloadFormatIndicator=1,
+    )
     Client(broker, v5=True).publish("p", b"x", qos=1, properties=props)
     m = s.expect()
     assert m.properties.UserProperty == [("a", "1"), ("b", "2")]
@@ -161,9 +168,24 @@ def test_metrics_move(broker):
     Client(broker).publish("m", b"x", qos=1)
     s.expect()
     after = broker.call(lambda: dict(broker.broker.metrics.counters))
-    for key in ("packets.connect.received", "packets.connack.sent", "packets.subscribe.received",
-                "packets.suback.sent", "packets.publish.received", "packets.publish.sent",
-                "messages.qos1.received", "messages.qos1.sent", "messages.received", "messages.sent",
-                "bytes.received", "bytes.sent", "client.connected", "session.created", "client.subscribe",
-                "packets.puback.sent", "messages.publish", "messages.delivered"):
+    for key in (
+        "packets.connect.received",
+        "packets.connack.sent",
+        "packets.subscribe.received",
+        "packets.suback.sent",
+        "packets.publish.received",
+        "packets.publish.sent",
+        "messages.qos1.received",
+        "messages.qos1.sent",
+        "messages.received",
+        "messages.sent",
+        "bytes.received",
+        "bytes.sent",
+        "client.connected",
+        "session.created",
+        "client.subscribe",
+        "packets.puback.sent",
+        "messages.publish",
+        "messages.delivered",
+    ):
         assert after[key] > before[key], key

@@ -4,6 +4,7 @@ Resends are watched byte by byte on a raw socket (DUP flag, packet id), the limi
 Where a test drives ``Broker.tick`` itself it passes a clock far ahead, with keep alive 0 everywhere,
 so only the retry rule can act; the real-time test leaves it to the server's own ticker.
 """
+
 import time
 
 import attrs
@@ -53,8 +54,8 @@ class Peer:
             shift += 7
         if len(buf) < i + size:
             return None
-        self.buf = buf[i + size:]
-        return buf[0], buf[i:i + size]
+        self.buf = buf[i + size :]
+        return buf[0], buf[i : i + size]
 
     def quiet(self, wait: float = 0.3) -> bool:
         try:
@@ -76,10 +77,10 @@ class Peer:
         b0, body = self.read(timeout)
         assert b0 >> 4 == PUBLISH, f"packet type {b0 >> 4}"
         tl = int.from_bytes(body[:2], "big")
-        pid = int.from_bytes(body[2 + tl:4 + tl], "big")
-        rest = body[4 + tl:]
+        pid = int.from_bytes(body[2 + tl : 4 + tl], "big")
+        rest = body[4 + tl :]
         if self.level == 5:
-            rest = rest[1 + rest[0]:]  # property length (one byte here) and the properties
+            rest = rest[1 + rest[0] :]  # property length (one byte here) and the properties
         return bool(b0 & 0x08), pid, rest
 
     def ack(self, kind: int, pid: int) -> None:
@@ -160,7 +161,7 @@ def test_mqtt5_client_is_never_resent_on_a_live_connection(make_broker):
 def test_retry_interval_zero_never_and_a_live_change_acts_at_the_next_tick(make_broker):
     b = make_broker(retry_interval=0)
     sub, pid = unacked(b, "r0", 1)
-    far_tick(b, 10 ** 6)
+    far_tick(b, 10**6)
     assert sub.quiet()
     cfg = b.run(b.control.get_config())
     b.run(b.control.apply_config(attrs.evolve(cfg, retry_interval=5)))
@@ -211,8 +212,9 @@ def test_connect_with_a_user_property_over_the_limit_gets_connack_0x95(make_brok
     if where == "connect":
         c = Client(b, v5=True, properties=v5props(PacketTypes.CONNECT, UserProperty=big), connect=False)
     else:
-        c = Client(b, v5=True, will=("w", b"x", 0, False, v5props(PacketTypes.WILLMESSAGE, UserProperty=big)),
-                   connect=False)
+        c = Client(
+            b, v5=True, will=("w", b"x", 0, False, v5props(PacketTypes.WILLMESSAGE, UserProperty=big)), connect=False
+        )
     _, rc, _ = c.connect(expect_ok=False)
     assert rc.value == 0x95
     c.c.loop_stop()

@@ -1,4 +1,5 @@
 """Malformed input closes only the offending connection; everyone else keeps flowing."""
+
 import socket
 import time
 
@@ -118,6 +119,7 @@ def test_receive_maximum_exceeded_gets_disconnect_0x93(make_broker):
 
 def test_client_that_never_sends_connect_is_closed(broker):
     import broker.core as core
+
     raw = Raw(broker.port())
     time.sleep(0.1)
     broker.tick(time.monotonic() + core.CONNECT_TIMEOUT + 1)

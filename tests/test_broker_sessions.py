@@ -1,4 +1,5 @@
 """Sessions: persistence, queueing, redelivery, takeover, expiry, wills, keep alive."""
+
 import time
 
 from tests.mqtt_helpers import Client, PacketTypes, Raw, connect_bytes, v5props, wait_for
@@ -95,8 +96,7 @@ def test_session_takeover(broker):
 
 
 def test_session_expiry_v5(broker):
-    c = Client(broker, "exp", v5=True, clean=False,
-               properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=1))
+    c = Client(broker, "exp", v5=True, clean=False, properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=1))
     c.subscribe("e", 1)
     c.disconnect()
     wait_for(lambda: broker.call(lambda: "exp" not in broker.broker.channels))
@@ -138,8 +138,14 @@ def test_will_delay_and_cancel_on_reconnect(broker):
     broker.tick()
     assert w.expect().payload == b"late"
     # A reconnect before the delay cancels the will [MQTT-3.1.3-9].
-    c2 = Client(broker, "delayed2", v5=True, clean=False, properties=expiry,
-                will=("wd/y", b"cancelled", 1, False, v5props(PacketTypes.WILLMESSAGE, WillDelayInterval=30)))
+    c2 = Client(
+        broker,
+        "delayed2",
+        v5=True,
+        clean=False,
+        properties=expiry,
+        will=("wd/y", b"cancelled", 1, False, v5props(PacketTypes.WILLMESSAGE, WillDelayInterval=30)),
+    )
     c2.drop()
     wait_for(lambda: broker.call(lambda: "delayed2" in broker.broker.pending_wills))
     Client(broker, "delayed2", v5=True, clean=False, properties=expiry)
@@ -149,8 +155,14 @@ def test_will_delay_and_cancel_on_reconnect(broker):
 def test_will_at_min_of_delay_and_session_expiry(broker):
     w = Client(broker)
     w.subscribe("mn", 1)
-    c = Client(broker, "short", v5=True, clean=True, properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=0),
-               will=("mn", b"now", 1, False, v5props(PacketTypes.WILLMESSAGE, WillDelayInterval=100)))
+    c = Client(
+        broker,
+        "short",
+        v5=True,
+        clean=True,
+        properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=0),
+        will=("mn", b"now", 1, False, v5props(PacketTypes.WILLMESSAGE, WillDelayInterval=100)),
+    )
     c.drop()
     assert w.expect().payload == b"now"  # session expiry 0 < will delay: published at once
 
@@ -161,8 +173,14 @@ def test_keepalive_timeout_closes_and_publishes_will(broker):
     raw = Raw(broker.port())
     will_topic, will_msg = b"ka", b"dead"
     var = b"\x00\x04MQTT\x04" + bytes([0x02 | 0x04]) + (1).to_bytes(2, "big")
-    body = (var + b"\x00\x02ka" + len(will_topic).to_bytes(2, "big") + will_topic
-            + len(will_msg).to_bytes(2, "big") + will_msg)
+    body = (
+        var
+        + b"\x00\x02ka"
+        + len(will_topic).to_bytes(2, "big")
+        + will_topic
+        + len(will_msg).to_bytes(2, "big")
+        + will_msg
+    )
     raw.send(bytes([0x10, len(body)]) + body)
     assert raw.recv(4) == b"\x20\x02\x00\x00"
     broker.tick(time.monotonic() + 1.6)
@@ -207,8 +225,9 @@ def test_message_expiry(broker):
     p.publish("mx", b"short", qos=1, properties=v5props(PacketTypes.PUBLISH, MessageExpiryInterval=1))
     p.publish("mx", b"long", qos=1, properties=v5props(PacketTypes.PUBLISH, MessageExpiryInterval=100))
     time.sleep(1.1)
-    back = Client(broker, "mexp", v5=True, clean=False,
-                  properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=60))
+    back = Client(
+        broker, "mexp", v5=True, clean=False, properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=60)
+    )
     m = back.expect()
     assert m.payload == b"long"
     assert 0 < m.properties.MessageExpiryInterval <= 100  # remaining lifetime [MQTT-3.3.2-6]

@@ -1,4 +1,5 @@
 """TLS and WSS listeners, and gmqtt as a second, independent client implementation."""
+
 import asyncio
 import ssl
 import subprocess
@@ -17,27 +18,52 @@ from tests.mqtt_helpers import TIMEOUT, Client, RunningBroker
 def cert(tmp_path_factory):
     d = tmp_path_factory.mktemp("tls")
     key, crt = d / "key.pem", d / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
-                    "-out", str(crt)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return str(crt), str(key)
 
 
 @pytest.fixture
 def tls_broker(cert):
     crt, key = cert
-    cfg = BrokerConfig(listeners=[ListenerConfig(type="tcp", port=0),
-                                  ListenerConfig(type="ssl", port=0, certfile=crt, keyfile=key),
-                                  ListenerConfig(type="wss", port=0, certfile=crt, keyfile=key)],
-                       sys_interval=0, sys_heartbeat=0)
+    cfg = BrokerConfig(
+        listeners=[
+            ListenerConfig(type="tcp", port=0),
+            ListenerConfig(type="ssl", port=0, certfile=crt, keyfile=key),
+            ListenerConfig(type="wss", port=0, certfile=crt, keyfile=key),
+        ],
+        sys_interval=0,
+        sys_heartbeat=0,
+    )
     b = RunningBroker(cfg)
     yield b
     b.close()
 
 
 def _tls_client(broker, kind, crt, clientid):
-    c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=clientid,
-                    transport="websockets" if kind == "wss" else "tcp")
+    c = paho.Client(
+        paho.CallbackAPIVersion.VERSION2, client_id=clientid, transport="websockets" if kind == "wss" else "tcp"
+    )
     if kind == "wss":
         c.ws_set_options(path="/mqtt")
     c.tls_set(ca_certs=crt, cert_reqs=ssl.CERT_REQUIRED)

@@ -1,4 +1,5 @@
 """`emqgw serve` as an operator runs it: a real subprocess, real ports, real signals."""
+
 import os
 import signal
 import socket
@@ -29,6 +30,7 @@ def test_example_config_is_the_defaults():
 
 def test_serve_prints_real_ports_and_shuts_down_cleanly_with_wills(tmp_path):
     import paho.mqtt.client as paho
+
     proc = serve("--mqtt-port", "0", "--ws-port", "0", tmp_path=tmp_path)
     try:
         lines = listening_lines(proc, 3)
@@ -39,6 +41,7 @@ def test_serve_prints_real_ports_and_shuts_down_cleanly_with_wills(tmp_path):
         http_port = port_of(lines, "listening: http")
         assert port != 0 and http_port != 0
         import urllib.request
+
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/status") as r:
             assert r.status == 200 and b"is started" in r.read()
         got = []
@@ -65,7 +68,7 @@ def test_serve_prints_real_ports_and_shuts_down_cleanly_with_wills(tmp_path):
 
 def test_bad_config_value_names_the_key(tmp_path):
     f = tmp_path / "bad.toml"
-    f.write_text("[mqtt]\nmax_inflight = \"lots\"\n")
+    f.write_text('[mqtt]\nmax_inflight = "lots"\n')
     proc = serve("--config", str(f), tmp_path=tmp_path)
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 2
@@ -73,14 +76,19 @@ def test_bad_config_value_names_the_key(tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("text, key", [("[mqtt]\nno_such_thing = 1\n", "mqtt.no_such_thing"),
-                                       ("[mqtt]\nallow_anonymous = 1\n", "mqtt.allow_anonymous"),
-                                       ("[listeners.tcp.default]\nbind = \"nope\"\n", "listeners.tcp.default.bind"),
-                                       ("[listeners.ssl.default]\nbind = \"0.0.0.0:8883\"\n", "listeners.ssl.default"),
-                                       ("bogus = 1\n", "bogus"),
-                                       ("[mqtt]\nretry_interval = -1\n", "mqtt.retry_interval"),
-                                       ("[mqtt]\nsysmem_high_watermark = 101.0\n", "mqtt.sysmem_high_watermark"),
-                                       ("[mqtt]\ncpu_high_watermark = 50.0\n", "mqtt.cpu_low_watermark")])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("[mqtt]\nno_such_thing = 1\n", "mqtt.no_such_thing"),
+        ("[mqtt]\nallow_anonymous = 1\n", "mqtt.allow_anonymous"),
+        ('[listeners.tcp.default]\nbind = "nope"\n', "listeners.tcp.default.bind"),
+        ('[listeners.ssl.default]\nbind = "0.0.0.0:8883"\n', "listeners.ssl.default"),
+        ("bogus = 1\n", "bogus"),
+        ("[mqtt]\nretry_interval = -1\n", "mqtt.retry_interval"),
+        ("[mqtt]\nsysmem_high_watermark = 101.0\n", "mqtt.sysmem_high_watermark"),
+        ("[mqtt]\ncpu_high_watermark = 50.0\n", "mqtt.cpu_low_watermark"),
+    ],
+)
 def test_config_errors(tmp_path, text, key):
     f = tmp_path / "c.toml"
     f.write_text(text)
@@ -105,9 +113,9 @@ def test_busy_port_is_one_line_and_exit_2(tmp_path):
 
 def test_bad_acl_file_is_one_line_and_exit_2(tmp_path):
     acl = tmp_path / "acl.conf"
-    acl.write_text("{allow, {username, \"x\"}, publish\n")
+    acl.write_text('{allow, {username, "x"}, publish\n')
     f = tmp_path / "c.toml"
-    f.write_text(f"[mqtt]\nacl_file = \"{acl}\"\n")
+    f.write_text(f'[mqtt]\nacl_file = "{acl}"\n')
     proc = serve("--config", str(f), "--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path)
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 2
@@ -117,6 +125,7 @@ def test_bad_acl_file_is_one_line_and_exit_2(tmp_path):
 def test_api_key_bootstrap_file(tmp_path):
     import base64
     import urllib.request
+
     keys = tmp_path / "keys.txt"
     keys.write_text("# operator-provisioned\nops-key:ops-secret-0123456789\n")
     conf = tmp_path / "c.toml"
@@ -125,8 +134,9 @@ def test_api_key_bootstrap_file(tmp_path):
     try:
         http_port = port_of(listening_lines(proc, 2), "listening: http")
         auth = base64.b64encode(b"ops-key:ops-secret-0123456789").decode()
-        req = urllib.request.Request(f"http://127.0.0.1:{http_port}/api/v5/nodes",
-                                     headers={"Authorization": f"Basic {auth}"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{http_port}/api/v5/nodes", headers={"Authorization": f"Basic {auth}"}
+        )
         with urllib.request.urlopen(req) as r:
             assert r.status == 200
     finally:

@@ -2,6 +2,7 @@
 while the client is unchanged. Every kind of change a client goes through must yield a new record equal
 to one built afresh from the broker's state; no change must yield the very same record.
 """
+
 import attrs
 
 from broker.control import _client_info
@@ -18,14 +19,17 @@ def fresh(broker, clientid):
         b = broker.broker
         s = b.sessions[clientid]
         return _client_info(b, s, s.channel or b.last_channels.get(clientid))
+
     return broker.call(build)
 
 
 def changed(broker, clientid, before):
     """The record after a change: a new object, equal to a fresh build, and different from before."""
+
     def settled():
         now = record(broker, clientid)
         return now is not before and now == fresh(broker, clientid)
+
     wait_for(settled)
     after = record(broker, clientid)
     assert after != before
@@ -42,8 +46,9 @@ def test_unchanged_client_gets_the_same_record(broker):
 
 def test_every_kind_of_change_renews_the_record(broker):
     ctl = broker.control
-    sub = Client(broker, "watched", v5=True, clean=False,
-                 properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=300))
+    sub = Client(
+        broker, "watched", v5=True, clean=False, properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=300)
+    )
     sub.subscribe("w/#", 1)
     pub = Client(broker, "talker")
     r = record(broker, "watched")

@@ -3,6 +3,7 @@
 Oracles: hand-written spec bytes, and packets built by paho-mqtt's and gmqtt's own client encoders, which
 share no code with ours.
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -46,8 +47,7 @@ from broker.packets import (
 
 MALFORMED = RC.MALFORMED_PACKET
 PROTOCOL = RC.PROTOCOL_ERROR
-CLIENT_TYPES = (Connect, Publish, Puback, Pubrec, Pubrel, Pubcomp, Subscribe, Unsubscribe, Pingreq, Disconnect,
-                Auth)
+CLIENT_TYPES = (Connect, Publish, Puback, Pubrec, Pubrel, Pubcomp, Subscribe, Unsubscribe, Pingreq, Disconnect, Auth)
 SERVER_TYPES = (Connack, Publish, Puback, Pubrec, Pubrel, Pubcomp, Suback, Unsuback, Pingresp, Disconnect, Auth)
 
 
@@ -56,7 +56,7 @@ def split(raw: bytes) -> tuple[int, bytes]:
     i = 1
     while raw[i] & 0x80:
         i += 1
-    return raw[0], raw[i + 1:]
+    return raw[0], raw[i + 1 :]
 
 
 def decoder_for(version: int, server_side: bool) -> Decoder:
@@ -76,8 +76,7 @@ def roundtrip(packet, version: int):
     for server_side, types_ in ((True, CLIENT_TYPES), (False, SERVER_TYPES)):
         if type(packet) not in types_:
             continue
-        if server_side and "subscription_identifier" in getattr(packet, "properties", {}) \
-                and type(packet) is Publish:
+        if server_side and "subscription_identifier" in getattr(packet, "properties", {}) and type(packet) is Publish:
             # Only a server sends these [MQTT-3.3.4-6].
             assert rc_of(decoder_for(version, True).feed, raw) == PROTOCOL
             continue
@@ -115,27 +114,65 @@ def feed_rc(data: bytes, version: int | None = 4, server_side: bool = True, **kw
 
 ALL = (3, 4, 5)
 V5_PROPS = {
-    Connect: {"session_expiry_interval": 3600, "receive_maximum": 10, "maximum_packet_size": 4096,
-              "topic_alias_maximum": 5, "request_response_information": 1, "request_problem_information": 0,
-              "user_property": [("a", "1"), ("a", "2")], "authentication_method": "SCRAM",
-              "authentication_data": b"\x00\x01"},
-    Connack: {"session_expiry_interval": 0, "receive_maximum": 100, "maximum_qos": 1, "retain_available": 0,
-              "maximum_packet_size": 65536, "assigned_client_identifier": "auto-1", "topic_alias_maximum": 10,
-              "reason_string": "ok", "user_property": [("k", "v")], "wildcard_subscription_available": 1,
-              "subscription_identifier_available": 1, "shared_subscription_available": 0,
-              "server_keep_alive": 30, "response_information": "resp/", "server_reference": "other:1883",
-              "authentication_method": "m", "authentication_data": b"d"},
-    Publish: {"payload_format_indicator": 1, "message_expiry_interval": 60, "topic_alias": 3,
-              "response_topic": "reply/to", "correlation_data": b"\xff\x00", "user_property": [("x", "y")],
-              "subscription_identifier": [1, 268_435_455], "content_type": "text/plain"},
+    Connect: {
+        "session_expiry_interval": 3600,
+        "receive_maximum": 10,
+        "maximum_packet_size": 4096,
+        "topic_alias_maximum": 5,
+        "request_response_information": 1,
+        "request_problem_information": 0,
+        "user_property": [("a", "1"), ("a", "2")],
+        "authentication_method": "SCRAM",
+        "authentication_data": b"\x00\x01",
+    },
+    Connack: {
+        "session_expiry_interval": 0,
+        "receive_maximum": 100,
+        "maximum_qos": 1,
+        "retain_available": 0,
+        "maximum_packet_size": 65536,
+        "assigned_client_identifier": "auto-1",
+        "topic_alias_maximum": 10,
+        "reason_string": "ok",
+        "user_property": [("k", "v")],
+        "wildcard_subscription_available": 1,
+        "subscription_identifier_available": 1,
+        "shared_subscription_available": 0,
+        "server_keep_alive": 30,
+        "response_information": "resp/",
+        "server_reference": "other:1883",
+        "authentication_method": "m",
+        "authentication_data": b"d",
+    },
+    Publish: {
+        "payload_format_indicator": 1,
+        "message_expiry_interval": 60,
+        "topic_alias": 3,
+        "response_topic": "reply/to",
+        "correlation_data": b"\xff\x00",
+        "user_property": [("x", "y")],
+        "subscription_identifier": [1, 268_435_455],
+        "content_type": "text/plain",
+    },
 }
 
 
 def v5_cases():
-    will = Will("will/topic", b"gone", 2, True, {"will_delay_interval": 10, "payload_format_indicator": 0,
-                                                 "message_expiry_interval": 9, "content_type": "ct",
-                                                 "response_topic": "r", "correlation_data": b"c",
-                                                 "user_property": [("w", "1")]})
+    will = Will(
+        "will/topic",
+        b"gone",
+        2,
+        True,
+        {
+            "will_delay_interval": 10,
+            "payload_format_indicator": 0,
+            "message_expiry_interval": 9,
+            "content_type": "ct",
+            "response_topic": "r",
+            "correlation_data": b"c",
+            "user_property": [("w", "1")],
+        },
+    )
     reason = {"reason_string": "because", "user_property": [("u", "v")]}
     return [
         Connect("cid", 5, "MQTT", False, 0, "user", b"pw", will, V5_PROPS[Connect]),
@@ -144,20 +181,46 @@ def v5_cases():
         Connack(False, RC.NOT_AUTHORIZED, {"reason_string": "no"}),
         Publish("a/b", b"payload", 1, True, True, 65535, V5_PROPS[Publish]),
         Publish("", b"", 0, False, False, None, {"topic_alias": 1}),
-        Puback(1, 0x10, reason), Puback(2, 0x97, {}), Puback(3),
-        Pubrec(1, 0x80, reason), Pubrec(4),
-        Pubrel(1, 0x92, reason), Pubrel(5),
-        Pubcomp(1, 0x92, {}), Pubcomp(6, 0, reason),
-        Subscribe(7, [SubscriptionRequest("a/#", 2, True, True, 2), SubscriptionRequest("$share/g/b", 0)],
-                  {"subscription_identifier": 42, "user_property": [("s", "1")]}),
+        Puback(1, 0x10, reason),
+        Puback(2, 0x97, {}),
+        Puback(3),
+        Pubrec(1, 0x80, reason),
+        Pubrec(4),
+        Pubrel(1, 0x92, reason),
+        Pubrel(5),
+        Pubcomp(1, 0x92, {}),
+        Pubcomp(6, 0, reason),
+        Subscribe(
+            7,
+            [SubscriptionRequest("a/#", 2, True, True, 2), SubscriptionRequest("$share/g/b", 0)],
+            {"subscription_identifier": 42, "user_property": [("s", "1")]},
+        ),
         Suback(7, [0, 1, 2, 0x80, 0x8F, 0xA2], reason),
         Unsubscribe(8, ["a/#", "b"], {"user_property": [("x", "y")]}),
         Unsuback(8, [0, 0x11, 0x8F], reason),
-        Pingreq(), Pingresp(),
-        Disconnect(), Disconnect(0x04), Disconnect(0x8E, {"reason_string": "bye", "session_expiry_interval": 0,
-                                                        "server_reference": "s", "user_property": [("a", "")]}),
-        Auth(), Auth(0x18, {"authentication_method": "SCRAM", "authentication_data": b"x" * 300,
-                            "reason_string": "r", "user_property": [("a", "b")]}),
+        Pingreq(),
+        Pingresp(),
+        Disconnect(),
+        Disconnect(0x04),
+        Disconnect(
+            0x8E,
+            {
+                "reason_string": "bye",
+                "session_expiry_interval": 0,
+                "server_reference": "s",
+                "user_property": [("a", "")],
+            },
+        ),
+        Auth(),
+        Auth(
+            0x18,
+            {
+                "authentication_method": "SCRAM",
+                "authentication_data": b"x" * 300,
+                "reason_string": "r",
+                "user_property": [("a", "b")],
+            },
+        ),
     ]
 
 
@@ -166,16 +229,26 @@ def v3_cases(version: int):
     return [
         Connect("cid", version, name, True, 60, None, None, None, {}),
         Connect("cid", version, name, False, 10, "user", b"pw", Will("w/t", b"bye", 1, True), {}),
-        Connack(True, 0), Connack(False, RC.UNSUPPORTED_PROTOCOL_VERSION), Connack(False, RC.NOT_AUTHORIZED),
-        Connack(False, RC.BAD_USERNAME_OR_PASSWORD), Connack(False, RC.SERVER_UNAVAILABLE),
+        Connack(True, 0),
+        Connack(False, RC.UNSUPPORTED_PROTOCOL_VERSION),
+        Connack(False, RC.NOT_AUTHORIZED),
+        Connack(False, RC.BAD_USERNAME_OR_PASSWORD),
+        Connack(False, RC.SERVER_UNAVAILABLE),
         Connack(False, RC.CLIENT_IDENTIFIER_NOT_VALID),
-        Publish("a/b", b"x" * 200, 0), Publish("a/b", b"", 1, True, True, 1),
+        Publish("a/b", b"x" * 200, 0),
+        Publish("a/b", b"", 1, True, True, 1),
         Publish("ü/€/𝄞", b"z", 2, False, False, 9),
-        Puback(1), Pubrec(2), Pubrel(3), Pubcomp(4),
+        Puback(1),
+        Pubrec(2),
+        Pubrel(3),
+        Pubcomp(4),
         Subscribe(5, [SubscriptionRequest("a/+", 1), SubscriptionRequest("#", 2)]),
         Suback(5, [0, 1, 2, 0x80]),
-        Unsubscribe(6, ["a/+"]), Unsuback(6),
-        Pingreq(), Pingresp(), Disconnect(),
+        Unsubscribe(6, ["a/+"]),
+        Unsuback(6),
+        Pingreq(),
+        Pingresp(),
+        Disconnect(),
     ]
 
 
@@ -207,14 +280,16 @@ def test_large_packet_multibyte_remaining_length():
 
 # --- exact bytes --------------------------------------------------------------------------------------
 
+
 def test_spec_examples():
     # MQTT 3.1.1 figure 3.9: PUBLISH variable header, topic "a/b", packet id 10.
     assert encode(Publish("a/b", b"", 1, packet_id=10), 4) == bytes.fromhex("3207 0003 612f62 000a")
     # MQTT 5 figure 3-9 adds the empty property length.
     assert encode(Publish("a/b", b"", 1, packet_id=10), 5) == bytes.fromhex("3208 0003 612f62 000a 00")
     # MQTT 3.1.1 figure 3.21: SUBSCRIBE a/b QoS 1, c/d QoS 2, packet id 10.
-    assert encode(Subscribe(10, [SubscriptionRequest("a/b", 1), SubscriptionRequest("c/d", 2)]), 4) == \
-        bytes.fromhex("820e 000a 0003612f6201 0003632f6402")
+    assert encode(Subscribe(10, [SubscriptionRequest("a/b", 1), SubscriptionRequest("c/d", 2)]), 4) == bytes.fromhex(
+        "820e 000a 0003612f6201 0003632f6402"
+    )
     assert encode(Connack(False, 0), 4) == b"\x20\x02\x00\x00"
     assert encode(Connack(True, 0, {}), 5) == b"\x20\x03\x01\x00\x00"
     assert encode(Pingreq(), 4) == b"\xc0\x00" and encode(Pingresp(), 5) == b"\xd0\x00"
@@ -236,7 +311,12 @@ def test_v5_short_forms():
     assert encode(Auth(), 5) == b"\xf0\x00"
     d = decoder_for(5, True)
     assert d.feed(b"\xe0\x00\xe0\x01\x04\xe0\x02\x00\x00\xf0\x00\xf0\x02\x18\x00") == [
-        Disconnect(), Disconnect(4), Disconnect(), Auth(), Auth(0x18)]
+        Disconnect(),
+        Disconnect(4),
+        Disconnect(),
+        Auth(),
+        Auth(0x18),
+    ]
 
 
 def test_v3_encoding_drops_what_old_protocols_cannot_say():
@@ -246,8 +326,7 @@ def test_v3_encoding_drops_what_old_protocols_cannot_say():
     assert encode(Disconnect(0x8E, {"reason_string": "x"}), 4) == b"\xe0\x00"
     assert encode(Unsuback(5, [0x11], props), 4) == b"\xb0\x02\x00\x05"
     assert encode(Suback(5, [0x00, 0x02, 0x87, 0x97, 0xA2], props), 4) == b"\x90\x07\x00\x05\x00\x02\x80\x80\x80"
-    assert encode(Publish("t", b"p", 0, properties={"user_property": [("a", "b")]}), 4) == \
-        b"\x30\x04\x00\x01tp"
+    assert encode(Publish("t", b"p", 0, properties={"user_property": [("a", "b")]}), 4) == b"\x30\x04\x00\x01tp"
     # CONNACK reasons go through constants.V5_TO_V3_CONNACK; unmapped refusals become 3, server unavailable.
     for reason, code in c.V5_TO_V3_CONNACK.items():
         assert encode(Connack(False, reason, props), 4) == bytes((0x20, 2, 0, code))
@@ -288,6 +367,7 @@ def test_paho_client_packets(version):
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
     from paho.mqtt.subscribeoptions import SubscribeOptions
+
     v5 = version == 5
 
     def build(cl):
@@ -316,8 +396,14 @@ def test_paho_client_packets(version):
         if v5:
             sp = Properties(PacketTypes.SUBSCRIBE)
             sp.SubscriptionIdentifier = 99
-            cl._send_subscribe(False, [(b"a/+", SubscribeOptions(qos=1, noLocal=True, retainHandling=1)),
-                                       (b"#", SubscribeOptions(qos=2, retainAsPublished=True))], sp)
+            cl._send_subscribe(
+                False,
+                [
+                    (b"a/+", SubscribeOptions(qos=1, noLocal=True, retainHandling=1)),
+                    (b"#", SubscribeOptions(qos=2, retainAsPublished=True)),
+                ],
+                sp,
+            )
         else:
             cl._send_subscribe(False, [(b"a/+", 1), (b"#", 2)])
         cl._send_unsubscribe(False, [b"a/+", b"#"])
@@ -333,25 +419,50 @@ def test_paho_client_packets(version):
     name = c.PROTOCOL_NAMES[version]
     will_props = {"will_delay_interval": 5, "user_property": [("wk", "wv")]} if v5 else {}
     expected = [
-        Connect("paho-oracle", version, name, True, 30, "user", b"pw", Will("will/t", b"bye", 1, True, will_props),
-                {"session_expiry_interval": 30, "receive_maximum": 20, "user_property": [("k", "v")]} if v5 else {}),
-        Publish("a/b/ü", b"hello", 1, True, False, 7,
-                {"message_expiry_interval": 60, "content_type": "text/plain", "correlation_data": b"\x01\x02"}
-                if v5 else {}),
+        Connect(
+            "paho-oracle",
+            version,
+            name,
+            True,
+            30,
+            "user",
+            b"pw",
+            Will("will/t", b"bye", 1, True, will_props),
+            {"session_expiry_interval": 30, "receive_maximum": 20, "user_property": [("k", "v")]} if v5 else {},
+        ),
+        Publish(
+            "a/b/ü",
+            b"hello",
+            1,
+            True,
+            False,
+            7,
+            {"message_expiry_interval": 60, "content_type": "text/plain", "correlation_data": b"\x01\x02"}
+            if v5
+            else {},
+        ),
         Publish("q0", b"", 0),
-        Subscribe(1, [SubscriptionRequest("a/+", 1, True, False, 1), SubscriptionRequest("#", 2, False, True, 0)],
-                  {"subscription_identifier": 99})
-        if v5 else Subscribe(1, [SubscriptionRequest("a/+", 1), SubscriptionRequest("#", 2)]),
+        Subscribe(
+            1,
+            [SubscriptionRequest("a/+", 1, True, False, 1), SubscriptionRequest("#", 2, False, True, 0)],
+            {"subscription_identifier": 99},
+        )
+        if v5
+        else Subscribe(1, [SubscriptionRequest("a/+", 1), SubscriptionRequest("#", 2)]),
         Unsubscribe(2, ["a/+", "#"]),
-        Puback(3), Pubrec(4), Pubrel(5), Pubcomp(6), Pingreq(), Disconnect(),
+        Puback(3),
+        Pubrec(4),
+        Pubrel(5),
+        Pubcomp(6),
+        Pingreq(),
+        Disconnect(),
     ]
     d = Decoder()
     assert d.feed(b"".join(raw)) == expected
     # And our encoder writes the very same bytes (property order follows paho's, i.e. identifier order).
     for packet, theirs in zip(expected, raw, strict=True):
         if isinstance(packet, Connect) and v5:
-            packet.properties = {"session_expiry_interval": 30, "receive_maximum": 20,
-                                 "user_property": [("k", "v")]}
+            packet.properties = {"session_expiry_interval": 30, "receive_maximum": 20, "user_property": [("k", "v")]}
         assert encode(packet, version) == theirs, type(packet).__name__
 
 
@@ -370,8 +481,16 @@ def test_gmqtt_client_packets(version):
     options = dict(no_local=True, retain_as_published=True, retain_handling_options=2) if v5 else {}
     _, sub = gp.SubscribePacket.build_package([Subscription("a/#", qos=2, **options)], proto)
     _, unsub = gp.UnsubscribePacket.build_package(["a/#", "b"], proto)
-    login = gp.LoginPackageFactor.build_package("cid", "u", "p", False, 30, proto, Message("w", b"bye", 1, True),
-                                                **({"session_expiry_interval": 5} if v5 else {}))
+    login = gp.LoginPackageFactor.build_package(
+        "cid",
+        "u",
+        "p",
+        False,
+        30,
+        proto,
+        Message("w", b"bye", 1, True),
+        **({"session_expiry_interval": 5} if v5 else {}),
+    )
     disc = gp.DisconnectPacket.build_package(proto, 0x04) if v5 else gp.DisconnectPacket.build_package(proto)
     ack = gp.CommandWithMidPacket.build_package(0x40, 5, False, 0x10 if v5 else 0, version)
     ping = gp.SimpleCommandPacket.build_package(c.PINGREQ)
@@ -380,8 +499,17 @@ def test_gmqtt_client_packets(version):
     got = d.feed(bytes(login) + bytes(pub) + bytes(sub) + bytes(unsub) + ack + ping + disc)
     sub_req = SubscriptionRequest("a/#", 2, True, True, 2) if v5 else SubscriptionRequest("a/#", 2)
     assert got == [
-        Connect("cid", version, "MQTT", False, 30, "u", b"p", Will("w", b"bye", 1, True),
-                {"session_expiry_interval": 5} if v5 else {}),
+        Connect(
+            "cid",
+            version,
+            "MQTT",
+            False,
+            30,
+            "u",
+            b"p",
+            Will("w", b"bye", 1, True),
+            {"session_expiry_interval": 5} if v5 else {},
+        ),
         Publish("t/1", b"data", 2, True, False, 1, props),
         Subscribe(2, [sub_req]),
         Unsubscribe(3, ["a/#", "b"]),
@@ -402,12 +530,33 @@ def test_properties_match_paho_table():
     from paho.mqtt.properties import Properties
 
     ref = Properties(PacketTypes.PUBLISH)
-    types_ = {"Byte": P.BYTE, "Two Byte Integer": P.TWO_BYTE_INT, "Four Byte Integer": P.FOUR_BYTE_INT,
-              "Variable Byte Integer": P.VARINT, "Binary Data": P.BINARY, "UTF-8 Encoded String": P.UTF8,
-              "UTF-8 String Pair": P.UTF8_PAIR}
-    kinds = {getattr(PacketTypes, n): getattr(c, n) for n in (
-        "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK",
-        "UNSUBSCRIBE", "UNSUBACK", "DISCONNECT", "AUTH")}
+    types_ = {
+        "Byte": P.BYTE,
+        "Two Byte Integer": P.TWO_BYTE_INT,
+        "Four Byte Integer": P.FOUR_BYTE_INT,
+        "Variable Byte Integer": P.VARINT,
+        "Binary Data": P.BINARY,
+        "UTF-8 Encoded String": P.UTF8,
+        "UTF-8 String Pair": P.UTF8_PAIR,
+    }
+    kinds = {
+        getattr(PacketTypes, n): getattr(c, n)
+        for n in (
+            "CONNECT",
+            "CONNACK",
+            "PUBLISH",
+            "PUBACK",
+            "PUBREC",
+            "PUBREL",
+            "PUBCOMP",
+            "SUBSCRIBE",
+            "SUBACK",
+            "UNSUBSCRIBE",
+            "UNSUBACK",
+            "DISCONNECT",
+            "AUTH",
+        )
+    }
     kinds[PacketTypes.WILLMESSAGE] = P.WILL
     assert len(P.PROPERTIES) == 27
     assert set(P.PROPERTIES) == set(ref.properties)
@@ -448,11 +597,18 @@ def test_property_block_matches_paho_pack():
     theirs.AssignedClientIdentifier = "ïd"
     theirs.ReasonString = "r"
     theirs.UserProperty = [("a", "b"), ("c", "d")]
-    theirs.MaximumPacketSize = 2 ** 20
+    theirs.MaximumPacketSize = 2**20
     theirs.AuthenticationData = b"\x00" * 3
-    ours = {"session_expiry_interval": 7, "assigned_client_identifier": "ïd", "authentication_data": b"\x00" * 3,
-            "reason_string": "r", "receive_maximum": 300, "maximum_qos": 1, "user_property": [("a", "b"), ("c", "d")],
-            "maximum_packet_size": 2 ** 20}
+    ours = {
+        "session_expiry_interval": 7,
+        "assigned_client_identifier": "ïd",
+        "authentication_data": b"\x00" * 3,
+        "reason_string": "r",
+        "receive_maximum": 300,
+        "maximum_qos": 1,
+        "user_property": [("a", "b"), ("c", "d")],
+        "maximum_packet_size": 2**20,
+    }
     packed = theirs.pack()
     assert P.encode_properties(ours, c.CONNACK) == packed
     assert P.decode_properties(packed, 0, len(packed), c.CONNACK) == (ours, len(packed))
@@ -460,141 +616,152 @@ def test_property_block_matches_paho_pack():
 
 # --- validation: every rule produces its reason code -------------------------------------------------
 
+
 def connect_bytes(version=4, flags=0x02, payload=b"\x00\x01c", name=None, props=b""):
     name = (name if name is not None else c.PROTOCOL_NAMES.get(version, "MQTT")).encode()
     body = len(name).to_bytes(2, "big") + name + bytes((version, flags)) + b"\x00\x3c" + props + payload
     return bytes((0x10, len(body))) + body
 
 
-@pytest.mark.parametrize("data,version,server_side,code", [
-    # Fixed header [MQTT-2.1.3-1]: reserved flags, reserved/forbidden types, direction.
-    (b"\x41\x02\x00\x01", 4, True, MALFORMED),
-    (b"\x60\x02\x00\x01", 4, True, MALFORMED),      # PUBREL must be 0b0010
-    (b"\x80\x06\x00\x01\x00\x01a\x00", 4, True, MALFORMED),  # SUBSCRIBE must be 0b0010
-    (b"\xa0\x05\x00\x01\x00\x01a", 4, True, MALFORMED),      # UNSUBSCRIBE must be 0b0010
-    (b"\xc1\x00", 4, True, MALFORMED),
-    (b"\xe2\x00", 5, True, MALFORMED),
-    (b"\xf1\x00", 5, True, MALFORMED),
-    (b"\x21\x02\x00\x00", 4, False, MALFORMED),
-    (b"\x00\x00", 4, True, MALFORMED),              # type 0 is forbidden
-    (b"\x00\x00", 5, False, MALFORMED),
-    (b"\xf0\x00", 4, True, MALFORMED),              # AUTH is reserved before MQTT 5
-    (b"\xf0\x00", 3, False, MALFORMED),
-    (b"\x20\x02\x00\x00", 4, True, PROTOCOL),       # CONNACK from a client
-    (b"\x90\x03\x00\x01\x00", 5, True, PROTOCOL),   # SUBACK from a client
-    (b"\xd0\x00", 4, True, PROTOCOL),               # PINGRESP from a client
-    (b"\xc0\x00", 4, False, PROTOCOL),              # PINGREQ from a server
-    (b"\x82\x06\x00\x01\x00\x01a\x00", 4, False, PROTOCOL),  # SUBSCRIBE from a server
-    (connect_bytes(), 4, False, PROTOCOL),          # CONNECT from a server
-    (connect_bytes(), 4, True, PROTOCOL),           # second CONNECT [MQTT-3.1.0-2]
-    # PUBLISH flags.
-    (b"\x36\x05\x00\x01t\x00\x01", 4, True, MALFORMED),   # QoS 3 [MQTT-3.3.1-4]
-    (b"\x38\x03\x00\x01t", 4, True, MALFORMED),           # DUP on QoS 0 [MQTT-3.3.1-2]
-    (b"\x38\x04\x00\x01t\x00", 5, False, MALFORMED),
-    # Packet identifier 0 [MQTT-2.2.1-3].
-    (b"\x32\x05\x00\x01t\x00\x00", 4, True, PROTOCOL),
-    (b"\x32\x06\x00\x01t\x00\x00\x00", 5, True, PROTOCOL),
-    (b"\x40\x02\x00\x00", 4, True, PROTOCOL),
-    (b"\x62\x02\x00\x00", 5, False, PROTOCOL),
-    (b"\x82\x06\x00\x00\x00\x01a\x00", 4, True, PROTOCOL),
-    (b"\xa2\x05\x00\x00\x00\x01a", 4, True, PROTOCOL),
-    (b"\x90\x03\x00\x00\x00", 4, False, PROTOCOL),
-    (b"\xb0\x02\x00\x00", 4, False, PROTOCOL),
-    # UTF-8 [MQTT-1.5.4-1/2]: invalid sequences, surrogates, overlong, U+0000.
-    (b"\x30\x04\x00\x02\xc3\x28", 4, True, MALFORMED),
-    (b"\x30\x05\x00\x03\xed\xa0\x80", 4, True, MALFORMED),   # U+D800 encoded
-    (b"\x30\x04\x00\x02\xc0\x80", 4, True, MALFORMED),       # overlong NUL
-    (b"\x30\x04\x00\x02a\x00", 4, True, MALFORMED),
-    (b"\x30\x05\x00\x02a\x00\x00", 5, True, MALFORMED),
-    (b"\xa2\x06\x00\x01\x00\x02\x00a", 4, True, MALFORMED),  # topic filter with U+0000
-    (b"\x82\x07\x00\x01\x00\x02\xff\xfe\x00", 4, True, MALFORMED),
-    # SUBSCRIBE / UNSUBSCRIBE payloads.
-    (b"\x82\x02\x00\x01", 4, True, PROTOCOL),                # no filters [MQTT-3.8.3-3]
-    (b"\x82\x03\x00\x01\x00", 5, True, PROTOCOL),
-    (b"\xa2\x02\x00\x01", 4, True, PROTOCOL),                # [MQTT-3.10.3-2]
-    (b"\xa2\x03\x00\x01\x00", 5, True, PROTOCOL),
-    (b"\x82\x06\x00\x01\x00\x01a\x04", 4, True, MALFORMED),  # 3.1.1 reserved option bits [MQTT-3-8.3-4]
-    (b"\x82\x06\x00\x01\x00\x01a\x03", 4, True, MALFORMED),  # 3.1.1 QoS 3
-    (b"\x82\x07\x00\x01\x00\x00\x01a\x40", 5, True, MALFORMED),  # MQTT 5 reserved bits [MQTT-3.8.3-5]
-    (b"\x82\x07\x00\x01\x00\x00\x01a\x80", 5, True, MALFORMED),
-    (b"\x82\x07\x00\x01\x00\x00\x01a\x03", 5, True, PROTOCOL),   # MQTT 5 QoS 3 [3.8.3.1]
-    (b"\x82\x07\x00\x01\x00\x00\x01a\x30", 5, True, PROTOCOL),   # retain handling 3 [3.8.3.1]
-    (b"\x82\x05\x00\x01\x00\x01a", 4, True, MALFORMED),      # filter without options byte
-    # Trailing bytes / truncation inside a packet.
-    (b"\x40\x03\x00\x01\x00", 4, True, MALFORMED),
-    (b"\xc0\x01\x00", 4, True, MALFORMED),
-    (b"\xe0\x01\x00", 4, True, MALFORMED),
-    (b"\xd0\x01\x00", 4, False, MALFORMED),
-    (b"\xb0\x03\x00\x01\x00", 4, False, MALFORMED),          # 3.1.1 UNSUBACK has no payload
-    (b"\x20\x03\x00\x00\x00", 4, False, MALFORMED),
-    (b"\x40\x05\x00\x01\x00\x00\x00", 5, True, MALFORMED),   # after an empty property block
-    (b"\xe0\x03\x00\x00\x00", 5, True, MALFORMED),
-    (b"\x30\x01\x00", 4, True, MALFORMED),
-    (b"\x30\x03\x00\x05a", 4, True, MALFORMED),
-    (b"\x32\x04\x00\x01t\x00", 4, True, MALFORMED),
-    (b"\x30\x03\x00\x01t", 5, True, MALFORMED),              # missing property length
-    (b"\x40\x01\x00", 5, True, MALFORMED),
-    (b"\x90\x02\x00\x01", 4, False, PROTOCOL),               # SUBACK without codes
-    (b"\xb0\x03\x00\x01\x00", 5, False, PROTOCOL),           # UNSUBACK without codes
-    # Reason codes not defined for the packet type.
-    (b"\x40\x03\x00\x01\x05", 5, True, PROTOCOL),
-    (b"\x62\x03\x00\x01\x10", 5, True, PROTOCOL),
-    (b"\xe0\x01\x01", 5, True, PROTOCOL),
-    (b"\xf0\x01\x01", 5, True, PROTOCOL),
-    (b"\x90\x04\x00\x01\x00\x03", 5, False, PROTOCOL),
-    (b"\x90\x03\x00\x01\x03", 4, False, PROTOCOL),           # 3.1.1 SUBACK [MQTT-3.9.3-2]
-    (b"\xb0\x04\x00\x01\x00\x01", 5, False, PROTOCOL),
-    (b"\x20\x03\x00\x01\x00", 5, False, PROTOCOL),
-    (b"\x20\x02\x00\x06", 4, False, PROTOCOL),               # reserved 3.1.1 return code
-    # CONNACK flags.
-    (b"\x20\x02\x02\x00", 4, False, MALFORMED),              # [MQTT-3.2.2-1]
-    (b"\x20\x02\x01\x05", 4, False, PROTOCOL),               # session present with refusal [MQTT-3.2.2-4]
-    (b"\x20\x03\x01\x87\x00", 5, False, PROTOCOL),
-])
+@pytest.mark.parametrize(
+    "data,version,server_side,code",
+    [
+        # Fixed header [MQTT-2.1.3-1]: reserved flags, reserved/forbidden types, direction.
+        (b"\x41\x02\x00\x01", 4, True, MALFORMED),
+        (b"\x60\x02\x00\x01", 4, True, MALFORMED),  # PUBREL must be 0b0010
+        (b"\x80\x06\x00\x01\x00\x01a\x00", 4, True, MALFORMED),  # SUBSCRIBE must be 0b0010
+        (b"\xa0\x05\x00\x01\x00\x01a", 4, True, MALFORMED),  # UNSUBSCRIBE must be 0b0010
+        (b"\xc1\x00", 4, True, MALFORMED),
+        (b"\xe2\x00", 5, True, MALFORMED),
+        (b"\xf1\x00", 5, True, MALFORMED),
+        (b"\x21\x02\x00\x00", 4, False, MALFORMED),
+        (b"\x00\x00", 4, True, MALFORMED),  # type 0 is forbidden
+        (b"\x00\x00", 5, False, MALFORMED),
+        (b"\xf0\x00", 4, True, MALFORMED),  # AUTH is reserved before MQTT 5
+        (b"\xf0\x00", 3, False, MALFORMED),
+        (b"\x20\x02\x00\x00", 4, True, PROTOCOL),  # CONNACK from a client
+        (b"\x90\x03\x00\x01\x00", 5, True, PROTOCOL),  # SUBACK from a client
+        (b"\xd0\x00", 4, True, PROTOCOL),  # PINGRESP from a client
+        (b"\xc0\x00", 4, False, PROTOCOL),  # PINGREQ from a server
+        (b"\x82\x06\x00\x01\x00\x01a\x00", 4, False, PROTOCOL),  # SUBSCRIBE from a server
+        (connect_bytes(), 4, False, PROTOCOL),  # CONNECT from a server
+        (connect_bytes(), 4, True, PROTOCOL),  # second CONNECT [MQTT-3.1.0-2]
+        # PUBLISH flags.
+        (b"\x36\x05\x00\x01t\x00\x01", 4, True, MALFORMED),  # QoS 3 [MQTT-3.3.1-4]
+        (b"\x38\x03\x00\x01t", 4, True, MALFORMED),  # DUP on QoS 0 [MQTT-3.3.1-2]
+        (b"\x38\x04\x00\x01t\x00", 5, False, MALFORMED),
+        # Packet identifier 0 [MQTT-2.2.1-3].
+        (b"\x32\x05\x00\x01t\x00\x00", 4, True, PROTOCOL),
+        (b"\x32\x06\x00\x01t\x00\x00\x00", 5, True, PROTOCOL),
+        (b"\x40\x02\x00\x00", 4, True, PROTOCOL),
+        (b"\x62\x02\x00\x00", 5, False, PROTOCOL),
+        (b"\x82\x06\x00\x00\x00\x01a\x00", 4, True, PROTOCOL),
+        (b"\xa2\x05\x00\x00\x00\x01a", 4, True, PROTOCOL),
+        (b"\x90\x03\x00\x00\x00", 4, False, PROTOCOL),
+        (b"\xb0\x02\x00\x00", 4, False, PROTOCOL),
+        # UTF-8 [MQTT-1.5.4-1/2]: invalid sequences, surrogates, overlong, U+0000.
+        (b"\x30\x04\x00\x02\xc3\x28", 4, True, MALFORMED),
+        (b"\x30\x05\x00\x03\xed\xa0\x80", 4, True, MALFORMED),  # U+D800 encoded
+        (b"\x30\x04\x00\x02\xc0\x80", 4, True, MALFORMED),  # overlong NUL
+        (b"\x30\x04\x00\x02a\x00", 4, True, MALFORMED),
+        (b"\x30\x05\x00\x02a\x00\x00", 5, True, MALFORMED),
+        (b"\xa2\x06\x00\x01\x00\x02\x00a", 4, True, MALFORMED),  # topic filter with U+0000
+        (b"\x82\x07\x00\x01\x00\x02\xff\xfe\x00", 4, True, MALFORMED),
+        # SUBSCRIBE / UNSUBSCRIBE payloads.
+        (b"\x82\x02\x00\x01", 4, True, PROTOCOL),  # no filters [MQTT-3.8.3-3]
+        (b"\x82\x03\x00\x01\x00", 5, True, PROTOCOL),
+        (b"\xa2\x02\x00\x01", 4, True, PROTOCOL),  # [MQTT-3.10.3-2]
+        (b"\xa2\x03\x00\x01\x00", 5, True, PROTOCOL),
+        (b"\x82\x06\x00\x01\x00\x01a\x04", 4, True, MALFORMED),  # 3.1.1 reserved option bits [MQTT-3-8.3-4]
+        (b"\x82\x06\x00\x01\x00\x01a\x03", 4, True, MALFORMED),  # 3.1.1 QoS 3
+        (b"\x82\x07\x00\x01\x00\x00\x01a\x40", 5, True, MALFORMED),  # MQTT 5 reserved bits [MQTT-3.8.3-5]
+        (b"\x82\x07\x00\x01\x00\x00\x01a\x80", 5, True, MALFORMED),
+        (b"\x82\x07\x00\x01\x00\x00\x01a\x03", 5, True, PROTOCOL),  # MQTT 5 QoS 3 [3.8.3.1]
+        (b"\x82\x07\x00\x01\x00\x00\x01a\x30", 5, True, PROTOCOL),  # retain handling 3 [3.8.3.1]
+        (b"\x82\x05\x00\x01\x00\x01a", 4, True, MALFORMED),  # filter without options byte
+        # Trailing bytes / truncation inside a packet.
+        (b"\x40\x03\x00\x01\x00", 4, True, MALFORMED),
+        (b"\xc0\x01\x00", 4, True, MALFORMED),
+        (b"\xe0\x01\x00", 4, True, MALFORMED),
+        (b"\xd0\x01\x00", 4, False, MALFORMED),
+        (b"\xb0\x03\x00\x01\x00", 4, False, MALFORMED),  # 3.1.1 UNSUBACK has no payload
+        (b"\x20\x03\x00\x00\x00", 4, False, MALFORMED),
+        (b"\x40\x05\x00\x01\x00\x00\x00", 5, True, MALFORMED),  # after an empty property block
+        (b"\xe0\x03\x00\x00\x00", 5, True, MALFORMED),
+        (b"\x30\x01\x00", 4, True, MALFORMED),
+        (b"\x30\x03\x00\x05a", 4, True, MALFORMED),
+        (b"\x32\x04\x00\x01t\x00", 4, True, MALFORMED),
+        (b"\x30\x03\x00\x01t", 5, True, MALFORMED),  # missing property length
+        (b"\x40\x01\x00", 5, True, MALFORMED),
+        (b"\x90\x02\x00\x01", 4, False, PROTOCOL),  # SUBACK without codes
+        (b"\xb0\x03\x00\x01\x00", 5, False, PROTOCOL),  # UNSUBACK without codes
+        # Reason codes not defined for the packet type.
+        (b"\x40\x03\x00\x01\x05", 5, True, PROTOCOL),
+        (b"\x62\x03\x00\x01\x10", 5, True, PROTOCOL),
+        (b"\xe0\x01\x01", 5, True, PROTOCOL),
+        (b"\xf0\x01\x01", 5, True, PROTOCOL),
+        (b"\x90\x04\x00\x01\x00\x03", 5, False, PROTOCOL),
+        (b"\x90\x03\x00\x01\x03", 4, False, PROTOCOL),  # 3.1.1 SUBACK [MQTT-3.9.3-2]
+        (b"\xb0\x04\x00\x01\x00\x01", 5, False, PROTOCOL),
+        (b"\x20\x03\x00\x01\x00", 5, False, PROTOCOL),
+        (b"\x20\x02\x00\x06", 4, False, PROTOCOL),  # reserved 3.1.1 return code
+        # CONNACK flags.
+        (b"\x20\x02\x02\x00", 4, False, MALFORMED),  # [MQTT-3.2.2-1]
+        (b"\x20\x02\x01\x05", 4, False, PROTOCOL),  # session present with refusal [MQTT-3.2.2-4]
+        (b"\x20\x03\x01\x87\x00", 5, False, PROTOCOL),
+    ],
+)
 def test_validation(data, version, server_side, code):
     assert feed_rc(data, version, server_side) == code
 
 
 def test_first_packet_must_be_connect():
-    assert feed_rc(b"\x30\x03\x00\x01t", version=None) == PROTOCOL   # [MQTT-3.1.0-1]
-    assert feed_rc(b"\xc0", version=None) == PROTOCOL                 # refused at the first byte
+    assert feed_rc(b"\x30\x03\x00\x01t", version=None) == PROTOCOL  # [MQTT-3.1.0-1]
+    assert feed_rc(b"\xc0", version=None) == PROTOCOL  # refused at the first byte
     assert feed_rc(b"\xf0\x00", version=None) == PROTOCOL
     assert feed_rc(b"\x00", version=None) == MALFORMED
-    assert rc_of(decode, 0xc0, b"", None, True) == PROTOCOL
+    assert rc_of(decode, 0xC0, b"", None, True) == PROTOCOL
 
 
-@pytest.mark.parametrize("data,code", [
-    (connect_bytes(flags=0x03), MALFORMED),                  # reserved flag [MQTT-3.1.2-3]
-    (connect_bytes(flags=0x0A), MALFORMED),                  # will QoS without will flag [MQTT-3.1.2-11]
-    (connect_bytes(flags=0x22), MALFORMED),                  # will retain without will flag [MQTT-3.1.2-13]
-    (connect_bytes(flags=0x1E, payload=b"\x00\x01c\x00\x01t\x00\x00"), MALFORMED),  # will QoS 3
-    (connect_bytes(flags=0x42, payload=b"\x00\x01c\x00\x01p"), MALFORMED),  # password, no user [MQTT-3.1.2-22]
-    (connect_bytes(version=3, flags=0x42, payload=b"\x00\x01c\x00\x01p"), MALFORMED),
-    (connect_bytes(version=4, name="MQIsdp"), PROTOCOL),     # name does not go with level [MQTT-3.1.2-1]
-    (connect_bytes(version=3, name="MQTT"), PROTOCOL),
-    (connect_bytes(version=5, name="MQIsdp", props=b"\x00"), PROTOCOL),
-    (connect_bytes(version=4, name="HTTP"), PROTOCOL),
-    (connect_bytes(payload=b"\x00\x01c\x00"), MALFORMED),    # trailing byte
-    (connect_bytes(payload=b"\x00\x05c"), MALFORMED),        # truncated client id
-    (connect_bytes(flags=0x06, payload=b"\x00\x01c\x00\x01t"), MALFORMED),  # will payload missing
-    (connect_bytes(flags=0x82, payload=b"\x00\x01c"), MALFORMED),           # user name missing
-    (connect_bytes(payload=b"\x00\x01\x00"), MALFORMED),     # U+0000 in client id
-    (connect_bytes(version=5, props=b"\x03\x16\x00\x00"), PROTOCOL),  # auth data without method
-    (connect_bytes(version=5, props=b"\x02\x24\x01"), MALFORMED),     # maximum_qos is CONNACK-only
-    (connect_bytes(version=5, props=b"\x03\x21\x00\x00"), PROTOCOL),  # receive maximum 0
-    (connect_bytes(version=5, props=b"\x05\x27\x00\x00\x00\x00"), PROTOCOL),  # maximum packet size 0
-    (connect_bytes(version=5, props=b"\x02\x17\x02"), PROTOCOL),      # request problem information 2
-    (connect_bytes(version=5, props=b"\x02\x19\x02"), PROTOCOL),      # request response information 2
-    (connect_bytes(version=5, props=b"\x0a\x11\x00\x00\x00\x01\x11\x00\x00\x00\x01"), PROTOCOL),  # twice
-    (connect_bytes(version=5, props=b"\x05\x11\x00\x00\x00"), MALFORMED),    # truncated property
-    (connect_bytes(version=5, props=b"\x09\x11\x00\x00\x00\x01"), MALFORMED),  # length past the end
-    (connect_bytes(version=5, props=b"\x02\x7f\x00"), MALFORMED),            # unknown identifier
-    (connect_bytes(version=5, props=b"\x02\x18\x00"), MALFORMED),            # will_delay only in will props
-    (connect_bytes(version=5, flags=0x06, props=b"\x00",
-                   payload=b"\x00\x01c\x02\x11\x00\x00\x01t\x00\x00"), MALFORMED),  # session expiry in will
-    (connect_bytes(version=5, flags=0x06, props=b"\x00",
-                   payload=b"\x00\x01c\x02\x01\x05\x00\x01t\x00\x00"), PROTOCOL),   # will payload format 5
-])
+@pytest.mark.parametrize(
+    "data,code",
+    [
+        (connect_bytes(flags=0x03), MALFORMED),  # reserved flag [MQTT-3.1.2-3]
+        (connect_bytes(flags=0x0A), MALFORMED),  # will QoS without will flag [MQTT-3.1.2-11]
+        (connect_bytes(flags=0x22), MALFORMED),  # will retain without will flag [MQTT-3.1.2-13]
+        (connect_bytes(flags=0x1E, payload=b"\x00\x01c\x00\x01t\x00\x00"), MALFORMED),  # will QoS 3
+        (connect_bytes(flags=0x42, payload=b"\x00\x01c\x00\x01p"), MALFORMED),  # password, no user [MQTT-3.1.2-22]
+        (connect_bytes(version=3, flags=0x42, payload=b"\x00\x01c\x00\x01p"), MALFORMED),
+        (connect_bytes(version=4, name="MQIsdp"), PROTOCOL),  # name does not go with level [MQTT-3.1.2-1]
+        (connect_bytes(version=3, name="MQTT"), PROTOCOL),
+        (connect_bytes(version=5, name="MQIsdp", props=b"\x00"), PROTOCOL),
+        (connect_bytes(version=4, name="HTTP"), PROTOCOL),
+        (connect_bytes(payload=b"\x00\x01c\x00"), MALFORMED),  # trailing byte
+        (connect_bytes(payload=b"\x00\x05c"), MALFORMED),  # truncated client id
+        (connect_bytes(flags=0x06, payload=b"\x00\x01c\x00\x01t"), MALFORMED),  # will payload missing
+        (connect_bytes(flags=0x82, payload=b"\x00\x01c"), MALFORMED),  # user name missing
+        (connect_bytes(payload=b"\x00\x01\x00"), MALFORMED),  # U+0000 in client id
+        (connect_bytes(version=5, props=b"\x03\x16\x00\x00"), PROTOCOL),  # auth data without method
+        (connect_bytes(version=5, props=b"\x02\x24\x01"), MALFORMED),  # maximum_qos is CONNACK-only
+        (connect_bytes(version=5, props=b"\x03\x21\x00\x00"), PROTOCOL),  # receive maximum 0
+        (connect_bytes(version=5, props=b"\x05\x27\x00\x00\x00\x00"), PROTOCOL),  # maximum packet size 0
+        (connect_bytes(version=5, props=b"\x02\x17\x02"), PROTOCOL),  # request problem information 2
+        (connect_bytes(version=5, props=b"\x02\x19\x02"), PROTOCOL),  # request response information 2
+        (connect_bytes(version=5, props=b"\x0a\x11\x00\x00\x00\x01\x11\x00\x00\x00\x01"), PROTOCOL),  # twice
+        (connect_bytes(version=5, props=b"\x05\x11\x00\x00\x00"), MALFORMED),  # truncated property
+        (connect_bytes(version=5, props=b"\x09\x11\x00\x00\x00\x01"), MALFORMED),  # length past the end
+        (connect_bytes(version=5, props=b"\x02\x7f\x00"), MALFORMED),  # unknown identifier
+        (connect_bytes(version=5, props=b"\x02\x18\x00"), MALFORMED),  # will_delay only in will props
+        (
+            connect_bytes(version=5, flags=0x06, props=b"\x00", payload=b"\x00\x01c\x02\x11\x00\x00\x01t\x00\x00"),
+            MALFORMED,
+        ),  # session expiry in will
+        (
+            connect_bytes(version=5, flags=0x06, props=b"\x00", payload=b"\x00\x01c\x02\x01\x05\x00\x01t\x00\x00"),
+            PROTOCOL,
+        ),  # will payload format 5
+    ],
+)
 def test_connect_validation(data, code):
     assert feed_rc(data, version=None) == code
 
@@ -623,21 +790,24 @@ def test_unsupported_protocol_level(level):
     assert not getattr(other.value, "version_unsupported", False)
 
 
-@pytest.mark.parametrize("props,code", [
-    (b"\x02\x01\x02", PROTOCOL),                     # payload format indicator 2
-    (b"\x03\x23\x00\x00", RC.TOPIC_ALIAS_INVALID),   # topic alias 0 [MQTT-3.3.2-8]
-    (b"\x02\x0b\x00", PROTOCOL),                     # subscription identifier 0
-    (b"\x02\x0b\x01", PROTOCOL),                     # from a client at all [MQTT-3.3.4-6]
-    (b"\x02\x11\x00", MALFORMED),                    # session expiry in PUBLISH [MQTT 5 2.2.2.2]
-    (b"\x06\x03\x00\x01a\x03\x00", MALFORMED),       # content type, then a truncated one
-    (b"\x08\x03\x00\x01a\x03\x00\x01b", PROTOCOL),   # content type twice
-    (b"\x04\x02\x00\x00\x00", MALFORMED),            # message expiry truncated
-    (b"\x03\x0b\x80\x00", MALFORMED),                # non-minimal varint [MQTT-1.5.5-1]
-    (b"\x05\x0b\x80\x80\x80\x80", MALFORMED),        # 5-byte varint
-    (b"\x80\x00", MALFORMED),                        # non-minimal property length
-    (b"\x03\x26\x00\x01", MALFORMED),                # user property pair cut short
-    (b"\x05\x26\x00\x00\x00\x01", MALFORMED),
-])
+@pytest.mark.parametrize(
+    "props,code",
+    [
+        (b"\x02\x01\x02", PROTOCOL),  # payload format indicator 2
+        (b"\x03\x23\x00\x00", RC.TOPIC_ALIAS_INVALID),  # topic alias 0 [MQTT-3.3.2-8]
+        (b"\x02\x0b\x00", PROTOCOL),  # subscription identifier 0
+        (b"\x02\x0b\x01", PROTOCOL),  # from a client at all [MQTT-3.3.4-6]
+        (b"\x02\x11\x00", MALFORMED),  # session expiry in PUBLISH [MQTT 5 2.2.2.2]
+        (b"\x06\x03\x00\x01a\x03\x00", MALFORMED),  # content type, then a truncated one
+        (b"\x08\x03\x00\x01a\x03\x00\x01b", PROTOCOL),  # content type twice
+        (b"\x04\x02\x00\x00\x00", MALFORMED),  # message expiry truncated
+        (b"\x03\x0b\x80\x00", MALFORMED),  # non-minimal varint [MQTT-1.5.5-1]
+        (b"\x05\x0b\x80\x80\x80\x80", MALFORMED),  # 5-byte varint
+        (b"\x80\x00", MALFORMED),  # non-minimal property length
+        (b"\x03\x26\x00\x01", MALFORMED),  # user property pair cut short
+        (b"\x05\x26\x00\x00\x00\x01", MALFORMED),
+    ],
+)
 def test_publish_property_validation(props, code):
     body = b"\x00\x01t" + props
     assert feed_rc(bytes((0x30, len(body))) + body, version=5) == code
@@ -671,7 +841,8 @@ def test_client_side_publish_may_carry_subscription_ids():
     body = b"\x00\x01t\x04\x0b\x01\x0b\x02pay"
     d = decoder_for(5, False)
     assert d.feed(bytes((0x30, len(body))) + body) == [
-        Publish("t", b"pay", properties={"subscription_identifier": [1, 2]})]
+        Publish("t", b"pay", properties={"subscription_identifier": [1, 2]})
+    ]
 
 
 def test_encode_properties_rejects_misuse():
@@ -694,6 +865,7 @@ def test_bom_is_kept():
 
 # --- remaining length and packet size ---------------------------------------------------------------
 
+
 def test_remaining_length_rules():
     # A fourth length byte with its continuation bit set announces a fifth: malformed at once.
     assert feed_rc(b"\x30\xff\xff\xff\x80", max_packet_size=MAX_PACKET_SIZE_PROTOCOL) == MALFORMED
@@ -714,10 +886,10 @@ def test_oversize_detected_from_the_header_alone():
     assert MAX_PACKET_SIZE_DEFAULT == 1024 * 1024
     d = decoder_for(4, True)
     d.max_packet_size = 100
-    ok = encode(Publish("t", b"x" * 95), 4)      # 2 + 2 + 1 + 95 = 100 bytes in all
+    ok = encode(Publish("t", b"x" * 95), 4)  # 2 + 2 + 1 + 95 = 100 bytes in all
     assert len(ok) == 100 and d.feed(ok) == [Publish("t", b"x" * 95)]
     with pytest.raises(MQTTError) as info:
-        d.feed(b"\x30\x63")                      # 2 + 99 = 101 bytes announced, none of them sent
+        d.feed(b"\x30\x63")  # 2 + 99 = 101 bytes announced, none of them sent
     assert info.value.reason_code == RC.PACKET_TOO_LARGE
     # The default limit; a header that arrives a byte at a time still trips it before any body.
     d = decoder_for(5, True)
@@ -735,7 +907,7 @@ def test_decoder_argument_checks():
     with pytest.raises(ValueError):
         Decoder(max_packet_size=1)
     with pytest.raises(ValueError):
-        Decoder(server_side=False).feed(b"\xd0\x00")   # client side needs .version
+        Decoder(server_side=False).feed(b"\xd0\x00")  # client side needs .version
     d = Decoder(server_side=False)
     d.version = 6
     with pytest.raises(ValueError):
@@ -744,12 +916,18 @@ def test_decoder_argument_checks():
 
 # --- feeding ----------------------------------------------------------------------------------------
 
+
 def _stream(version):
     cases = v5_cases() if version == 5 else v3_cases(version)
-    client = [p for p in cases if type(p) in CLIENT_TYPES and type(p) is not Connect
-              and "subscription_identifier" not in getattr(p, "properties", {})]
+    client = [
+        p
+        for p in cases
+        if type(p) in CLIENT_TYPES
+        and type(p) is not Connect
+        and "subscription_identifier" not in getattr(p, "properties", {})
+    ]
     connect = next(p for p in cases if type(p) is Connect)
-    big = Publish("big", bytes(range(256)) * 3, 1, packet_id=77)   # two-byte remaining length
+    big = Publish("big", bytes(range(256)) * 3, 1, packet_id=77)  # two-byte remaining length
     packets = [connect] + client + [big]
     return packets, b"".join(encode(p, version) for p in packets)
 
@@ -772,7 +950,7 @@ def test_feed_byte_by_byte(version):
     d = Decoder()
     got = []
     for i in range(len(stream)):
-        got += d.feed(stream[i:i + 1])
+        got += d.feed(stream[i : i + 1])
         assert d.buffered <= i + 1
     assert got == packets and d.buffered == 0
 
@@ -809,24 +987,24 @@ def test_connect_sets_version_mid_stream():
 
 # --- encode_publish / patch_publish -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("version", ALL)
 def test_encode_publish_and_patch(version):
     props = {"user_property": [("k", "v")], "message_expiry_interval": 10} if version == 5 else {}
     pub = Publish("fan/out", b"m" * 300, 1, False, False, None, props)
     buf, offset = encode_publish(pub, version)
     assert isinstance(buf, bytearray)
-    assert buf[offset:offset + 2] == b"\x00\x00"          # placeholder for the per-receiver id
+    assert buf[offset : offset + 2] == b"\x00\x00"  # placeholder for the per-receiver id
     first, body = split(bytes(buf))
     for pid, qos, retain, dup in ((1, 1, False, False), (0xBEEF, 2, True, True), (65535, 1, True, False)):
         out = patch_publish(buf, offset, pid, qos, retain, dup)
-        assert buf[offset:offset + 2] == b"\x00\x00"      # the original is untouched
+        assert buf[offset : offset + 2] == b"\x00\x00"  # the original is untouched
         got = decoder_for(version, False).feed(bytes(out))
         assert got == [Publish("fan/out", b"m" * 300, qos, retain, dup, pid, props)]
         assert bytes(out) == encode(Publish("fan/out", b"m" * 300, qos, retain, dup, pid, props), version)
     q0, off0 = encode_publish(Publish("t", b"x", 0, True), version)
     assert off0 == -1
-    assert decoder_for(version, False).feed(bytes(patch_publish(q0, -1, 0, 0, False, False))) == [
-        Publish("t", b"x")]
+    assert decoder_for(version, False).feed(bytes(patch_publish(q0, -1, 0, 0, False, False))) == [Publish("t", b"x")]
     with pytest.raises(ValueError):
         patch_publish(q0, -1, 1, 1, False, False)
     with pytest.raises(ValueError):
@@ -844,7 +1022,7 @@ def test_encode_publish_offset_small_and_large():
 
 def test_encode_rejects_programming_errors():
     with pytest.raises(ValueError):
-        encode(Publish("t", b"", 1), 4)                   # QoS 1 needs an id in a finished packet
+        encode(Publish("t", b"", 1), 4)  # QoS 1 needs an id in a finished packet
     with pytest.raises(ValueError):
         encode(Publish("t", b"", 0, dup=True), 4)
     with pytest.raises(ValueError):
@@ -856,7 +1034,7 @@ def test_encode_rejects_programming_errors():
     with pytest.raises(ValueError):
         encode(Unsubscribe(1, []), 4)
     with pytest.raises(ValueError):
-        encode(Connect("c", password=b"p"), 4)            # [MQTT-3.1.2-22]
+        encode(Connect("c", password=b"p"), 4)  # [MQTT-3.1.2-22]
     with pytest.raises(ValueError):
         encode(Publish("x" * 70000, b""), 4)
     with pytest.raises(ValueError):

@@ -1,5 +1,6 @@
 """Property-based tests for the MQTT codec: arbitrary valid packets survive encode -> decode unchanged,
 and no input, however broken, makes the decoder raise anything but MQTTError."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,8 +45,7 @@ from broker.properties import (
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-CLIENT_TYPES = (Connect, Publish, Puback, Pubrec, Pubrel, Pubcomp, Subscribe, Unsubscribe, Pingreq, Disconnect,
-                Auth)
+CLIENT_TYPES = (Connect, Publish, Puback, Pubrec, Pubrel, Pubcomp, Subscribe, Unsubscribe, Pingreq, Disconnect, Auth)
 SERVER_TYPES = (Connack, Publish, Puback, Pubrec, Pubrel, Pubcomp, Suback, Unsuback, Pingresp, Disconnect, Auth)
 
 # MQTT strings: any Unicode scalar value but U+0000 (surrogates cannot be encoded at all) [MQTT-1.5.4].
@@ -108,10 +108,18 @@ def connects(draw, version):
     password = draw(st.none() | binary)
     if version < 5 and username is None:
         password = None  # [MQTT-3.1.2-22]
-    will = draw(st.none() | st.builds(Will, text, binary, st.integers(0, 2), st.booleans(),
-                                      properties(WILL, version)))
-    return Connect(draw(text), version, c.PROTOCOL_NAMES[version], draw(st.booleans()),
-                   draw(st.integers(0, 0xFFFF)), username, password, will, draw(properties(c.CONNECT, version)))
+    will = draw(st.none() | st.builds(Will, text, binary, st.integers(0, 2), st.booleans(), properties(WILL, version)))
+    return Connect(
+        draw(text),
+        version,
+        c.PROTOCOL_NAMES[version],
+        draw(st.booleans()),
+        draw(st.integers(0, 0xFFFF)),
+        username,
+        password,
+        will,
+        draw(properties(c.CONNECT, version)),
+    )
 
 
 # The MQTT 5 reasons a 3.1/3.1.1 CONNACK return code decodes to (one per return code).
@@ -131,8 +139,15 @@ def connacks(draw, version):
 @st.composite
 def publishes(draw, version):
     qos = draw(st.integers(0, 2))
-    return Publish(draw(text), draw(binary), qos, draw(st.booleans()), draw(st.booleans()) if qos else False,
-                   draw(packet_ids) if qos else None, draw(properties(c.PUBLISH, version)))
+    return Publish(
+        draw(text),
+        draw(binary),
+        qos,
+        draw(st.booleans()),
+        draw(st.booleans()) if qos else False,
+        draw(packet_ids) if qos else None,
+        draw(properties(c.PUBLISH, version)),
+    )
 
 
 def acks(cls, ptype):
@@ -141,39 +156,43 @@ def acks(cls, ptype):
         if version != 5:
             return cls(draw(packet_ids))
         return cls(draw(packet_ids), draw(_reason(ptype)), draw(properties(ptype)))
+
     return strategy
 
 
 @st.composite
 def subscribes(draw, version):
     if version == 5:
-        request = st.builds(SubscriptionRequest, text, st.integers(0, 2), st.booleans(), st.booleans(),
-                            st.integers(0, 2))
+        request = st.builds(
+            SubscriptionRequest, text, st.integers(0, 2), st.booleans(), st.booleans(), st.integers(0, 2)
+        )
     else:
         request = st.builds(SubscriptionRequest, text, st.integers(0, 2))
-    return Subscribe(draw(packet_ids), draw(st.lists(request, min_size=1, max_size=4)),
-                     draw(properties(c.SUBSCRIBE, version)))
+    return Subscribe(
+        draw(packet_ids), draw(st.lists(request, min_size=1, max_size=4)), draw(properties(c.SUBSCRIBE, version))
+    )
 
 
 @st.composite
 def subacks(draw, version):
     codes = _reason(c.SUBACK) if version == 5 else st.sampled_from([0, 1, 2, 0x80])
-    return Suback(draw(packet_ids), draw(st.lists(codes, min_size=1, max_size=5)),
-                  draw(properties(c.SUBACK, version)))
+    return Suback(draw(packet_ids), draw(st.lists(codes, min_size=1, max_size=5)), draw(properties(c.SUBACK, version)))
 
 
 @st.composite
 def unsubscribes(draw, version):
-    return Unsubscribe(draw(packet_ids), draw(st.lists(text, min_size=1, max_size=4)),
-                       draw(properties(c.UNSUBSCRIBE, version)))
+    return Unsubscribe(
+        draw(packet_ids), draw(st.lists(text, min_size=1, max_size=4)), draw(properties(c.UNSUBSCRIBE, version))
+    )
 
 
 @st.composite
 def unsubacks(draw, version):
     if version != 5:
         return Unsuback(draw(packet_ids))
-    return Unsuback(draw(packet_ids), draw(st.lists(_reason(c.UNSUBACK), min_size=1, max_size=5)),
-                    draw(properties(c.UNSUBACK)))
+    return Unsuback(
+        draw(packet_ids), draw(st.lists(_reason(c.UNSUBACK), min_size=1, max_size=5)), draw(properties(c.UNSUBACK))
+    )
 
 
 def reason_only(cls, ptype):
@@ -182,15 +201,26 @@ def reason_only(cls, ptype):
         if version != 5:
             return cls()
         return cls(draw(_reason(ptype)), draw(properties(ptype)))
+
     return strategy
 
 
 STRATEGIES = {
-    Connect: connects, Connack: connacks, Publish: publishes,
-    Puback: acks(Puback, c.PUBACK), Pubrec: acks(Pubrec, c.PUBREC), Pubrel: acks(Pubrel, c.PUBREL),
-    Pubcomp: acks(Pubcomp, c.PUBCOMP), Subscribe: subscribes, Suback: subacks, Unsubscribe: unsubscribes,
-    Unsuback: unsubacks, Pingreq: lambda v: st.just(Pingreq()), Pingresp: lambda v: st.just(Pingresp()),
-    Disconnect: reason_only(Disconnect, c.DISCONNECT), Auth: reason_only(Auth, c.AUTH),
+    Connect: connects,
+    Connack: connacks,
+    Publish: publishes,
+    Puback: acks(Puback, c.PUBACK),
+    Pubrec: acks(Pubrec, c.PUBREC),
+    Pubrel: acks(Pubrel, c.PUBREL),
+    Pubcomp: acks(Pubcomp, c.PUBCOMP),
+    Subscribe: subscribes,
+    Suback: subacks,
+    Unsubscribe: unsubscribes,
+    Unsuback: unsubacks,
+    Pingreq: lambda v: st.just(Pingreq()),
+    Pingresp: lambda v: st.just(Pingresp()),
+    Disconnect: reason_only(Disconnect, c.DISCONNECT),
+    Auth: reason_only(Auth, c.AUTH),
 }
 
 
@@ -206,7 +236,7 @@ def _split(raw: bytes):
     i = 1
     while raw[i] & 0x80:
         i += 1
-    return raw[0], raw[i + 1:]
+    return raw[0], raw[i + 1 :]
 
 
 def _decoder(version: int, server_side: bool) -> Decoder:
@@ -248,8 +278,11 @@ def test_roundtrip(cls, data):
 
 
 def _client_packet(version):
-    return st.sampled_from([t for t in CLIENT_TYPES if t is not Connect and version in versions_of(t)]).flatmap(
-        lambda cls: STRATEGIES[cls](version)).filter(lambda p: not _server_may_not_receive(p))
+    return (
+        st.sampled_from([t for t in CLIENT_TYPES if t is not Connect and version in versions_of(t)])
+        .flatmap(lambda cls: STRATEGIES[cls](version))
+        .filter(lambda p: not _server_may_not_receive(p))
+    )
 
 
 @st.composite
@@ -301,14 +334,21 @@ def test_garbage_before_connect(garbage, cut):
 
 
 @SETTINGS
-@given(version=st.sampled_from([3, 4, 5]), server_side=st.booleans(),
-       garbage=st.binary(max_size=300), cut=st.integers(0, 300))
+@given(
+    version=st.sampled_from([3, 4, 5]),
+    server_side=st.booleans(),
+    garbage=st.binary(max_size=300),
+    cut=st.integers(0, 300),
+)
 def test_garbage_after_connect(version, server_side, garbage, cut):
     _feed_pieces(_decoder(version, server_side), garbage, cut)
 
 
-_MUTATIONS = st.lists(st.tuples(st.sampled_from(["flip", "set", "insert", "delete"]), st.integers(0, 10_000),
-                                st.integers(0, 255)), min_size=1, max_size=4)
+_MUTATIONS = st.lists(
+    st.tuples(st.sampled_from(["flip", "set", "insert", "delete"]), st.integers(0, 10_000), st.integers(0, 255)),
+    min_size=1,
+    max_size=4,
+)
 
 
 def _mutate(raw: bytes, mutations) -> bytes:

@@ -1,4 +1,5 @@
 """The broker-control interface against live broker state built by real clients."""
+
 import time
 
 import attrs
@@ -24,8 +25,14 @@ def test_node_info_is_real(broker):
 
 
 def test_client_record_fields(broker):
-    c = Client(broker, "rec", v5=True, username="u1", keepalive=42,
-               properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=30))
+    c = Client(
+        broker,
+        "rec",
+        v5=True,
+        username="u1",
+        keepalive=42,
+        properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=30),
+    )
     c.subscribe("a/+", 1)
     info = broker.run(broker.control.get_client("rec"))
     assert (info.clientid, info.username, info.connected, info.keepalive) == ("rec", "u1", True, 42)
@@ -116,8 +123,9 @@ def test_kick(broker):
 def test_subscribe_on_behalf_and_subscription_listing(broker):
     c = Client(broker, "target")
     ctl = broker.control
-    subs = broker.run(ctl.subscribe("target", [SubscribeRequest(topic="x/#", qos=1),
-                                               SubscribeRequest(topic="$share/g/y", qos=0)]))
+    subs = broker.run(
+        ctl.subscribe("target", [SubscribeRequest(topic="x/#", qos=1), SubscribeRequest(topic="$share/g/y", qos=0)])
+    )
     assert [(s.topic, s.qos, s.share_group) for s in subs] == [("x/#", 1, None), ("$share/g/y", 0, "g")]
     Client(broker).publish("x/1", b"via api", qos=1)
     assert c.expect().payload == b"via api"
@@ -143,8 +151,9 @@ def test_publish_via_interface(broker):
     s = Client(broker, v5=True)
     s.subscribe("api/t", 1)
     ctl = broker.control
-    res = broker.run(ctl.publish(PublishRequest(topic="api/t", payload=b"hi", qos=1,
-                                                properties={"user_property": [("k", "v")]})))
+    res = broker.run(
+        ctl.publish(PublishRequest(topic="api/t", payload=b"hi", qos=1, properties={"user_property": [("k", "v")]}))
+    )
     assert res.matched == 1 and len(res.id) == 32
     m = s.expect()
     assert m.payload == b"hi" and m.properties.UserProperty == [("k", "v")]

@@ -1,5 +1,6 @@
 """Durability end to end: the real `emqgw serve`, state made over all three dialects and MQTT, `kill -9`,
 a restart, and fresh clients that find everything again (README, "Durability")."""
+
 import base64
 import json
 import os
@@ -29,9 +30,31 @@ class Server:
 
     def spawn(self) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--config", str(self.cfg), "--data-dir", str(self.data),
-             "--http-port", "0", "--v2-port", "off", "--v4-port", "off", "--mqtt-port", "0", "--ws-port", "off"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "serve",
+                "--config",
+                str(self.cfg),
+                "--data-dir",
+                str(self.data),
+                "--http-port",
+                "0",
+                "--v2-port",
+                "off",
+                "--v4-port",
+                "off",
+                "--mqtt-port",
+                "0",
+                "--ws-port",
+                "off",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def start(self):
         self.proc = self.spawn()
@@ -55,8 +78,11 @@ class Server:
             self.proc.wait(TIMEOUT)
 
     def call(self, method, path, body=None, bearer=False):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode())
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.http}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+        )
         req.add_header("Content-Type", "application/json")
         if bearer:
             if self.token is None:
@@ -83,7 +109,7 @@ def _read_publishes(raw: Raw, n: int) -> list[bytes]:
     while len(out) < n and time.monotonic() < end:
         buf += raw.recv()
         while len(buf) >= 2 and len(buf) >= 2 + buf[1]:
-            packet, buf = buf[:2 + buf[1]], buf[2 + buf[1]:]
+            packet, buf = buf[: 2 + buf[1]], buf[2 + buf[1] :]
             if packet[0] >> 4 == 3:
                 out.append(packet)
     return out
@@ -105,16 +131,19 @@ def test_state_survives_kill_9(tmp_path, mode):
         pub.publish("r/1", b"keep", qos=1, retain=True)
         pub.publish("r/2", b"gone", qos=1, retain=True)
         pub.publish("r/2", b"", qos=1, retain=True)  # deleted again
-        sub5 = Client(srv, "sub5", v5=True, clean=False,
-                      properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=3600))
-        sub5.subscribe("q/#", 2, no_local=True, rap=True, rh=1,
-                       properties=v5props(PacketTypes.SUBSCRIBE, SubscriptionIdentifier=7))
+        sub5 = Client(
+            srv, "sub5", v5=True, clean=False, properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=3600)
+        )
+        sub5.subscribe(
+            "q/#", 2, no_local=True, rap=True, rh=1, properties=v5props(PacketTypes.SUBSCRIBE, SubscriptionIdentifier=7)
+        )
         sub5.disconnect()
         sub3 = Client(srv, "sub3", clean=False)
         sub3.subscribe("q/+", 1)
         sub3.disconnect()
-        short = Client(srv, "short", v5=True, clean=False,
-                       properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=1))
+        short = Client(
+            srv, "short", v5=True, clean=False, properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=1)
+        )
         short.subscribe("q/#", 1)
         short.disconnect()
         # A raw 3.1.1 subscriber that receives one QoS 1 message and vanishes without acknowledging it.
@@ -145,8 +174,9 @@ def test_state_survives_kill_9(tmp_path, mode):
         assert "ops2" in json.dumps(srv.call("GET", "/api/v2/users"))
         assert any(k["name"] == "fleet" for k in srv.call("GET", "/api/v5/api_key", bearer=True))
         req = urllib.request.Request(f"http://127.0.0.1:{srv.http}/api/v5/nodes")
-        req.add_header("Authorization", "Basic " + base64.b64encode(
-            f"{key['api_key']}:{key['api_secret']}".encode()).decode())
+        req.add_header(
+            "Authorization", "Basic " + base64.b64encode(f"{key['api_key']}:{key['api_secret']}".encode()).decode()
+        )
         with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
             assert r.status == 200
         bans = {(b["as"], b["who"]) for b in srv.call("GET", "/api/v5/banned", bearer=True)["data"]}
@@ -176,8 +206,14 @@ def test_state_survives_kill_9(tmp_path, mode):
         s = subs[0]
         assert (s["topic"], s["qos"], s["nl"], s["rap"], s["rh"]) == ("q/#", 2, 1, 1, 1)
 
-        sub5 = Client(srv, "sub5", v5=True, clean=False,
-                      properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=3600), connect=False)
+        sub5 = Client(
+            srv,
+            "sub5",
+            v5=True,
+            clean=False,
+            properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=3600),
+            connect=False,
+        )
         flags, rc, _ = sub5.connect()
         assert flags.session_present
         got = [sub5.expect() for _ in range(6)]
@@ -192,8 +228,14 @@ def test_state_survives_kill_9(tmp_path, mode):
         assert [sub3.expect().payload for _ in range(6)] == [b"m0", b"m1", b"m2", b"m3", b"m4", b"two"]
         sub3.expect_none()
 
-        short = Client(srv, "short", v5=True, clean=False,
-                       properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=1), connect=False)
+        short = Client(
+            srv,
+            "short",
+            v5=True,
+            clean=False,
+            properties=v5props(PacketTypes.CONNECT, SessionExpiryInterval=1),
+            connect=False,
+        )
         flags, rc, _ = short.connect()
         assert not flags.session_present
 
@@ -245,9 +287,13 @@ def test_corrupt_database_is_one_line_and_exit_2(tmp_path):
 def test_bad_durability_value_names_the_key(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text('[mqtt]\ndurability = "always"\n')
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(f),
-                             "--data-dir", str(tmp_path / "d")],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(f), "--data-dir", str(tmp_path / "d")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 2
     assert "mqtt.durability" in err and "Traceback" not in err

@@ -1,4 +1,5 @@
 """The sans-IO side of durability: what the journal records, and PUBACKs held for the disk in sync mode."""
+
 from broker import packets as pk
 from broker.channel import Channel
 from broker.codec import Decoder, encode

@@ -6,6 +6,7 @@ EMQ 2.x, NanoMQ/EMQX 4 and EMQX 5 and brought to one form with the field crosswa
 conversions a migrating script needs (times, uptime strings, memory strings, 0-means-unlimited).
 The other way round: an action taken through any one dialect is seen identically through the others.
 """
+
 import datetime as dt
 import re
 
@@ -61,16 +62,21 @@ class Views:
         def rows(items, dialect):
             key = next(f for f in SUBSCRIPTION if f.attr == "clientid").name(dialect)
             return sorted((r[key], r["topic"], r["qos"]) for r in items)
+
         n = self.node
-        return {"v2": rows((await self.v2("GET", f"/nodes/{n}/subscriptions?page_size=1000"))["objects"], "v2"),
-                "nanomq": rows(await self.v4("GET", "/subscriptions"), "nanomq"),
-                "emqx4": rows(await self.v4("GET", f"/nodes/{n}/subscriptions"), "emqx4"),
-                "v5": rows((await self.v5("GET", "/subscriptions?limit=1000"))["data"], "v5")}
+        return {
+            "v2": rows((await self.v2("GET", f"/nodes/{n}/subscriptions?page_size=1000"))["objects"], "v2"),
+            "nanomq": rows(await self.v4("GET", "/subscriptions"), "nanomq"),
+            "emqx4": rows(await self.v4("GET", f"/nodes/{n}/subscriptions"), "emqx4"),
+            "v5": rows((await self.v5("GET", "/subscriptions?limit=1000"))["data"], "v5"),
+        }
 
     async def topics(self):
-        return {"v2": sorted(r["topic"] for r in (await self.v2("GET", "/routes?page_size=1000"))["objects"]),
-                "emqx4": sorted(r["topic"] for r in await self.v4("GET", "/routes")),
-                "v5": sorted(r["topic"] for r in (await self.v5("GET", "/topics?limit=1000"))["data"])}
+        return {
+            "v2": sorted(r["topic"] for r in (await self.v2("GET", "/routes?page_size=1000"))["objects"]),
+            "emqx4": sorted(r["topic"] for r in await self.v4("GET", "/routes")),
+            "v5": sorted(r["topic"] for r in (await self.v5("GET", "/topics?limit=1000"))["data"]),
+        }
 
 
 def seconds(uptime) -> int:
@@ -85,7 +91,7 @@ def size(text) -> float:
     """`"23.54G"` memory strings as bytes (two decimals: compared within 1%)."""
     if isinstance(text, int):
         return float(text)
-    return float(text[:-1]) * {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}[text[-1]]
+    return float(text[:-1]) * {"K": 1024, "M": 1024**2, "G": 1024**3}[text[-1]]
 
 
 def epoch(text) -> int:
@@ -132,8 +138,20 @@ async def test_session_counters_agree_after_renaming(state):
     emqx4 = {r["clientid"]: r for r in await views.v4("GET", f"/nodes/{n}/clients")}
     v2 = {r["client_id"]: r for r in (await views.v2("GET", f"/nodes/{n}/sessions"))["objects"]}
     assert v5["eq-offline"]["mqueue_len"] == 1 and v5["eq-live"]["subscriptions_cnt"] == 2
-    counters = ("subscriptions_cnt", "inflight_cnt", "inflight_max", "awaiting_rel_cnt", "mqueue_len", "mqueue_dropped",
-                "clean_start", "created_at", "subscriptions_max", "mqueue_max", "awaiting_rel_max", "expiry_interval")
+    counters = (
+        "subscriptions_cnt",
+        "inflight_cnt",
+        "inflight_max",
+        "awaiting_rel_cnt",
+        "mqueue_len",
+        "mqueue_dropped",
+        "clean_start",
+        "created_at",
+        "subscriptions_max",
+        "mqueue_max",
+        "awaiting_rel_max",
+        "expiry_interval",
+    )
     for field in (f for f in CLIENT if f.attr in counters):
         for cid in ("eq-live", "eq-offline"):
             want = v5[cid][field.v5]
@@ -208,8 +226,11 @@ async def test_bans_agree(state):
 
 # -- actions: taken through one dialect, seen through the others ------------------------------------
 
-PUBLISH = {"v2": ("/api/v2/mqtt/publish", "client_id"), "v4": ("/api/v4/mqtt/publish", "clientid"),
-           "v5": ("/api/v5/publish", "clientid")}
+PUBLISH = {
+    "v2": ("/api/v2/mqtt/publish", "client_id"),
+    "v4": ("/api/v4/mqtt/publish", "clientid"),
+    "v5": ("/api/v5/publish", "clientid"),
+}
 
 
 @pytest.mark.parametrize("via", ["v2", "v4", "v5"])
@@ -219,8 +240,11 @@ async def test_actions_through_one_dialect_seen_by_all(state, via):
     gw = views.gw
     # publish (retained): delivered, and the retained count moves in every dialect
     path, cid = PUBLISH[via]
-    r = await gw.http.post(path, json={"topic": f"plain/{via}", "payload": via, "qos": 1, "retain": True,
-                                       cid: "api"}, headers=views.key if via == "v5" else ADMIN)
+    r = await gw.http.post(
+        path,
+        json={"topic": f"plain/{via}", "payload": via, "qos": 1, "retain": True, cid: "api"},
+        headers=views.key if via == "v5" else ADMIN,
+    )
     assert r.status == 200, await r.text()
     assert live.expect().payload == via.encode()
     stats = await views.v2("GET", "/monitoring/stats")
@@ -234,8 +258,11 @@ async def test_actions_through_one_dialect_seen_by_all(state, via):
     if via == "v5":
         await views.v5("POST", "/clients/eq-live/subscribe", json={"topic": topic, "qos": 1})
     else:
-        await call("POST", "/mqtt/subscribe", json={"topic": topic, "qos": 1,
-                                                   ("client_id" if via == "v2" else "clientid"): "eq-live"})
+        await call(
+            "POST",
+            "/mqtt/subscribe",
+            json={"topic": topic, "qos": 1, ("client_id" if via == "v2" else "clientid"): "eq-live"},
+        )
     subs = await views.subscriptions()
     assert all(("eq-live", topic, 1) in s for s in subs.values()), subs
 
@@ -250,6 +277,7 @@ async def test_actions_through_one_dialect_seen_by_all(state, via):
 
 async def wait_clients(views, pred):
     import asyncio
+
     for _ in range(100):
         clients = await views.clients()
         if all(pred(c) for c in clients.values()):
@@ -284,6 +312,7 @@ async def test_plugin_toggle_through_v2_seen_by_v4_and_back(state):
 
 
 # -- the examples: the same ops job per dialect, and the walkthrough diffing v2 against v5 ----------
+
 
 def test_example_scripts_agree_on_a_real_gateway(tmp_path):
     import json
@@ -320,12 +349,17 @@ def test_example_scripts_agree_on_a_real_gateway(tmp_path):
             c.loop(0.05)
 
         def run(script, *args):
-            r = subprocess.run([sys.executable, os.path.join(examples, script), "--base", base, *args],
-                               capture_output=True, text=True, timeout=60)
+            r = subprocess.run(
+                [sys.executable, os.path.join(examples, script), "--base", base, *args],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert r.returncode == 0, r.stdout + r.stderr
             return r.stdout
 
         import time
+
         end = time.monotonic() + 5
         # settled: every client listed, and the broker's three retained $SYS announcements made (first tick)
         while time.monotonic() < end:

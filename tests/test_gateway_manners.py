@@ -1,4 +1,5 @@
 """The MaxScale manners of the gateway core, over real HTTP, with a small dialect of the test's own."""
+
 import base64
 
 import orjson
@@ -49,8 +50,14 @@ class EchoDialect(Dialect):
         return self.json({"err": err.code, "message": err.message}, status=err.status, headers=err.headers)
 
     def manners_error(self, reason, message=""):
-        status = {d.METHOD_NOT_ALLOWED: 405, d.TOO_LARGE: 413, d.UNSUPPORTED_MEDIA_TYPE: 415,
-                  d.PRECONDITION_FAILED: 412, d.NOT_FOUND: 404, d.INTERNAL: 500}[reason]
+        status = {
+            d.METHOD_NOT_ALLOWED: 405,
+            d.TOO_LARGE: 413,
+            d.UNSUPPORTED_MEDIA_TYPE: 415,
+            d.PRECONDITION_FAILED: 412,
+            d.NOT_FOUND: 404,
+            d.INTERNAL: 500,
+        }[reason]
         return ApiError(status, reason, message)
 
     async def authenticate(self, request, endpoint):
@@ -153,6 +160,7 @@ async def test_requests_counted_per_dialect(client):
 async def test_openapi_document_from_the_route_table(client):
     # The echo dialect is not one of the three documented ones; build its document directly.
     from gateway.http.openapi import document
+
     dl = EchoDialect(client.ctx)
     doc = document(dl)
     assert set(doc["paths"]["/api/echo/item"]) == {"get", "put", "delete"}

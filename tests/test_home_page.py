@@ -4,6 +4,7 @@ checklist fed by a legacy call made with curl, client search / subscriptions / k
 token that stops working, the phone-width layout and the page at `/emqgw/` beside an EMQ 2.3 dashboard.
 
 Each state is kept as a screenshot in the test's temporary directory (`screens/`)."""
+
 import asyncio
 import math
 import os
@@ -18,8 +19,15 @@ import pytest
 from tests.serve_helpers import listening_lines, port_of, serve
 
 CHROMIUM = os.environ.get("EMQGW_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # The dashboard samples every 10 s: the first sample with traffic may come up to two periods after it starts.
@@ -102,13 +110,16 @@ class Browser:
         """The console errors so far are Chromium's notes of requests answered `status`, which the step
         provoked on purpose (at least one); forget them."""
         assert self.errors and all(
-            e.startswith("Failed to load resource") and f"status of {status}" in e for e in self.errors), self.errors
+            e.startswith("Failed to load resource") and f"status of {status}" in e for e in self.errors
+        ), self.errors
         self.errors.clear()
 
     async def wait_text(self, selector, text, timeout=10000):
         await self.page.wait_for_function(
             "([s, t]) => { const e = document.querySelector(s); return e && e.textContent.trim() === t }",
-            arg=[selector, text], timeout=timeout)
+            arg=[selector, text],
+            timeout=timeout,
+        )
 
     async def attr(self, selector, name):
         return await self.page.get_attribute(selector, name)
@@ -133,18 +144,24 @@ async def sign_in_with_keyboard(b: Browser, password: str):
 
 def contrast(fg: str, bg: str) -> float:
     """WCAG contrast ratio of two `rgb(r, g, b)` colours."""
+
     def luminance(css):
-        channels = [int(v) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        channels = [int(v) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
         lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
     hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
 
 
 def curl(base, path):
     """A legacy call as an ops script makes it: curl with HTTP Basic."""
-    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "admin:public", base + path],
-                         capture_output=True, text=True, timeout=10)
+    out = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "admin:public", base + path],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     return int(out.stdout)
 
 
@@ -162,7 +179,8 @@ async def sign_in(b: Browser):
     assert await page.text_content("#node-name") == "emqgw@127.0.0.1"
     # the dialect paths in the dark header are readable (WCAG AA: contrast of at least 4.5)
     fg, bg = await page.eval_on_selector(
-        "header.top code", "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+        "header.top code", "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+    )
     assert contrast(fg, bg) >= 4.5, (fg, bg)
     await b.shot("signed-out")
     # with the keyboard alone; a wrong password shows the API's message
@@ -188,13 +206,16 @@ async def see_alarms_and_traffic(b: Browser):
     await page.wait_for_function(
         "() => ['received', 'sent'].every(k => {"
         " const e = document.querySelector(`#chart-messages [data-series=${k}]`);"
-        " return e && Number(e.dataset.max) >= 5 })", timeout=SAMPLE_WAIT_MS)
+        " return e && Number(e.dataset.max) >= 5 })",
+        timeout=SAMPLE_WAIT_MS,
+    )
     peak = float(await b.attr("#chart-messages [data-series=received]", "data-max"))
     assert peak <= 12, peak
     assert await b.attr("#chart-connections [data-series=live_connections]", "data-last") == "2"
     assert await b.attr("#chart-subscriptions [data-series=subscriptions]", "data-last") == "1"
-    await page.wait_for_function("() => Number(document.getElementById('now-received_msg_rate').textContent) > 0",
-                                 timeout=SAMPLE_WAIT_MS)
+    await page.wait_for_function(
+        "() => Number(document.getElementById('now-received_msg_rate').textContent) > 0", timeout=SAMPLE_WAIT_MS
+    )
     await b.shot("traffic")
 
 
@@ -219,8 +240,7 @@ async def see_legacy_calls_in_the_checklist(b: Browser):
     assert await page.text_content(f"{BROKERS} .count") == "2"
     assert await page.text_content(f"{BROKERS} .v5") == "GET /api/v5/nodes"
     # the progress figure: the five legacy calls against every v5 call of the day (the page's own)
-    await page.wait_for_function("document.getElementById('progress').dataset.legacy === '5'",
-                                 timeout=USAGE_WAIT_MS)
+    await page.wait_for_function("document.getElementById('progress').dataset.legacy === '5'", timeout=USAGE_WAIT_MS)
     v5 = int(await b.attr("#progress", "data-v5"))
     assert v5 > 0
     assert await page.text_content("#progress-share") == f"{math.floor(100 * v5 / (v5 + 5))} %"
@@ -254,8 +274,12 @@ async def translate_from_the_checklist(b: Browser):
     await page.click(f"{ONE_CLIENT} a.translate")
     await page.wait_for_function("document.activeElement.id === 'translate-input'")
     assert await page.input_value("#translate-input") == "GET /api/v4/clients/{clientid}"
-    assert await page.evaluate("(e => e.value.slice(e.selectionStart, e.selectionEnd))"
-                               "(document.getElementById('translate-input'))") == "{clientid}"
+    assert (
+        await page.evaluate(
+            "(e => e.value.slice(e.selectionStart, e.selectionEnd))(document.getElementById('translate-input'))"
+        )
+        == "{clientid}"
+    )
     assert await page.text_content("#translate-output") == "Replace {clientid} with a value, then translate."
     await page.keyboard.type("page-client")
     await page.keyboard.press("Tab")
@@ -287,7 +311,8 @@ async def translate_by_hand(b: Browser):
 async def listed_clients(b: Browser, expected: str):
     await b.page.wait_for_function(
         "ids => [...document.querySelectorAll('#client-table tbody tr')].map(r => r.dataset.clientid).join() === ids",
-        arg=expected)
+        arg=expected,
+    )
 
 
 async def search_open_and_kick_a_client(b: Browser, traffic: Traffic):
@@ -339,8 +364,10 @@ async def lose_the_session(b: Browser):
     assert r.status == 204
     await page.wait_for_selector("#login-box:not([hidden])", timeout=15000)
     assert await page.is_hidden("#dashboard")
-    assert await page.text_content("#login-error") == \
-        "Signed out: the gateway no longer accepts your sign-in (BAD_TOKEN). Sign in again."
+    assert (
+        await page.text_content("#login-error")
+        == "Signed out: the gateway no longer accepts your sign-in (BAD_TOKEN). Sign in again."
+    )
     assert await page.evaluate("sessionStorage.getItem('emqgw.token')") is None
     b.expect_refused_loads(401)
     await b.shot("session-ended")
@@ -436,7 +463,10 @@ async def test_phone_width_page_at_emqgw_beside_an_emq_dashboard(tmp_path, scree
                     await page.select_option(".topbar select", label=option)
                     await page.wait_for_function(
                         "seen => { const e = document.querySelector('.swagger-ui .info .title');"
-                        " return e && !seen.includes(e.textContent) }", arg=titles, timeout=15000)
+                        " return e && !seen.includes(e.textContent) }",
+                        arg=titles,
+                        timeout=15000,
+                    )
                     titles.append(await page.text_content(".swagger-ui .info .title"))
                 assert any("EMQX" in t for t in titles), titles
                 assert len(titles) == 3, titles
@@ -451,6 +481,7 @@ async def test_phone_width_page_at_emqgw_beside_an_emq_dashboard(tmp_path, scree
 
 async def test_page_at_root_and_emqgw_unless_a_dashboard_dir_owns_root(gateway, tmp_path):
     from gateway.config import HttpConfig
+
     gw = await gateway("v5")
     for path in ("/", "/emqgw/"):
         r = await gw.http.get(path)

@@ -1,4 +1,5 @@
 """The retained-message store: exact and wildcard lookups, the "$" rule, paging and pruning."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

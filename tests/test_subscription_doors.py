@@ -10,6 +10,7 @@ what it needs (the ``gateway`` fixture of tests.http_helpers gives a broker with
 mounted; its ``.broker`` is what the cases use for clients), ``subscribe`` answers an Outcome, and
 ``assert_refused`` checks a refusal the way that door reports it.
 """
+
 from __future__ import annotations
 
 import attrs
@@ -26,6 +27,7 @@ class Env:
 
     broker: RunningBroker
     handle: object = None
+
 
 # What the control interface must raise for each reason code a SUBACK can carry here.
 ERROR_FOR_CODE = {
@@ -95,8 +97,10 @@ def door(request):
 @pytest.fixture
 def open_env(door, make_broker, gateway):
     """Start a broker with the given settings, and whatever else this door needs."""
+
     async def open_(**overrides) -> Env:
         return await door.open(make_broker, gateway, **overrides)
+
     return open_
 
 
@@ -115,9 +119,9 @@ async def refuses(door, env, client, topic, code, before=()):
     assert subscribed(env, client.clientid) == list(before)
 
 
-ACL = ('{allow, {username, "ann"}, subscribe, ["ann/#"]}.\n'
-       '{deny, all, subscribe, ["ann/#", "secret/#"]}.\n'
-       '{allow, all}.\n')
+ACL = (
+    '{allow, {username, "ann"}, subscribe, ["ann/#"]}.\n{deny, all, subscribe, ["ann/#", "secret/#"]}.\n{allow, all}.\n'
+)
 
 
 @pytest.fixture

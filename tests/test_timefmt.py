@@ -1,4 +1,5 @@
 """The dialects' time and size formats."""
+
 import datetime as dt
 import time
 

@@ -1,4 +1,5 @@
 """Topic names, filters, shared forms, matching and the routing trie."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -30,7 +31,13 @@ def test_valid_topic_names(topic):
     "topic",
     [
         "",  # [MQTT-4.7.3-1]
-        "+", "#", "a/+", "a/#", "a+/b", "a/b#", "+/a",  # [MQTT-4.7.1-1], [MQTT-3.3.2-2]
+        "+",
+        "#",
+        "a/+",
+        "a/#",
+        "a+/b",
+        "a/b#",
+        "+/a",  # [MQTT-4.7.1-1], [MQTT-3.3.2-2]
         "a\x00b",  # [MQTT-4.7.3-2]
         "a" * (MAX_TOPIC_BYTES + 1),  # [MQTT-4.7.3-3]
         "é" * (MAX_TOPIC_BYTES // 2 + 1),  # short in code points, too long in UTF-8 bytes
@@ -55,9 +62,30 @@ def test_topic_name_length_is_counted_in_utf8_bytes():
 @pytest.mark.parametrize(
     "f",
     [
-        "a", "a/b", "/", "#", "+", "+/+", "a/#", "a/+/c", "+/#", "/#", "a//+", "$SYS/#", "$SYS/+/x",
-        "$share/g/a/b", "$share/g/#", "$share/g/+/x", "$share/group-1/$SYS/#", "$share/g//",
-        "$queue/a/b", "$queue/#", "$share", "$queue", "$sharex/a", "share/g/a",
+        "a",
+        "a/b",
+        "/",
+        "#",
+        "+",
+        "+/+",
+        "a/#",
+        "a/+/c",
+        "+/#",
+        "/#",
+        "a//+",
+        "$SYS/#",
+        "$SYS/+/x",
+        "$share/g/a/b",
+        "$share/g/#",
+        "$share/g/+/x",
+        "$share/group-1/$SYS/#",
+        "$share/g//",
+        "$queue/a/b",
+        "$queue/#",
+        "$share",
+        "$queue",
+        "$sharex/a",
+        "share/g/a",
     ],
 )
 def test_valid_topic_filters(f):
@@ -69,13 +97,33 @@ def test_valid_topic_filters(f):
     [
         "",  # [MQTT-4.7.3-1]
         "a\x00",  # [MQTT-4.7.3-2]
-        "#/a", "a/#/b", "a#", "a/b#", "#a", "##", "a/#/#",  # [MQTT-4.7.1-2]
-        "a+", "a/+b", "+a/b", "++", "a/b+/c",  # [MQTT-4.7.1-3]
-        "$share/", "$share//a", "$share/g", "$share/g/",  # [MQTT-4.8.2-1], [MQTT-4.8.2-2]
-        "$share/g+/a", "$share/g#/a", "$share/+/a", "$share/#/a",  # [MQTT-4.8.2-2]
-        "$share/g/a/#/b", "$share/g/a+",  # the filter after the share name is checked too
-        "$queue/", "$queue/a#",
-        "$share/g/$share/h/a", "$queue/$share/g/a", "$share/g/$queue/a",  # nested shares
+        "#/a",
+        "a/#/b",
+        "a#",
+        "a/b#",
+        "#a",
+        "##",
+        "a/#/#",  # [MQTT-4.7.1-2]
+        "a+",
+        "a/+b",
+        "+a/b",
+        "++",
+        "a/b+/c",  # [MQTT-4.7.1-3]
+        "$share/",
+        "$share//a",
+        "$share/g",
+        "$share/g/",  # [MQTT-4.8.2-1], [MQTT-4.8.2-2]
+        "$share/g+/a",
+        "$share/g#/a",
+        "$share/+/a",
+        "$share/#/a",  # [MQTT-4.8.2-2]
+        "$share/g/a/#/b",
+        "$share/g/a+",  # the filter after the share name is checked too
+        "$queue/",
+        "$queue/a#",
+        "$share/g/$share/h/a",
+        "$queue/$share/g/a",
+        "$share/g/$queue/a",  # nested shares
         "a" * (MAX_TOPIC_BYTES + 1),
     ],
 )

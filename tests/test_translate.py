@@ -1,5 +1,6 @@
 """`emqgw translate` and the operation crosswalk it reads: offline rewriting, the table checked against
 the route tables actually served, and translated requests run against a real gateway."""
+
 import json
 import os
 import subprocess
@@ -35,8 +36,10 @@ def test_issue_example_paging_and_per_node_path():
 
 
 def test_curl_subscribe_moves_clientid_into_v5_path_and_nanomq_has_none():
-    tr = translate("curl -u admin:public -X POST http://127.0.0.1:8081/api/v4/mqtt/subscribe "
-                   "-H 'Content-Type: application/json' -d '{\"clientid\":\"c 1\",\"topic\":\"a/b\",\"qos\":1}'")
+    tr = translate(
+        "curl -u admin:public -X POST http://127.0.0.1:8081/api/v4/mqtt/subscribe "
+        '-H \'Content-Type: application/json\' -d \'{"clientid":"c 1","topic":"a/b","qos":1}\''
+    )
     assert (tr.source, tr.operation.name, tr.request.user) == ("emqx4", "subscribe", "admin:public")
     v5 = target(tr, "v5")
     assert (v5.path, v5.body) == ("/api/v5/clients/c%201/subscribe", {"topic": "a/b", "qos": 1})
@@ -94,9 +97,12 @@ def served_routes(gateway_dialects):
 async def test_every_call_in_the_table_is_served(gateway):
     """The crosswalk names only calls the gateway serves (a served `{action}` may be the table's `load`)."""
     import re
+
     gw = await gateway()
-    served = [(p, m, re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"))
-              for p, m, path in served_routes(gw.dialects)]
+    served = [
+        (p, m, re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"))
+        for p, m, path in served_routes(gw.dialects)
+    ]
     missing = []
     for op in OPERATIONS:
         for col in ("v2", "emqx4", "nanomq", "v5"):
@@ -114,8 +120,11 @@ async def test_translated_requests_give_the_same_answer(gateway):
     gw = await gateway()
     node = gw.ctx.control.node_name
     key, secret = gw.accounts.create_api_key("t", "", True, None)
-    auth = {"v2": {"Authorization": aiohttp.encode_basic_auth("admin", "public")}, "v4": {"Authorization": aiohttp.encode_basic_auth("admin", "public")},
-            "v5": {"Authorization": aiohttp.encode_basic_auth(key.api_key, secret)}}
+    auth = {
+        "v2": {"Authorization": aiohttp.encode_basic_auth("admin", "public")},
+        "v4": {"Authorization": aiohttp.encode_basic_auth("admin", "public")},
+        "v5": {"Authorization": aiohttp.encode_basic_auth(key.api_key, secret)},
+    }
     clients = [Client(gw.broker, f"tr-{i}") for i in range(3)]
     try:
         tr = translate(f"GET /api/v2/nodes/{node}/clients?curr_page=1&page_size=50")
@@ -136,8 +145,9 @@ async def test_translated_requests_give_the_same_answer(gateway):
         for t in tr.targets:
             if not t.exists:
                 continue
-            r = await gw.http.post(t.path, json={**t.body, "payload": t.dialect},
-                                   headers=auth["v5" if t.dialect == "v5" else "v4"])
+            r = await gw.http.post(
+                t.path, json={**t.body, "payload": t.dialect}, headers=auth["v5" if t.dialect == "v5" else "v4"]
+            )
             assert r.status == 200, await r.text()
             assert sub.expect().payload == t.dialect.encode()
     finally:
@@ -146,8 +156,11 @@ async def test_translated_requests_give_the_same_answer(gateway):
 
 
 def test_cli_translate_text_json_and_errors():
-    run = lambda *a: subprocess.run([sys.executable, "-m", "gateway.cli", "translate", *a], cwd=ROOT,
-                                    capture_output=True, text=True, timeout=30)
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "translate", *a], cwd=ROOT, capture_output=True, text=True, timeout=30
+        )
+
     r = run(ISSUE_EXAMPLE)
     assert r.returncode == 0, r.stderr
     assert "EMQX 5: GET /api/v5/clients?node=emq@127.0.0.1&page=2&limit=50" in r.stdout
@@ -177,9 +190,18 @@ def test_cli_translate_run_against_a_real_gateway(tmp_path):
         client.connect("127.0.0.1", port_of(lines, "listening: mqtt tcp"))
         client.loop_start()
         client.subscribe("run/topic", 1)
-        run = lambda *a: subprocess.run([sys.executable, "-m", "gateway.cli", "translate", "--run", "--base", base, *a],
-                                        cwd=ROOT, capture_output=True, text=True, timeout=30)
+
+        def run(*a):
+            return subprocess.run(
+                [sys.executable, "-m", "gateway.cli", "translate", "--run", "--base", base, *a],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+
         import time
+
         end = time.monotonic() + 5
         while True:  # the subscription is in once the v5 answer lists it
             r = run("GET /api/v2/subscriptions/run-client")
@@ -217,8 +239,10 @@ def test_cli_translate_run_against_a_real_gateway(tmp_path):
 
 def test_crosswalk_docs_are_generated_from_the_table():
     from adapters.common.translate import markdown
-    r = subprocess.run([sys.executable, "-m", "gateway.cli", "crosswalk"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=30)
+
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "crosswalk"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert r.returncode == 0 and r.stdout == markdown()
     table = r.stdout.split("## Inputs")[0]
     for op in OPERATIONS:

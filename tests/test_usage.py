@@ -1,5 +1,6 @@
 """The usage report: requests counted per dialect, route and credentials, persisted in usage.db, shown by
 `GET /api/v5/gateway/usage`, the Prometheus endpoint and `emqgw usage` (against a real `emqgw serve`)."""
+
 import asyncio
 import base64
 import json
@@ -42,13 +43,20 @@ async def test_usage_endpoint_names_principals_and_v5_replacements(gateway):
     for _ in range(3):
         assert (await gw.http.get(f"/api/v2/nodes/{node}/clients", headers=ADMIN)).status == 200
     assert (await gw.http.get("/api/v4/routes", headers=ADMIN)).status == 200
-    assert (await gw.http.post("/api/v2/mqtt/publish", json={"topic": "t", "payload": "x"}, headers=ADMIN)).status == 200
+    assert (
+        await gw.http.post("/api/v2/mqtt/publish", json={"topic": "t", "payload": "x"}, headers=ADMIN)
+    ).status == 200
     assert (await gw.http.get("/api/v5/nodes", headers=v5)).status == 200
     r = await gw.http.get("/api/v5/gateway/usage?legacy=true", headers=v5)
     assert r.status == 200
     rows = {(x["dialect"], x["method"], x["route"]): x for x in (await r.json())["data"]}
     clients = rows[("v2", "GET", "/nodes/{node}/clients")]
-    assert (clients["count"], clients["principal"], clients["last_status"], clients["legacy"]) == (3, "admin", 200, True)
+    assert (clients["count"], clients["principal"], clients["last_status"], clients["legacy"]) == (
+        3,
+        "admin",
+        200,
+        True,
+    )
     assert clients["v5_equivalent"] == {"operation": "clients.list_node", "call": "GET /api/v5/clients", "instead": ""}
     assert rows[("v4", "GET", "/routes")]["v5_equivalent"]["call"] == "GET /api/v5/topics"
     assert rows[("v2", "POST", "/mqtt/publish")]["v5_equivalent"]["call"] == "POST /api/v5/publish"
@@ -59,12 +67,17 @@ async def test_usage_endpoint_names_principals_and_v5_replacements(gateway):
     assert (await gw.http.get("/api/v5/gateway/usage")).status == 401
     # Prometheus, and the flush to the file (what the flusher runs every few seconds)
     text = await (await gw.http.get("/api/v5/prometheus/stats")).text()
-    assert 'emqgw_api_usage_total{dialect="v2",method="GET",route="/nodes/{node}/clients",principal="admin",' \
-           'legacy="true"} 3' in text
+    assert (
+        'emqgw_api_usage_total{dialect="v2",method="GET",route="/nodes/{node}/clients",principal="admin",'
+        'legacy="true"} 3' in text
+    )
     assert "emqgw_api_usage_last_seen_seconds{" in text
     await asyncio.to_thread(gw.ctx.usage.flush)
     persisted = {(u.dialect, u.route): u.count for u in UsageLog(gw.ctx.usage.path).report()}
     assert persisted[("v2", "/nodes/{node}/clients")] == 3
+
+
+ADMIN_BASIC = "Basic " + base64.b64encode(b"admin:public").decode()
 
 
 def test_translate_endpoint_and_usage_cli_on_a_real_serve(tmp_path):
@@ -74,10 +87,13 @@ def test_translate_endpoint_and_usage_cli_on_a_real_serve(tmp_path):
         port = port_of(listening_lines(proc, 3), "listening: http")
         base = f"http://127.0.0.1:{port}"
 
-        def call(method, path, body=None, auth="Basic " + base64.b64encode(b"admin:public").decode()):
-            req = urllib.request.Request(base + path, method=method,
-                                         data=None if body is None else json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json", "Authorization": auth})
+        def call(method, path, body=None, auth=ADMIN_BASIC):
+            req = urllib.request.Request(
+                base + path,
+                method=method,
+                data=None if body is None else json.dumps(body).encode(),
+                headers={"Content-Type": "application/json", "Authorization": auth},
+            )
             try:
                 with urllib.request.urlopen(req, timeout=5) as r:
                     return r.status, json.loads(r.read() or b"null")
@@ -87,7 +103,9 @@ def test_translate_endpoint_and_usage_cli_on_a_real_serve(tmp_path):
         assert call("GET", "/api/v2/routes")[0] == 200
         assert call("GET", "/api/v4/brokers")[0] == 200
         token = call("POST", "/api/v5/login", {"username": "admin", "password": "public"})[1]["token"]
-        bearer = lambda method, path, body: call(method, path, body, auth=f"Bearer {token}")
+
+        def bearer(method, path, body):
+            return call(method, path, body, auth=f"Bearer {token}")
 
         status, doc = bearer("POST", "/api/v5/gateway/translate", {"request": "GET /api/v2/routes?curr_page=1"})
         assert status == 200 and doc["operation"] == "routes.list"
@@ -98,8 +116,13 @@ def test_translate_endpoint_and_usage_cli_on_a_real_serve(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
-    r = subprocess.run([sys.executable, "-m", "gateway.cli", "usage", "--legacy", "--data-dir",
-                        str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "usage", "--legacy", "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split()[:4] == ["DIALECT", "METHOD", "ROUTE", "PRINCIPAL"]
@@ -108,10 +131,20 @@ def test_translate_endpoint_and_usage_cli_on_a_real_serve(tmp_path):
     brokers = next(line for line in lines if "/brokers" in line)
     assert "GET /api/v5/nodes" in brokers
     assert not any(line.startswith("v5 ") for line in lines)
-    r = subprocess.run([sys.executable, "-m", "gateway.cli", "usage", "--json", "--data-dir", str(tmp_path / "data")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "usage", "--json", "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     rows = json.loads(r.stdout)
     assert any(x["route"] == "/gateway/translate" and x["principal"] == "admin" and x["count"] == 2 for x in rows)
-    r = subprocess.run([sys.executable, "-m", "gateway.cli", "usage", "--data-dir", str(tmp_path / "none")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "usage", "--data-dir", str(tmp_path / "none")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 2 and "no usage recorded" in r.stderr

@@ -1,5 +1,6 @@
 """Calls per dialect per hour (the home page's migration progress): recorded with every request, kept in
 usage.db for a week, served by `GET /api/v5/gateway/usage/hourly`."""
+
 import aiohttp
 
 from gateway.http.usage import HOUR_S, HOURS_KEPT, USAGE_DB, UsageLog
@@ -25,8 +26,10 @@ def test_hours_merge_file_and_pending_and_count_each_dialect(tmp_path):
     ]
     log.flush()
     # the file alone says the same once everything is written, to a reader that never recorded
-    assert UsageLog(log.path).calls_per_hour(2, now=NOW) == [(THIS_HOUR - HOUR_S, {"v2": 1, "v5": 1}),
-                                                             (THIS_HOUR, {"v2": 1, "v4": 1, "v5": 2})]
+    assert UsageLog(log.path).calls_per_hour(2, now=NOW) == [
+        (THIS_HOUR - HOUR_S, {"v2": 1, "v5": 1}),
+        (THIS_HOUR, {"v2": 1, "v4": 1, "v5": 2}),
+    ]
 
 
 def test_hours_older_than_a_week_are_dropped_at_flush(tmp_path):

@@ -5,6 +5,7 @@ hide a missing package-data declaration), installed without its dependencies int
 borrows this interpreter's site-packages for them (so no network is needed), and started from a
 directory outside the checkout, so that only the installed copy can be imported.
 """
+
 import os
 import re
 import shutil
@@ -49,8 +50,24 @@ def test_wheel_installs_and_serves_home_page_and_swagger_ui(tmp_path):
     # Without build isolation: the build uses this environment's setuptools (the test extra pins the
     # version pyproject.toml's [build-system] needs) instead of fetching one. -v shows the backend's
     # warnings, which must not include a deprecation.
-    build_log = _run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "--no-index",
-                      "--no-cache-dir", "-v", "-w", str(wheels)], cwd=src, hint=BUILD_HINT)
+    build_log = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--no-cache-dir",
+            "-v",
+            "-w",
+            str(wheels),
+        ],
+        cwd=src,
+        hint=BUILD_HINT,
+    )
     assert not re.search(r"DeprecationWarning|DEPRECATION", build_log), build_log
     [wheel] = wheels.glob("emqgw-*.whl")
 
@@ -58,8 +75,20 @@ def test_wheel_installs_and_serves_home_page_and_swagger_ui(tmp_path):
     python = str(env_dir / "bin" / "python")
     # pip runs under the new interpreter, which sees nothing installed yet: it cannot touch this
     # environment's (editable) emqgw.
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--no-cache-dir",
-          str(wheel)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--no-cache-dir",
+            str(wheel),
+        ]
+    )
     purelib = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
     # The dependencies, borrowed from the site-packages directories this interpreter imports from:
     # directories named in a .pth file go on sys.path after the venv's own site-packages, and the .pth
@@ -69,15 +98,17 @@ def test_wheel_installs_and_serves_home_page_and_swagger_ui(tmp_path):
 
     run_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    where = _run([python, "-c", f"import {', '.join(PACKAGES)}; "
-                  f"print('\\n'.join(m.__file__ for m in ({', '.join(PACKAGES)})))"], cwd=run_dir, env=env)
+    where = _run(
+        [python, "-c", f"import {', '.join(PACKAGES)}; print('\\n'.join(m.__file__ for m in ({', '.join(PACKAGES)})))"],
+        cwd=run_dir,
+        env=env,
+    )
     assert len(where.split()) == len(PACKAGES), where
     for path in where.split():
         assert Path(path).is_relative_to(purelib), f"imported {path}, not the installed copy under {purelib}"
     assert (env_dir / "bin" / "emqgw").is_file()  # the console script
 
-    proc = serve("--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path, python=python, cwd=str(run_dir),
-                 env=env)
+    proc = serve("--mqtt-port", "0", "--ws-port", "off", tmp_path=tmp_path, python=python, cwd=str(run_dir), env=env)
     try:
         lines = listening_lines(proc, 2)
         if not lines:

@@ -1,5 +1,6 @@
 """Shared by the `/api/v2` tests: calls as the 2.3 dashboard makes them (the ``v2`` fixture, in conftest,
 wraps a gateway serving only v2 in a ``V2``)."""
+
 from __future__ import annotations
 
 import asyncio

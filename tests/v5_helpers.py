@@ -1,6 +1,7 @@
 """Shared by the `/api/v5` tests: ``V5``, a gateway with the v5 dialect, an API key to call it with, and
 paho clients that are disconnected when the test ends. The ``v5`` and ``make_v5`` fixtures (in conftest)
 hand them out."""
+
 from __future__ import annotations
 
 import base64
@@ -68,8 +69,11 @@ class V5:
         return await self.http.delete(API + path, headers={**self.auth, **kw.pop("headers", {})}, **kw)
 
     async def json(self, method: str, path: str, body=None, status: int = 200, **kw):
-        r = await getattr(self, method)(path, body, **kw) if method in ("post", "put") else \
-            await getattr(self, method)(path, **kw)
+        r = (
+            await getattr(self, method)(path, body, **kw)
+            if method in ("post", "put")
+            else await getattr(self, method)(path, **kw)
+        )
         text = await r.text()
         assert r.status == status, f"{method.upper()} {path}: {r.status} {text}"
         return await r.json() if text else None

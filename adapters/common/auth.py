@@ -1,4 +1,5 @@
 """Credentials as every dialect receives them: the Basic header, and the dashboard password check."""
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ error's ``kind`` or None for any; an endpoint that answers otherwise says so in 
 type -> answer, or -> {field: answer} when the answer depends on the argument at fault (the error's
 ``field``; the None entry for any other). What an answer holds is the dialect's business.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -5,9 +5,11 @@ Columns: the record attribute (``schemas.records``), then its name in EMQ 2.x (`
 tells the dialect which of its formatters to apply (times, absent usernames ...), so the format stays
 with the dialect and the name stays here. Source: ../shared/reference/api-migration-maps.md §3.2.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
@@ -73,8 +75,13 @@ CLIENT: tuple[Field, ...] = (
     F("recv_msg_qos1", None, "recv_msg.qos1", None, "recv_msg.qos1"),
     F("recv_msg_qos2", None, "recv_msg.qos2", None, "recv_msg.qos2"),
     F("recv_msg_dropped", None, "recv_msg.dropped", None, "recv_msg.dropped"),
-    F("recv_msg_dropped_await_pubrel_timeout", None, "recv_msg.dropped.await_pubrel_timeout", None,
-      "recv_msg.dropped.await_pubrel_timeout"),
+    F(
+        "recv_msg_dropped_await_pubrel_timeout",
+        None,
+        "recv_msg.dropped.await_pubrel_timeout",
+        None,
+        "recv_msg.dropped.await_pubrel_timeout",
+    ),
     F("send_msg", None, "send_msg", None, "send_msg"),
     F("send_msg_qos0", None, "send_msg.qos0", None, "send_msg.qos0"),
     F("send_msg_qos1", None, "send_msg.qos1", None, "send_msg.qos1"),
@@ -88,10 +95,20 @@ CLIENT: tuple[Field, ...] = (
 )
 
 # The v2 client row and session row are two views of one client.
-V2_CLIENT_ROW = ("client_id", "username", "ipaddress", "port", "clean_sess", "proto_ver", "keepalive",
-                 "connected_at")
-V2_SESSION_ROW = ("client_id", "clean_sess", "subscriptions", "max_inflight", "inflight_len", "mqueue_len",
-                  "mqueue_dropped", "awaiting_rel_len", "deliver_msg", "enqueue_msg", "created_at")
+V2_CLIENT_ROW = ("client_id", "username", "ipaddress", "port", "clean_sess", "proto_ver", "keepalive", "connected_at")
+V2_SESSION_ROW = (
+    "client_id",
+    "clean_sess",
+    "subscriptions",
+    "max_inflight",
+    "inflight_len",
+    "mqueue_len",
+    "mqueue_dropped",
+    "awaiting_rel_len",
+    "deliver_msg",
+    "enqueue_msg",
+    "created_at",
+)
 
 SUBSCRIPTION: tuple[Field, ...] = (
     F("clientid", "client_id", "clientid", "clientid", "clientid"),
@@ -111,44 +128,73 @@ ALARM: tuple[Field, ...] = (
     F("message", "title", "message", None, "message"),
     F("details", "summary", "details", None, "details", "details", "v2 shows them as text"),
     F("activate_at", "occurred_at", "activate_at", None, "activate_at", "time"),
-    F("deactivate_at", None, "deactivate_at", None, "deactivate_at", "until",
-      "EMQX 4 \"infinity\" while up; EMQX 5 only in the history"),
+    F(
+        "deactivate_at",
+        None,
+        "deactivate_at",
+        None,
+        "deactivate_at",
+        "until",
+        'EMQX 4 "infinity" while up; EMQX 5 only in the history',
+    ),
     F("activated", None, "activated", None, None),
 )
 
 # Stats: v2 names (slash form, EMQ 2.3) against the broker's EMQX 5 names.
 STATS_V2 = {
-    "clients/count": "live_connections.count", "clients/max": "live_connections.max",
-    "sessions/count": "sessions.count", "sessions/max": "sessions.max",
-    "topics/count": "topics.count", "topics/max": "topics.max",
-    "subscribers/count": "subscribers.count", "subscribers/max": "subscribers.max",
-    "subscriptions/count": "subscriptions.count", "subscriptions/max": "subscriptions.max",
-    "routes/count": "topics.count", "routes/max": "topics.max",
-    "retained/count": "retained.count", "retained/max": "retained.max",
+    "clients/count": "live_connections.count",
+    "clients/max": "live_connections.max",
+    "sessions/count": "sessions.count",
+    "sessions/max": "sessions.max",
+    "topics/count": "topics.count",
+    "topics/max": "topics.max",
+    "subscribers/count": "subscribers.count",
+    "subscribers/max": "subscribers.max",
+    "subscriptions/count": "subscriptions.count",
+    "subscriptions/max": "subscriptions.max",
+    "routes/count": "topics.count",
+    "routes/max": "topics.max",
+    "retained/count": "retained.count",
+    "retained/max": "retained.max",
 }
 
 # Metrics: EMQ 2.3's keys against the broker's counters (EMQX 5 names).
 METRICS_V2 = {
-    "bytes/received": "bytes.received", "bytes/sent": "bytes.sent",
-    "packets/received": "packets.received", "packets/sent": "packets.sent",
-    "packets/connect": "packets.connect.received", "packets/connack": "packets.connack.sent",
-    "packets/publish/received": "packets.publish.received", "packets/publish/sent": "packets.publish.sent",
-    "packets/puback/received": "packets.puback.received", "packets/puback/sent": "packets.puback.sent",
+    "bytes/received": "bytes.received",
+    "bytes/sent": "bytes.sent",
+    "packets/received": "packets.received",
+    "packets/sent": "packets.sent",
+    "packets/connect": "packets.connect.received",
+    "packets/connack": "packets.connack.sent",
+    "packets/publish/received": "packets.publish.received",
+    "packets/publish/sent": "packets.publish.sent",
+    "packets/puback/received": "packets.puback.received",
+    "packets/puback/sent": "packets.puback.sent",
     "packets/puback/missed": "packets.puback.missed",
-    "packets/pubrec/received": "packets.pubrec.received", "packets/pubrec/sent": "packets.pubrec.sent",
+    "packets/pubrec/received": "packets.pubrec.received",
+    "packets/pubrec/sent": "packets.pubrec.sent",
     "packets/pubrec/missed": "packets.pubrec.missed",
-    "packets/pubrel/received": "packets.pubrel.received", "packets/pubrel/sent": "packets.pubrel.sent",
+    "packets/pubrel/received": "packets.pubrel.received",
+    "packets/pubrel/sent": "packets.pubrel.sent",
     "packets/pubrel/missed": "packets.pubrel.missed",
-    "packets/pubcomp/received": "packets.pubcomp.received", "packets/pubcomp/sent": "packets.pubcomp.sent",
+    "packets/pubcomp/received": "packets.pubcomp.received",
+    "packets/pubcomp/sent": "packets.pubcomp.sent",
     "packets/pubcomp/missed": "packets.pubcomp.missed",
-    "packets/subscribe": "packets.subscribe.received", "packets/suback": "packets.suback.sent",
-    "packets/unsubscribe": "packets.unsubscribe.received", "packets/unsuback": "packets.unsuback.sent",
-    "packets/pingreq": "packets.pingreq.received", "packets/pingresp": "packets.pingresp.sent",
+    "packets/subscribe": "packets.subscribe.received",
+    "packets/suback": "packets.suback.sent",
+    "packets/unsubscribe": "packets.unsubscribe.received",
+    "packets/unsuback": "packets.unsuback.sent",
+    "packets/pingreq": "packets.pingreq.received",
+    "packets/pingresp": "packets.pingresp.sent",
     "packets/disconnect": "packets.disconnect.received",
-    "messages/received": "messages.received", "messages/sent": "messages.sent",
-    "messages/qos0/received": "messages.qos0.received", "messages/qos0/sent": "messages.qos0.sent",
-    "messages/qos1/received": "messages.qos1.received", "messages/qos1/sent": "messages.qos1.sent",
-    "messages/qos2/received": "messages.qos2.received", "messages/qos2/sent": "messages.qos2.sent",
+    "messages/received": "messages.received",
+    "messages/sent": "messages.sent",
+    "messages/qos0/received": "messages.qos0.received",
+    "messages/qos0/sent": "messages.qos0.sent",
+    "messages/qos1/received": "messages.qos1.received",
+    "messages/qos1/sent": "messages.qos1.sent",
+    "messages/qos2/received": "messages.qos2.received",
+    "messages/qos2/sent": "messages.qos2.sent",
     "messages/qos2/dropped": "messages.dropped.await_pubrel_timeout",
     "messages/dropped": "messages.dropped",
 }
@@ -185,8 +231,13 @@ CLIENT_FILTERS: tuple[Field, ...] = (
 )
 
 
-def project(record: Any, fields: Iterable[Field], dialect: str,
-            formatters: dict[str, Callable[[Any], Any]] | None = None, only: Iterable[str] | None = None) -> dict:
+def project(
+    record: Any,
+    fields: Iterable[Field],
+    dialect: str,
+    formatters: dict[str, Callable[[Any], Any]] | None = None,
+    only: Iterable[str] | None = None,
+) -> dict:
     """Render a record as a dialect's dict: its names, its formats, in table order.
 
     ``only`` restricts the output to those dialect names (EMQX 5's `fields=`, EMQ 2.x's row shapes).
@@ -200,17 +251,26 @@ def project(record: Any, fields: Iterable[Field], dialect: str,
 _renderers: dict[tuple, tuple[Callable[[Any], dict], tuple]] = {}
 
 
-def renderer(fields: Iterable[Field], dialect: str, formatters: dict[str, Callable[[Any], Any]] | None = None,
-             only: Iterable[str] | None = None) -> Callable[[Any], dict]:
+def renderer(
+    fields: Iterable[Field],
+    dialect: str,
+    formatters: dict[str, Callable[[Any], Any]] | None = None,
+    only: Iterable[str] | None = None,
+) -> Callable[[Any], dict]:
     """The compiled `project` for one combination: record -> the dialect's dict."""
-    key = (id(fields), dialect, tuple(formatters.items()) if formatters else (),
-           frozenset(only) if only is not None else None)
+    key = (
+        id(fields),
+        dialect,
+        tuple(formatters.items()) if formatters else (),
+        frozenset(only) if only is not None else None,
+    )
     hit = _renderers.get(key)
     if hit is None:
         fmt = formatters or {}
         wanted = set(only) if only is not None else None
-        chosen = [f for f in fields if getattr(f, dialect) is not None
-                  and (wanted is None or getattr(f, dialect) in wanted)]
+        chosen = [
+            f for f in fields if getattr(f, dialect) is not None and (wanted is None or getattr(f, dialect) in wanted)
+        ]
         kinds = sorted({f.kind for f in chosen if f.kind in fmt})
         entries = []
         for f in chosen:

@@ -1,4 +1,5 @@
 """Paging maths shared by the dialects: each names its parameters differently, the sums are one."""
+
 from __future__ import annotations
 
 import attrs
@@ -18,8 +19,9 @@ class PageRequest:
         return (self.page - 1) * self.limit
 
 
-def parse_page(page: str | None, limit: str | None, *, default_limit: int, max_limit: int | None = None,
-               default_page: int = 1) -> PageRequest:
+def parse_page(
+    page: str | None, limit: str | None, *, default_limit: int, max_limit: int | None = None, default_page: int = 1
+) -> PageRequest:
     """Parse and bound page/limit strings; ValueError names the bad one (dialects map it to their code)."""
     try:
         p = default_page if page in (None, "") else int(page)

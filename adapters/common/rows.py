@@ -5,6 +5,7 @@ unchanged (broker.control.ClientRecords), so a row rendered and encoded once can
 next page as is (an ``orjson.Fragment``): a dashboard refreshing a page of idle clients then costs
 little more than the copy of the bytes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,11 +1,11 @@
 """Every time and size format the dialects use, from epoch seconds (the records' unit)."""
+
 from __future__ import annotations
 
 import datetime as _dt
 import functools
 import math
 import time
-
 
 _OFFSETS: dict[int, str] = {}
 
@@ -107,10 +107,10 @@ def uptime_nanomq(seconds: float) -> str:
 
 def memory_string(n: int) -> str | int:
     """EMQ/EMQX memory as `"120.50M"`: two decimals with G/M/K; values of 1 KiB or less stay ints."""
-    if n > 1024 ** 3:
-        return f"{n / 1024 ** 3:.2f}G"
-    if n > 1024 ** 2:
-        return f"{n / 1024 ** 2:.2f}M"
+    if n > 1024**3:
+        return f"{n / 1024**3:.2f}G"
+    if n > 1024**2:
+        return f"{n / 1024**2:.2f}M"
     if n > 1024:
         return f"{n / 1024:.2f}K"
     return n

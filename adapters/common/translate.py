@@ -10,6 +10,7 @@ where a dialect has no such call. No IO: the CLI and `POST /api/v5/gateway/trans
     emqgw translate 'GET /api/v2/nodes/emq@127.0.0.1/clients?curr_page=2&page_size=50'
     emqgw translate "curl -u admin:public -X POST http://h:8081/api/v4/mqtt/publish -d '{...}'"
 """
+
 from __future__ import annotations
 
 import json
@@ -60,9 +61,17 @@ class Target:
         return self.method is not None
 
     def as_dict(self) -> dict:
-        return {"dialect": self.dialect, "label": LABELS[self.dialect], "exists": self.exists,
-                "method": self.method, "path": self.path, "body": self.body, "notes": self.notes,
-                "answer": self.answer, "no_equivalent": self.missing}
+        return {
+            "dialect": self.dialect,
+            "label": LABELS[self.dialect],
+            "exists": self.exists,
+            "method": self.method,
+            "path": self.path,
+            "body": self.body,
+            "notes": self.notes,
+            "answer": self.answer,
+            "no_equivalent": self.missing,
+        }
 
 
 @attrs.define(slots=True)
@@ -74,12 +83,18 @@ class Translation:
     notes: list[str] = attrs.field(factory=list)  # about the source request (unknown inputs ...)
 
     def as_dict(self) -> dict:
-        return {"operation": self.operation.name, "summary": self.operation.summary, "source": self.source,
-                "source_label": LABELS[self.source], "notes": self.notes,
-                "targets": [t.as_dict() for t in self.targets]}
+        return {
+            "operation": self.operation.name,
+            "summary": self.operation.summary,
+            "source": self.source,
+            "source_label": LABELS[self.source],
+            "notes": self.notes,
+            "targets": [t.as_dict() for t in self.targets],
+        }
 
 
 # -- reading the input ------------------------------------------------------------------------------
+
 
 def parse(text: str) -> Request:
     """`METHOD /api/vN/path?query [JSON body]`, a URL, or a curl command line."""
@@ -126,8 +141,7 @@ def _parse_curl(words: list[str]) -> Request:
             url = w
     if url is None:
         raise TranslateError("no URL in the curl command")
-    req = _from_url(method or ("POST" if data is not None else "GET"), url,
-                    _json_body(data) if data else None)
+    req = _from_url(method or ("POST" if data is not None else "GET"), url, _json_body(data) if data else None)
     req.user = user
     return req
 
@@ -138,19 +152,26 @@ def _from_url(method: str, url: str, body: Any) -> Request:
     path = parts.path
     for prefix in _PREFIX_COLUMNS:
         if path == prefix or path.startswith(prefix + "/"):
-            rest = path[len(prefix):].rstrip("/") or "/"
-            return Request(method=method, prefix=prefix, path=rest,
-                           query=parse_qsl(parts.query, keep_blank_values=True), body=body, base=base)
+            rest = path[len(prefix) :].rstrip("/") or "/"
+            return Request(
+                method=method,
+                prefix=prefix,
+                path=rest,
+                query=parse_qsl(parts.query, keep_blank_values=True),
+                body=body,
+                base=base,
+            )
     raise TranslateError(f"{url}: not a management API path (it must start with /api/v2, /api/v4 or /api/v5)")
 
 
 # -- matching ---------------------------------------------------------------------------------------
 
+
 def _pattern(path: str) -> re.Pattern:
     """A crosswalk path as a regex; a trailing `{topic}` takes the rest of the path (slashes included)."""
     out, pos = "^", 0
     for m in _VAR.finditer(path):
-        out += re.escape(path[pos:m.start()])
+        out += re.escape(path[pos : m.start()])
         last = m.end() == len(path)
         out += f"(?P<{m.group(1)}>.+)" if last and m.group(1) == "topic" else f"(?P<{m.group(1)}>[^/]+)"
         pos = m.end()
@@ -200,6 +221,7 @@ def match(req: Request) -> tuple[str, Operation, dict[str, str]] | None:
 
 # -- rendering a target -----------------------------------------------------------------------------
 
+
 def _convert(field: Field, value: Any, src: str, dst: str) -> Any:
     """Unit conversions the crosswalk's kinds call for (times: v4 epoch seconds, v5 RFC 3339 / ms)."""
     if field.kind == "time" and value not in (None, "", "infinity"):
@@ -213,8 +235,15 @@ def _convert(field: Field, value: Any, src: str, dst: str) -> Any:
     return value
 
 
-def _render(op: Operation, src: str, dst: str, path_vars: dict[str, str], inputs: dict[str, tuple[Field, Any]],
-            unknown: dict[str, Any], node: str | None) -> Target:
+def _render(
+    op: Operation,
+    src: str,
+    dst: str,
+    path_vars: dict[str, str],
+    inputs: dict[str, tuple[Field, Any]],
+    unknown: dict[str, Any],
+    node: str | None,
+) -> Target:
     call = op.call(dst)
     target = Target(dialect=dst)
     if call is None:
@@ -237,6 +266,7 @@ def _render(op: Operation, src: str, dst: str, path_vars: dict[str, str], inputs
                 return m.group(0)
             used.add(var)
             return quote(str(known[var]), safe="@:") if in_path else str(known[var])
+
         return _VAR.sub(one, template)
 
     path = fill(call.path, True)
@@ -253,8 +283,9 @@ def _render(op: Operation, src: str, dst: str, path_vars: dict[str, str], inputs
                 target.notes.append(f"`{src_name}` moves into the path" + (f" ({field.note})" if field.note else ""))
             continue
         if dst_name is None:
-            target.notes.append(f"`{src_name}` has no {LABELS[dst]} equivalent: dropped"
-                                + (f" ({field.note})" if field.note else ""))
+            target.notes.append(
+                f"`{src_name}` has no {LABELS[dst]} equivalent: dropped" + (f" ({field.note})" if field.note else "")
+            )
             continue
         converted = _convert(field, value, src, dst)
         if dst_name != src_name:
@@ -285,8 +316,10 @@ def translate(text: str, node: str | None = None) -> Translation:
     req = parse(text)
     found = match(req)
     if found is None:
-        raise TranslateError(f"{req.method} {req.prefix}{req.path}: no operation in the crosswalk matches it, "
-                             "so no equivalent is known in the other dialects")
+        raise TranslateError(
+            f"{req.method} {req.prefix}{req.path}: no operation in the crosswalk matches it, "
+            "so no equivalent is known in the other dialects"
+        )
     src, op, path_vars = found
     fixed_names = {name for name, _ in op.call(src).fixed}
     by_name = {f.name(src): f for f in op.inputs if f.name(src) is not None}
@@ -331,7 +364,9 @@ def render_text(tr: Translation, as_curl: bool = False) -> str:
             lines.append(f"{LABELS[t.dialect]}: no equivalent. {t.missing}")
             continue
         if as_curl:
-            lines.append(f"{LABELS[t.dialect]}: {curl(t, req.base or 'http://127.0.0.1:18083', req.user or 'USER:SECRET')}")
+            lines.append(
+                f"{LABELS[t.dialect]}: {curl(t, req.base or 'http://127.0.0.1:18083', req.user or 'USER:SECRET')}"
+            )
         else:
             lines.append(f"{LABELS[t.dialect]}: {t.method} {t.path}")
             if t.body is not None:
@@ -358,8 +393,7 @@ def equivalent(dialect: str, method: str, route: str) -> tuple[Operation, Call |
     for column in columns:
         for op in OPERATIONS:
             call = op.call(column)
-            if call is not None and call.method == method and (
-                    _shape(call.path) == shape or rx.match(call.path)):
+            if call is not None and call.method == method and (_shape(call.path) == shape or rx.match(call.path)):
                 return op, op.v5
     return None
 
@@ -372,10 +406,14 @@ def markdown() -> str:
     """The crosswalk as documentation: one row per operation, then the client fields (generated, never
     edited by hand: `emqgw crosswalk > docs/crosswalk.md`)."""
     cols = OPERATION_DIALECTS
-    lines = ["# Operation crosswalk", "",
-             "Generated from `adapters/common/operations.py` and `fields.py` by `emqgw crosswalk`. `–` = no equivalent.", "",
-             "| operation | " + " | ".join(LABELS[c] for c in cols) + " |",
-             "|---" * (len(cols) + 1) + "|"]
+    lines = [
+        "# Operation crosswalk",
+        "",
+        "Generated from `adapters/common/operations.py` and `fields.py` by `emqgw crosswalk`. `–` = no equivalent.",
+        "",
+        "| operation | " + " | ".join(LABELS[c] for c in cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
     for op in OPERATIONS:
         cells = []
         for c in cols:
@@ -386,16 +424,27 @@ def markdown() -> str:
             fixed = " ".join(f"`{k}={str(v).lower() if isinstance(v, bool) else v}`" for k, v in call.fixed)
             cells.append(f"`{call.method} {PREFIXES[c]}{call.path}`" + (f" {fixed}" if fixed else ""))
         lines.append(f"| {op.name}: {_cell(op.summary)} | " + " | ".join(cells) + " |")
-    lines += ["", "## Inputs whose name, type or meaning changes", "",
-              "| operation | " + " | ".join(LABELS[c] for c in cols) + " | note |", "|---" * (len(cols) + 2) + "|"]
+    lines += [
+        "",
+        "## Inputs whose name, type or meaning changes",
+        "",
+        "| operation | " + " | ".join(LABELS[c] for c in cols) + " | note |",
+        "|---" * (len(cols) + 2) + "|",
+    ]
     for op in OPERATIONS:
         for f in op.inputs:
             names = [f.name(c) for c in cols]
             if len({n for n in names}) > 1 or f.note:
-                lines.append(f"| {op.name} | " + " | ".join(f"`{n}`" if n else "–" for n in names)
-                             + f" | {_cell(f.note)} |")
-    lines += ["", "## Client fields", "", "| " + " | ".join(LABELS[c] for c in cols) + " | kind |",
-              "|---" * (len(cols) + 1) + "|"]
+                lines.append(
+                    f"| {op.name} | " + " | ".join(f"`{n}`" if n else "–" for n in names) + f" | {_cell(f.note)} |"
+                )
+    lines += [
+        "",
+        "## Client fields",
+        "",
+        "| " + " | ".join(LABELS[c] for c in cols) + " | kind |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
     for f in CLIENT:
         lines.append("| " + " | ".join(f"`{f.name(c)}`" if f.name(c) else "–" for c in cols) + f" | {f.kind} |")
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ errors as codes), ``params`` (the 107/108/109 rules, paging, node names), ``rows
 rows), ``monitoring``, ``clients``, ``mqtt``, ``plugins``, ``users``, ``configs`` (the endpoints),
 ``dashboard`` (what 2.3 served outside the prefix), ``dialect`` (auth, error forms, route conventions).
 """
+
 from __future__ import annotations
 
 from . import clients, configs, monitoring, mqtt, plugins, users

@@ -4,6 +4,7 @@
 the persistent sessions of disconnected clients; both are rendered here from the one ClientInfo.
 Lookups by key return `{"objects":[...]}`, possibly empty, never an error.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,15 +44,22 @@ async def _paged(call: Call, fetch, render):
 
 # -- clients -----------------------------------------------------------------------------------
 
-@routes.get("/nodes/{node}/clients", name="node_clients", summary="Connected clients of a node (paged)",
-            tags=("clients",), params=params.PAGING)
+
+@routes.get(
+    "/nodes/{node}/clients",
+    name="node_clients",
+    summary="Connected clients of a node (paged)",
+    tags=("clients",),
+    params=params.PAGING,
+)
 async def clients(call: Call):
     return await _paged(call, functools.partial(call.control.list_clients, CONNECTED), rows.client_row)
 
 
 @routes.get("/clients/{clientid}", summary="A connected client, cluster-wide", tags=("clients",))
-@routes.get("/nodes/{node}/clients/{clientid}", name="node_client", summary="A connected client of a node",
-            tags=("clients",))
+@routes.get(
+    "/nodes/{node}/clients/{clientid}", name="node_client", summary="A connected client of a node", tags=("clients",)
+)
 async def client(call: Call):
     return ok(rows.lookup([rows.client_row(c) for c in await _connected(call)]))
 
@@ -65,8 +73,12 @@ async def kick(call: Call):
     return ok()
 
 
-@routes.put("/clients/{clientid}/clean_acl_cache", body=ACL_CACHE_BODY,
-            summary="Clean a connected client's ACL cache (112 if offline)", tags=("clients",))
+@routes.put(
+    "/clients/{clientid}/clean_acl_cache",
+    body=ACL_CACHE_BODY,
+    summary="Clean a connected client's ACL cache (112 if offline)",
+    tags=("clients",),
+)
 async def clean_acl_cache(call: Call):
     """emqgw evaluates the ACL on every publish/subscribe (no per-client cache), so once the client is
     known to be online there is nothing stale to drop: its next check already sees the current rules."""
@@ -77,15 +89,20 @@ async def clean_acl_cache(call: Call):
 
 # -- sessions ----------------------------------------------------------------------------------
 
-@routes.get("/nodes/{node}/sessions", name="node_sessions", tags=("sessions",), params=params.PAGING,
-            summary="Sessions of a node, offline persistent ones too (paged)")
+
+@routes.get(
+    "/nodes/{node}/sessions",
+    name="node_sessions",
+    tags=("sessions",),
+    params=params.PAGING,
+    summary="Sessions of a node, offline persistent ones too (paged)",
+)
 async def sessions(call: Call):
     return await _paged(call, functools.partial(call.control.list_clients, ALL_SESSIONS), rows.session_row)
 
 
 @routes.get("/sessions/{clientid}", summary="A session, cluster-wide", tags=("sessions",))
-@routes.get("/nodes/{node}/sessions/{clientid}", name="node_session", summary="A session of a node",
-            tags=("sessions",))
+@routes.get("/nodes/{node}/sessions/{clientid}", name="node_session", summary="A session of a node", tags=("sessions",))
 async def session(call: Call):
     info = await _client(call)
     return ok(rows.lookup([] if info is None else [rows.session_row(info)]))
@@ -93,16 +110,27 @@ async def session(call: Call):
 
 # -- subscriptions -----------------------------------------------------------------------------
 
-@routes.get("/nodes/{node}/subscriptions", name="node_subscriptions", summary="Subscriptions of a node (paged)",
-            tags=("subscriptions",), params=params.PAGING)
+
+@routes.get(
+    "/nodes/{node}/subscriptions",
+    name="node_subscriptions",
+    summary="Subscriptions of a node (paged)",
+    tags=("subscriptions",),
+    params=params.PAGING,
+)
 async def subscriptions(call: Call):
-    return await _paged(call, functools.partial(call.control.list_subscriptions, SubscriptionQuery()),
-                        rows.subscription_row)
+    return await _paged(
+        call, functools.partial(call.control.list_subscriptions, SubscriptionQuery()), rows.subscription_row
+    )
 
 
 @routes.get("/subscriptions/{clientid}", summary="A client's subscriptions, cluster-wide", tags=("subscriptions",))
-@routes.get("/nodes/{node}/subscriptions/{clientid}", name="node_client_subscriptions",
-            summary="A client's subscriptions on a node", tags=("subscriptions",))
+@routes.get(
+    "/nodes/{node}/subscriptions/{clientid}",
+    name="node_client_subscriptions",
+    summary="A client's subscriptions on a node",
+    tags=("subscriptions",),
+)
 async def client_subscriptions(call: Call):
     try:
         subs = await call.control.client_subscriptions(call.args["clientid"])
@@ -112,6 +140,7 @@ async def client_subscriptions(call: Call):
 
 
 # -- routes ------------------------------------------------------------------------------------
+
 
 # 2.3's regex was `^routes?$`: `route` works too.
 @routes.get("/route", name="routes", summary="Route table (paged)", tags=("routes",), params=params.PAGING, hidden=True)

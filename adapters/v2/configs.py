@@ -4,6 +4,7 @@ A value arrives as a string, as in 2.3, and is converted to the field's type bef
 ``BrokerControl.apply_config``; an unknown app or key, a value that does not convert, or a key that
 cannot change without a restart (listeners, node name) answers `{"code":102}` as 2.3's failed modify did.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,17 +64,27 @@ def _convert(kind: type, optional: bool, text: str):
 
 
 def config_rows(cfg: BrokerConfig) -> list[dict]:
-    return [{"key": name, "value": _text(getattr(cfg, name)),
-             "datatpye": "enum" if name in CHOICES else DATATYPES[kind], "app": APP}
-            for name, (kind, _opt) in FIELDS.items()]
+    return [
+        {
+            "key": name,
+            "value": _text(getattr(cfg, name)),
+            "datatpye": "enum" if name in CHOICES else DATATYPES[kind],
+            "app": APP,
+        }
+        for name, (kind, _opt) in FIELDS.items()
+    ]
 
 
 routes = Routes(tags=TAGS)
 
 
 @routes.put("/configs/{app}", body=MODIFY, summary="Change one broker setting (app emqttd)")
-@routes.put("/nodes/{node}/configs/{app}", name="node_modify", body=MODIFY,
-            summary="Change one broker setting of a node (app emqttd)")
+@routes.put(
+    "/nodes/{node}/configs/{app}",
+    name="node_modify",
+    body=MODIFY,
+    summary="Change one broker setting of a node (app emqttd)",
+)
 async def modify(call: Call):
     key, value = call.body["key"], call.body["value"]
     if call.args["app"] != APP or key not in FIELDS or key in READ_ONLY:
@@ -85,8 +96,11 @@ async def modify(call: Call):
         raise fail(102) from None
     if key in CHOICES and converted not in CHOICES[key]:
         raise fail(102)
-    if isinstance(converted, (int, float)) and not isinstance(converted, bool) \
-            and not (math.isfinite(converted) and converted >= 0):
+    if (
+        isinstance(converted, (int, float))
+        and not isinstance(converted, bool)
+        and not (math.isfinite(converted) and converted >= 0)
+    ):
         raise fail(102)
     cfg = await call.control.get_config()
     await call.control.apply_config(attrs.evolve(cfg, **{key: converted}))

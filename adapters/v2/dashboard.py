@@ -4,6 +4,7 @@ A built 2.3 dashboard (emq_dashboard's `priv/www`) is a static site with hash ro
 `/api/v2` on its own origin; serving its directory at `/` of the main listener brings the old UI back
 (reference §2.1). It is served while the `dashboard` feature (plugin `emq_dashboard`) is on.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,21 +17,40 @@ RESERVED = frozenset(("api", "api-docs", "status"))
 
 # `GET /` on 2.3's 8080 listener, exactly as it listed them (no leading slash; alarms, users, auth and
 # the plain `configs` were not listed).
-API_PATHS = tuple("api/v2/" + p for p in (
-    "management/nodes", "management/nodes/{node_name}",
-    "monitoring/nodes", "monitoring/nodes/{node_name}",
-    "monitoring/listeners", "monitoring/listeners/{node_name}",
-    "monitoring/metrics/", "monitoring/metrics/{node_name}",
-    "monitoring/stats", "monitoring/stats/{node_name}",
-    "nodes/{node_name}/clients", "nodes/{node_name}/clients/{clientid}",
-    "clients/{clientid}", "clients/{clientid}/clean_acl_cache",
-    "nodes/{node_name}/sessions", "nodes/{node_name}/sessions/{clientid}", "sessions/{clientid}",
-    "nodes/{node_name}/subscriptions", "nodes/{node_name}/subscriptions/{clientid}", "subscriptions/{clientid}",
-    "routes", "routes/{topic}",
-    "mqtt/publish", "mqtt/subscribe", "mqtt/unsubscribe",
-    "nodes/{node_name}/plugins", "nodes/{node_name}/plugins/{plugin_name}",
-    "configs/{app}", "nodes/{node_name}/configs/{app}",
-))
+API_PATHS = tuple(
+    "api/v2/" + p
+    for p in (
+        "management/nodes",
+        "management/nodes/{node_name}",
+        "monitoring/nodes",
+        "monitoring/nodes/{node_name}",
+        "monitoring/listeners",
+        "monitoring/listeners/{node_name}",
+        "monitoring/metrics/",
+        "monitoring/metrics/{node_name}",
+        "monitoring/stats",
+        "monitoring/stats/{node_name}",
+        "nodes/{node_name}/clients",
+        "nodes/{node_name}/clients/{clientid}",
+        "clients/{clientid}",
+        "clients/{clientid}/clean_acl_cache",
+        "nodes/{node_name}/sessions",
+        "nodes/{node_name}/sessions/{clientid}",
+        "sessions/{clientid}",
+        "nodes/{node_name}/subscriptions",
+        "nodes/{node_name}/subscriptions/{clientid}",
+        "subscriptions/{clientid}",
+        "routes",
+        "routes/{topic}",
+        "mqtt/publish",
+        "mqtt/subscribe",
+        "mqtt/unsubscribe",
+        "nodes/{node_name}/plugins",
+        "nodes/{node_name}/plugins/{plugin_name}",
+        "configs/{app}",
+        "nodes/{node_name}/configs/{app}",
+    )
+)
 
 
 def add_path_list(app: web.Application) -> None:

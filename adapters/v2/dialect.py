@@ -5,6 +5,7 @@ Where the gateway's manners go further than 2.3 (405 + Allow, 412, 413), they ar
 handler crash: 404, empty. 2.3 parsed any body as JSON whatever its Content-Type, so there is no 415;
 a non-JSON body is the business error 109.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ Success is HTTP 200 `{"code":0,"result":...}`; a business or parameter error is 
 and the dialect renders it; everything else 2.3 answered with an empty body (401, 404, and the
 gateway's 405/412/413) is rendered in ``adapters.v2.dialect``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -43,10 +44,15 @@ USER_NOT_FOUND = "User not found"
 
 # Every v2 answer: 200 with the envelope (success or business error), or an empty-bodied status; what
 # each endpoint documents unless it says otherwise.
-ENVELOPE = {"type": "object", "required": ["code"], "properties": {
-    "code": {"type": "integer", "description": "0 on success, else 101-114"},
-    "result": {"description": "present on success only"},
-    "message": {"type": "string", "description": "with some error codes"}}}
+ENVELOPE = {
+    "type": "object",
+    "required": ["code"],
+    "properties": {
+        "code": {"type": "integer", "description": "0 on success, else 101-114"},
+        "result": {"description": "present on success only"},
+        "message": {"type": "string", "description": "with some error codes"},
+    },
+}
 RESPONSES: dict[int, dict] = {
     200: {"description": "success (code 0) or a business error (code 101-114)", "schema": ENVELOPE},
     401: {"description": 'empty body; WWW-Authenticate: Basic Realm="emqx control center"'},

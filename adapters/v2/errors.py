@@ -1,6 +1,7 @@
 """2.3's answers to the interface errors (``schemas.errors``), in one table; the codes are
 ``adapters.v2.envelope``'s. Every answer is a business error: HTTP 200 with `{"code":N[,"message"]}`.
 """
+
 from __future__ import annotations
 
 from adapters.common.error_answers import find_answer

@@ -4,6 +4,7 @@ The all-node forms wrap each node as 2.3 did: `management/nodes` and `monitoring
 objects carrying `name`; `monitoring/{listeners,metrics,stats}` are a one-element array holding an
 object keyed by node name (the 2.3 dashboard reads `monitoring/stats` that way).
 """
+
 from __future__ import annotations
 
 import orjson
@@ -31,17 +32,31 @@ def _otp_release(info: NodeInfo) -> str:
 
 
 def broker_object(info: NodeInfo) -> dict:
-    return {"version": info.version, "sysdescr": info.sysdescr, "uptime": uptime_emq(info.uptime),
-            "datetime": legacy_datetime(info.datetime), "otp_release": _otp_release(info),
-            "node_status": _status(info)}
+    return {
+        "version": info.version,
+        "sysdescr": info.sysdescr,
+        "uptime": uptime_emq(info.uptime),
+        "datetime": legacy_datetime(info.datetime),
+        "otp_release": _otp_release(info),
+        "node_status": _status(info),
+    }
 
 
 def node_object(info: NodeInfo) -> dict:
-    return {"name": info.node, "otp_release": _otp_release(info),
-            "memory_total": memory_string(info.memory_total), "memory_used": memory_string(info.memory_used),
-            "process_available": info.process_available, "process_used": info.process_used,
-            "max_fds": info.max_fds, "clients": info.live_connections, "node_status": _status(info),
-            "load1": f"{info.load1:.2f}", "load5": f"{info.load5:.2f}", "load15": f"{info.load15:.2f}"}
+    return {
+        "name": info.node,
+        "otp_release": _otp_release(info),
+        "memory_total": memory_string(info.memory_total),
+        "memory_used": memory_string(info.memory_used),
+        "process_available": info.process_available,
+        "process_used": info.process_used,
+        "max_fds": info.max_fds,
+        "clients": info.live_connections,
+        "node_status": _status(info),
+        "load1": f"{info.load1:.2f}",
+        "load5": f"{info.load5:.2f}",
+        "load15": f"{info.load15:.2f}",
+    }
 
 
 def listener_object(lst: ListenerInfo) -> dict:
@@ -49,9 +64,14 @@ def listener_object(lst: ListenerInfo) -> dict:
     listen = str(lst.port) if lst.bind in ("", "0.0.0.0", "::") else f"{lst.bind}:{lst.port}"
     # esockd's shutdown_count was `[]` or `{"<reason>":n}`; ours counts connections refused at max_clients.
     shutdown = {"max_clients": lst.shutdown_count} if lst.shutdown_count else []
-    return {"protocol": f"mqtt:{lst.type}", "listen": listen, "acceptors": ACCEPTORS,
-            "max_clients": lst.max_connections, "current_clients": lst.current_connections,
-            "shutdown_count": shutdown}
+    return {
+        "protocol": f"mqtt:{lst.type}",
+        "listen": listen,
+        "acceptors": ACCEPTORS,
+        "max_clients": lst.max_connections,
+        "current_clients": lst.current_connections,
+        "shutdown_count": shutdown,
+    }
 
 
 async def _listeners(control) -> list[dict]:
@@ -104,12 +124,14 @@ SECTIONS = (
 def _all_nodes(produce, wrap):
     async def handler(call: Call):
         return ok([wrap(call.control.node_name, await produce(call.control))])
+
     return handler
 
 
 def _one_node(produce):
     async def handler(call: Call):
         return ok(await produce(call.control))
+
     return handler
 
 
@@ -118,10 +140,10 @@ def _section_routes() -> Routes:
     out = Routes()
     for path, produce, wrap, tag, what in SECTIONS:
         name = path.strip("/").replace("/", "_")
-        out.add("GET", path, _all_nodes(produce, wrap), name=name + "_all", summary=f"All nodes: {what}",
-                tags=(tag,))
-        out.add("GET", path + "/{node}", _one_node(produce), name=name + "_node", summary=f"One node: {what}",
-                tags=(tag,))
+        out.add("GET", path, _all_nodes(produce, wrap), name=name + "_all", summary=f"All nodes: {what}", tags=(tag,))
+        out.add(
+            "GET", path + "/{node}", _one_node(produce), name=name + "_node", summary=f"One node: {what}", tags=(tag,)
+        )
     return out
 
 

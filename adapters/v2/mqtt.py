@@ -3,6 +3,7 @@
 The seed makes only `topic` required for publish (payload defaults to "", qos 0, retain false,
 client_id "http"); failures are 102 with 2.3's messages, which quote the request.
 """
+
 from __future__ import annotations
 
 from gateway.http.routes import Call, Param, Routes
@@ -37,17 +38,28 @@ NO_CLIENT = (102, "Clientid: {client_id} not found")
 routes = Routes(tags=("mqtt",))
 
 
-@routes.post("/mqtt/publish", body=PUBLISH, summary="Publish a message",
-             errors={InvalidArgument: BAD_TOPIC, Unavailable: (102, "broker stopped")})
+@routes.post(
+    "/mqtt/publish",
+    body=PUBLISH,
+    summary="Publish a message",
+    errors={InvalidArgument: BAD_TOPIC, Unavailable: (102, "broker stopped")},
+)
 async def publish(call: Call):
     b = call.body
-    await call.control.publish(PublishRequest(topic=b["topic"], payload=b["payload"].encode(), qos=b["qos"],
-                                              retain=b["retain"], clientid=b["client_id"]))
+    await call.control.publish(
+        PublishRequest(
+            topic=b["topic"], payload=b["payload"].encode(), qos=b["qos"], retain=b["retain"], clientid=b["client_id"]
+        )
+    )
     return ok()
 
 
-@routes.post("/mqtt/subscribe", body=SUBSCRIBE, summary="Subscribe a client with a session",
-             errors={NotFound: NO_CLIENT, InvalidArgument: BAD_TOPIC})
+@routes.post(
+    "/mqtt/subscribe",
+    body=SUBSCRIBE,
+    summary="Subscribe a client with a session",
+    errors={NotFound: NO_CLIENT, InvalidArgument: BAD_TOPIC},
+)
 async def subscribe(call: Call):
     b = call.body
     await call.control.subscribe(b["client_id"], [SubscribeRequest(topic=b["topic"], qos=b["qos"])])

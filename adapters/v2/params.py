@@ -10,6 +10,7 @@ parameter absent -> 107; a declared parameter of the wrong JSON type, or outside
 A body is declared as the JSON schema ``body_schema`` builds from ``gateway.http.routes.Param``
 records: the OpenAPI document shows it, and ``checked_body`` applies it.
 """
+
 from __future__ import annotations
 
 from typing import Any

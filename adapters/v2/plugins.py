@@ -3,6 +3,7 @@
 Only what ``BrokerControl.features()`` returns is listed, so nothing is shown that does nothing; a
 feature with no 2.3 counterpart is shown as `emq_<name>`.
 """
+
 from __future__ import annotations
 
 from gateway.http.routes import Call, Param, Routes
@@ -71,8 +72,12 @@ async def plugin_configs(call: Call):
     return ok([])
 
 
-@routes.put("/nodes/{node}/plugin_configs/{plugin}", name="node_set_plugin_configs",
-            body={"type": "object", "additionalProperties": {"type": "string"}}, summary="Change a plugin's settings")
+@routes.put(
+    "/nodes/{node}/plugin_configs/{plugin}",
+    name="node_set_plugin_configs",
+    body={"type": "object", "additionalProperties": {"type": "string"}},
+    summary="Change a plugin's settings",
+)
 async def set_plugin_configs(call: Call):
     """Free-form `{"<key>":"<value>"}`; with no settings, any key is unknown (2.3's failure: 102)."""
     await _feature_named(call)

@@ -4,6 +4,7 @@ Names come from the shared crosswalk (``adapters.common.fields``); only the form
 absent values as the string `"undefined"` (mochijson2 encoded Erlang atoms as strings) and times as
 `YYYY-MM-DD HH:MM:SS`.
 """
+
 from __future__ import annotations
 
 from adapters.common.fields import CLIENT, SUBSCRIPTION, V2_CLIENT_ROW, V2_SESSION_ROW, project
@@ -43,8 +44,13 @@ def route_row(route: Route) -> dict:
 
 
 def paged(req: PageRequest, total: int, objects: list) -> dict:
-    return {"current_page": req.page, "page_size": req.limit, "total_num": total,
-            "total_page": total_pages(total, req.limit), "objects": objects}
+    return {
+        "current_page": req.page,
+        "page_size": req.limit,
+        "total_num": total,
+        "total_page": total_pages(total, req.limit),
+        "objects": objects,
+    }
 
 
 def lookup(objects: list) -> dict:

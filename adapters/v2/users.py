@@ -3,6 +3,7 @@
 2.3 called a user's description its `tags`. It accepted any password, so the store's password policy
 is not applied here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,12 +18,15 @@ from .params import body_schema
 EMPTY = "Username or password is empty"
 
 LOGIN = body_schema(Param(name="username", type="string"), Param(name="password", type="string"))
-CREATE = body_schema(Param(name="username", type="string", required=True),
-                     Param(name="password", type="string", required=True),
-                     Param(name="tags", type="string", required=True))
+CREATE = body_schema(
+    Param(name="username", type="string", required=True),
+    Param(name="password", type="string", required=True),
+    Param(name="tags", type="string", required=True),
+)
 UPDATE = body_schema(Param(name="tags", type="string", required=True))
-CHANGE_PWD = body_schema(Param(name="old_pwd", type="string", required=True),
-                         Param(name="new_pwd", type="string", required=True))
+CHANGE_PWD = body_schema(
+    Param(name="old_pwd", type="string", required=True), Param(name="new_pwd", type="string", required=True)
+)
 
 routes = Routes(tags=("users",))
 
@@ -65,8 +69,7 @@ async def create_user(call: Call):
     if not b["username"] or not b["password"]:
         raise fail(104, EMPTY)
     # A name outside the store's safe charset (2.3 took any) is refused: 102 with the store's reason.
-    await asyncio.to_thread(call.ctx.accounts.add_user, b["username"], b["password"], b["tags"],
-                            enforce_policy=False)
+    await asyncio.to_thread(call.ctx.accounts.add_user, b["username"], b["password"], b["tags"], enforce_policy=False)
     return ok()
 
 
@@ -95,6 +98,7 @@ async def change_pwd(call: Call):
     b = call.body
     if not b["new_pwd"]:
         raise fail(104, EMPTY)
-    await asyncio.to_thread(call.ctx.accounts.change_password, call.args["username"], b["old_pwd"], b["new_pwd"],
-                            enforce_policy=False)
+    await asyncio.to_thread(
+        call.ctx.accounts.change_password, call.args["username"], b["old_pwd"], b["new_pwd"], enforce_policy=False
+    )
     return ok()

@@ -4,6 +4,7 @@ deactivate one; delete the deactivated ones. Times and `duration` are integer mi
 `deactivate_at` is "infinity" while the alarm is up; failures are minirest's message-only bodies
 (`{"message": "missing_param"}`, HTTP 200).
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,14 +48,22 @@ async def _rows(call: Call, activated: bool | None) -> list[dict]:
 
 for suffix, activated, what in LISTINGS:
     name = "alarms" if activated is None else f"{what}_alarms"
-    cluster_and_node_views(emqx4, "/alarms" + suffix, "/nodes/{node}/alarms" + suffix, "alarms",
-                           cluster=(f"list_all_{name}", f"List {what} alarms in the cluster"),
-                           node=(f"list_node_{name}", f"List {what} alarms of a node"),
-                           )(functools.partial(_rows, activated=activated))
+    cluster_and_node_views(
+        emqx4,
+        "/alarms" + suffix,
+        "/nodes/{node}/alarms" + suffix,
+        "alarms",
+        cluster=(f"list_all_{name}", f"List {what} alarms in the cluster"),
+        node=(f"list_node_{name}", f"List {what} alarms of a node"),
+    )(functools.partial(_rows, activated=activated))
 
 
-@emqx4.post("/alarms/deactivated", name="deactivate_alarm", summary="Deactivate an alarm",
-            body={"type": "object", "properties": {"node": {"type": "string"}, "name": {"type": "string"}}})
+@emqx4.post(
+    "/alarms/deactivated",
+    name="deactivate_alarm",
+    summary="Deactivate an alarm",
+    body={"type": "object", "properties": {"node": {"type": "string"}, "name": {"type": "string"}}},
+)
 async def deactivate(call: Call) -> web.StreamResponse:
     node, name = call.body.get("node"), call.body.get("name")
     if not isinstance(node, str) or not isinstance(name, str):
@@ -65,10 +74,14 @@ async def deactivate(call: Call) -> web.StreamResponse:
     return emqx4_http.ok()
 
 
-@emqx4.delete("/nodes/{node}/alarms/deactivated", name="delete_node_deactivated_alarms",
-              summary="Delete the deactivated alarms of a node")
-@emqx4.delete("/alarms/deactivated", name="delete_all_deactivated_alarms",
-              summary="Delete all deactivated alarms in the cluster")
+@emqx4.delete(
+    "/nodes/{node}/alarms/deactivated",
+    name="delete_node_deactivated_alarms",
+    summary="Delete the deactivated alarms of a node",
+)
+@emqx4.delete(
+    "/alarms/deactivated", name="delete_all_deactivated_alarms", summary="Delete all deactivated alarms in the cluster"
+)
 async def delete_deactivated(call: Call) -> web.StreamResponse:
     await call.control.clear_alarm_history()
     return emqx4_http.ok()

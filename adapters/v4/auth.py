@@ -7,6 +7,7 @@ store. JWT: ``Authorization: Bearer <token>``, RS256 only, verified with the PEM
 ``http_server.jwt.public.keyfile``; ``iss`` must equal that file's base name; ``exp`` is checked with
 NanoMQ's 200 s tolerance. NanoMQ never issues tokens (see README.md, "Minting a NanoMQ JWT").
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -70,8 +71,14 @@ class JwtVerifier:
         if scheme.lower() != "bearer" or not token:
             raise AuthFailed(codes.EMPTY_USERNAME_OR_PASSWORD, "no bearer token")
         try:
-            claims = jwt.decode(token, self._public_key(), algorithms=["RS256"], issuer=self.issuer,
-                                leeway=JWT_EXP_LEEWAY, options={"require": ["exp", "iss"], "verify_aud": False})
+            claims = jwt.decode(
+                token,
+                self._public_key(),
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                leeway=JWT_EXP_LEEWAY,
+                options={"require": ["exp", "iss"], "verify_aud": False},
+            )
         except jwt.ExpiredSignatureError:
             raise AuthFailed(codes.TOKEN_EXPIRED, "token expired") from None
         except (jwt.InvalidTokenError, OSError, ValueError):

@@ -1,5 +1,6 @@
 """EMQX 4's ban list (emqx_mgmt_api_banned): paged listing, add (a repeated ban replaces the old one, as
 mnesia's write does), delete (idempotent). Times are integer epoch seconds."""
+
 from __future__ import annotations
 
 import time
@@ -19,22 +20,45 @@ emqx4 = Routes(**emqx4_http.ROUTES)
 
 
 def _row(b: BannedEntry) -> dict:
-    return {"who": b.who, "as": b.as_, "by": b.by, "reason": b.reason, "at": int(b.at),
-            "until": int(b.until) if b.until is not None else None}
+    return {
+        "who": b.who,
+        "as": b.as_,
+        "by": b.by,
+        "reason": b.reason,
+        "at": int(b.at),
+        "until": int(b.until) if b.until is not None else None,
+    }
 
 
-@emqx4.get("/banned", name="list_banned", summary="List banned",
-           params=(Param(name="_page", type="integer"), Param(name="_limit", type="integer")))
+@emqx4.get(
+    "/banned",
+    name="list_banned",
+    summary="List banned",
+    params=(Param(name="_page", type="integer"), Param(name="_limit", type="integer")),
+)
 async def list_banned(call: Call) -> web.StreamResponse:
     page = emqx4_http.page_of(call.args)
     found = await call.control.list_banned(offset=page.offset, limit=page.limit)
     return emqx4_http.ok([_row(b) for b in found.items], meta=emqx4_http.page_meta(page, found.total))
 
 
-@emqx4.post("/banned", name="create_banned", summary="Create banned", body={
-    "type": "object", "required": ["who", "as"], "properties": {
-        "who": {"type": "string"}, "as": {"type": "string", "enum": list(KINDS)}, "by": {"type": "string"},
-        "reason": {"type": "string"}, "at": {"type": "integer"}, "until": {"type": "integer"}}})
+@emqx4.post(
+    "/banned",
+    name="create_banned",
+    summary="Create banned",
+    body={
+        "type": "object",
+        "required": ["who", "as"],
+        "properties": {
+            "who": {"type": "string"},
+            "as": {"type": "string", "enum": list(KINDS)},
+            "by": {"type": "string"},
+            "reason": {"type": "string"},
+            "at": {"type": "integer"},
+            "until": {"type": "integer"},
+        },
+    },
+)
 async def add_banned(call: Call) -> web.StreamResponse:
     body = call.body
     if not isinstance(body.get("who"), str) or "as" not in body:
@@ -46,15 +70,22 @@ async def add_banned(call: Call) -> web.StreamResponse:
         until = int(body.get("until", at + BAN_DEFAULT_SECONDS))
     except (TypeError, ValueError):
         raise emqx4_http.fail(codes.REQ_PARAM_ERROR, "bad at/until") from None
-    entry = BannedEntry(as_=body["as"], who=body["who"], by=str(body.get("by", "user")),
-                        reason=str(body.get("reason", "")), at=float(at), until=float(until))
+    entry = BannedEntry(
+        as_=body["as"],
+        who=body["who"],
+        by=str(body.get("by", "user")),
+        reason=str(body.get("reason", "")),
+        at=float(at),
+        until=float(until),
+    )
     try:
         await call.control.add_banned(entry)
     except Conflict:
         await call.control.delete_banned(entry.as_, entry.who)
         await call.control.add_banned(entry)
-    return emqx4_http.ok({"who": entry.who, "as": entry.as_, "by": entry.by, "reason": entry.reason, "at": at,
-                          "until": until})
+    return emqx4_http.ok(
+        {"who": entry.who, "as": entry.as_, "by": entry.by, "reason": entry.reason, "at": at, "until": until}
+    )
 
 
 @emqx4.delete("/banned/{as}/{who}", name="delete_banned", summary="Delete banned")

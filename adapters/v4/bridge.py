@@ -12,6 +12,7 @@ Loops: the local client speaks MQTT 5 and subscribes with No Local [MQTT-3.8.3-3
 republishes locally never come back to it; when the remote side speaks MQTT 5 too, its subscriptions
 use No Local as well. (With a v3/v4 remote, a subscription that overlaps a forward loops, as in NanoMQ.)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,15 +38,22 @@ class BridgeCounters:
         self.reconnects = self.uplink_dropped = self.downlink_dropped = 0
 
     def as_nanomq(self, name: str) -> dict:
-        return {"bridge name": name, "sent messages": self.sent_messages,
-                "received messages": self.received_messages, "sent bytes": self.sent_bytes,
-                "received bytes": self.received_bytes, "MQTT reconnect times": self.reconnects,
-                "uplink msg dropped": self.uplink_dropped, "downlink msg dropped": self.downlink_dropped}
+        return {
+            "bridge name": name,
+            "sent messages": self.sent_messages,
+            "received messages": self.received_messages,
+            "sent bytes": self.sent_bytes,
+            "received bytes": self.received_bytes,
+            "MQTT reconnect times": self.reconnects,
+            "uplink msg dropped": self.uplink_dropped,
+            "downlink msg dropped": self.downlink_dropped,
+        }
 
 
 class Bridge:
-    def __init__(self, conf: dict, local_host: str, local_port: int,
-                 local_credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, conf: dict, local_host: str, local_port: int, local_credentials: tuple[str, str] | None = None
+    ) -> None:
         self.conf = conf
         self.local_addr = (local_host, local_port)
         self.local_credentials = local_credentials
@@ -69,13 +77,20 @@ class Bridge:
             self.local.set_auth_credentials(*self.local_credentials)
         self.local.on_message = self._from_local
         try:
-            await asyncio.wait_for(self.local.connect(*self.local_addr, keepalive=conf["keepalive"] or 60,
-                                                      version=MQTTv50), CONNECT_TIMEOUT)
+            await asyncio.wait_for(
+                self.local.connect(*self.local_addr, keepalive=conf["keepalive"] or 60, version=MQTTv50),
+                CONNECT_TIMEOUT,
+            )
             await self._subscribed(self.local, [(f, 1) for f in conf["forwards"]], no_local=True)
-            await asyncio.wait_for(self.remote.connect(parts.hostname, parts.port, keepalive=conf["keepalive"],
-                                                       version=version), CONNECT_TIMEOUT)
-            await self._subscribed(self.remote, [(s["topic"], s.get("qos", 0)) for s in conf["subscription"]],
-                                   no_local=conf["proto_ver"] == 5)
+            await asyncio.wait_for(
+                self.remote.connect(parts.hostname, parts.port, keepalive=conf["keepalive"], version=version),
+                CONNECT_TIMEOUT,
+            )
+            await self._subscribed(
+                self.remote,
+                [(s["topic"], s.get("qos", 0)) for s in conf["subscription"]],
+                no_local=conf["proto_ver"] == 5,
+            )
         except BaseException:
             await self.stop()
             raise

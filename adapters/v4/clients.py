@@ -4,6 +4,7 @@ Both products' filters are read by the shared builder (``adapters.common.queries
 ``CLIENT_FILTERS``); what each answers to a filter it cannot read, and NanoMQ's own rules for its
 values, are here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,9 +32,14 @@ emqx4 = Routes(**emqx4_http.ROUTES)
 NANOMQ_FILTERS = frozenset(f.nanomq for f in CLIENT_FILTERS if f.nanomq is not None)
 NANOMQ_CONN_STATES = ("connected", "disconnected")  # NanoMQ has no "idle"
 NANOMQ_PROTO_VERS = ("3", "4", "5")  # MQTT 3.1, 3.1.1, 5
-NANOMQ_PARAMS = (Param(name="clientid"), Param(name="username"),
-                 Param(name="conn_state", enum=NANOMQ_CONN_STATES), Param(name="clean_start", type="boolean"),
-                 Param(name="proto_name"), Param(name="proto_ver", type="integer", enum=(3, 4, 5)))
+NANOMQ_PARAMS = (
+    Param(name="clientid"),
+    Param(name="username"),
+    Param(name="conn_state", enum=NANOMQ_CONN_STATES),
+    Param(name="clean_start", type="boolean"),
+    Param(name="proto_name"),
+    Param(name="proto_ver", type="integer", enum=(3, 4, 5)),
+)
 
 
 def nanomq_query(args: dict[str, Any]) -> ClientQuery:
@@ -53,10 +59,15 @@ def nanomq_query(args: dict[str, Any]) -> ClientQuery:
         raise nanomq_http.fail(400, codes.REQ_PARAM_ERROR) from None
 
 
-@nanomq.get("/clients/username/{username}", name="lookup_client_via_username",
-            summary="Lookup a client via username in the cluster", params=NANOMQ_PARAMS[:1] + NANOMQ_PARAMS[2:])
-@nanomq.get("/clients/{clientid}", name="lookup_client", summary="Lookup a client in the cluster",
-            params=NANOMQ_PARAMS[1:])
+@nanomq.get(
+    "/clients/username/{username}",
+    name="lookup_client_via_username",
+    summary="Lookup a client via username in the cluster",
+    params=NANOMQ_PARAMS[:1] + NANOMQ_PARAMS[2:],
+)
+@nanomq.get(
+    "/clients/{clientid}", name="lookup_client", summary="Lookup a client in the cluster", params=NANOMQ_PARAMS[1:]
+)
 @nanomq.get("/clients", name="list_clients", summary="A list of clients on current node", params=NANOMQ_PARAMS)
 async def nanomq_clients(call: Call) -> web.StreamResponse:
     page = await call.control.list_clients(nanomq_query(call.args), offset=0, limit=ALL)
@@ -68,22 +79,33 @@ async def nanomq_clients(call: Call) -> web.StreamResponse:
 EMQX4_PARAMS = (
     Param(name="_page", type="integer", default=1),
     Param(name="_limit", type="integer", default=emqx4_http.MAX_ROW_LIMIT),
-    Param(name="clientid"), Param(name="username"), Param(name="ip_address"),
-    Param(name="conn_state", enum=("connected", "idle", "disconnected")), Param(name="clean_start", type="boolean"),
-    Param(name="proto_name"), Param(name="proto_ver", type="integer"), Param(name="_like_clientid"),
-    Param(name="_like_username"), Param(name="_gte_created_at", type="integer"),
-    Param(name="_lte_created_at", type="integer"), Param(name="_gte_connected_at", type="integer"),
-    Param(name="_lte_connected_at", type="integer"), Param(name="_gte_mqueue_len", type="integer"),
-    Param(name="_lte_mqueue_len", type="integer"), Param(name="_gte_mqueue_dropped", type="integer"),
-    Param(name="_lte_mqueue_dropped", type="integer"))
+    Param(name="clientid"),
+    Param(name="username"),
+    Param(name="ip_address"),
+    Param(name="conn_state", enum=("connected", "idle", "disconnected")),
+    Param(name="clean_start", type="boolean"),
+    Param(name="proto_name"),
+    Param(name="proto_ver", type="integer"),
+    Param(name="_like_clientid"),
+    Param(name="_like_username"),
+    Param(name="_gte_created_at", type="integer"),
+    Param(name="_lte_created_at", type="integer"),
+    Param(name="_gte_connected_at", type="integer"),
+    Param(name="_lte_connected_at", type="integer"),
+    Param(name="_gte_mqueue_len", type="integer"),
+    Param(name="_lte_mqueue_len", type="integer"),
+    Param(name="_gte_mqueue_dropped", type="integer"),
+    Param(name="_lte_mqueue_dropped", type="integer"),
+)
 
 
 def _epoch_seconds(text: str) -> float:
     return float(int(text))
 
 
-@on_cluster_and_node(emqx4, "GET", "/clients", name="list_clients", summary="A list of clients on current node",
-                     params=EMQX4_PARAMS)
+@on_cluster_and_node(
+    emqx4, "GET", "/clients", name="list_clients", summary="A list of clients on current node", params=EMQX4_PARAMS
+)
 async def emqx4_clients(call: Call) -> web.StreamResponse:
     page = emqx4_http.page_of(call.args)
     try:
@@ -92,12 +114,14 @@ async def emqx4_clients(call: Call) -> web.StreamResponse:
         raise emqx4_http.filter_error(e) from None
     found = await call.control.list_clients(query, offset=page.offset, limit=page.limit)
     count = -1 if filtered(call.args, "emqx4") else found.total  # EMQX 4 does not count a filtered listing
-    return emqx4_http.ok([emqx4_client(c) for c in found.items],
-                         meta=emqx4_http.page_meta(page, count, hasnext=found.hasnext))
+    return emqx4_http.ok(
+        [emqx4_client(c) for c in found.items], meta=emqx4_http.page_meta(page, count, hasnext=found.hasnext)
+    )
 
 
-@on_cluster_and_node(emqx4, "GET", "/clients/{clientid}", name="lookup_client",
-                     summary="Lookup a client in the cluster")
+@on_cluster_and_node(
+    emqx4, "GET", "/clients/{clientid}", name="lookup_client", summary="Lookup a client in the cluster"
+)
 async def emqx4_client_lookup(call: Call) -> web.StreamResponse:
     try:
         found = [await call.control.get_client(call.args["clientid"])]
@@ -106,8 +130,13 @@ async def emqx4_client_lookup(call: Call) -> web.StreamResponse:
     return emqx4_http.ok([emqx4_client(c) for c in found])
 
 
-@on_cluster_and_node(emqx4, "GET", "/clients/username/{username}", name="lookup_client_via_username",
-                     summary="Lookup a client via username in the cluster")
+@on_cluster_and_node(
+    emqx4,
+    "GET",
+    "/clients/username/{username}",
+    name="lookup_client_via_username",
+    summary="Lookup a client via username in the cluster",
+)
 async def emqx4_clients_by_username(call: Call) -> web.StreamResponse:
     rows = await call.control.clients_by_username(call.args["username"])
     return emqx4_http.ok([emqx4_client(c) for c in rows])
@@ -119,8 +148,12 @@ async def emqx4_kick(call: Call) -> web.StreamResponse:
     return emqx4_http.ok()
 
 
-@emqx4.put("/clients/{clientid}/keepalive", name="set_keepalive", summary="Set the client's keepalive",
-           body={"type": "object", "properties": {"interval": {"type": "integer"}}, "required": ["interval"]})
+@emqx4.put(
+    "/clients/{clientid}/keepalive",
+    name="set_keepalive",
+    summary="Set the client's keepalive",
+    body={"type": "object", "properties": {"interval": {"type": "integer"}}, "required": ["interval"]},
+)
 async def emqx4_keepalive(call: Call) -> web.StreamResponse:
     if "interval" not in call.body:
         raise emqx4_http.fail(codes.MISSING_KEY_REQUEST_PARAMS, "required_params_missing")

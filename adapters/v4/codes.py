@@ -4,6 +4,7 @@ NanoMQ: nanomq/include/rest_api.h ``enum result_code`` (0, 101-118); EMQX 4.4: i
 (0, 101-116, where 115 is a bad topic and 116 a bad QoS). The numbers coincide up to 114; 115 and 116
 mean different things in the two products, so each flavor names them itself.
 """
+
 from __future__ import annotations
 
 SUCCEED = 0

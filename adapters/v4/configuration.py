@@ -4,6 +4,7 @@
 A POST carries `{"data": {...}}` (not an object: 400 `{"code":109}`); the merged document is validated
 before anything changes (400 `{"code":108}`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,8 +51,7 @@ def routes(settings: NanoSettings) -> Routes:
         data.update(enable_mqtt_stream=False, bridge_mode=doc["bridge"]["bridge_mode"])
         return nanomq_http.ok(data)
 
-    @nanomq.post("/reload", name="set_hot_updatable_configuration", summary="set hot update configuration",
-                 body=DATA)
+    @nanomq.post("/reload", name="set_hot_updatable_configuration", summary="set hot update configuration", body=DATA)
     async def post_reload(call: Call) -> web.StreamResponse:
         data = _data(call)
         if not data.keys() <= set(RELOAD_KEYS):
@@ -62,8 +62,11 @@ def routes(settings: NanoSettings) -> Routes:
     async def get_configuration(call: Call) -> web.StreamResponse:
         return nanomq_http.ok(settings.doc)
 
-    @nanomq.get("/configuration/{section}", name="get_configuration_section",
-                summary="show one section of the broker configuration (" + ", ".join(SECTIONS) + ")")
+    @nanomq.get(
+        "/configuration/{section}",
+        name="get_configuration_section",
+        summary="show one section of the broker configuration (" + ", ".join(SECTIONS) + ")",
+    )
     async def get_section(call: Call) -> web.StreamResponse:
         name = _section_name(call)
         return nanomq_http.ok({name: section(settings.doc, name)})
@@ -72,8 +75,12 @@ def routes(settings: NanoSettings) -> Routes:
     async def post_configuration(call: Call) -> web.StreamResponse:
         return await update(_data(call))
 
-    @nanomq.post("/configuration/{section}", name="set_configuration_section",
-                 summary="set one section of the broker configuration", body=DATA)
+    @nanomq.post(
+        "/configuration/{section}",
+        name="set_configuration_section",
+        summary="set one section of the broker configuration",
+        body=DATA,
+    )
     async def post_section(call: Call) -> web.StreamResponse:
         name = _section_name(call)
         data = _data(call)

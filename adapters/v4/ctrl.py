@@ -3,6 +3,7 @@
 `restart` applies what waits for it (listener addresses, TLS, the bridge section); a listener that
 cannot be opened is NanoMQ's 500 `{"code":101}`. Another action is 404 `{"code":101}`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,12 @@ def routes(state: NanoMQState) -> Routes:
 
     actions = {"stop": stop, "restart": restart}
 
-    @nanomq.post("/ctrl/{action}", name="ctrl_broker", summary="Control broker stop or restart",
-                 params=(Param(name="action", where="path", enum=tuple(actions)),))
+    @nanomq.post(
+        "/ctrl/{action}",
+        name="ctrl_broker",
+        summary="Control broker stop or restart",
+        params=(Param(name="action", where="path", enum=tuple(actions)),),
+    )
     async def ctrl(call: Call) -> web.StreamResponse:
         action = actions.get(call.args["action"])
         if action is None:

@@ -4,6 +4,7 @@ Failures are minirest's message-only bodies (`{"message": ..}`, HTTP 200) — th
 body without `"code": 0` as an error. Users are the gateway's account store; EMQX 4's `tags` is its
 `description`, and EMQX 4 had no password policy (so none is enforced here).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,7 @@ async def users(call: Call) -> web.StreamResponse:
     return emqx4_http.ok([{"username": u.username, "tags": u.description} for u in call.ctx.accounts.list_users()])
 
 
-@emqx4.post("/users", name="create_user", summary="Create a dashboard user",
-            body=USER)
+@emqx4.post("/users", name="create_user", summary="Create a dashboard user", body=USER)
 async def add_user(call: Call) -> web.StreamResponse:
     user, password, tags = call.body.get("username"), call.body.get("password"), call.body.get("tags", "")
     if not isinstance(user, str) or not isinstance(password, str):
@@ -74,10 +74,14 @@ async def delete_user(call: Call) -> web.StreamResponse:
     return emqx4_http.ok()
 
 
-@emqx4.put("/change_pwd/{username}", name="change_pwd", summary="Change a dashboard user's password",
-           body={"type": "object", "properties": {"old_pwd": {"type": "string"}, "new_pwd": {"type": "string"}}},
-           # EMQX 4 does not tell an unknown user from a wrong password.
-           errors={**ERRORS, PasswordMismatch: (None, "Password Error"), NotFound: (None, "Password Error")})
+@emqx4.put(
+    "/change_pwd/{username}",
+    name="change_pwd",
+    summary="Change a dashboard user's password",
+    body={"type": "object", "properties": {"old_pwd": {"type": "string"}, "new_pwd": {"type": "string"}}},
+    # EMQX 4 does not tell an unknown user from a wrong password.
+    errors={**ERRORS, PasswordMismatch: (None, "Password Error"), NotFound: (None, "Password Error")},
+)
 async def change_pwd(call: Call) -> web.StreamResponse:
     old, new = call.body.get("old_pwd"), call.body.get("new_pwd")
     if not isinstance(old, str) or not isinstance(new, str):

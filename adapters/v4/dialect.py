@@ -7,6 +7,7 @@ is served in either flavor, in that product's shape. Credentials, and the failur
 manners (an unknown path, 405, 413 ...), are always the chosen flavor's. NanoMQ ignores a trailing
 slash: its endpoints are served with one too (left out of the listings and the OpenAPI document).
 """
+
 from __future__ import annotations
 
 from types import ModuleType
@@ -61,14 +62,26 @@ class V4Dialect(Dialect):
         self.nanomq = NanoMQState(ctx)
         self.include(
             *endpoint_list.routes(self.table),
-            nodes.nanomq, nodes.emqx4,
-            clients.nanomq, clients.emqx4,
-            subscriptions.nanomq, subscriptions.emqx4,
-            topic_tree.nanomq, topic_routes.emqx4,
-            publish.nanomq, publish.emqx4, subscribe.emqx4,
-            stats_metrics.nanomq_routes(self.nanomq), stats_metrics.emqx4,
-            listeners.emqx4, plugins.emqx4, banned.emqx4, alarms.emqx4, dashboard.emqx4,
-            configuration.routes(self.nanomq.settings), ctrl.routes(self.nanomq),
+            nodes.nanomq,
+            nodes.emqx4,
+            clients.nanomq,
+            clients.emqx4,
+            subscriptions.nanomq,
+            subscriptions.emqx4,
+            topic_tree.nanomq,
+            topic_routes.emqx4,
+            publish.nanomq,
+            publish.emqx4,
+            subscribe.emqx4,
+            stats_metrics.nanomq_routes(self.nanomq),
+            stats_metrics.emqx4,
+            listeners.emqx4,
+            plugins.emqx4,
+            banned.emqx4,
+            alarms.emqx4,
+            dashboard.emqx4,
+            configuration.routes(self.nanomq.settings),
+            ctrl.routes(self.nanomq),
         )
 
     def include(self, *routes: Routes) -> None:
@@ -112,8 +125,9 @@ class V4Dialect(Dialect):
     async def authenticate(self, request: web.Request, endpoint: Endpoint) -> Any:
         if self.flavor == "emqx4":
             return await emqx4_http.authenticate(self.ctx.accounts, request)
-        return await nanomq_http.authenticate(self.nanomq.auth, self.nanomq.settings.doc.get("http_server", {}),
-                                              request)
+        return await nanomq_http.authenticate(
+            self.nanomq.auth, self.nanomq.settings.doc.get("http_server", {}), request
+        )
 
     async def start(self) -> None:
         await self.nanomq.start()

@@ -11,6 +11,7 @@ Where the broker says "no limit" (or "never") with 0, NanoMQ's ranges (1..) cann
 the value that means as much instead (``NO_LIMIT``), and maps it, or anything above, back to 0. So a
 GET followed by a POST of the same document changes nothing in the broker.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,19 +27,37 @@ from .topics import valid_filter
 FILE_NAME = "nanomq.json"
 
 # The keys `basic` holds in the sectioned shape (NanoMQ 0.25 `GET /configuration/basic`).
-BASIC_KEYS = ("url", "num_taskq_thread", "max_taskq_thread", "parallel", "property_size", "daemon",
-              "max_packet_size", "client_max_packet_size", "msq_len", "qos_duration", "keepalive_backoff",
-              "allow_anonymous")
+BASIC_KEYS = (
+    "url",
+    "num_taskq_thread",
+    "max_taskq_thread",
+    "parallel",
+    "property_size",
+    "daemon",
+    "max_packet_size",
+    "client_max_packet_size",
+    "msq_len",
+    "qos_duration",
+    "keepalive_backoff",
+    "allow_anonymous",
+)
 SECTIONS = ("basic", "tls", "websocket", "http_server", "bridge")
 # What `GET/POST /reload` covers (NanoMQ's hot-updatable set); `bridge_mode` is bridge.bridge_mode.
-RELOAD_KEYS = ("property_size", "max_packet_size", "client_max_packet_size", "msq_len", "qos_duration",
-               "keepalive_backoff", "allow_anonymous")
+RELOAD_KEYS = (
+    "property_size",
+    "max_packet_size",
+    "client_max_packet_size",
+    "msq_len",
+    "qos_duration",
+    "keepalive_backoff",
+    "allow_anonymous",
+)
 AUTH_TYPES = ("basic", "jwt", "no_auth")
 
 # key -> (broker units per document unit, the document value standing for the broker's 0).
 NO_LIMIT: dict[str, tuple[int, int]] = {
     # retry_interval in seconds; 0 (never retry) shows as the largest value accepted, 2^31-1 s (68 years).
-    "qos_duration": (1, 2 ** 31 - 1),
+    "qos_duration": (1, 2**31 - 1),
     # max_user_property_size in bytes; the most a user property can hold is two UTF-8 strings of 65535
     # bytes [MQTT 5 1.5.7], so no larger limit can refuse anything.
     "property_size": (1, 2 * 65535),
@@ -49,17 +68,50 @@ NO_LIMIT: dict[str, tuple[int, int]] = {
 _STR_OR_NULL = (str, type(None))
 # key -> accepted JSON types (bool is not an int here); nested dicts are sections.
 SCHEMA: dict[str, Any] = {
-    "url": str, "num_taskq_thread": int, "max_taskq_thread": int, "parallel": int, "property_size": int,
-    "msq_len": int, "qos_duration": int, "allow_anonymous": bool, "daemon": bool, "max_packet_size": int,
-    "client_max_packet_size": int, "keepalive_backoff": (int, float),
-    "tls": {"enable": bool, "url": str, "key_password": _STR_OR_NULL, "key": _STR_OR_NULL, "cert": _STR_OR_NULL,
-            "cacert": _STR_OR_NULL, "verify_peer": bool, "fail_if_no_peer_cert": bool},
+    "url": str,
+    "num_taskq_thread": int,
+    "max_taskq_thread": int,
+    "parallel": int,
+    "property_size": int,
+    "msq_len": int,
+    "qos_duration": int,
+    "allow_anonymous": bool,
+    "daemon": bool,
+    "max_packet_size": int,
+    "client_max_packet_size": int,
+    "keepalive_backoff": (int, float),
+    "tls": {
+        "enable": bool,
+        "url": str,
+        "key_password": _STR_OR_NULL,
+        "key": _STR_OR_NULL,
+        "cert": _STR_OR_NULL,
+        "cacert": _STR_OR_NULL,
+        "verify_peer": bool,
+        "fail_if_no_peer_cert": bool,
+    },
     "websocket": {"enable": bool, "url": str, "tls_url": str},
-    "http_server": {"enable": bool, "port": int, "username": str, "password": _STR_OR_NULL, "auth_type": str,
-                    "jwt": {"public": {"keyfile": _STR_OR_NULL}}},
-    "bridge": {"bridge_mode": bool, "address": str, "proto_ver": int, "clientid": _STR_OR_NULL, "keepalive": int,
-               "clean_start": bool, "parallel": int, "username": _STR_OR_NULL, "password": _STR_OR_NULL,
-               "forwards": list, "subscription": list},
+    "http_server": {
+        "enable": bool,
+        "port": int,
+        "username": str,
+        "password": _STR_OR_NULL,
+        "auth_type": str,
+        "jwt": {"public": {"keyfile": _STR_OR_NULL}},
+    },
+    "bridge": {
+        "bridge_mode": bool,
+        "address": str,
+        "proto_ver": int,
+        "clientid": _STR_OR_NULL,
+        "keepalive": int,
+        "clean_start": bool,
+        "parallel": int,
+        "username": _STR_OR_NULL,
+        "password": _STR_OR_NULL,
+        "forwards": list,
+        "subscription": list,
+    },
 }
 
 
@@ -99,10 +151,20 @@ def from_document(key: str, value: int) -> int:
     return 0 if value >= none else value * unit
 
 
-def default_document(*, tcp: tuple[str, int] | None, ws: tuple[str, int, str] | None,
-                     ssl: tuple[str, int] | None, allow_anonymous: bool, msq_len: int, max_packet_size: int,
-                     client_max_packet_size: int, max_user_property_size: int, retry_interval: int,
-                     keepalive_backoff: float, http_port: int) -> dict:
+def default_document(
+    *,
+    tcp: tuple[str, int] | None,
+    ws: tuple[str, int, str] | None,
+    ssl: tuple[str, int] | None,
+    allow_anonymous: bool,
+    msq_len: int,
+    max_packet_size: int,
+    client_max_packet_size: int,
+    max_user_property_size: int,
+    retry_interval: int,
+    keepalive_backoff: float,
+    http_port: int,
+) -> dict:
     """The document describing a broker nobody has configured through this API yet: the broker's values
     where it has the knob, NanoMQ's defaults for the knobs it does not have."""
     tcp_host, tcp_port = tcp or ("0.0.0.0", 1883)
@@ -110,22 +172,55 @@ def default_document(*, tcp: tuple[str, int] | None, ws: tuple[str, int, str] | 
     ssl_host, ssl_port = ssl or ("0.0.0.0", 8883)
     kb = max(1, max_packet_size // 1024)
     return {
-        "url": url_of("nmq-tcp", tcp_host, tcp_port), "num_taskq_thread": 4, "max_taskq_thread": 4,
-        "parallel": 32, "property_size": to_document("property_size", max_user_property_size), "msq_len": msq_len,
-        "qos_duration": to_document("qos_duration", retry_interval), "allow_anonymous": allow_anonymous,
-        "daemon": False, "max_packet_size": kb,
+        "url": url_of("nmq-tcp", tcp_host, tcp_port),
+        "num_taskq_thread": 4,
+        "max_taskq_thread": 4,
+        "parallel": 32,
+        "property_size": to_document("property_size", max_user_property_size),
+        "msq_len": msq_len,
+        "qos_duration": to_document("qos_duration", retry_interval),
+        "allow_anonymous": allow_anonymous,
+        "daemon": False,
+        "max_packet_size": kb,
         "client_max_packet_size": to_document("client_max_packet_size", client_max_packet_size),
         "keepalive_backoff": keepalive_backoff,
-        "tls": {"enable": ssl is not None, "url": url_of("tls+nmq-tcp", ssl_host, ssl_port), "key_password": None,
-                "key": None, "cert": None, "cacert": None, "verify_peer": False, "fail_if_no_peer_cert": False},
-        "websocket": {"enable": ws is not None, "url": url_of("nmq-ws", ws_host, ws_port, ws_path),
-                      "tls_url": url_of("nmq-wss", ws_host, 8084, ws_path)},
+        "tls": {
+            "enable": ssl is not None,
+            "url": url_of("tls+nmq-tcp", ssl_host, ssl_port),
+            "key_password": None,
+            "key": None,
+            "cert": None,
+            "cacert": None,
+            "verify_peer": False,
+            "fail_if_no_peer_cert": False,
+        },
+        "websocket": {
+            "enable": ws is not None,
+            "url": url_of("nmq-ws", ws_host, ws_port, ws_path),
+            "tls_url": url_of("nmq-wss", ws_host, 8084, ws_path),
+        },
         # The password is not known (the account store keeps hashes); null means "leave it as it is".
-        "http_server": {"enable": True, "port": http_port, "username": "admin", "password": None,
-                        "auth_type": "basic", "jwt": {"public": {"keyfile": None}}},
-        "bridge": {"bridge_mode": False, "address": "mqtt-tcp://127.0.0.1:1883", "proto_ver": 4,
-                   "clientid": "bridge_client", "keepalive": 60, "clean_start": True, "parallel": 2,
-                   "username": None, "password": None, "forwards": [], "subscription": []},
+        "http_server": {
+            "enable": True,
+            "port": http_port,
+            "username": "admin",
+            "password": None,
+            "auth_type": "basic",
+            "jwt": {"public": {"keyfile": None}},
+        },
+        "bridge": {
+            "bridge_mode": False,
+            "address": "mqtt-tcp://127.0.0.1:1883",
+            "proto_ver": 4,
+            "clientid": "bridge_client",
+            "keepalive": 60,
+            "clean_start": True,
+            "parallel": 2,
+            "username": None,
+            "password": None,
+            "forwards": [],
+            "subscription": [],
+        },
     }
 
 
@@ -185,9 +280,17 @@ def validate(doc: dict) -> None:
     """Types, ranges and URLs; the first problem raises DocumentError(108)."""
     _check_types(doc, SCHEMA, "")
     parse_url(doc["url"], ("nmq-tcp", "mqtt-tcp", "tcp"), "url")
-    for key in ("num_taskq_thread", "max_taskq_thread", "parallel", "property_size", "msq_len", "qos_duration",
-                "max_packet_size", "client_max_packet_size"):
-        _check_range(doc[key], 1, 2 ** 31 - 1, key)
+    for key in (
+        "num_taskq_thread",
+        "max_taskq_thread",
+        "parallel",
+        "property_size",
+        "msq_len",
+        "qos_duration",
+        "max_packet_size",
+        "client_max_packet_size",
+    ):
+        _check_range(doc[key], 1, 2**31 - 1, key)
     if not 1.0 <= doc["keepalive_backoff"] <= 10.0:
         raise DocumentError(codes.REQ_PARAM_ERROR, "keepalive_backoff: not in 1.0..10.0")
     tls = doc["tls"]
@@ -218,8 +321,14 @@ def validate(doc: dict) -> None:
         if not isinstance(f, str) or not valid_filter(f):
             raise DocumentError(codes.REQ_PARAM_ERROR, f"bridge.forwards[{i}]: not a topic filter")
     for i, s in enumerate(br["subscription"]):
-        if not isinstance(s, dict) or set(s) - {"topic", "qos"} or not isinstance(s.get("topic"), str) \
-                or not valid_filter(s["topic"]) or s.get("qos", 0) not in (0, 1, 2) or isinstance(s.get("qos"), bool):
+        if (
+            not isinstance(s, dict)
+            or set(s) - {"topic", "qos"}
+            or not isinstance(s.get("topic"), str)
+            or not valid_filter(s["topic"])
+            or s.get("qos", 0) not in (0, 1, 2)
+            or isinstance(s.get("qos"), bool)
+        ):
             raise DocumentError(codes.REQ_PARAM_ERROR, f"bridge.subscription[{i}]: expected {{topic, qos 0..2}}")
 
 

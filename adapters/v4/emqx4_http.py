@@ -6,6 +6,7 @@ Success is ``{"code":0[,"data":..][,"meta":..]}``. A business error is HTTP 200 
 the alarms'); everything else is a text body: 401 ``UNAUTHORIZED``, 404 ``Not found.`` (an unknown
 route, node, or path segment), 400 ``Bad Request`` (a body that is not JSON).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -14,9 +15,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from adapters.common.error_answers import find_answer
 from adapters.common.paging import PageRequest, parse_page
 from adapters.common.queries import FilterError
-from adapters.common.error_answers import find_answer
 from gateway.http import dialect as d
 from gateway.http.routes import Call, Endpoint, Routes
 from schemas.errors import Conflict, ControlError, InvalidArgument, NotFound, NotSupported, Unavailable
@@ -56,10 +57,16 @@ def ok(data: Any = None, meta: dict | None = None) -> web.Response:
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
-_MANNERS = {d.UNAUTHORIZED: (401, "UNAUTHORIZED"), d.NOT_FOUND: (404, "Not found."),
-            d.METHOD_NOT_ALLOWED: (405, "Method Not Allowed"), d.TOO_LARGE: (413, "Payload Too Large"),
-            d.UNSUPPORTED_MEDIA_TYPE: (415, "Unsupported Media Type"), d.BAD_JSON: (400, "Bad Request"),
-            d.PRECONDITION_FAILED: (412, "Precondition Failed"), d.INTERNAL: (500, "Internal Error")}
+_MANNERS = {
+    d.UNAUTHORIZED: (401, "UNAUTHORIZED"),
+    d.NOT_FOUND: (404, "Not found."),
+    d.METHOD_NOT_ALLOWED: (405, "Method Not Allowed"),
+    d.TOO_LARGE: (413, "Payload Too Large"),
+    d.UNSUPPORTED_MEDIA_TYPE: (415, "Unsupported Media Type"),
+    d.BAD_JSON: (400, "Bad Request"),
+    d.PRECONDITION_FAILED: (412, "Precondition Failed"),
+    d.INTERNAL: (500, "Internal Error"),
+}
 
 
 def manners_error(reason: str, message: str = "") -> MinirestError:
@@ -175,22 +182,28 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 Producer = Callable[[Call], Awaitable[Any]]
 
 
-def on_cluster_and_node(routes: Routes, method: str, path: str, *, name: str, summary: str,
-                        **meta: Any) -> Callable[[Handler], Handler]:
+def on_cluster_and_node(
+    routes: Routes, method: str, path: str, *, name: str, summary: str, **meta: Any
+) -> Callable[[Handler], Handler]:
     """Declare a handler at ``path`` and at ``/nodes/{node}`` + path (one node here: the same answer)."""
+
     def register(handler: Handler) -> Handler:
         routes.add(method, path, handler, name=name, summary=summary, **meta)
-        routes.add(method, "/nodes/{node}" + path, handler, name=f"{name}_on_node",
-                   summary=f"{summary} (on one node)", **meta)
+        routes.add(
+            method, "/nodes/{node}" + path, handler, name=f"{name}_on_node", summary=f"{summary} (on one node)", **meta
+        )
         return handler
+
     return register
 
 
-def cluster_and_node_views(routes: Routes, path: str, node_path: str, key: str | None, *,
-                           cluster: tuple[str, str], node: tuple[str, str]) -> Callable[[Producer], Producer]:
+def cluster_and_node_views(
+    routes: Routes, path: str, node_path: str, key: str | None, *, cluster: tuple[str, str], node: tuple[str, str]
+) -> Callable[[Producer], Producer]:
     """Declare the GET pair of one value X (``produce(call)``): the cluster view at ``path`` lists
     ``[{"node": N, key: X}]`` (``[X]`` when key is None: X names its node itself), the node view at
     ``node_path`` answers X. ``cluster`` and ``node`` are each (name, summary)."""
+
     def register(produce: Producer) -> Producer:
         async def cluster_view(call: Call) -> web.StreamResponse:
             value = await produce(call)
@@ -202,4 +215,5 @@ def cluster_and_node_views(routes: Routes, path: str, node_path: str, key: str |
         routes.add("GET", path, cluster_view, name=cluster[0], summary=cluster[1])
         routes.add("GET", node_path, node_view, name=node[0], summary=node[1])
         return produce
+
     return register

@@ -4,6 +4,7 @@ Both list every endpoint the dialect serves (the other product's too) as ``{path
 paths in Erlang/nng form (`/clients/:clientid`). NanoMQ writes a one-segment collection with a trailing
 slash (`/brokers/`; not `/metrics`, `/prometheus`), and answers a query string with 404.
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -39,13 +40,15 @@ def routes(table: RouteTable) -> tuple[Routes, Routes]:
     async def nanomq_endpoints(call: Call) -> web.StreamResponse:
         if call.request.query.keys() - {"pretty"}:  # any query string, even `?a=`: not the endpoint list
             raise nanomq_http.fail(404, codes.UNKNOWN_MISTAKE)
-        return nanomq_http.ok([{"path": _nanomq_path(ep), "name": ep.name, "method": ep.method,
-                                "descr": ep.summary} for ep in listed()])
+        return nanomq_http.ok(
+            [{"path": _nanomq_path(ep), "name": ep.name, "method": ep.method, "descr": ep.summary} for ep in listed()]
+        )
 
     @emqx4.get("/", name="list_endpoints_slash", summary=SUMMARY, hidden=True)
     @emqx4.get("", name="list_endpoints", summary=SUMMARY)
     async def emqx4_endpoints(call: Call) -> web.StreamResponse:
-        return emqx4_http.ok([{"name": ep.name, "method": ep.method, "path": _colon_path(ep), "descr": ep.summary}
-                              for ep in listed()])
+        return emqx4_http.ok(
+            [{"name": ep.name, "method": ep.method, "path": _colon_path(ep), "descr": ep.summary} for ep in listed()]
+        )
 
     return nanomq, emqx4

@@ -5,6 +5,7 @@ Every ApiError the v4 dialect raises is a ``V4Error`` of one flavor (``nanomq_ht
 ``emqx4_http.MinirestError``), so an endpoint of the other product, served beside the chosen one's,
 still fails in its own product's form.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -24,8 +25,9 @@ class V4Error(ApiError):
         raise NotImplementedError
 
 
-async def result_code(attempt: Awaitable[Any], endpoint: Endpoint,
-                      control_error: Callable[[ControlError, Endpoint], ApiError]) -> int:
+async def result_code(
+    attempt: Awaitable[Any], endpoint: Endpoint, control_error: Callable[[ControlError, Endpoint], ApiError]
+) -> int:
     """A batch item's result code: 0, or the code the same request alone would have failed with."""
     try:
         await attempt

@@ -6,6 +6,7 @@ with the seed's HTTP status and a Content-Type echoing the request's (``error_re
 with an empty value are dropped; a body that is not JSON, or not the JSON type the endpoint takes, is
 400 ``{"code":109}``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,8 +31,11 @@ class NanoMQError(V4Error):
     def response(self, request: web.Request | None) -> web.StreamResponse:
         body = self.body if self.body is not None else {"code": self.code}
         ctype = request.headers.get("Content-Type") if request is not None else None
-        return web.Response(body=orjson.dumps(body), status=self.status,
-                            headers={**self.headers, "Content-Type": ctype or "application/json"})
+        return web.Response(
+            body=orjson.dumps(body),
+            status=self.status,
+            headers={**self.headers, "Content-Type": ctype or "application/json"},
+        )
 
 
 def fail(status: int, code: int, body: dict | None = None) -> NanoMQError:
@@ -45,14 +49,16 @@ def ok(data: Any = None) -> web.Response:
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
-_MANNERS = {d.UNAUTHORIZED: (401, codes.EMPTY_USERNAME_OR_PASSWORD),
-            d.NOT_FOUND: (404, codes.UNKNOWN_MISTAKE),
-            d.METHOD_NOT_ALLOWED: (405, codes.UNKNOWN_MISTAKE),
-            d.TOO_LARGE: (413, codes.REQ_PARAM_ERROR),
-            d.UNSUPPORTED_MEDIA_TYPE: (415, codes.REQ_PARAMS_JSON_FORMAT_ILLEGAL),
-            d.BAD_JSON: (400, codes.REQ_PARAMS_JSON_FORMAT_ILLEGAL),
-            d.PRECONDITION_FAILED: (412, codes.REQ_PARAM_ERROR),
-            d.INTERNAL: (500, codes.UNKNOWN_MISTAKE)}
+_MANNERS = {
+    d.UNAUTHORIZED: (401, codes.EMPTY_USERNAME_OR_PASSWORD),
+    d.NOT_FOUND: (404, codes.UNKNOWN_MISTAKE),
+    d.METHOD_NOT_ALLOWED: (405, codes.UNKNOWN_MISTAKE),
+    d.TOO_LARGE: (413, codes.REQ_PARAM_ERROR),
+    d.UNSUPPORTED_MEDIA_TYPE: (415, codes.REQ_PARAMS_JSON_FORMAT_ILLEGAL),
+    d.BAD_JSON: (400, codes.REQ_PARAMS_JSON_FORMAT_ILLEGAL),
+    d.PRECONDITION_FAILED: (412, codes.REQ_PARAM_ERROR),
+    d.INTERNAL: (500, codes.UNKNOWN_MISTAKE),
+}
 
 
 def manners_error(reason: str, message: str = "") -> NanoMQError:

@@ -3,6 +3,7 @@ check of callers by its `http_server` section, and the CPU sampler of `/metrics`
 
 Served in either flavor (NanoMQ's routes are served beside EMQX 4's), so it starts with the dialect.
 """
+
 from __future__ import annotations
 
 import time

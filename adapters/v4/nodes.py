@@ -1,4 +1,5 @@
 """Brokers and nodes: NanoMQ's one-element lists, EMQX 4's cluster lists and per-node lookups."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -23,35 +24,79 @@ def _status(call: Call) -> str:
 @nanomq.get("/brokers", name="list_brokers", summary="A list of brokers in the cluster")
 async def nanomq_brokers(call: Call) -> web.StreamResponse:
     info = await call.control.node_info()
-    return nanomq_http.ok([{"datetime": legacy_datetime(info.datetime), "node_status": _status(call),
-                            "sysdescr": NANOMQ_SYSDESCR, "uptime": uptime_nanomq(info.uptime),
-                            "version": info.version}])
+    return nanomq_http.ok(
+        [
+            {
+                "datetime": legacy_datetime(info.datetime),
+                "node_status": _status(call),
+                "sysdescr": NANOMQ_SYSDESCR,
+                "uptime": uptime_nanomq(info.uptime),
+                "version": info.version,
+            }
+        ]
+    )
 
 
 @nanomq.get("/nodes", name="list_nodes", summary="A list of nodes in the cluster")
 async def nanomq_nodes(call: Call) -> web.StreamResponse:
     info = await call.control.node_info()
-    return nanomq_http.ok([{"connections": info.live_connections, "node_status": _status(call),
-                            "uptime": uptime_nanomq(info.uptime), "version": info.version}])
+    return nanomq_http.ok(
+        [
+            {
+                "connections": info.live_connections,
+                "node_status": _status(call),
+                "uptime": uptime_nanomq(info.uptime),
+                "version": info.version,
+            }
+        ]
+    )
 
 
-@cluster_and_node_views(emqx4, "/brokers", "/brokers/{node}", None,
-                        cluster=("list_brokers", "A list of brokers in the cluster"),
-                        node=("lookup_broker", "Lookup a broker in the cluster"))
+@cluster_and_node_views(
+    emqx4,
+    "/brokers",
+    "/brokers/{node}",
+    None,
+    cluster=("list_brokers", "A list of brokers in the cluster"),
+    node=("lookup_broker", "Lookup a broker in the cluster"),
+)
 async def emqx4_broker(call: Call) -> dict:
     info = await call.control.node_info()
-    return {"node": info.node, "version": info.version, "sysdescr": info.sysdescr, "uptime": uptime_emq(info.uptime),
-            "datetime": legacy_datetime(info.datetime), "otp_release": OTP_RELEASE, "node_status": _status(call)}
+    return {
+        "node": info.node,
+        "version": info.version,
+        "sysdescr": info.sysdescr,
+        "uptime": uptime_emq(info.uptime),
+        "datetime": legacy_datetime(info.datetime),
+        "otp_release": OTP_RELEASE,
+        "node_status": _status(call),
+    }
 
 
-@cluster_and_node_views(emqx4, "/nodes", "/nodes/{node}", None,
-                        cluster=("list_nodes", "A list of nodes in the cluster"),
-                        node=("lookup_node", "Lookup a node in the cluster"))
+@cluster_and_node_views(
+    emqx4,
+    "/nodes",
+    "/nodes/{node}",
+    None,
+    cluster=("list_nodes", "A list of nodes in the cluster"),
+    node=("lookup_node", "Lookup a node in the cluster"),
+)
 async def emqx4_node(call: Call) -> dict:
     i = await call.control.node_info()
-    return {"node": i.node, "version": i.version, "uptime": uptime_emq(i.uptime), "otp_release": OTP_RELEASE,
-            "node_status": _status(call), "memory_total": memory_string(i.memory_total),
-            "memory_used": memory_string(i.memory_used), "max_fds": i.max_fds,
-            "process_available": i.process_available, "process_used": i.process_used,
-            "connections": i.connections, "live_connections": i.live_connections,
-            "load1": f"{i.load1:.2f}", "load5": f"{i.load5:.2f}", "load15": f"{i.load15:.2f}"}
+    return {
+        "node": i.node,
+        "version": i.version,
+        "uptime": uptime_emq(i.uptime),
+        "otp_release": OTP_RELEASE,
+        "node_status": _status(call),
+        "memory_total": memory_string(i.memory_total),
+        "memory_used": memory_string(i.memory_used),
+        "max_fds": i.max_fds,
+        "process_available": i.process_available,
+        "process_used": i.process_used,
+        "connections": i.connections,
+        "live_connections": i.live_connections,
+        "load1": f"{i.load1:.2f}",
+        "load5": f"{i.load5:.2f}",
+        "load15": f"{i.load15:.2f}",
+    }

@@ -4,6 +4,7 @@ NanoMQ answers a publish it refuses with HTTP 200 and its code (`{"code":108}`);
 business error (`{"code":115,"message":"bad_topic"}`). A batch answers each item's code, the one the
 same publish alone would have failed with.
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -18,15 +19,34 @@ from .errors import result_code
 nanomq = Routes(**nanomq_http.ROUTES)
 emqx4 = Routes(**emqx4_http.ROUTES)
 
-_COMMON = {"topic": {"type": "string"}, "topics": {"type": "string", "description": "comma-separated topics"},
-           "qos": {"type": "integer", "enum": [0, 1, 2]}, "retain": {"type": "boolean"},
-           "clientid": {"type": "string"}, "encoding": {"type": "string", "enum": ["plain", "base64"]},
-           "properties": {"type": "object", "description": "MQTT 5 PUBLISH properties"}}
-NANOMQ_BODY = {"type": "object", "required": ["payload"], "properties": {
-    **_COMMON, "payload": {"type": "string"}, "decoding": {"type": "string", "enum": ["plain", "base64"]}}}
-EMQX4_BODY = {"type": "object", "required": ["payload"], "properties": {
-    **_COMMON, "payload": {"description": "text, or a JSON object published as its JSON text"},
-    "user_properties": {"type": "object"}, "return": {"description": "any value: answer the message ids"}}}
+_COMMON = {
+    "topic": {"type": "string"},
+    "topics": {"type": "string", "description": "comma-separated topics"},
+    "qos": {"type": "integer", "enum": [0, 1, 2]},
+    "retain": {"type": "boolean"},
+    "clientid": {"type": "string"},
+    "encoding": {"type": "string", "enum": ["plain", "base64"]},
+    "properties": {"type": "object", "description": "MQTT 5 PUBLISH properties"},
+}
+NANOMQ_BODY = {
+    "type": "object",
+    "required": ["payload"],
+    "properties": {
+        **_COMMON,
+        "payload": {"type": "string"},
+        "decoding": {"type": "string", "enum": ["plain", "base64"]},
+    },
+}
+EMQX4_BODY = {
+    "type": "object",
+    "required": ["payload"],
+    "properties": {
+        **_COMMON,
+        "payload": {"description": "text, or a JSON object published as its JSON text"},
+        "user_properties": {"type": "object"},
+        "return": {"description": "any value: answer the message ids"},
+    },
+}
 
 NANOMQ_ERRORS = {InvalidArgument: (200, codes.REQ_PARAM_ERROR), Unavailable: (200, codes.UNKNOWN_MISTAKE)}
 EMQX4_ERRORS = {InvalidArgument: (codes.EMQX4_BAD_TOPIC, "bad_topic")}
@@ -53,15 +73,21 @@ async def _emqx4_publish(call: Call, body) -> list[str]:
     return await _publish(call, requests)
 
 
-@nanomq.post("/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=NANOMQ_BODY,
-             errors=NANOMQ_ERRORS)
+@nanomq.post(
+    "/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=NANOMQ_BODY, errors=NANOMQ_ERRORS
+)
 async def nanomq_publish(call: Call) -> web.StreamResponse:
     await _nanomq_publish(call, call.body)
     return nanomq_http.ok()
 
 
-@nanomq.post("/mqtt/publish_batch", name="mqtt_publish_batch", summary="Batch publish MQTT messages",
-             body={"type": "array", "items": NANOMQ_BODY}, errors=NANOMQ_ERRORS)
+@nanomq.post(
+    "/mqtt/publish_batch",
+    name="mqtt_publish_batch",
+    summary="Batch publish MQTT messages",
+    body={"type": "array", "items": NANOMQ_BODY},
+    errors=NANOMQ_ERRORS,
+)
 async def nanomq_publish_batch(call: Call) -> web.StreamResponse:
     out = []
     for item in call.body:
@@ -72,8 +98,9 @@ async def nanomq_publish_batch(call: Call) -> web.StreamResponse:
     return nanomq_http.ok(out)
 
 
-@emqx4.post("/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=EMQX4_BODY,
-            errors=EMQX4_ERRORS)
+@emqx4.post(
+    "/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=EMQX4_BODY, errors=EMQX4_ERRORS
+)
 async def emqx4_publish(call: Call) -> web.StreamResponse:
     ids = await _emqx4_publish(call, call.body)
     if "return" in call.body:
@@ -81,8 +108,13 @@ async def emqx4_publish(call: Call) -> web.StreamResponse:
     return emqx4_http.ok()
 
 
-@emqx4.post("/mqtt/publish_batch", name="mqtt_publish_batch", summary="Batch publish MQTT messages",
-            body={"type": "array", "items": EMQX4_BODY}, errors=EMQX4_ERRORS)
+@emqx4.post(
+    "/mqtt/publish_batch",
+    name="mqtt_publish_batch",
+    summary="Batch publish MQTT messages",
+    body={"type": "array", "items": EMQX4_BODY},
+    errors=EMQX4_ERRORS,
+)
 async def emqx4_publish_batch(call: Call) -> web.StreamResponse:
     out = []
     for item in call.body:

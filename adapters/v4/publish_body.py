@@ -5,6 +5,7 @@ the payload before publishing and ``decoding: base64`` decodes the given text, w
 ``encoding: base64`` means "the payload is base64" (decode it); EMQX 4 also takes a JSON object as the
 payload (published as its JSON text). Bad input is PublishError with the flavor's result code.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,9 +22,15 @@ NANOMQ_DEFAULT_CLIENTID = "NanoMQ-HTTP-Client"
 EMQX4_DEFAULT_CLIENTID = "http_api"
 
 # MQTT 5 PUBLISH properties the body may carry: name -> accepted JSON type.
-PROPERTY_TYPES = {"payload_format_indicator": int, "message_expiry_interval": int, "response_topic": str,
-                  "correlation_data": str, "content_type": str, "subscription_identifier": int,
-                  "user_properties": dict}
+PROPERTY_TYPES = {
+    "payload_format_indicator": int,
+    "message_expiry_interval": int,
+    "response_topic": str,
+    "correlation_data": str,
+    "content_type": str,
+    "subscription_identifier": int,
+    "user_properties": dict,
+}
 
 
 class PublishError(ValueError):
@@ -101,5 +108,7 @@ def parse(body: Any, flavor: str) -> list[PublishRequest]:
     props = _properties(body.get("properties"), bad)
     if not nano and isinstance(body.get("user_properties"), dict):
         props.setdefault("user_property", [(str(k), str(v)) for k, v in body["user_properties"].items()])
-    return [PublishRequest(topic=t, payload=data, qos=qos, retain=retain, clientid=clientid, properties=props)
-            for t in topics]
+    return [
+        PublishRequest(topic=t, payload=data, qos=qos, retain=retain, clientid=clientid, properties=props)
+        for t in topics
+    ]

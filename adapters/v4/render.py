@@ -1,4 +1,5 @@
 """Records in each flavor's names and formats; the names come from the crosswalk (`adapters/common/fields.py`)."""
+
 from __future__ import annotations
 
 from adapters.common.fields import CLIENT, SUBSCRIPTION, project
@@ -11,8 +12,7 @@ def _text(value: bytes | None) -> str | None:
 
 
 NANOMQ_FORMATS = {"username": lambda u: u if u is not None else "", "bytes": _text}
-EMQX4_FORMATS = {"time": legacy_datetime, "username": lambda u: u, "infinity": lambda n: n,
-                 "bytes": _text}
+EMQX4_FORMATS = {"time": legacy_datetime, "username": lambda u: u, "infinity": lambda n: n, "bytes": _text}
 
 
 def nanomq_client(c: ClientInfo) -> dict:

@@ -11,6 +11,7 @@ client_max_packet_size, property_size -> max_user_property_size, qos_duration ->
 keepalive_backoff -> keepalive_multiplier; listeners wait for ``ctrl/restart``), writes the
 ``http_server`` credentials into the account store, and remembers that the bridge must be rebuilt.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,14 @@ log = logging.getLogger("emqgw.v4")
 
 
 def _listener_addr(listeners, kind: str):
-    return next(((lst.bind, lst.port) + ((lst.path,) if kind == "ws" else ()) for lst in listeners
-                 if lst.type == kind and lst.enable), None)
+    return next(
+        (
+            (lst.bind, lst.port) + ((lst.path,) if kind == "ws" else ())
+            for lst in listeners
+            if lst.type == kind and lst.enable
+        ),
+        None,
+    )
 
 
 class NanoSettings:
@@ -49,11 +56,18 @@ class NanoSettings:
         live = await control.listeners()
         http = self.ctx.config.http
         return docmod.default_document(
-            tcp=_listener_addr(live, "tcp"), ws=_listener_addr(live, "ws"), ssl=_listener_addr(live, "ssl"),
-            allow_anonymous=cfg.allow_anonymous, msq_len=cfg.max_mqueue_len, max_packet_size=cfg.max_packet_size,
-            client_max_packet_size=cfg.client_max_packet_size, max_user_property_size=cfg.max_user_property_size,
-            retry_interval=cfg.retry_interval, keepalive_backoff=cfg.keepalive_multiplier,
-            http_port=http.v4_port if http.v4_port is not None else http.port)
+            tcp=_listener_addr(live, "tcp"),
+            ws=_listener_addr(live, "ws"),
+            ssl=_listener_addr(live, "ssl"),
+            allow_anonymous=cfg.allow_anonymous,
+            msq_len=cfg.max_mqueue_len,
+            max_packet_size=cfg.max_packet_size,
+            client_max_packet_size=cfg.client_max_packet_size,
+            max_user_property_size=cfg.max_user_property_size,
+            retry_interval=cfg.retry_interval,
+            keepalive_backoff=cfg.keepalive_multiplier,
+            http_port=http.v4_port if http.v4_port is not None else http.port,
+        )
 
     async def load(self) -> None:
         """At start: the document derived from the broker, with the saved POSTs applied over it."""
@@ -102,19 +116,32 @@ class NanoSettings:
         if new["tls"] != old["tls"]:
             tls = new["tls"]
             host, port, _ = docmod.parse_url(tls["url"], ("tls+nmq-tcp", "nmq-tls", "tls+mqtt-tcp"), "tls.url")
-            self._set_listener(listeners, "ssl", bind=host, port=port, enable=tls["enable"], certfile=tls["cert"],
-                               keyfile=tls["key"], cacertfile=tls["cacert"])
+            self._set_listener(
+                listeners,
+                "ssl",
+                bind=host,
+                port=port,
+                enable=tls["enable"],
+                certfile=tls["cert"],
+                keyfile=tls["key"],
+                cacertfile=tls["cacert"],
+            )
         if new["websocket"] != old["websocket"]:
             ws = new["websocket"]
             host, port, path = docmod.parse_url(ws["url"], ("nmq-ws", "ws"), "websocket.url")
             self._set_listener(listeners, "ws", bind=host, port=port, path=path or "/mqtt", enable=ws["enable"])
         limit = docmod.from_document
-        return attrs.evolve(cfg, listeners=listeners, allow_anonymous=new["allow_anonymous"],
-                            max_mqueue_len=new["msq_len"], max_packet_size=new["max_packet_size"] * 1024,
-                            client_max_packet_size=limit("client_max_packet_size", new["client_max_packet_size"]),
-                            max_user_property_size=limit("property_size", new["property_size"]),
-                            retry_interval=limit("qos_duration", new["qos_duration"]),
-                            keepalive_multiplier=float(new["keepalive_backoff"]))
+        return attrs.evolve(
+            cfg,
+            listeners=listeners,
+            allow_anonymous=new["allow_anonymous"],
+            max_mqueue_len=new["msq_len"],
+            max_packet_size=new["max_packet_size"] * 1024,
+            client_max_packet_size=limit("client_max_packet_size", new["client_max_packet_size"]),
+            max_user_property_size=limit("property_size", new["property_size"]),
+            retry_interval=limit("qos_duration", new["qos_duration"]),
+            keepalive_multiplier=float(new["keepalive_backoff"]),
+        )
 
     @staticmethod
     def _set_listener(listeners: list[ListenerConfig], kind: str, **values) -> None:

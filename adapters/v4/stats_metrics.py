@@ -1,5 +1,6 @@
 """Stats and metrics: EMQX 4's `/stats` and `/metrics` (cluster-wide and per node), NanoMQ's `/metrics`
 (bridges, CPU, memory, connections; no `code`) and `/prometheus` (text exposition)."""
+
 from __future__ import annotations
 
 import resource
@@ -21,9 +22,14 @@ STATS_NOT_IN_EMQX4 = ("cluster_sessions.", "delayed.")
 emqx4 = Routes(**emqx4_http.ROUTES)
 
 
-@cluster_and_node_views(emqx4, "/stats", "/nodes/{node}/stats", "stats",
-                        cluster=("list_stats", "A list of stats of all nodes in the cluster"),
-                        node=("lookup_node_stats", "A list of stats of a node"))
+@cluster_and_node_views(
+    emqx4,
+    "/stats",
+    "/nodes/{node}/stats",
+    "stats",
+    cluster=("list_stats", "A list of stats of all nodes in the cluster"),
+    node=("lookup_node_stats", "A list of stats of a node"),
+)
 async def emqx4_stats(call: Call) -> dict:
     raw = (await call.control.stats()).stats
     out = {k: v for k, v in raw.items() if not k.startswith(STATS_NOT_IN_EMQX4)}
@@ -31,9 +37,14 @@ async def emqx4_stats(call: Call) -> dict:
     return out
 
 
-@cluster_and_node_views(emqx4, "/metrics", "/nodes/{node}/metrics", "metrics",
-                        cluster=("list_all_metrics", "A list of metrics of all nodes in the cluster"),
-                        node=("list_node_metrics", "A list of metrics of a node"))
+@cluster_and_node_views(
+    emqx4,
+    "/metrics",
+    "/nodes/{node}/metrics",
+    "metrics",
+    cluster=("list_all_metrics", "A list of metrics of all nodes in the cluster"),
+    node=("list_node_metrics", "A list of metrics of a node"),
+)
 async def emqx4_metrics(call: Call) -> dict:
     counters = (await call.control.metrics()).counters
     return {METRICS_EMQX4_RENAMES.get(k, k): v for k, v in counters.items()}
@@ -48,8 +59,14 @@ def nanomq_routes(state: NanoMQState) -> Routes:
         info = await call.control.node_info()
         bridge = state.bridge.current
         bridges = [bridge.counters.as_nanomq(bridge.name)] if bridge is not None else []
-        return Dialect.json({"metrics": bridges, "cpuinfo": f"{state.cpu.percent():.2f}%",
-                             "memory": str(info.memory_used), "connections": info.live_connections})
+        return Dialect.json(
+            {
+                "metrics": bridges,
+                "cpuinfo": f"{state.cpu.percent():.2f}%",
+                "memory": str(info.memory_used),
+                "connections": info.live_connections,
+            }
+        )
 
     @nanomq.get("/prometheus", name="prometheus", summary="show broker metrics in prometheus format")
     async def prometheus(call: Call) -> web.StreamResponse:
@@ -63,8 +80,12 @@ def nanomq_routes(state: NanoMQState) -> Routes:
         def put(name, kind, value, help_):
             lines.extend((f"# TYPE {name} {kind}", f"# HELP {name} {help_}", f"{name} {value}"))
 
-        for what, key in (("connections", "live_connections"), ("sessions", "sessions"), ("topics", "topics"),
-                          ("subscribers", "subscribers")):
+        for what, key in (
+            ("connections", "live_connections"),
+            ("sessions", "sessions"),
+            ("topics", "topics"),
+            ("subscribers", "subscribers"),
+        ):
             put(f"nanomq_{what}_count", "gauge", stats.get(key + ".count", 0), f"Current {what}")
             put(f"nanomq_{what}_max", "gauge", stats.get(key + ".max", 0), f"Peak {what}")
         for what in ("received", "sent", "dropped"):

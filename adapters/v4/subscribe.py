@@ -3,6 +3,7 @@
 A single call answers 107/108 for a bad clientid, 115 for no topic or a bad one, 116 for a bad QoS, 112
 `channel_not_found` for a client that is not there; a batch answers each item's code.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,13 +19,21 @@ from .errors import result_code
 
 emqx4 = Routes(**emqx4_http.ROUTES)
 
-BODY = {"type": "object", "required": ["clientid"], "properties": {
-    "clientid": {"type": "string"}, "topic": {"type": "string"},
-    "topics": {"type": "string", "description": "comma-separated topics"},
-    "qos": {"type": "integer", "enum": [0, 1, 2], "description": "subscribe only"}}}
+BODY = {
+    "type": "object",
+    "required": ["clientid"],
+    "properties": {
+        "clientid": {"type": "string"},
+        "topic": {"type": "string"},
+        "topics": {"type": "string", "description": "comma-separated topics"},
+        "qos": {"type": "integer", "enum": [0, 1, 2], "description": "subscribe only"},
+    },
+}
 BATCH = {"type": "array", "items": BODY}
-ERRORS = {NotFound: (codes.CLIENT_IS_OFFLINE, "channel_not_found"),
-          InvalidArgument: (codes.EMQX4_BAD_TOPIC, "bad_topic")}
+ERRORS = {
+    NotFound: (codes.CLIENT_IS_OFFLINE, "channel_not_found"),
+    InvalidArgument: (codes.EMQX4_BAD_TOPIC, "bad_topic"),
+}
 
 
 def _target(item: Any) -> tuple[str, list[str]]:
@@ -80,13 +89,19 @@ async def unsubscribe(call: Call) -> web.StreamResponse:
     return emqx4_http.ok()
 
 
-@emqx4.post("/mqtt/subscribe_batch", name="mqtt_subscribe_batch", summary="Batch subscribes topics", body=BATCH,
-            errors=ERRORS)
+@emqx4.post(
+    "/mqtt/subscribe_batch", name="mqtt_subscribe_batch", summary="Batch subscribes topics", body=BATCH, errors=ERRORS
+)
 async def subscribe_batch(call: Call) -> web.StreamResponse:
     return await _batch(call, _subscribe)
 
 
-@emqx4.post("/mqtt/unsubscribe_batch", name="mqtt_unsubscribe_batch", summary="Batch unsubscribes topics",
-            body=BATCH, errors=ERRORS)
+@emqx4.post(
+    "/mqtt/unsubscribe_batch",
+    name="mqtt_unsubscribe_batch",
+    summary="Batch unsubscribes topics",
+    body=BATCH,
+    errors=ERRORS,
+)
 async def unsubscribe_batch(call: Call) -> web.StreamResponse:
     return await _batch(call, _unsubscribe)

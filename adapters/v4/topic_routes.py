@@ -1,4 +1,5 @@
 """EMQX 4's route table: `/routes` (paged) and `/routes/{topic}` (a list, empty for a topic without routes)."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -16,8 +17,12 @@ def _row(r: Route) -> dict:
     return {"topic": r.topic, "node": r.node}
 
 
-@emqx4.get("/routes", name="list_routes", summary="List routes",
-           params=(Param(name="_page", type="integer"), Param(name="_limit", type="integer")))
+@emqx4.get(
+    "/routes",
+    name="list_routes",
+    summary="List routes",
+    params=(Param(name="_page", type="integer"), Param(name="_limit", type="integer")),
+)
 async def list_routes(call: Call) -> web.StreamResponse:
     page = emqx4_http.page_of(call.args)
     found = await call.control.list_routes(topic=None, offset=page.offset, limit=page.limit)

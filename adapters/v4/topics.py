@@ -1,4 +1,5 @@
 """Topic checks the dialect needs before it calls the broker (the broker's own rules, reused)."""
+
 from __future__ import annotations
 
 from broker.errors import MQTTError

@@ -1,4 +1,5 @@
 """The EMQX 5.8 `/api/v5` dialect: one module per resource, each declaring its endpoints."""
+
 from __future__ import annotations
 
 from gateway.http.usage import UsageFlusher
@@ -23,9 +24,23 @@ from .dialect import V5Dialect
 
 def create_dialect(ctx) -> V5Dialect:
     dl = V5Dialect(ctx)
-    dl.include(status.routes, accounts.dashboard, accounts.api_keys, nodes.routes, clients.routes,
-               subscriptions.subscriptions, subscriptions.topics, publish.routes, monitor.routes_for(dl),
-               listeners.routes, banned.routes, alarms.routes, retainer.routes, prometheus.routes, usage.routes)
+    dl.include(
+        status.routes,
+        accounts.dashboard,
+        accounts.api_keys,
+        nodes.routes,
+        clients.routes,
+        subscriptions.subscriptions,
+        subscriptions.topics,
+        publish.routes,
+        monitor.routes_for(dl),
+        listeners.routes,
+        banned.routes,
+        alarms.routes,
+        retainer.routes,
+        prometheus.routes,
+        usage.routes,
+    )
     # The usage report this dialect serves is written to its file while the dialect runs.
     dl.services.append(UsageFlusher(ctx.usage))
     return dl

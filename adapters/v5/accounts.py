@@ -2,6 +2,7 @@
 
 The store hashes passwords slowly (scrypt): those calls run in a thread so the loop keeps serving.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,10 +31,20 @@ def _obj(required: tuple = (), **props) -> dict:
 
 STR = {"type": "string"}
 USER = _obj(username=STR, description=STR)
-EXPIRED_AT = {"anyOf": [{"type": "string"}, {"type": "integer"}],
-              "description": "\"infinity\", epoch seconds or RFC 3339"}
-APP = _obj(name=STR, api_key=STR, api_secret=STR, enable={"type": "boolean"}, expired_at=EXPIRED_AT,
-           created_at=STR, desc=STR, expired={"type": "boolean"})
+EXPIRED_AT = {
+    "anyOf": [{"type": "string"}, {"type": "integer"}],
+    "description": '"infinity", epoch seconds or RFC 3339',
+}
+APP = _obj(
+    name=STR,
+    api_key=STR,
+    api_secret=STR,
+    enable={"type": "boolean"},
+    expired_at=EXPIRED_AT,
+    created_at=STR,
+    desc=STR,
+    expired={"type": "boolean"},
+)
 USERNAME_PATH = path("username")
 NAME = path("name")
 KEY_NOT_FOUND = {404: {"description": "NOT_FOUND"}}
@@ -46,11 +57,17 @@ api_keys = Routes(tags=("API Keys",), auth=BEARER_ONLY)
 
 # -- login / logout ----------------------------------------------------------------------------
 
-@dashboard.post("/login", auth="none", summary="Log in, get a token",
-                body=_obj(("username", "password"), username={**STR, "maxLength": 100},
-                          password={**STR, "maxLength": 100}),
-                responses={200: {"schema": _obj(token=STR, version=STR, license=_obj(edition=STR))},
-                           401: {"description": "BAD_USERNAME_OR_PWD"}})
+
+@dashboard.post(
+    "/login",
+    auth="none",
+    summary="Log in, get a token",
+    body=_obj(("username", "password"), username={**STR, "maxLength": 100}, password={**STR, "maxLength": 100}),
+    responses={
+        200: {"schema": _obj(token=STR, version=STR, license=_obj(edition=STR))},
+        401: {"description": "BAD_USERNAME_OR_PWD"},
+    },
+)
 async def login(call: Call) -> web.Response:
     store = call.ctx.accounts
     b = call.body
@@ -62,9 +79,13 @@ async def login(call: Call) -> web.Response:
     return Dialect.json({"token": token, "version": version, "license": LICENSE})
 
 
-@dashboard.post("/logout", auth=BEARER_ONLY, summary="Log out (destroy the token)",
-                body=_obj(("username",), username=STR),
-                responses={204: {"description": "logged out"}, 401: {"description": "WRONG_TOKEN_OR_USERNAME"}})
+@dashboard.post(
+    "/logout",
+    auth=BEARER_ONLY,
+    summary="Log out (destroy the token)",
+    body=_obj(("username",), username=STR),
+    responses={204: {"description": "logged out"}, 401: {"description": "WRONG_TOKEN_OR_USERNAME"}},
+)
 async def logout(call: Call) -> web.Response:
     if not call.ctx.accounts.revoke_token(call.request[TOKEN], call.body["username"]):
         raise ApiError(401, "WRONG_TOKEN_OR_USERNAME", "Ensure your token & username")
@@ -73,39 +94,60 @@ async def logout(call: Call) -> web.Response:
 
 # -- users -------------------------------------------------------------------------------------
 
+
 def user_doc(u) -> dict:
     return {"username": u.username, "description": u.description}
 
 
-@dashboard.get("/users", auth=BEARER_ONLY, summary="List dashboard users",
-               responses={200: {"schema": {"type": "array", "items": USER}}})
+@dashboard.get(
+    "/users",
+    auth=BEARER_ONLY,
+    summary="List dashboard users",
+    responses={200: {"schema": {"type": "array", "items": USER}}},
+)
 async def list_users(call: Call) -> web.Response:
     return Dialect.json([user_doc(u) for u in call.ctx.accounts.list_users()])
 
 
-@dashboard.post("/users", auth=BEARER_ONLY, summary="Create a dashboard user",
-                body=_obj(username=STR, password=STR, description=STR),
-                responses={200: {"schema": USER}, 400: {"description": "BAD_REQUEST"}},
-                errors=REFUSED_AS_BAD_REQUEST)
+@dashboard.post(
+    "/users",
+    auth=BEARER_ONLY,
+    summary="Create a dashboard user",
+    body=_obj(username=STR, password=STR, description=STR),
+    responses={200: {"schema": USER}, 400: {"description": "BAD_REQUEST"}},
+    errors=REFUSED_AS_BAD_REQUEST,
+)
 async def create_user(call: Call) -> web.Response:
     b = call.body
     if not b.get("username") or not b.get("password"):
         raise bad_request("Username or password undefined")
-    user = await asyncio.to_thread(call.ctx.accounts.add_user, b["username"], b["password"],
-                                   b.get("description", ""))
+    user = await asyncio.to_thread(call.ctx.accounts.add_user, b["username"], b["password"], b.get("description", ""))
     return Dialect.json(user_doc(user))
 
 
-@dashboard.put("/users/{username}", auth=BEARER_ONLY, summary="Update a user",
-               params=(USERNAME_PATH,), body=_obj(("description",), description=STR),
-               responses={200: {"schema": USER}, 404: {"description": "USER_NOT_FOUND"}})
+@dashboard.put(
+    "/users/{username}",
+    auth=BEARER_ONLY,
+    summary="Update a user",
+    params=(USERNAME_PATH,),
+    body=_obj(("description",), description=STR),
+    responses={200: {"schema": USER}, 404: {"description": "USER_NOT_FOUND"}},
+)
 async def update_user(call: Call) -> web.Response:
     return Dialect.json(user_doc(call.ctx.accounts.update_user(call.args["username"], call.body["description"])))
 
 
-@dashboard.delete("/users/{username}", auth=BEARER_ONLY, summary="Delete a user", params=(USERNAME_PATH,),
-                  responses={204: {"description": "deleted"}, 400: {"description": "NOT_ALLOWED"},
-                             404: {"description": "USER_NOT_FOUND"}})
+@dashboard.delete(
+    "/users/{username}",
+    auth=BEARER_ONLY,
+    summary="Delete a user",
+    params=(USERNAME_PATH,),
+    responses={
+        204: {"description": "deleted"},
+        400: {"description": "NOT_ALLOWED"},
+        404: {"description": "USER_NOT_FOUND"},
+    },
+)
 async def delete_user(call: Call) -> web.Response:
     username = call.args["username"]
     store = call.ctx.accounts
@@ -116,12 +158,18 @@ async def delete_user(call: Call) -> web.Response:
     return web.Response(status=204)
 
 
-@dashboard.post("/users/{username}/change_pwd", summary="Change a password",
-                params=(USERNAME_PATH,), body=_obj(old_pwd=STR, new_pwd=STR),
-                responses={204: {"description": "changed"},
-                           400: {"description": "ERROR_PWD_NOT_MATCH / BAD_REQUEST"},
-                           404: {"description": "USER_NOT_FOUND"}},
-                errors={NotFound: (404, "USER_NOT_FOUND", "User not found")})
+@dashboard.post(
+    "/users/{username}/change_pwd",
+    summary="Change a password",
+    params=(USERNAME_PATH,),
+    body=_obj(old_pwd=STR, new_pwd=STR),
+    responses={
+        204: {"description": "changed"},
+        400: {"description": "ERROR_PWD_NOT_MATCH / BAD_REQUEST"},
+        404: {"description": "USER_NOT_FOUND"},
+    },
+    errors={NotFound: (404, "USER_NOT_FOUND", "User not found")},
+)
 async def change_password(call: Call) -> web.Response:
     b = call.body
     if not b.get("old_pwd") or not b.get("new_pwd"):
@@ -132,10 +180,17 @@ async def change_password(call: Call) -> web.Response:
 
 # -- API keys ----------------------------------------------------------------------------------
 
+
 def app_doc(k, secret: str | None = None) -> dict:
-    doc = {"name": k.name, "api_key": k.api_key, "enable": k.enable,
-           "expired_at": "infinity" if k.expired_at is None else rfc3339_s(k.expired_at),
-           "created_at": rfc3339_s(k.created_at), "desc": k.desc, "expired": k.expired}
+    doc = {
+        "name": k.name,
+        "api_key": k.api_key,
+        "enable": k.enable,
+        "expired_at": "infinity" if k.expired_at is None else rfc3339_s(k.expired_at),
+        "created_at": rfc3339_s(k.created_at),
+        "desc": k.desc,
+        "expired": k.expired,
+    }
     if secret is not None:
         doc["api_secret"] = secret
     return doc
@@ -156,36 +211,53 @@ async def list_keys(call: Call) -> web.Response:
     return Dialect.json([app_doc(k) for k in call.ctx.accounts.list_api_keys()])
 
 
-@api_keys.post("/api_key", summary="Create an API key",
-               body=_obj(("name",), name={**STR, "minLength": 1, "maxLength": 256},
-                         desc={**STR, "default": ""}, enable={"type": "boolean", "default": True},
-                         expired_at=EXPIRED_AT),
-               responses={200: {"schema": APP}, 400: {"description": "BAD_REQUEST"}},
-               errors=REFUSED_AS_BAD_REQUEST)
+@api_keys.post(
+    "/api_key",
+    summary="Create an API key",
+    body=_obj(
+        ("name",),
+        name={**STR, "minLength": 1, "maxLength": 256},
+        desc={**STR, "default": ""},
+        enable={"type": "boolean", "default": True},
+        expired_at=EXPIRED_AT,
+    ),
+    responses={200: {"schema": APP}, 400: {"description": "BAD_REQUEST"}},
+    errors=REFUSED_AS_BAD_REQUEST,
+)
 async def create_key(call: Call) -> web.Response:
     b = call.body
     key, secret = call.ctx.accounts.create_api_key(b["name"], b["desc"], b["enable"], _expiry(b))
     return Dialect.json(app_doc(key, secret))
 
 
-@api_keys.get("/api_key/{name}", summary="Get an API key", params=(NAME,),
-              responses={200: {"schema": APP}, **KEY_NOT_FOUND})
+@api_keys.get(
+    "/api_key/{name}", summary="Get an API key", params=(NAME,), responses={200: {"schema": APP}, **KEY_NOT_FOUND}
+)
 async def get_key(call: Call) -> web.Response:
     return Dialect.json(app_doc(call.ctx.accounts.get_api_key(call.args["name"])))
 
 
-@api_keys.put("/api_key/{name}", summary="Update an API key", params=(NAME,),
-              body=_obj(enable={"type": "boolean"}, desc=STR, expired_at=EXPIRED_AT),
-              responses={200: {"schema": APP}, **KEY_NOT_FOUND})
+@api_keys.put(
+    "/api_key/{name}",
+    summary="Update an API key",
+    params=(NAME,),
+    body=_obj(enable={"type": "boolean"}, desc=STR, expired_at=EXPIRED_AT),
+    responses={200: {"schema": APP}, **KEY_NOT_FOUND},
+)
 async def update_key(call: Call) -> web.Response:
     b = call.body
-    key = call.ctx.accounts.update_api_key(call.args["name"], enable=b.get("enable"), desc=b.get("desc"),
-                                           expired_at=_expiry(b))
+    key = call.ctx.accounts.update_api_key(
+        call.args["name"], enable=b.get("enable"), desc=b.get("desc"), expired_at=_expiry(b)
+    )
     return Dialect.json(app_doc(key))
 
 
-@api_keys.delete("/api_key/{name}", summary="Delete an API key", params=(NAME,),
-                 responses={204: {"description": "deleted"}, **KEY_NOT_FOUND})
+@api_keys.delete(
+    "/api_key/{name}",
+    summary="Delete an API key",
+    params=(NAME,),
+    responses={204: {"description": "deleted"}, **KEY_NOT_FOUND},
+)
 async def delete_key(call: Call) -> web.Response:
     call.ctx.accounts.delete_api_key(call.args["name"])
     return web.Response(status=204)

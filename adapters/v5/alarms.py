@@ -2,6 +2,7 @@
 one off. Times are RFC 3339 with milliseconds, `duration` in milliseconds; `deactivate_at` only in the
 history, as EMQX 5 renders them.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,24 +30,34 @@ def alarm_doc(a: Alarm, now: float) -> dict:
     return doc
 
 
-ALARM_SCHEMA = {"type": "object", "properties": {
-    "node": {"type": "string"}, "name": {"type": "string"}, "message": {"type": "string"},
-    "details": {"type": "object"}, "duration": {"type": "integer", "description": "milliseconds"},
-    "activate_at": {"type": "string", "format": "date-time"},
-    "deactivate_at": {"type": "string", "format": "date-time", "description": "history only"}}}
+ALARM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "node": {"type": "string"},
+        "name": {"type": "string"},
+        "message": {"type": "string"},
+        "details": {"type": "object"},
+        "duration": {"type": "integer", "description": "milliseconds"},
+        "activate_at": {"type": "string", "format": "date-time"},
+        "deactivate_at": {"type": "string", "format": "date-time", "description": "history only"},
+    },
+}
 
 routes = Routes(tags=("Alarms",))
 
 
-@routes.get("/alarms", summary="Current alarms, or the history",
-            params=(*PAGING, q("activated", "boolean", "true: current alarms; false: the history", default=True)),
-            responses={200: {"schema": envelope_schema(ALARM_SCHEMA)}})
+@routes.get(
+    "/alarms",
+    summary="Current alarms, or the history",
+    params=(*PAGING, q("activated", "boolean", "true: current alarms; false: the history", default=True)),
+    responses={200: {"schema": envelope_schema(ALARM_SCHEMA)}},
+)
 async def list_alarms(call: Call) -> web.Response:
     args = call.args
     rows = await call.control.list_alarms(activated=args["activated"])
     pr = page_request(args)
     now = time.time()
-    page = [alarm_doc(a, now) for a in rows[pr.offset:pr.offset + pr.limit]]
+    page = [alarm_doc(a, now) for a in rows[pr.offset : pr.offset + pr.limit]]
     return paged(args, page, len(rows), pr.offset + pr.limit < len(rows))
 
 
@@ -56,11 +67,13 @@ async def clear_history(call: Call) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/alarms/force_deactivate", summary="Deactivate an alarm now",
-             body={"type": "object", "properties": {"name": {"type": "string"}}},
-             responses={204: {"description": "deactivated"},
-                        400: {"description": "INVALID_PARAMETER (no name) / NOT_FOUND"}},
-             errors={NotFound: (400, "NOT_FOUND", "Alarm not found or already deactivated")})
+@routes.post(
+    "/alarms/force_deactivate",
+    summary="Deactivate an alarm now",
+    body={"type": "object", "properties": {"name": {"type": "string"}}},
+    responses={204: {"description": "deactivated"}, 400: {"description": "INVALID_PARAMETER (no name) / NOT_FOUND"}},
+    errors={NotFound: (400, "NOT_FOUND", "Alarm not found or already deactivated")},
+)
 async def force_deactivate(call: Call) -> web.Response:
     name = call.body.get("name")
     if not name:

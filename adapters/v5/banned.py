@@ -1,4 +1,5 @@
 """The ban list (emqx_mgmt_api_banned): paged listing with one filter at most, add, delete, clear."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -20,22 +21,39 @@ from .validation import path, q
 
 EXACT = ("clientid", "username", "peerhost")
 # like_* filters are regular expressions over `who` of the matching kind (re:run in EMQX).
-LIKE = {"like_clientid": "clientid", "like_username": "username", "like_peerhost": "peerhost",
-        "like_peerhost_net": "peerhost_net"}
+LIKE = {
+    "like_clientid": "clientid",
+    "like_username": "username",
+    "like_peerhost": "peerhost",
+    "like_peerhost_net": "peerhost_net",
+}
 ALL_ROWS = 1 << 62
 
 
 def ban_doc(e: BannedEntry) -> dict:
-    return {"as": e.as_, "who": e.who, "by": e.by, "reason": e.reason, "at": rfc3339_s(e.at),
-            "until": "infinity" if e.until is None else rfc3339_s(e.until)}
+    return {
+        "as": e.as_,
+        "who": e.who,
+        "by": e.by,
+        "reason": e.reason,
+        "at": rfc3339_s(e.at),
+        "until": "infinity" if e.until is None else rfc3339_s(e.until),
+    }
 
 
 TIME = {"anyOf": [{"type": "integer"}, {"type": "string"}], "description": "epoch seconds or RFC 3339"}
-BAN = {"type": "object", "properties": {
-    "as": {"type": "string", "enum": list(BAN_KINDS)}, "who": {"type": "string", "minLength": 1},
-    "by": {"type": "string", "default": "mgmt_api"}, "reason": {"type": "string", "default": ""},
-    "at": TIME, "until": {**TIME, "description": "\"infinity\", epoch seconds or RFC 3339"}},
-    "required": ["as", "who"]}
+BAN = {
+    "type": "object",
+    "properties": {
+        "as": {"type": "string", "enum": list(BAN_KINDS)},
+        "who": {"type": "string", "minLength": 1},
+        "by": {"type": "string", "default": "mgmt_api"},
+        "reason": {"type": "string", "default": ""},
+        "at": TIME,
+        "until": {**TIME, "description": '"infinity", epoch seconds or RFC 3339'},
+    },
+    "required": ["as", "who"],
+}
 FILTERS = tuple(q(n, description="exact") for n in EXACT) + tuple(q(n, description="regex") for n in LIKE)
 
 routes = Routes(tags=("Banned",))
@@ -45,8 +63,12 @@ async def _all(control) -> list[BannedEntry]:
     return (await control.list_banned(offset=0, limit=ALL_ROWS)).items
 
 
-@routes.get("/banned", summary="List bans", params=(*PAGING, *FILTERS),
-            responses={200: {"schema": envelope_schema(BAN)}, 400: {"description": "too_many_filters"}})
+@routes.get(
+    "/banned",
+    summary="List bans",
+    params=(*PAGING, *FILTERS),
+    responses={200: {"schema": envelope_schema(BAN)}, 400: {"description": "too_many_filters"}},
+)
 async def list_banned(call: Call) -> web.Response:
     args = call.args
     given = [k for k in (*EXACT, *LIKE) if k in args]
@@ -60,14 +82,15 @@ async def list_banned(call: Call) -> web.Response:
     value = args[name]
     if name in EXACT:
         rows = [e for e in await _all(call.control) if e.as_ == name and e.who == value]
-        return paged(args, [ban_doc(e) for e in rows[pr.offset:pr.offset + pr.limit]], len(rows), False)
+        return paged(args, [ban_doc(e) for e in rows[pr.offset : pr.offset + pr.limit]], len(rows), False)
     try:
         pattern = re.compile(value)
     except re.error:
-        raise bad_request(orjson.dumps({"message": "The filter is not a validation regex expression",
-                                        "filter": value}).decode()) from None
+        raise bad_request(
+            orjson.dumps({"message": "The filter is not a validation regex expression", "filter": value}).decode()
+        ) from None
     rows = [e for e in await _all(call.control) if e.as_ == LIKE[name] and pattern.search(e.who)]
-    page = rows[pr.offset:pr.offset + pr.limit]
+    page = rows[pr.offset : pr.offset + pr.limit]
     return paged(args, [ban_doc(e) for e in page], None, pr.offset + pr.limit < len(rows))
 
 
@@ -83,8 +106,12 @@ def _check_who(kind: str, who: str) -> None:
         raise bad_request(f"invalid {kind}: {who} ({e})") from None
 
 
-@routes.post("/banned", summary="Ban a client, user or address", body=BAN,
-             responses={200: {"schema": BAN}, 400: {"description": "ALREADY_EXISTS / BAD_REQUEST"}})
+@routes.post(
+    "/banned",
+    summary="Ban a client, user or address",
+    body=BAN,
+    responses={200: {"schema": BAN}, 400: {"description": "ALREADY_EXISTS / BAD_REQUEST"}},
+)
 async def add_banned(call: Call) -> web.Response:
     b = call.body
     _check_who(b["as"], b["who"])
@@ -112,9 +139,12 @@ async def clear_banned(call: Call) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.delete("/banned/{as}/{who:.+}", summary="Lift one ban",
-               params=(path("as", enum=BAN_KINDS), path("who", "URL-encoded")),
-               responses={204: {"description": "lifted"}, 404: {"description": "NOT_FOUND"}})
+@routes.delete(
+    "/banned/{as}/{who:.+}",
+    summary="Lift one ban",
+    params=(path("as", enum=BAN_KINDS), path("who", "URL-encoded")),
+    responses={204: {"description": "lifted"}, 404: {"description": "NOT_FOUND"}},
+)
 async def delete_banned(call: Call) -> web.Response:
     await call.control.delete_banned(call.args["as"], call.args["who"])
     return web.Response(status=204)

@@ -1,6 +1,7 @@
 """Clients (emqx_mgmt_api_clients): paged and cursor listings, one client, kick, subscribe on behalf,
 keepalive. Records are rendered through the crosswalk's `v5` column.
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -31,18 +32,69 @@ FIXED = {"is_persistent": False, "durable": False, "is_expired": False, "client_
 
 # The `fields=` enum of emqx_mgmt_api_clients (5.8.9); other names are a 400. Names we cannot serve
 # truthfully (Erlang process stats, durable-session counters) are accepted and simply absent.
-FIELDS_ENUM = frozenset((
-    "client_attrs", "awaiting_rel_cnt", "awaiting_rel_max", "clean_start", "clientid", "connected",
-    "connected_at", "created_at", "disconnected_at", "expiry_interval", "heap_size", "inflight_cnt",
-    "inflight_max", "ip_address", "is_bridge", "is_expired", "keepalive", "mailbox_len", "mqueue_dropped",
-    "mqueue_len", "mqueue_max", "node", "port", "proto_name", "proto_ver", "recv_cnt", "recv_msg",
-    "recv_msg.dropped", "recv_msg.dropped.await_pubrel_timeout", "recv_msg.qos0", "recv_msg.qos1",
-    "recv_msg.qos2", "recv_oct", "recv_pkt", "reductions", "send_cnt", "send_msg", "send_msg.dropped",
-    "send_msg.dropped.expired", "send_msg.dropped.queue_full", "send_msg.dropped.too_large", "send_msg.qos0",
-    "send_msg.qos1", "send_msg.qos2", "send_oct", "send_pkt", "subscriptions_cnt", "subscriptions_max",
-    "username", "mountpoint", "durable", "n_streams", "seqno_q1_comm", "seqno_q1_dup", "seqno_q1_next",
-    "seqno_q2_comm", "seqno_q2_dup", "seqno_q2_rec", "seqno_q2_next",
-))
+FIELDS_ENUM = frozenset(
+    (
+        "client_attrs",
+        "awaiting_rel_cnt",
+        "awaiting_rel_max",
+        "clean_start",
+        "clientid",
+        "connected",
+        "connected_at",
+        "created_at",
+        "disconnected_at",
+        "expiry_interval",
+        "heap_size",
+        "inflight_cnt",
+        "inflight_max",
+        "ip_address",
+        "is_bridge",
+        "is_expired",
+        "keepalive",
+        "mailbox_len",
+        "mqueue_dropped",
+        "mqueue_len",
+        "mqueue_max",
+        "node",
+        "port",
+        "proto_name",
+        "proto_ver",
+        "recv_cnt",
+        "recv_msg",
+        "recv_msg.dropped",
+        "recv_msg.dropped.await_pubrel_timeout",
+        "recv_msg.qos0",
+        "recv_msg.qos1",
+        "recv_msg.qos2",
+        "recv_oct",
+        "recv_pkt",
+        "reductions",
+        "send_cnt",
+        "send_msg",
+        "send_msg.dropped",
+        "send_msg.dropped.expired",
+        "send_msg.dropped.queue_full",
+        "send_msg.dropped.too_large",
+        "send_msg.qos0",
+        "send_msg.qos1",
+        "send_msg.qos2",
+        "send_oct",
+        "send_pkt",
+        "subscriptions_cnt",
+        "subscriptions_max",
+        "username",
+        "mountpoint",
+        "durable",
+        "n_streams",
+        "seqno_q1_comm",
+        "seqno_q1_dup",
+        "seqno_q1_next",
+        "seqno_q2_comm",
+        "seqno_q2_dup",
+        "seqno_q2_rec",
+        "seqno_q2_next",
+    )
+)
 
 
 def client_doc(info, only: frozenset | None = None) -> dict:
@@ -93,8 +145,9 @@ def client_query(args: dict) -> ClientQuery:
     except queries.FilterError as e:
         if e.expected == "time":
             raise validation_error(e.param, "bad_epoch_millisecond", e.value) from None
-        raise bad_request(f"the {e.param} parameter expected type is {e.expected}, but the value is {e.value}",
-                          "INVALID_PARAMETER") from None
+        raise bad_request(
+            f"the {e.param} parameter expected type is {e.expected}, but the value is {e.value}", "INVALID_PARAMETER"
+        ) from None
 
 
 def wanted_fields(args: dict) -> frozenset | None:
@@ -110,8 +163,11 @@ def wanted_fields(args: dict) -> frozenset | None:
 
 # -- schemas -----------------------------------------------------------------------------------
 
-CLIENT_SCHEMA = {"type": "object", "description": "EMQX 5 client object; see the field list of GET /clients",
-                 "properties": {n: {} for n in names(CLIENT, "v5")}}
+CLIENT_SCHEMA = {
+    "type": "object",
+    "description": "EMQX 5 client object; see the field list of GET /clients",
+    "properties": {n: {} for n in names(CLIENT, "v5")},
+}
 SUB_OPTS = {
     "topic": {"type": "string"},
     "qos": {"type": "integer", "enum": [0, 1, 2], "default": 0},
@@ -120,12 +176,23 @@ SUB_OPTS = {
     "rh": {"type": "integer", "enum": [0, 1, 2], "default": 0},
 }
 SUBSCRIBE_BODY = {"type": "object", "properties": SUB_OPTS, "required": ["topic"]}
-SUBSCRIBE_RESULT = {"type": "object", "properties": {**{k: v for k, v in SUB_OPTS.items()},
-                                                     "node": {"type": "string"}, "clientid": {"type": "string"}}}
-SUBSCRIPTION_SCHEMA = {"type": "object", "properties": {
-    "clientid": {"type": "string"}, "topic": {"type": "string"}, "node": {"type": "string"},
-    "qos": {"type": "integer"}, "nl": {"type": "integer"}, "rap": {"type": "integer"}, "rh": {"type": "integer"},
-    "durable": {"type": "boolean"}}}
+SUBSCRIBE_RESULT = {
+    "type": "object",
+    "properties": {**{k: v for k, v in SUB_OPTS.items()}, "node": {"type": "string"}, "clientid": {"type": "string"}},
+}
+SUBSCRIPTION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "clientid": {"type": "string"},
+        "topic": {"type": "string"},
+        "node": {"type": "string"},
+        "qos": {"type": "integer"},
+        "nl": {"type": "integer"},
+        "rap": {"type": "integer"},
+        "rh": {"type": "integer"},
+        "durable": {"type": "boolean"},
+    },
+}
 UNSUBSCRIBE_BODY = {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}
 CLIENTID = path("clientid")
 NOT_FOUND = {404: {"description": "CLIENTID_NOT_FOUND"}}
@@ -137,10 +204,18 @@ routes = Routes(tags=("Clients",))
 
 # -- handlers ----------------------------------------------------------------------------------
 
-@routes.get("/clients", summary="List clients", params=(*PAGING, q("node"), *FILTERS, FIELDS),
-            responses={200: {"schema": envelope_schema(CLIENT_SCHEMA)}, 400: {"description": "bad query"},
-                       404: {"description": "Node not found"}},
-            errors=BAD_FILTER)
+
+@routes.get(
+    "/clients",
+    summary="List clients",
+    params=(*PAGING, q("node"), *FILTERS, FIELDS),
+    responses={
+        200: {"schema": envelope_schema(CLIENT_SCHEMA)},
+        400: {"description": "bad query"},
+        404: {"description": "Node not found"},
+    },
+    errors=BAD_FILTER,
+)
 async def list_clients(call: Call) -> web.Response:
     args = call.args
     only = wanted_fields(args)
@@ -152,9 +227,14 @@ async def list_clients(call: Call) -> web.Response:
     return paged(args, rows, page.total, page.hasnext)
 
 
-@routes.get("/clients_v2", summary="List clients by cursor", hidden=True, params=(q("cursor"), LIMIT, *FILTERS, FIELDS),
-            responses={200: {"schema": {"type": "object"}}, 400: {"description": "bad cursor"}},
-            errors={InvalidArgument: {"cursor": (400, "BAD_REQUEST"), None: BAD_FILTER[InvalidArgument]}})
+@routes.get(
+    "/clients_v2",
+    summary="List clients by cursor",
+    hidden=True,
+    params=(q("cursor"), LIMIT, *FILTERS, FIELDS),
+    responses={200: {"schema": {"type": "object"}}, 400: {"description": "bad cursor"}},
+    errors={InvalidArgument: {"cursor": (400, "BAD_REQUEST"), None: BAD_FILTER[InvalidArgument]}},
+)
 async def list_clients_v2(call: Call) -> web.Response:
     args = call.args
     wanted_fields(args)  # validated, then ignored as 5.8.9 does
@@ -166,8 +246,12 @@ async def list_clients_v2(call: Call) -> web.Response:
     return Dialect.json({"data": [client_row(c) for c in page.items], "meta": meta})
 
 
-@routes.post("/clients/kickout/bulk", summary="Kick out clients", body={"type": "array", "items": {"type": "string"}},
-             responses={204: {"description": "kicked"}})
+@routes.post(
+    "/clients/kickout/bulk",
+    summary="Kick out clients",
+    body={"type": "array", "items": {"type": "string"}},
+    responses={204: {"description": "kicked"}},
+)
 async def kick_bulk(call: Call) -> web.Response:
     for clientid in call.body:
         try:
@@ -177,44 +261,70 @@ async def kick_bulk(call: Call) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/clients/{clientid}", summary="Get a client", params=(CLIENTID,),
-            responses={200: {"schema": CLIENT_SCHEMA}, **NOT_FOUND})
+@routes.get(
+    "/clients/{clientid}",
+    summary="Get a client",
+    params=(CLIENTID,),
+    responses={200: {"schema": CLIENT_SCHEMA}, **NOT_FOUND},
+)
 async def get_client(call: Call) -> web.Response:
     return Dialect.json(client_doc(await call.control.get_client(call.args["clientid"])))
 
 
-@routes.delete("/clients/{clientid}", summary="Kick out a client", params=(CLIENTID,),
-               responses={204: {"description": "kicked"}, **NOT_FOUND})
+@routes.delete(
+    "/clients/{clientid}",
+    summary="Kick out a client",
+    params=(CLIENTID,),
+    responses={204: {"description": "kicked"}, **NOT_FOUND},
+)
 async def kick_client(call: Call) -> web.Response:
     await call.control.kick_client(call.args["clientid"])
     return web.Response(status=204)
 
 
-@routes.get("/clients/{clientid}/subscriptions", summary="A client's subscriptions", params=(CLIENTID,),
-            responses={200: {"schema": {"type": "array", "items": SUBSCRIPTION_SCHEMA}}, **NOT_FOUND})
+@routes.get(
+    "/clients/{clientid}/subscriptions",
+    summary="A client's subscriptions",
+    params=(CLIENTID,),
+    responses={200: {"schema": {"type": "array", "items": SUBSCRIPTION_SCHEMA}}, **NOT_FOUND},
+)
 async def client_subscriptions(call: Call) -> web.Response:
     subs = await call.control.client_subscriptions(call.args["clientid"])
     return Dialect.json([subscription_doc(s) for s in subs])
 
 
 def _subscribe_request(item: dict) -> SubscribeRequest:
-    return SubscribeRequest(topic=item["topic"], qos=item["qos"], no_local=bool(item["nl"]),
-                            retain_as_published=bool(item["rap"]), retain_handling=item["rh"])
+    return SubscribeRequest(
+        topic=item["topic"],
+        qos=item["qos"],
+        no_local=bool(item["nl"]),
+        retain_as_published=bool(item["rap"]),
+        retain_handling=item["rh"],
+    )
 
 
 # EMQX answers an invalid topic filter with 500 UNKNOWN_ERROR (its subscribe call crashes); it is the
 # caller's mistake, so here it is a 400 like the no_local one.
-@routes.post("/clients/{clientid}/subscribe", summary="Subscribe on behalf", params=(CLIENTID,), body=SUBSCRIBE_BODY,
-             responses={200: {"schema": SUBSCRIBE_RESULT}, 400: {"description": "INVALID_PARAMETER"}, **NOT_FOUND},
-             errors={InvalidArgument: (400, "INVALID_PARAMETER")})
+@routes.post(
+    "/clients/{clientid}/subscribe",
+    summary="Subscribe on behalf",
+    params=(CLIENTID,),
+    body=SUBSCRIBE_BODY,
+    responses={200: {"schema": SUBSCRIBE_RESULT}, 400: {"description": "INVALID_PARAMETER"}, **NOT_FOUND},
+    errors={InvalidArgument: (400, "INVALID_PARAMETER")},
+)
 async def subscribe(call: Call) -> web.Response:
     [sub] = await call.control.subscribe(call.args["clientid"], [_subscribe_request(call.body)])
     return Dialect.json(project(sub, SUBSCRIPTION, "v5", FORMATTERS))
 
 
-@routes.post("/clients/{clientid}/subscribe/bulk", summary="Subscribe on behalf, several topics", params=(CLIENTID,),
-             body={"type": "array", "items": SUBSCRIBE_BODY},
-             responses={200: {"schema": {"type": "array", "items": SUBSCRIBE_RESULT}}, **NOT_FOUND})
+@routes.post(
+    "/clients/{clientid}/subscribe/bulk",
+    summary="Subscribe on behalf, several topics",
+    params=(CLIENTID,),
+    body={"type": "array", "items": SUBSCRIBE_BODY},
+    responses={200: {"schema": {"type": "array", "items": SUBSCRIBE_RESULT}}, **NOT_FOUND},
+)
 async def subscribe_bulk(call: Call) -> web.Response:
     clientid = call.args["clientid"]
     await call.control.get_client(clientid)  # an unknown client is a 404, not a list of failures
@@ -232,23 +342,40 @@ async def subscribe_bulk(call: Call) -> web.Response:
     return Dialect.json(succeed)
 
 
-@routes.post("/clients/{clientid}/unsubscribe/bulk", name="unsubscribe_bulk",
-             summary="Unsubscribe on behalf, several topics", params=(CLIENTID,),
-             body={"type": "array", "items": UNSUBSCRIBE_BODY},
-             responses={204: {"description": "done"}, **NOT_FOUND})
-@routes.post("/clients/{clientid}/unsubscribe", summary="Unsubscribe on behalf", params=(CLIENTID,),
-             body=UNSUBSCRIBE_BODY, responses={204: {"description": "done"}, **NOT_FOUND})
+@routes.post(
+    "/clients/{clientid}/unsubscribe/bulk",
+    name="unsubscribe_bulk",
+    summary="Unsubscribe on behalf, several topics",
+    params=(CLIENTID,),
+    body={"type": "array", "items": UNSUBSCRIBE_BODY},
+    responses={204: {"description": "done"}, **NOT_FOUND},
+)
+@routes.post(
+    "/clients/{clientid}/unsubscribe",
+    summary="Unsubscribe on behalf",
+    params=(CLIENTID,),
+    body=UNSUBSCRIBE_BODY,
+    responses={204: {"description": "done"}, **NOT_FOUND},
+)
 async def unsubscribe(call: Call) -> web.Response:
     topics = [call.body["topic"]] if isinstance(call.body, dict) else [t["topic"] for t in call.body]
     await call.control.unsubscribe(call.args["clientid"], topics)
     return web.Response(status=204)
 
 
-@routes.put("/clients/{clientid}/keepalive", summary="Set keepalive", hidden=True, params=(CLIENTID,),
-            body={"type": "object", "properties": {"interval": {"type": "integer", "minimum": 0, "maximum": 65535}},
-                  "required": ["interval"]},
-            responses={200: {"schema": CLIENT_SCHEMA}, 400: {"description": "bad interval"}, **NOT_FOUND},
-            errors={InvalidArgument: (400, "PARAM_ERROR")})
+@routes.put(
+    "/clients/{clientid}/keepalive",
+    summary="Set keepalive",
+    hidden=True,
+    params=(CLIENTID,),
+    body={
+        "type": "object",
+        "properties": {"interval": {"type": "integer", "minimum": 0, "maximum": 65535}},
+        "required": ["interval"],
+    },
+    responses={200: {"schema": CLIENT_SCHEMA}, 400: {"description": "bad interval"}, **NOT_FOUND},
+    errors={InvalidArgument: (400, "PARAM_ERROR")},
+)
 async def set_keepalive(call: Call) -> web.Response:
     info = await call.control.set_keepalive(call.args["clientid"], call.body["interval"])
     return Dialect.json(client_doc(info))

@@ -3,6 +3,7 @@
 Auth follows emqx_dashboard.erl / emqx_mgmt_auth.erl: dashboard users never authenticate with Basic;
 `/users`, `/users/{username}`, `/logout` and `/api_key*` refuse API keys before looking at them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -94,8 +95,11 @@ class V5Dialect(Dialect):
         if scheme == "basic":
             if endpoint.auth == BEARER_ONLY:
                 resource = endpoint.path.strip("/").split("/")[0]
-                raise error(401, "API_KEY_NOT_ALLOW", "Please use bearer Token instead, using API key/secret in "
-                            f"{resource} path is not permitted")
+                raise error(
+                    401,
+                    "API_KEY_NOT_ALLOW",
+                    f"Please use bearer Token instead, using API key/secret in {resource} path is not permitted",
+                )
             return self._api_key(header)
         if scheme == "bearer":
             return self._token(request, cred.strip())

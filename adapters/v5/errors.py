@@ -4,6 +4,7 @@ Source: emqx/emqx apps/emqx/include/http_api.hrl `ERROR_CODES` (v5.8.9); descrip
 Codes the handlers emit but the table does not list (API_KEY_NOT_ALLOW, TOKEN_TIME_OUT,
 UNKNOWN_ERROR ...) are not listed here either, exactly as EMQX does.
 """
+
 from __future__ import annotations
 
 import orjson

@@ -2,6 +2,7 @@
 
 Creating, updating and deleting listeners is left out: the control interface cannot do it.
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -20,48 +21,92 @@ def bind_of(lst) -> str:
 
 
 def _status(lst) -> dict:
-    return {"running": lst.running, "max_connections": lst.max_connections,
-            "current_connections": lst.current_connections}
+    return {
+        "running": lst.running,
+        "max_connections": lst.max_connections,
+        "current_connections": lst.current_connections,
+    }
 
 
 def listener_doc(lst, node: str) -> dict:
-    return {"id": lst.id, "type": lst.type, "name": lst.name, "enable": lst.enable, "number": 1,
-            "bind": bind_of(lst), "status": _status(lst), "node_status": [{"node": node, "status": _status(lst)}]}
+    return {
+        "id": lst.id,
+        "type": lst.type,
+        "name": lst.name,
+        "enable": lst.enable,
+        "number": 1,
+        "bind": bind_of(lst),
+        "status": _status(lst),
+        "node_status": [{"node": node, "status": _status(lst)}],
+    }
 
 
 def listener_config(lst) -> dict:
-    doc = {"id": lst.id, "type": lst.type, "name": lst.name, "enable": lst.enable, "bind": bind_of(lst),
-           "max_connections": lst.max_connections, "running": lst.running,
-           "current_connections": lst.current_connections}
+    doc = {
+        "id": lst.id,
+        "type": lst.type,
+        "name": lst.name,
+        "enable": lst.enable,
+        "bind": bind_of(lst),
+        "max_connections": lst.max_connections,
+        "running": lst.running,
+        "current_connections": lst.current_connections,
+    }
     if lst.path is not None:
         doc["websocket"] = {"mqtt_path": lst.path}
     return doc
 
 
-STATUS = {"type": "object", "properties": {"running": {"anyOf": [{"type": "boolean"}, {"type": "string"}]},
-                                           "max_connections": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
-                                           "current_connections": {"type": "integer"}}}
-LISTENER = {"type": "object", "properties": {
-    "id": {"type": "string"}, "type": {"type": "string"}, "name": {"type": "string"}, "enable": {"type": "boolean"},
-    "number": {"type": "integer"}, "bind": {"type": "string"}, "status": STATUS,
-    "node_status": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"},
-                                                                                "status": STATUS}}}}}
+STATUS = {
+    "type": "object",
+    "properties": {
+        "running": {"anyOf": [{"type": "boolean"}, {"type": "string"}]},
+        "max_connections": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+        "current_connections": {"type": "integer"},
+    },
+}
+LISTENER = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"type": "string"},
+        "name": {"type": "string"},
+        "enable": {"type": "boolean"},
+        "number": {"type": "integer"},
+        "bind": {"type": "string"},
+        "status": STATUS,
+        "node_status": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"node": {"type": "string"}, "status": STATUS}},
+        },
+    },
+}
 LISTENER_ID = path("id", "<type>:<name>, e.g. tcp:default")
 
 routes = Routes(tags=("Listeners",))
 
 
-@routes.get("/listeners", summary="List listeners", params=(q("type", enum=(*LISTENER_TYPES, "quic")),),
-            responses={200: {"schema": {"type": "array", "items": LISTENER}}})
+@routes.get(
+    "/listeners",
+    summary="List listeners",
+    params=(q("type", enum=(*LISTENER_TYPES, "quic")),),
+    responses={200: {"schema": {"type": "array", "items": LISTENER}}},
+)
 async def list_listeners(call: Call) -> web.Response:
     node = call.control.node_name
-    rows = [listener_doc(lst, node) for lst in await call.control.listeners()
-            if "type" not in call.args or lst.type == call.args["type"]]
+    rows = [
+        listener_doc(lst, node)
+        for lst in await call.control.listeners()
+        if "type" not in call.args or lst.type == call.args["type"]
+    ]
     return Dialect.json(rows)
 
 
-@routes.get("/listeners_status", summary="Listener status by type",
-            responses={200: {"schema": {"type": "array", "items": {"type": "object"}}}})
+@routes.get(
+    "/listeners_status",
+    summary="Listener status by type",
+    responses={200: {"schema": {"type": "array", "items": {"type": "object"}}}},
+)
 async def listeners_status(call: Call) -> web.Response:
     node = call.control.node_name
     groups: dict[str, list] = {}
@@ -70,16 +115,29 @@ async def listeners_status(call: Call) -> web.Response:
     out = []
     for kind, lsts in groups.items():
         running = {lst.running for lst in lsts}
-        status = {"running": running.pop() if len(running) == 1 else "inconsistent",
-                  "max_connections": sum(lst.max_connections for lst in lsts),
-                  "current_connections": sum(lst.current_connections for lst in lsts)}
-        out.append({"type": kind, "enable": any(lst.enable for lst in lsts), "ids": [lst.id for lst in lsts],
-                    "status": status, "node_status": [{"node": node, "status": status}]})
+        status = {
+            "running": running.pop() if len(running) == 1 else "inconsistent",
+            "max_connections": sum(lst.max_connections for lst in lsts),
+            "current_connections": sum(lst.current_connections for lst in lsts),
+        }
+        out.append(
+            {
+                "type": kind,
+                "enable": any(lst.enable for lst in lsts),
+                "ids": [lst.id for lst in lsts],
+                "status": status,
+                "node_status": [{"node": node, "status": status}],
+            }
+        )
     return Dialect.json(out)
 
 
-@routes.get("/listeners/{id}", summary="One listener", params=(LISTENER_ID,),
-            responses={200: {"schema": {"type": "object"}}, 404: {"description": "BAD_LISTENER_ID"}})
+@routes.get(
+    "/listeners/{id}",
+    summary="One listener",
+    params=(LISTENER_ID,),
+    responses={200: {"schema": {"type": "object"}}, 404: {"description": "BAD_LISTENER_ID"}},
+)
 async def get_listener(call: Call) -> web.Response:
     for lst in await call.control.listeners():
         if lst.id == call.args["id"]:
@@ -87,9 +145,12 @@ async def get_listener(call: Call) -> web.Response:
     raise ApiError(*BAD_LISTENER_ID)
 
 
-@routes.post("/listeners/{id}/{action}", summary="Start, stop or restart a listener",
-             params=(LISTENER_ID, path("action", enum=("start", "stop", "restart"))),
-             responses={200: {"description": "done"}, 404: {"description": "BAD_LISTENER_ID"}})
+@routes.post(
+    "/listeners/{id}/{action}",
+    summary="Start, stop or restart a listener",
+    params=(LISTENER_ID, path("action", enum=("start", "stop", "restart"))),
+    responses={200: {"description": "done"}, 404: {"description": "BAD_LISTENER_ID"}},
+)
 async def listener_action(call: Call) -> web.Response:
     try:
         await call.control.listener_action(call.args["id"], call.args["action"])

@@ -2,6 +2,7 @@
 as EMQX does (≤1 h: 10 s, ≤1 d: 1 min, ≤3 d: 5 min, else 10 min) for 7 days; current values with
 per-second rates against the previous sample.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,15 +30,25 @@ GAUGES = ("connections", "live_connections", "subscriptions", "topics")
 ZERO_GAUGES = ("disconnected_durable_sessions", "subscriptions_durable")  # no durable sessions here
 # sample key -> broker counter whose growth over the bucket it is
 DELTAS = {
-    "received": "messages.received", "sent": "messages.sent", "dropped": "messages.dropped",
-    "validation_succeeded": "messages.validation_succeeded", "validation_failed": "messages.validation_failed",
+    "received": "messages.received",
+    "sent": "messages.sent",
+    "dropped": "messages.dropped",
+    "validation_succeeded": "messages.validation_succeeded",
+    "validation_failed": "messages.validation_failed",
     "transformation_succeeded": "messages.transformation_succeeded",
-    "transformation_failed": "messages.transformation_failed", "persisted": "messages.persisted",
+    "transformation_failed": "messages.transformation_failed",
+    "persisted": "messages.persisted",
 }
-RATES = {"received_msg_rate": "received", "sent_msg_rate": "sent", "dropped_msg_rate": "dropped",
-         "persisted_rate": "persisted", "validation_succeeded_rate": "validation_succeeded",
-         "validation_failed_rate": "validation_failed", "transformation_succeeded_rate": "transformation_succeeded",
-         "transformation_failed_rate": "transformation_failed"}
+RATES = {
+    "received_msg_rate": "received",
+    "sent_msg_rate": "sent",
+    "dropped_msg_rate": "dropped",
+    "persisted_rate": "persisted",
+    "validation_succeeded_rate": "validation_succeeded",
+    "validation_failed_rate": "validation_failed",
+    "transformation_succeeded_rate": "transformation_succeeded",
+    "transformation_failed_rate": "transformation_failed",
+}
 
 
 def _gauges(stats: dict) -> dict:
@@ -106,8 +117,11 @@ class Sampler:
         prev, self._last_counters = self._last_counters, dict(counters)
         if prev is None:
             return None
-        s = {"time_stamp": now_ms - now_ms % int(self.interval * 1000), **_gauges(stats),
-             **{k: max(counters.get(c, 0) - prev.get(c, 0), 0) for k, c in DELTAS.items()}}
+        s = {
+            "time_stamp": now_ms - now_ms % int(self.interval * 1000),
+            **_gauges(stats),
+            **{k: max(counters.get(c, 0) - prev.get(c, 0), 0) for k, c in DELTAS.items()},
+        }
         self._last = s
         self.samples.append(s)
         self._since_compaction += 1
@@ -139,9 +153,13 @@ class Sampler:
 
 async def current(sampler: Sampler, control, node: bool) -> dict:
     stats = (await control.stats()).stats
-    doc = {**_gauges(stats), "subscriptions_ram": stats.get("subscriptions.count", 0),
-           "retained_msg_count": stats.get("retained.count", 0),
-           "shared_subscriptions": stats.get("subscriptions.shared.count", 0), **sampler.rates()}
+    doc = {
+        **_gauges(stats),
+        "subscriptions_ram": stats.get("subscriptions.count", 0),
+        "retained_msg_count": stats.get("retained.count", 0),
+        "shared_subscriptions": stats.get("subscriptions.shared.count", 0),
+        **sampler.rates(),
+    }
     if node:
         for k in ZERO_GAUGES:
             doc.pop(k)
@@ -149,8 +167,10 @@ async def current(sampler: Sampler, control, node: bool) -> dict:
     return doc
 
 
-SAMPLE_SCHEMA = {"type": "object", "properties": {k: {"type": "integer"} for k in
-                                                  ("time_stamp", *GAUGES, *ZERO_GAUGES, *DELTAS)}}
+SAMPLE_SCHEMA = {
+    "type": "object",
+    "properties": {k: {"type": "integer"} for k in ("time_stamp", *GAUGES, *ZERO_GAUGES, *DELTAS)},
+}
 CURRENT_SCHEMA = {"type": "object", "additionalProperties": {"type": "integer"}}
 
 
@@ -173,8 +193,12 @@ def routes_for(dl) -> Routes:
         sampler.clear()
         return web.Response(status=204)
 
-    @routes.get("/monitor/nodes/{node}", summary="Sampled history of a node", params=(NODE_PATH, latest),
-                responses={**history, **node_not_found})
+    @routes.get(
+        "/monitor/nodes/{node}",
+        summary="Sampled history of a node",
+        params=(NODE_PATH, latest),
+        responses={**history, **node_not_found},
+    )
     async def get_node_monitor(call: Call) -> web.Response:
         require_node(call, call.args["node"])
         return Dialect.json(sampler.history(call.args.get("latest"), cluster=False))
@@ -183,8 +207,12 @@ def routes_for(dl) -> Routes:
     async def get_current(call: Call) -> web.Response:
         return Dialect.json(await current(sampler, call.control, node=False))
 
-    @routes.get("/monitor_current/nodes/{node}", summary="Current values and rates of a node", params=(NODE_PATH,),
-                responses={200: {"schema": CURRENT_SCHEMA}, **node_not_found})
+    @routes.get(
+        "/monitor_current/nodes/{node}",
+        summary="Current values and rates of a node",
+        params=(NODE_PATH,),
+        responses={200: {"schema": CURRENT_SCHEMA}, **node_not_found},
+    )
     async def get_node_current(call: Call) -> web.Response:
         require_node(call, call.args["node"])
         return Dialect.json(await current(sampler, call.control, node=True))

@@ -1,4 +1,5 @@
 """Nodes, stats and metrics (emqx_mgmt_api_nodes / _stats / _metrics). One node: this broker."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -53,51 +54,89 @@ def node_info_doc(info) -> dict:
 
 COUNTERS = {"type": "object", "additionalProperties": {"type": "integer"}}
 # Per-node rows carry the node's name beside the counters.
-NODE_COUNTERS = {"type": "object", "properties": {"node": {"type": "string"}},
-                 "additionalProperties": {"type": "integer"}}
-NODE_INFO = {"type": "object", "properties": {
-    "node": {"type": "string"}, "node_status": {"type": "string", "enum": ["running", "stopped"]},
-    "version": {"type": "string"}, "edition": {"type": "string"}, "role": {"type": "string"},
-    "uptime": {"type": "integer", "description": "milliseconds"}, "connections": {"type": "integer"},
-    "live_connections": {"type": "integer"}, "cluster_sessions": {"type": "integer"},
-    "load1": {"type": "number"}, "load5": {"type": "number"}, "load15": {"type": "number"},
-    "max_fds": {"type": "integer"}, "memory_total": {"type": "string"}, "memory_used": {"type": "string"},
-    "process_available": {"type": "integer"}, "process_used": {"type": "integer"}}}
+NODE_COUNTERS = {
+    "type": "object",
+    "properties": {"node": {"type": "string"}},
+    "additionalProperties": {"type": "integer"},
+}
+NODE_INFO = {
+    "type": "object",
+    "properties": {
+        "node": {"type": "string"},
+        "node_status": {"type": "string", "enum": ["running", "stopped"]},
+        "version": {"type": "string"},
+        "edition": {"type": "string"},
+        "role": {"type": "string"},
+        "uptime": {"type": "integer", "description": "milliseconds"},
+        "connections": {"type": "integer"},
+        "live_connections": {"type": "integer"},
+        "cluster_sessions": {"type": "integer"},
+        "load1": {"type": "number"},
+        "load5": {"type": "number"},
+        "load15": {"type": "number"},
+        "max_fds": {"type": "integer"},
+        "memory_total": {"type": "string"},
+        "memory_used": {"type": "string"},
+        "process_available": {"type": "integer"},
+        "process_used": {"type": "integer"},
+    },
+}
 NOT_FOUND = {404: {"description": "Node not found"}}
 AGGREGATE = q("aggregate", "boolean", "Sum over all nodes into one object", default=False)
 
 routes = Routes()
 
 
-@routes.get("/nodes", tags=("Nodes",), summary="List nodes",
-            responses={200: {"schema": {"type": "array", "items": NODE_INFO}}})
+@routes.get(
+    "/nodes", tags=("Nodes",), summary="List nodes", responses={200: {"schema": {"type": "array", "items": NODE_INFO}}}
+)
 async def list_nodes(call: Call) -> web.Response:
     return Dialect.json([node_info_doc(await call.control.node_info())])
 
 
-@routes.get("/nodes/{node}", tags=("Nodes",), summary="Get node info", params=(NODE_PATH,),
-            responses={200: {"schema": NODE_INFO}, **NOT_FOUND})
+@routes.get(
+    "/nodes/{node}",
+    tags=("Nodes",),
+    summary="Get node info",
+    params=(NODE_PATH,),
+    responses={200: {"schema": NODE_INFO}, **NOT_FOUND},
+)
 async def get_node(call: Call) -> web.Response:
     require_node(call, call.args["node"])
     return Dialect.json(node_info_doc(await call.control.node_info()))
 
 
-@routes.get("/nodes/{node}/metrics", tags=("Nodes",), summary="Get node metrics", params=(NODE_PATH,),
-            responses={200: {"schema": COUNTERS}, **NOT_FOUND})
+@routes.get(
+    "/nodes/{node}/metrics",
+    tags=("Nodes",),
+    summary="Get node metrics",
+    params=(NODE_PATH,),
+    responses={200: {"schema": COUNTERS}, **NOT_FOUND},
+)
 async def node_metrics(call: Call) -> web.Response:
     require_node(call, call.args["node"])
     return Dialect.json((await call.control.metrics()).counters)
 
 
-@routes.get("/nodes/{node}/stats", tags=("Nodes",), summary="Get node stats", params=(NODE_PATH,),
-            responses={200: {"schema": COUNTERS}, **NOT_FOUND})
+@routes.get(
+    "/nodes/{node}/stats",
+    tags=("Nodes",),
+    summary="Get node stats",
+    params=(NODE_PATH,),
+    responses={200: {"schema": COUNTERS}, **NOT_FOUND},
+)
 async def node_stats(call: Call) -> web.Response:
     require_node(call, call.args["node"])
     return Dialect.json((await call.control.stats()).stats)
 
 
-@routes.get("/stats", tags=("Metrics",), summary="Cluster or per-node stats", params=(AGGREGATE,),
-            responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})
+@routes.get(
+    "/stats",
+    tags=("Metrics",),
+    summary="Cluster or per-node stats",
+    params=(AGGREGATE,),
+    responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}},
+)
 async def get_stats(call: Call) -> web.Response:
     snap = await call.control.stats()
     if call.args["aggregate"]:
@@ -105,9 +144,13 @@ async def get_stats(call: Call) -> web.Response:
     return Dialect.json([{"node": snap.node, **snap.stats}])
 
 
-@routes.get("/metrics", tags=("Metrics",), summary="Cluster or per-node metrics",
-            params=(AGGREGATE, q("node", description="Only this node (with aggregate=false)")),
-            responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}})
+@routes.get(
+    "/metrics",
+    tags=("Metrics",),
+    summary="Cluster or per-node metrics",
+    params=(AGGREGATE, q("node", description="Only this node (with aggregate=false)")),
+    responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}},
+)
 async def get_metrics(call: Call) -> web.Response:
     snap = await call.control.metrics()
     if call.args["aggregate"]:

@@ -1,4 +1,5 @@
 """EMQX 5's `{data, meta}` envelope for page/limit listings (emqx_mgmt_api; reference §2.3)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,9 +31,18 @@ def paged(args: dict, rows: list, total: int | None, hasnext: bool | None):
 
 
 def envelope_schema(item: dict) -> dict:
-    return {"type": "object", "properties": {
-        "data": {"type": "array", "items": item},
-        "meta": {"type": "object", "properties": {
-            "page": {"type": "integer"}, "limit": {"type": "integer"},
-            "count": {"type": "integer", "description": "absent when it would need a full scan"},
-            "hasnext": {"type": "boolean"}}}}}
+    return {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": item},
+            "meta": {
+                "type": "object",
+                "properties": {
+                    "page": {"type": "integer"},
+                    "limit": {"type": "integer"},
+                    "count": {"type": "integer", "description": "absent when it would need a full scan"},
+                    "hasnext": {"type": "boolean"},
+                },
+            },
+        },
+    }

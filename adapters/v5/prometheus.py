@@ -6,6 +6,7 @@ Besides EMQX's own families it exposes the gateway's request counts per dialect:
 report (gateway.http.usage): `emqgw_api_usage_total{dialect,method,route,principal,legacy}` and
 `emqgw_api_usage_last_seen_seconds{...}` (epoch seconds of the last call).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,12 +20,22 @@ from .validation import q
 
 MODES = ("node", "all_nodes_aggregated", "all_nodes_unaggregated")
 # EMQX's two renamed families; every other name is `emqx_` + the key with dots as underscores.
-RENAMED = {"packets.connect.received": "emqx_packets_connect",
-           "messages.dropped.await_pubrel_timeout": "emqx_messages_dropped_expired"}
+RENAMED = {
+    "packets.connect.received": "emqx_packets_connect",
+    "messages.dropped.await_pubrel_timeout": "emqx_messages_dropped_expired",
+}
 # JSON groups by key prefix (emqx_prometheus collectors).
-GROUPS = (("packets.", "packets"), ("bytes.", "packets"), ("messages.", "messages"), ("delivery.", "delivery"),
-          ("client.", "client"), ("session.", "session"), ("overload_protection.", "olp"),
-          ("authorization.", "acl"), ("authentication.", "authn"))
+GROUPS = (
+    ("packets.", "packets"),
+    ("bytes.", "packets"),
+    ("messages.", "messages"),
+    ("delivery.", "delivery"),
+    ("client.", "client"),
+    ("session.", "session"),
+    ("overload_protection.", "olp"),
+    ("authorization.", "acl"),
+    ("authentication.", "authn"),
+)
 
 
 def metric_name(key: str) -> str:
@@ -47,9 +58,11 @@ async def _families(call: Call) -> list[tuple[str, str, dict[str, float]]]:
     stats = (await c.stats()).stats
     counters = (await c.metrics()).counters
     info = await c.node_info()
-    out = [("stats", "gauge", {metric_name(k): v for k, v in stats.items()}),
-           ("metrics", "gauge", {"emqx_vm_total_memory": info.memory_total, "emqx_vm_used_memory": info.memory_used}),
-           ("cluster", "gauge", {"emqx_cluster_nodes_running": 1, "emqx_cluster_nodes_stopped": 0})]
+    out = [
+        ("stats", "gauge", {metric_name(k): v for k, v in stats.items()}),
+        ("metrics", "gauge", {"emqx_vm_total_memory": info.memory_total, "emqx_vm_used_memory": info.memory_used}),
+        ("cluster", "gauge", {"emqx_cluster_nodes_running": 1, "emqx_cluster_nodes_stopped": 0}),
+    ]
     grouped: dict[str, dict[str, float]] = {}
     for key, value in counters.items():
         group = next((g for prefix, g in GROUPS if key.startswith(prefix)), "messages")
@@ -72,8 +85,15 @@ def usage_lines(log) -> list[str]:
     total = ["# TYPE emqgw_api_usage_total counter"]
     last = ["# TYPE emqgw_api_usage_last_seen_seconds gauge"]
     for u in sorted(rows, key=lambda u: (u.dialect, u.route, u.method, u.principal)):
-        labels = _labels({"dialect": u.dialect, "method": u.method, "route": u.route, "principal": u.principal,
-                          "legacy": str(u.legacy).lower()})
+        labels = _labels(
+            {
+                "dialect": u.dialect,
+                "method": u.method,
+                "route": u.route,
+                "principal": u.principal,
+                "legacy": str(u.legacy).lower(),
+            }
+        )
         total.append(f"emqgw_api_usage_total{labels} {u.count}")
         last.append(f"emqgw_api_usage_last_seen_seconds{labels} {int(u.last_seen)}")
     return total + last
@@ -82,11 +102,19 @@ def usage_lines(log) -> list[str]:
 routes = Routes(tags=("Monitor",))
 
 
-@routes.get("/prometheus/stats", auth="none",
-            summary="Prometheus metrics (text, or JSON with Accept: application/json)",
-            params=(q("mode", description="node | all_nodes_aggregated | all_nodes_unaggregated; anything else "
-                      "means node", default="node"),),
-            responses={200: {"content_type": "text/plain", "schema": {"type": "string"}}})
+@routes.get(
+    "/prometheus/stats",
+    auth="none",
+    summary="Prometheus metrics (text, or JSON with Accept: application/json)",
+    params=(
+        q(
+            "mode",
+            description="node | all_nodes_aggregated | all_nodes_unaggregated; anything else means node",
+            default="node",
+        ),
+    ),
+    responses={200: {"content_type": "text/plain", "schema": {"type": "string"}}},
+)
 async def prometheus_stats(call: Call) -> web.Response:
     mode = call.args.get("mode")
     if mode not in MODES:

@@ -1,4 +1,5 @@
 """`POST /publish` and `/publish/bulk` (emqx_mgmt_api_publish): reason-code bodies, 200/202/400/503."""
+
 from __future__ import annotations
 
 import base64
@@ -43,8 +44,10 @@ MESSAGE = {
     },
     "required": ["topic", "payload"],
 }
-RESULT = {"type": "object", "properties": {"id": {"type": "string"}, "reason_code": {"type": "integer"},
-                                           "message": {"type": "string"}}}
+RESULT = {
+    "type": "object",
+    "properties": {"id": {"type": "string"}, "reason_code": {"type": "integer"}, "message": {"type": "string"}},
+}
 
 
 class Rejected(Exception):
@@ -85,8 +88,9 @@ def prepare(msg: dict, max_packet_size: int) -> PublishRequest:
         try:
             payload = base64.b64decode(msg["payload"], validate=True)
         except (binascii.Error, ValueError):
-            raise Rejected(400, RC_IMPLEMENTATION_SPECIFIC,
-                           f'{{decode_base64_payload_failed,<<"{msg["payload"]}">>}}') from None
+            raise Rejected(
+                400, RC_IMPLEMENTATION_SPECIFIC, f'{{decode_base64_payload_failed,<<"{msg["payload"]}">>}}'
+            ) from None
     else:
         payload = msg["payload"].encode()
     props = _properties(msg.get("properties", {}))
@@ -112,9 +116,12 @@ async def _max_packet_size(call: Call) -> int:
     return (await call.control.get_config()).max_packet_size
 
 
-RESPONSES = {200: {"schema": RESULT}, 202: {"description": "no_matching_subscribers", "schema": RESULT},
-             400: {"description": "bad message", "schema": RESULT},
-             503: {"description": "failed_to_dispatch", "schema": RESULT}}
+RESPONSES = {
+    200: {"schema": RESULT},
+    202: {"description": "no_matching_subscribers", "schema": RESULT},
+    400: {"description": "bad message", "schema": RESULT},
+    503: {"description": "failed_to_dispatch", "schema": RESULT},
+}
 
 routes = Routes(tags=("Publish",))
 
@@ -131,10 +138,15 @@ async def publish(call: Call) -> web.Response:
 
 # A batch answers a list of per-message results (the status is the batch's), except a rejected batch:
 # one message's error, or a schema error, as a single object.
-@routes.post("/publish/bulk", summary="Publish messages", body={"type": "array", "items": MESSAGE},
-             responses={**{status: {**spec, "schema": {"type": "array", "items": RESULT}}
-                           for status, spec in RESPONSES.items()},
-                        400: {"description": "bad message or batch", "schema": {"type": "object"}}})
+@routes.post(
+    "/publish/bulk",
+    summary="Publish messages",
+    body={"type": "array", "items": MESSAGE},
+    responses={
+        **{status: {**spec, "schema": {"type": "array", "items": RESULT}} for status, spec in RESPONSES.items()},
+        400: {"description": "bad message or batch", "schema": {"type": "object"}},
+    },
+)
 async def publish_bulk(call: Call) -> web.Response:
     if not call.body:
         # emqx_mgmt_api_publish crashes on `[]` ({error, empty_batch}, a 500); an empty batch is the

@@ -1,6 +1,7 @@
 """Retained messages (emqx_retainer_api), under `/mqtt/retainer`. The retainer's HOCON config
 (`GET/PUT /mqtt/retainer`) is left out: the control interface has no such document.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,23 +19,39 @@ MAX_SHOWN_PAYLOAD = 1024 * 1024  # detail omits larger payloads (emqx_retainer_a
 
 
 def summary_doc(m) -> dict:
-    return {"msgid": m.msgid, "topic": m.topic, "qos": m.qos, "publish_at": rfc3339_ms(m.publish_at),
-            "from_clientid": m.from_clientid, "from_username": m.from_username or ""}
+    return {
+        "msgid": m.msgid,
+        "topic": m.topic,
+        "qos": m.qos,
+        "publish_at": rfc3339_ms(m.publish_at),
+        "from_clientid": m.from_clientid,
+        "from_username": m.from_username or "",
+    }
 
 
-SUMMARY = {"type": "object", "properties": {
-    "msgid": {"type": "string"}, "topic": {"type": "string"}, "qos": {"type": "integer"},
-    "publish_at": {"type": "string", "format": "date-time"}, "from_clientid": {"type": "string"},
-    "from_username": {"type": "string"}}}
+SUMMARY = {
+    "type": "object",
+    "properties": {
+        "msgid": {"type": "string"},
+        "topic": {"type": "string"},
+        "qos": {"type": "integer"},
+        "publish_at": {"type": "string", "format": "date-time"},
+        "from_clientid": {"type": "string"},
+        "from_username": {"type": "string"},
+    },
+}
 DETAIL = {"type": "object", "properties": {**SUMMARY["properties"], "payload": {"type": "string", "format": "byte"}}}
 TOPIC = path("topic", "URL-encoded topic")
 
 routes = Routes(tags=("Retainer",))
 
 
-@routes.get("/mqtt/retainer/messages", summary="List retained messages",
-            params=(*PAGING, q("topic", description="Topic filter; wildcards allowed")),
-            responses={200: {"schema": envelope_schema(SUMMARY)}})
+@routes.get(
+    "/mqtt/retainer/messages",
+    summary="List retained messages",
+    params=(*PAGING, q("topic", description="Topic filter; wildcards allowed")),
+    responses={200: {"schema": envelope_schema(SUMMARY)}},
+)
 async def list_messages(call: Call) -> web.Response:
     args = call.args
     pr = page_request(args)
@@ -43,15 +60,20 @@ async def list_messages(call: Call) -> web.Response:
     return paged(args, [summary_doc(m) for m in page.items], page.total, len(page.items) == pr.limit)
 
 
-@routes.delete("/mqtt/retainer/messages", summary="Clear retained messages",
-               responses={204: {"description": "cleared"}})
+@routes.delete(
+    "/mqtt/retainer/messages", summary="Clear retained messages", responses={204: {"description": "cleared"}}
+)
 async def clear_messages(call: Call) -> web.Response:
     await call.control.clear_retained()
     return web.Response(status=204)
 
 
-@routes.get("/mqtt/retainer/message/{topic:.+}", summary="One retained message", params=(TOPIC,),
-            responses={200: {"schema": DETAIL}, 404: {"description": "NOT_FOUND"}})
+@routes.get(
+    "/mqtt/retainer/message/{topic:.+}",
+    summary="One retained message",
+    params=(TOPIC,),
+    responses={200: {"schema": DETAIL}, 404: {"description": "NOT_FOUND"}},
+)
 async def get_message(call: Call) -> web.Response:
     m = await call.control.get_retained(call.args["topic"])
     doc = summary_doc(m)
@@ -60,8 +82,12 @@ async def get_message(call: Call) -> web.Response:
     return Dialect.json(doc)
 
 
-@routes.delete("/mqtt/retainer/message/{topic:.+}", summary="Delete one retained message", params=(TOPIC,),
-               responses={204: {"description": "deleted"}, 404: {"description": "NOT_FOUND"}})
+@routes.delete(
+    "/mqtt/retainer/message/{topic:.+}",
+    summary="Delete one retained message",
+    params=(TOPIC,),
+    responses={204: {"description": "deleted"}, 404: {"description": "NOT_FOUND"}},
+)
 async def delete_message(call: Call) -> web.Response:
     await call.control.delete_retained(call.args["topic"])
     return web.Response(status=204)

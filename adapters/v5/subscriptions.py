@@ -1,4 +1,5 @@
 """Subscriptions and the routing table (emqx_mgmt_api_subscriptions / emqx_mgmt_api_topics)."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -20,31 +21,47 @@ subscriptions = Routes(tags=("Subscriptions",))
 topics = Routes(tags=("Topics",))
 
 
-@subscriptions.get("/subscriptions", summary="List subscriptions",
-                   params=(*PAGING, q("node"), q("clientid"), q("qos", "integer", enum=(0, 1, 2)),
-                           q("topic", description="Exact topic filter"), q("share_group"),
-                           q("match_topic", description="Subscriptions whose filter matches this topic"),
-                           q("durable", "boolean")),
-                   responses={200: {"schema": envelope_schema(SUBSCRIPTION_SCHEMA)},
-                              400: {"description": "INVALID_PARAMETER"}, 404: {"description": "Node not found"}},
-                   errors={InvalidArgument: (400, "INVALID_PARAMETER")})
+@subscriptions.get(
+    "/subscriptions",
+    summary="List subscriptions",
+    params=(
+        *PAGING,
+        q("node"),
+        q("clientid"),
+        q("qos", "integer", enum=(0, 1, 2)),
+        q("topic", description="Exact topic filter"),
+        q("share_group"),
+        q("match_topic", description="Subscriptions whose filter matches this topic"),
+        q("durable", "boolean"),
+    ),
+    responses={
+        200: {"schema": envelope_schema(SUBSCRIPTION_SCHEMA)},
+        400: {"description": "INVALID_PARAMETER"},
+        404: {"description": "Node not found"},
+    },
+    errors={InvalidArgument: (400, "INVALID_PARAMETER")},
+)
 async def list_subscriptions(call: Call) -> web.Response:
     args = call.args
     require_listed_node(call)
     if args.get("durable") is True:
         # Our sessions are all in memory: there is no durable subscription to list.
         return paged(args, [], 0, False)
-    query = SubscriptionQuery(**{k: args[k] for k in ("clientid", "topic", "qos", "share_group", "match_topic")
-                                 if k in args})
+    query = SubscriptionQuery(
+        **{k: args[k] for k in ("clientid", "topic", "qos", "share_group", "match_topic") if k in args}
+    )
     pr = page_request(args)
     page = await call.control.list_subscriptions(query, offset=pr.offset, limit=pr.limit)
     return paged(args, [subscription_doc(s) for s in page.items], page.total, page.hasnext)
 
 
-@topics.get("/topics", summary="List routes",
-            params=(*PAGING, q("topic", description="Exact route (topic filter)"), q("node")),
-            responses={200: {"schema": envelope_schema(TOPIC_SCHEMA)}, 400: {"description": "INVALID_PARAMTER"}},
-            errors={InvalidArgument: (400, "INVALID_PARAMTER", "topic_filter_invalid")})  # sic, as EMQX spells it
+@topics.get(
+    "/topics",
+    summary="List routes",
+    params=(*PAGING, q("topic", description="Exact route (topic filter)"), q("node")),
+    responses={200: {"schema": envelope_schema(TOPIC_SCHEMA)}, 400: {"description": "INVALID_PARAMTER"}},
+    errors={InvalidArgument: (400, "INVALID_PARAMTER", "topic_filter_invalid")},
+)  # sic, as EMQX spells it
 async def list_topics(call: Call) -> web.Response:
     args = call.args
     pr = page_request(args)
@@ -58,10 +75,13 @@ async def list_topics(call: Call) -> web.Response:
 
 
 # A topic that is no valid name has no routes either: the same 404.
-@topics.get("/topics/{topic:.+}", summary="Routes of one topic", params=(path("topic", "URL-encoded topic"),),
-            responses={200: {"schema": {"type": "array", "items": TOPIC_SCHEMA}},
-                       404: {"description": "TOPIC_NOT_FOUND"}},
-            errors={NotFound: TOPIC_NOT_FOUND, InvalidArgument: TOPIC_NOT_FOUND})
+@topics.get(
+    "/topics/{topic:.+}",
+    summary="Routes of one topic",
+    params=(path("topic", "URL-encoded topic"),),
+    responses={200: {"schema": {"type": "array", "items": TOPIC_SCHEMA}}, 404: {"description": "TOPIC_NOT_FOUND"}},
+    errors={NotFound: TOPIC_NOT_FOUND, InvalidArgument: TOPIC_NOT_FOUND},
+)
 async def get_topic(call: Call) -> web.Response:
     found = await call.control.get_routes(call.args["topic"])
     return Dialect.json([{"topic": r.topic, "node": r.node} for r in found])

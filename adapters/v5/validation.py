@@ -2,6 +2,7 @@
 defaults injected, types converted, bounds checked; JSON bodies checked against the endpoint's schema
 with unknown fields refused. Every violation is 400 BAD_REQUEST with a JSON-encoded hocon error.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,8 +30,9 @@ def path(name: str, description: str = "", **kw) -> Param:
 
 
 PAGE = q("page", "integer", "Page number of the results to fetch.", default=1, minimum=1, maximum=MAX_PAGE)
-LIMIT = q("limit", "integer", "Results per page (max 10000).", default=DEFAULT_ROW_LIMIT, minimum=1,
-          maximum=MAX_ROW_LIMIT)
+LIMIT = q(
+    "limit", "integer", "Results per page (max 10000).", default=DEFAULT_ROW_LIMIT, minimum=1, maximum=MAX_ROW_LIMIT
+)
 NODE_PATH = path("node", "Node name, e.g. emqx@127.0.0.1")
 
 _TRUE, _FALSE = ("true",), ("false",)
@@ -53,8 +55,9 @@ def _convert(p: Param, raw: str) -> Any:
     else:
         value = raw
     if p.enum is not None and value not in p.enum:
-        raise validation_error(p.name, "unable_to_convert_to_enum_symbol", raw,
-                               expected=", ".join(str(e) for e in p.enum))
+        raise validation_error(
+            p.name, "unable_to_convert_to_enum_symbol", raw, expected=", ".join(str(e) for e in p.enum)
+        )
     lo, hi = getattr(p, "minimum", None), getattr(p, "maximum", None)
     if lo is not None and value < lo or hi is not None and value > hi:
         expected = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
@@ -110,12 +113,14 @@ def check(value: Any, schema: dict, where: str = "root") -> Any:
     if kind is not None and not _JSON_TYPES[kind](value):
         raise validation_error(where, f"expected {kind}", value)
     if "enum" in schema and value not in schema["enum"]:
-        raise validation_error(where, "unable_to_convert_to_enum_symbol", value,
-                               expected=", ".join(str(e) for e in schema["enum"]))
+        raise validation_error(
+            where, "unable_to_convert_to_enum_symbol", value, expected=", ".join(str(e) for e in schema["enum"])
+        )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"] or "maximum" in schema and value > schema["maximum"]:
-            raise validation_error(where, f"expected {schema.get('minimum', '-inf')}..{schema.get('maximum', 'inf')}",
-                                   value)
+            raise validation_error(
+                where, f"expected {schema.get('minimum', '-inf')}..{schema.get('maximum', 'inf')}", value
+            )
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
             raise validation_error(where, "string length out of range", value)
@@ -130,8 +135,7 @@ def check(value: Any, schema: dict, where: str = "root") -> Any:
         extra = schema.get("additionalProperties", False)
         unknown = [k for k in value if k not in props]
         if unknown and extra is False:
-            raise validation_error(where, "unknown_fields", unknown=", ".join(unknown),
-                                   unmatched=", ".join(props))
+            raise validation_error(where, "unknown_fields", unknown=", ".join(unknown), unmatched=", ".join(props))
         for name in schema.get("required", ()):
             if name not in value:
                 raise validation_error(f"{where}.{name}", "required_field")
@@ -167,5 +171,10 @@ MAX_TOPIC_BYTES = 65535  # [MQTT-1.5.4-1] UTF-8 string length prefix
 
 def topic_name_ok(topic: str) -> bool:
     """A topic *name* (no wildcards) [MQTT-4.7.3-1], [MQTT-3.3.2-2], [MQTT-4.7.0-1]."""
-    return (bool(topic) and "+" not in topic and "#" not in topic and "\x00" not in topic
-            and len(topic.encode()) <= MAX_TOPIC_BYTES)
+    return (
+        bool(topic)
+        and "+" not in topic
+        and "#" not in topic
+        and "\x00" not in topic
+        and len(topic.encode()) <= MAX_TOPIC_BYTES
+    )

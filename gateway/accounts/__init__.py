@@ -17,6 +17,7 @@ their check), ``verified_cache`` (recent successful checks), ``tokens`` (login t
 (the file and its schema), ``bootstrap`` (the operator's API key file), ``store`` (``AccountStore``,
 which puts them together). Callers import from the package; the names below are its interface.
 """
+
 from .database import DB_NAME
 from .errors import AccountStoreError, BadToken, NotAllowed, PasswordMismatch, TokenExpired
 from .policy import (
@@ -33,7 +34,23 @@ from .tokens import TOKEN_TTL
 from .verified_cache import CREDENTIAL_CACHE_TTL
 
 __all__ = [
-    "CREDENTIAL_CACHE_TTL", "DB_NAME", "DEFAULT_PASSWORD", "DEFAULT_USERNAME", "KEEP", "MAX_API_KEYS", "TOKEN_TTL",
-    "AccountStore", "AccountStoreError", "ApiKey", "BadToken", "NotAllowed", "PasswordMismatch", "TokenExpired",
-    "User", "api_key_for_name", "validate_api_key_name", "validate_password", "validate_username",
+    "CREDENTIAL_CACHE_TTL",
+    "DB_NAME",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_USERNAME",
+    "KEEP",
+    "MAX_API_KEYS",
+    "TOKEN_TTL",
+    "AccountStore",
+    "AccountStoreError",
+    "ApiKey",
+    "BadToken",
+    "NotAllowed",
+    "PasswordMismatch",
+    "TokenExpired",
+    "User",
+    "api_key_for_name",
+    "validate_api_key_name",
+    "validate_password",
+    "validate_username",
 ]

@@ -1,5 +1,6 @@
 """EMQX's ``api_key.bootstrap_file``: API keys an operator provisions as ``api_key:api_secret[:role]`` lines
 (emqx_mgmt_auth:init_bootstrap_file/1)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,7 +39,8 @@ def read_bootstrap_file(path: str) -> dict[str, str]:
         if not sep or not key or not secret or (role and role not in API_ROLES):
             # The line itself is not quoted: it holds a secret.
             raise AccountStoreError(
-                f"{path}:{lineno}: expected api_key:api_secret[:role] (role one of {', '.join(API_ROLES)})")
+                f"{path}:{lineno}: expected api_key:api_secret[:role] (role one of {', '.join(API_ROLES)})"
+            )
         pairs.pop(key, None)
         pairs[key] = secret
     return pairs

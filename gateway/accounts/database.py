@@ -1,5 +1,6 @@
 """The account database file: created private, checked, migrated to the current schema, and seeded with
 EMQX's default user when it has no user at all."""
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,8 @@ def damaged(path: str, what: str) -> AccountStoreError:
     """The error for a file we cannot use, with what the operator can do about it."""
     return AccountStoreError(
         f"{path}: {what}. Stop emqgw, then restore this file from a backup or move it (and any "
-        f"-wal/-shm files beside it) aside; emqgw then starts a new one with the default user admin/public")
+        f"-wal/-shm files beside it) aside; emqgw then starts a new one with the default user admin/public"
+    )
 
 
 def open_database(path: str, clock: Callable[[], float]) -> sqlite3.Connection:
@@ -96,7 +98,8 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
             if version > SCHEMA_VERSION:
                 raise AccountStoreError(
                     f"{path}: the account database was written by a newer emqgw (schema {version}, "
-                    f"this one knows {SCHEMA_VERSION}); run that version or restore a backup")
+                    f"this one knows {SCHEMA_VERSION}); run that version or restore a backup"
+                )
             while version < SCHEMA_VERSION:
                 for stmt in _MIGRATIONS[version]:
                     conn.execute(stmt)
@@ -117,9 +120,11 @@ def _ensure_default_user(conn: sqlite3.Connection, clock: Callable[[], float]) -
     conn.execute("BEGIN IMMEDIATE")
     try:
         if not conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():  # another process may have won
-            conn.execute("INSERT INTO users (username, password_hash, description, created_at, "
-                         "password_changed_at) VALUES (?, ?, ?, ?, ?)",
-                         (DEFAULT_USERNAME, pw_hash, DEFAULT_USER_DESCRIPTION, now, now))
+            conn.execute(
+                "INSERT INTO users (username, password_hash, description, created_at, "
+                "password_changed_at) VALUES (?, ?, ?, ?, ?)",
+                (DEFAULT_USERNAME, pw_hash, DEFAULT_USER_DESCRIPTION, now, now),
+            )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

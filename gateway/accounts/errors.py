@@ -1,4 +1,5 @@
 """What the account store raises besides the interface errors of ``schemas.errors``."""
+
 from __future__ import annotations
 
 from schemas.errors import ControlError

@@ -14,13 +14,14 @@ Measured on the development machine (2 vCPU, Python 3.11, OpenSSL 3):
 The stored string names the algorithm and its parameters, so they can change later without
 invalidating existing hashes (``verify_hash`` dispatches on the prefix).
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SCRYPT_DKLEN = 32
 SALT_BYTES = 16
 
@@ -33,8 +34,7 @@ def secret_bytes(text: str) -> bytes:
 def hash_password(password: str) -> str:
     """``scrypt:n=16384,r=8,p=1:<salt hex>:<hash hex>``."""
     salt = secrets.token_bytes(SALT_BYTES)
-    digest = hashlib.scrypt(secret_bytes(password), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            dklen=SCRYPT_DKLEN)
+    digest = hashlib.scrypt(secret_bytes(password), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_DKLEN)
     return f"scrypt:n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}:{salt.hex()}:{digest.hex()}"
 
 
@@ -58,13 +58,21 @@ def verify_hash(secret: str, stored: str) -> bool:
             params, salt_hex, want_hex = rest.split(":")
             p = dict(kv.split("=") for kv in params.split(","))
             want = bytes.fromhex(want_hex)
-            got = hashlib.scrypt(secret_bytes(secret), salt=bytes.fromhex(salt_hex), n=int(p["n"]), r=int(p["r"]),
-                                 p=int(p["p"]), dklen=len(want), maxmem=64 * 1024 * 1024)
+            got = hashlib.scrypt(
+                secret_bytes(secret),
+                salt=bytes.fromhex(salt_hex),
+                n=int(p["n"]),
+                r=int(p["r"]),
+                p=int(p["p"]),
+                dklen=len(want),
+                maxmem=64 * 1024 * 1024,
+            )
         elif algo == "pbkdf2_sha256":
             iterations, salt_hex, want_hex = rest.split(":")
             want = bytes.fromhex(want_hex)
-            got = hashlib.pbkdf2_hmac("sha256", secret_bytes(secret), bytes.fromhex(salt_hex), int(iterations),
-                                      len(want))
+            got = hashlib.pbkdf2_hmac(
+                "sha256", secret_bytes(secret), bytes.fromhex(salt_hex), int(iterations), len(want)
+            )
         elif algo == "sha256":
             salt_hex, want_hex = rest.split(":")
             want = bytes.fromhex(want_hex)

@@ -3,6 +3,7 @@
 EMQX 5's rules (emqx_dashboard_admin.erl, emqx_dashboard_api.erl, emqx_mgmt_api_api_keys.erl,
 emqx_mgmt_auth.erl), with EMQX's own messages so that the dialects can pass them through.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,11 +13,11 @@ import secrets
 from schemas.errors import InvalidArgument
 
 DEFAULT_USERNAME = "admin"
-DEFAULT_PASSWORD = "public"           # EMQX dashboard.default_password
+DEFAULT_PASSWORD = "public"  # EMQX dashboard.default_password
 DEFAULT_USER_DESCRIPTION = "administrator"  # what EMQX writes for its default user
-MAX_USERNAME_LEN = 100                # emqx_dashboard_api: username maxLength 100
-MAX_API_KEY_NAME_BYTES = 256          # emqx_mgmt_api_api_keys:validate_name/1
-API_KEY_HEX_LEN = 16                  # emqx_mgmt_auth ?DEFAULT_HASH_LEN
+MAX_USERNAME_LEN = 100  # emqx_dashboard_api: username maxLength 100
+MAX_API_KEY_NAME_BYTES = 256  # emqx_mgmt_api_api_keys:validate_name/1
+API_KEY_HEX_LEN = 16  # emqx_mgmt_auth ?DEFAULT_HASH_LEN
 
 MSG_USERNAME_EMPTY = "Username cannot be empty"
 MSG_USERNAME_BAD = "Bad Username. Only upper and lower case letters, numbers and underscores are supported"
@@ -26,7 +27,8 @@ MSG_PASSWORD_LEN = "The range of password length is 8~64"
 MSG_PASSWORD_WEAK = (
     "Bad password. At least two different kind of characters from groups of letters, numbers, and special "
     "characters. For example, if password is composed from letters, it must contain at least one number or a "
-    "special character.")
+    "special character."
+)
 API_KEY_NAME_RE = "^[A-Za-z]+[A-Za-z0-9-_]*$"
 MSG_API_KEY_NAME = "Name should be " + API_KEY_NAME_RE
 MSG_API_KEY_NAME_LEN = "Name Length must =< 256"

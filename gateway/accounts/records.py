@@ -1,4 +1,5 @@
 """What the account store hands out: users and API keys as frozen records (never a hash or a secret)."""
+
 from __future__ import annotations
 
 import time

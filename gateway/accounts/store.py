@@ -10,6 +10,7 @@ reads the current row, verified-credential caches are keyed by the stored hash a
 credentials, and a token remembers the password hash it was issued under, so a password change or a
 deletion made by another process takes effect at the next request.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -40,7 +41,7 @@ from .records import ApiKey, KeepType, User
 from .tokens import TOKEN_TTL, LoginTokens
 from .verified_cache import CREDENTIAL_CACHE_TTL, VerifiedCache
 
-MAX_API_KEYS = 100                    # emqx_mgmt_auth: table size < 100 before create
+MAX_API_KEYS = 100  # emqx_mgmt_auth: table size < 100 before create
 
 # EMQX's messages, so that the dialects can pass them through.
 MSG_USERNAME_EXISTS = "username_already_exists"
@@ -56,8 +57,9 @@ _API_KEY_COLUMNS = "name, api_key, enable, expired_at, created_at, description"
 
 def _api_key_record(row) -> ApiKey:
     name, api_key, enable, expired_at, created_at, desc = row
-    return ApiKey(name=name, api_key=api_key, enable=bool(enable), expired_at=expired_at,
-                  created_at=created_at, desc=desc)
+    return ApiKey(
+        name=name, api_key=api_key, enable=bool(enable), expired_at=expired_at, created_at=created_at, desc=desc
+    )
 
 
 def _storable(text: str) -> bool:
@@ -70,8 +72,14 @@ def _storable(text: str) -> bool:
 
 
 class AccountStore:
-    def __init__(self, db_path: str, *, token_ttl: float = TOKEN_TTL, clock: Callable[[], float] = time.time,
-                 cache_ttl: float = CREDENTIAL_CACHE_TTL):
+    def __init__(
+        self,
+        db_path: str,
+        *,
+        token_ttl: float = TOKEN_TTL,
+        clock: Callable[[], float] = time.time,
+        cache_ttl: float = CREDENTIAL_CACHE_TTL,
+    ):
         self.path = str(db_path)
         self._clock = clock
         self._lock = threading.RLock()
@@ -130,8 +138,7 @@ class AccountStore:
             row = conn.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
         return row[0] if row else None
 
-    def add_user(self, username: str, password: str, description: str = "", *,
-                 enforce_policy: bool = True) -> User:
+    def add_user(self, username: str, password: str, description: str = "", *, enforce_policy: bool = True) -> User:
         validate_username(username)
         validate_password(password, enforce_policy=enforce_policy)
         if self._password_hash_of(username) is not None:  # cheap refusal before the slow hash
@@ -140,23 +147,27 @@ class AccountStore:
         now = self._clock()
         with self._db(write=True) as conn:
             try:
-                conn.execute("INSERT INTO users (username, password_hash, description, created_at, "
-                             "password_changed_at) VALUES (?, ?, ?, ?, ?)",
-                             (username, pw_hash, description, now, now))
+                conn.execute(
+                    "INSERT INTO users (username, password_hash, description, created_at, "
+                    "password_changed_at) VALUES (?, ?, ?, ?, ?)",
+                    (username, pw_hash, description, now, now),
+                )
             except sqlite3.IntegrityError:
                 raise Conflict(MSG_USERNAME_EXISTS, kind="user") from None
         return User(username=username, description=description, created_at=now)
 
     def list_users(self) -> list[User]:
         with self._db() as conn:
-            rows = conn.execute("SELECT username, description, created_at FROM users "
-                                "ORDER BY created_at, username").fetchall()
+            rows = conn.execute(
+                "SELECT username, description, created_at FROM users ORDER BY created_at, username"
+            ).fetchall()
         return [User(username=u, description=d, created_at=c) for u, d, c in rows]
 
     def get_user(self, username: str) -> User:
         with self._db() as conn:
-            row = conn.execute("SELECT username, description, created_at FROM users WHERE username = ?",
-                               (username,)).fetchone()
+            row = conn.execute(
+                "SELECT username, description, created_at FROM users WHERE username = ?", (username,)
+            ).fetchone()
         if row is None:
             raise NotFound(MSG_USERNAME_NOT_FOUND, kind="user")
         return User(username=row[0], description=row[1], created_at=row[2])
@@ -200,12 +211,16 @@ class AccountStore:
     def _store_password(self, username: str, pw_hash: str, *, expected: str | None) -> None:
         with self._db(write=True) as conn:
             if expected is None:
-                cur = conn.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
-                                   (pw_hash, self._clock(), username))
+                cur = conn.execute(
+                    "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
+                    (pw_hash, self._clock(), username),
+                )
             else:
-                cur = conn.execute("UPDATE users SET password_hash = ?, password_changed_at = ? "
-                                   "WHERE username = ? AND password_hash = ?",
-                                   (pw_hash, self._clock(), username, expected))
+                cur = conn.execute(
+                    "UPDATE users SET password_hash = ?, password_changed_at = ? "
+                    "WHERE username = ? AND password_hash = ?",
+                    (pw_hash, self._clock(), username, expected),
+                )
             if cur.rowcount == 0:
                 exists = conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
                 raise PasswordMismatch(MSG_OLD_PASSWORD) if exists else NotFound(MSG_USERNAME_NOT_FOUND)
@@ -281,13 +296,20 @@ class AccountStore:
 
     # -- API keys ---------------------------------------------------------------------------------
 
-    def create_api_key(self, name: str, desc: str = "", enable: bool = True,
-                       expired_at: float | None = None) -> tuple[ApiKey, str]:
+    def create_api_key(
+        self, name: str, desc: str = "", enable: bool = True, expired_at: float | None = None
+    ) -> tuple[ApiKey, str]:
         """The new key and its secret; the secret is not stored and cannot be shown again."""
         validate_api_key_name(name)
         secret = new_api_secret()
-        key = ApiKey(name=name, api_key=api_key_for_name(name), enable=bool(enable), expired_at=expired_at,
-                     created_at=self._clock(), desc=desc)
+        key = ApiKey(
+            name=name,
+            api_key=api_key_for_name(name),
+            enable=bool(enable),
+            expired_at=expired_at,
+            created_at=self._clock(),
+            desc=desc,
+        )
         with self._db(write=True) as conn:
             if conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] >= MAX_API_KEYS:
                 raise LimitExceeded(MSG_API_KEY_LIMIT, kind="api_key")
@@ -295,10 +317,19 @@ class AccountStore:
                 raise Conflict(MSG_API_KEY_EXISTS, kind="api_key")
             if conn.execute("SELECT 1 FROM api_keys WHERE api_key = ?", (key.api_key,)).fetchone():
                 raise Conflict(MSG_API_KEY_KEY_EXISTS, kind="api_key")  # only a bootstrapped key can collide
-            conn.execute("INSERT INTO api_keys (name, api_key, secret_hash, enable, expired_at, created_at, "
-                         "description) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (key.name, key.api_key, hash_random_secret(secret), int(key.enable), key.expired_at,
-                          key.created_at, key.desc))
+            conn.execute(
+                "INSERT INTO api_keys (name, api_key, secret_hash, enable, expired_at, created_at, "
+                "description) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.name,
+                    key.api_key,
+                    hash_random_secret(secret),
+                    int(key.enable),
+                    key.expired_at,
+                    key.created_at,
+                    key.desc,
+                ),
+            )
         return key, secret
 
     def list_api_keys(self) -> list[ApiKey]:
@@ -313,8 +344,14 @@ class AccountStore:
             raise NotFound(MSG_API_KEY_NOT_FOUND, kind="api_key")
         return _api_key_record(row)
 
-    def update_api_key(self, name: str, *, enable: bool | None = None, desc: str | None = None,
-                       expired_at: float | None | KeepType = None) -> ApiKey:
+    def update_api_key(
+        self,
+        name: str,
+        *,
+        enable: bool | None = None,
+        desc: str | None = None,
+        expired_at: float | None | KeepType = None,
+    ) -> ApiKey:
         """EMQX PUT /api_key/{name}: None keeps ``enable``/``desc``; ``expired_at`` defaults to infinity
         (None) as in EMQX, pass KEEP to leave it unchanged."""
         with self._db(write=True) as conn:
@@ -322,11 +359,16 @@ class AccountStore:
             if row is None:
                 raise NotFound(MSG_API_KEY_NOT_FOUND, kind="api_key")
             old = _api_key_record(row)
-            new = attrs.evolve(old, enable=old.enable if enable is None else bool(enable),
-                               desc=old.desc if desc is None else desc,
-                               expired_at=old.expired_at if isinstance(expired_at, KeepType) else expired_at)
-            conn.execute("UPDATE api_keys SET enable = ?, expired_at = ?, description = ? WHERE name = ?",
-                         (int(new.enable), new.expired_at, new.desc, name))
+            new = attrs.evolve(
+                old,
+                enable=old.enable if enable is None else bool(enable),
+                desc=old.desc if desc is None else desc,
+                expired_at=old.expired_at if isinstance(expired_at, KeepType) else expired_at,
+            )
+            conn.execute(
+                "UPDATE api_keys SET enable = ?, expired_at = ?, description = ? WHERE name = ?",
+                (int(new.enable), new.expired_at, new.desc, name),
+            )
             self._secrets.drop(old.api_key)
         return new
 
@@ -344,8 +386,9 @@ class AccountStore:
         if not _storable(api_key):
             return None
         with self._db() as conn:
-            row = conn.execute(f"SELECT {_API_KEY_COLUMNS}, secret_hash FROM api_keys WHERE api_key = ?",
-                               (api_key,)).fetchone()
+            row = conn.execute(
+                f"SELECT {_API_KEY_COLUMNS}, secret_hash FROM api_keys WHERE api_key = ?", (api_key,)
+            ).fetchone()
         if row is None:
             return None
         key, stored = _api_key_record(row[:-1]), row[-1]
@@ -380,12 +423,17 @@ class AccountStore:
             for key, secret_hash in hashed.items():
                 name = bootstrap_name(key)
                 conn.execute("DELETE FROM api_keys WHERE api_key = ? AND name != ?", (key, name))
-                cur = conn.execute("UPDATE api_keys SET api_key = ?, secret_hash = ?, enable = 1, expired_at = NULL, "
-                                   "description = ? WHERE name = ?", (key, secret_hash, BOOTSTRAP_DESC, name))
+                cur = conn.execute(
+                    "UPDATE api_keys SET api_key = ?, secret_hash = ?, enable = 1, expired_at = NULL, "
+                    "description = ? WHERE name = ?",
+                    (key, secret_hash, BOOTSTRAP_DESC, name),
+                )
                 if cur.rowcount == 0:
-                    conn.execute("INSERT INTO api_keys (name, api_key, secret_hash, enable, expired_at, created_at, "
-                                 "description) VALUES (?, ?, ?, 1, NULL, ?, ?)",
-                                 (name, key, secret_hash, now, BOOTSTRAP_DESC))
+                    conn.execute(
+                        "INSERT INTO api_keys (name, api_key, secret_hash, enable, expired_at, created_at, "
+                        "description) VALUES (?, ?, ?, 1, NULL, ?, ?)",
+                        (name, key, secret_hash, now, BOOTSTRAP_DESC),
+                    )
                 self._secrets.drop(key)
                 names.append(name)
         return names

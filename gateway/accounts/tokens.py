@@ -1,5 +1,6 @@
 """Dashboard login tokens: opaque to their holder, sliding expiry, memory only (lost on restart, as in
 EMQX, whose emqx_dashboard_token keeps them in a RAM table)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ import attrs
 from .errors import BadToken, TokenExpired
 from .hashing import secret_bytes
 
-TOKEN_TTL = 3600.0                    # EMQX dashboard.token_expired_time = 60m
+TOKEN_TTL = 3600.0  # EMQX dashboard.token_expired_time = 60m
 
 MSG_TOKEN_EXPIRED = "Token expired, get new token by POST /login"
 MSG_BAD_TOKEN = "Get a token by POST /login"
@@ -34,7 +35,7 @@ class LoginTokens:
         self.ttl = ttl
         self._clock = clock
         self._fp_key = secrets.token_bytes(32)
-        self._by_id: dict[bytes, _Token] = {}      # sha256(token) -> _Token
+        self._by_id: dict[bytes, _Token] = {}  # sha256(token) -> _Token
         self._by_user: dict[str, set[bytes]] = {}
         self._next_sweep = 0.0
 

@@ -3,6 +3,7 @@
 Basic auth (EMQ 2.x / EMQX 4 dialects, MQTT CONNECT) sends the password with every request; without
 this cache each one would cost a slow hash (see ``hashing``).
 """
+
 from __future__ import annotations
 
 import hashlib

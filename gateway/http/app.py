@@ -4,14 +4,16 @@ Each dialect's route table is registered path by path with a catch-all method, s
 override, 405 + Allow and If-Match are decided by ``gateway.http.manners`` from the same table the OpenAPI
 documents are built from.
 """
+
 from __future__ import annotations
 
 import orjson
 from aiohttp import web
 
+from broker.sys_topics import VERSION
+
 from . import dialect as d
 from . import home, openapi
-from broker.sys_topics import VERSION
 from .dialect import Dialect
 from .manners import make_dispatcher
 
@@ -24,8 +26,12 @@ def status_response(control, as_json: bool) -> web.Response:
     code = 200 if running else 503
     headers = {"retry-after": "15"}
     if as_json:
-        doc = {"node_name": node, "rel_vsn": f"v{VERSION}", "broker_status": "started" if running else "stopped",
-               "app_status": "running" if running else "not_running"}
+        doc = {
+            "node_name": node,
+            "rel_vsn": f"v{VERSION}",
+            "broker_status": "started" if running else "stopped",
+            "app_status": "running" if running else "not_running",
+        }
         return web.Response(body=orjson.dumps(doc), status=code, content_type="application/json", headers=headers)
     text = f"Node {node} is {'started' if running else 'stopped'}\nemqx is {'running' if running else 'not_running'}"
     return web.Response(text=text, status=code, content_type="text/plain", headers=headers)
@@ -33,8 +39,10 @@ def status_response(control, as_json: bool) -> web.Response:
 
 def status_handler(ctx):
     """`/status` outside any prefix, unauthenticated."""
+
     async def status(request: web.Request) -> web.Response:
         return status_response(ctx.control, request.query.get("format") == "json")
+
     return status
 
 
@@ -55,6 +63,7 @@ def _not_found_middleware(dialects: list[Dialect]):
                 if request.path == dl.prefix or request.path.startswith(dl.prefix + "/"):
                     return dl.error_response(request, dl.manners_error(d.NOT_FOUND, "Request Path Not Found"))
             return web.Response(status=404, text="404 - NOT FOUND", content_type="text/plain")
+
     return not_found
 
 

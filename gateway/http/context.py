@@ -1,4 +1,5 @@
 """What every dialect is handed: the broker-control interface, the accounts, the configuration."""
+
 from __future__ import annotations
 
 import time
@@ -7,9 +8,9 @@ from typing import Any
 
 import attrs
 
+from gateway.config import GatewayConfig
 from schemas.control import BrokerControl
 
-from gateway.config import GatewayConfig
 from .usage import USAGE_DB, UsageLog
 
 
@@ -22,8 +23,9 @@ class GatewayContext:
     # (dialect, method, route template, status) -> count; feeds the Prometheus endpoint.
     requests: Counter = attrs.field(factory=Counter)
     # Who calls what and when, persisted in <data_dir>/usage.db (gateway.http.usage); nothing touches disk here.
-    usage: UsageLog = attrs.field(default=attrs.Factory(
-        lambda self: UsageLog(f"{self.config.data_dir}/{USAGE_DB}"), takes_self=True))
+    usage: UsageLog = attrs.field(
+        default=attrs.Factory(lambda self: UsageLog(f"{self.config.data_dir}/{USAGE_DB}"), takes_self=True)
+    )
 
     @property
     def node_name(self) -> str:

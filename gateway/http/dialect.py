@@ -5,6 +5,7 @@ Each adapter folder provides one Dialect subclass; the gateway's HTTP manners (`
 call it so that every error — 401, 404, 405, 413, 415, 412, 500, and each ``schemas.errors`` type a
 handler lets through — comes out in that dialect's own form.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,7 @@ class ApiError(Exception):
     ``code`` is whatever the dialect's error table uses (EMQX 5 strings, EMQ/NanoMQ integers).
     """
 
-    def __init__(self, status: int, code: Any = None, message: str = "", headers: dict | None = None,
-                 body: Any = None):
+    def __init__(self, status: int, code: Any = None, message: str = "", headers: dict | None = None, body: Any = None):
         super().__init__(message or str(code))
         self.status = status
         self.code = code
@@ -108,5 +108,4 @@ class Dialect:
 
     @staticmethod
     def json(data: Any, status: int = 200, headers: dict | None = None) -> web.Response:
-        return web.Response(body=orjson.dumps(data), status=status, content_type="application/json",
-                            headers=headers)
+        return web.Response(body=orjson.dumps(data), status=status, content_type="application/json", headers=headers)

@@ -7,6 +7,7 @@ served with credentials.
 
 The page lives at `/emqgw/` always, and at `/` too unless an EMQ 2.3 dashboard directory claims it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

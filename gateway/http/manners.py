@@ -5,6 +5,7 @@ answer and 405 for a method the resource lacks, 401 with WWW-Authenticate (the d
 ``authenticate``), 413 above the body limit, 415 for a non-JSON body where JSON is required — each
 error rendered by the dialect in its own envelope, never an HTML page or a traceback.
 """
+
 from __future__ import annotations
 
 import logging
@@ -113,8 +114,12 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
             log.exception("%s %s failed", request.method, request.path)
             resp = dialect.error_response(request, dialect.manners_error(d.INTERNAL, "internal error"))
         resp.headers["Allow"] = allow
-        if isinstance(resp, web.Response) and resp.status == 200 and resp.content_type == "application/json" \
-                and resp.body is not None:
+        if (
+            isinstance(resp, web.Response)
+            and resp.status == 200
+            and resp.content_type == "application/json"
+            and resp.body is not None
+        ):
             resp = _conditional(request, resp)
         _account(dialect, request, ep, resp, started)
         return resp
@@ -135,11 +140,20 @@ def _conditional(request: web.Request, resp: web.Response) -> web.Response:
     return resp
 
 
-def _account(dialect: Dialect, request: web.Request, ep: Endpoint | None, resp: web.StreamResponse,
-             started: float) -> None:
+def _account(
+    dialect: Dialect, request: web.Request, ep: Endpoint | None, resp: web.StreamResponse, started: float
+) -> None:
     principal = request.get(PRINCIPAL)
     route = ep.path if ep is not None else request.path
     dialect.ctx.count_request(dialect.name, request.method, route, resp.status, principal)
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info("%s %s %s %s %d %.1fms %s", request.remote, dialect.name, request.method, request.path_qs,
-                        resp.status, (time.monotonic() - started) * 1000, principal or "-")
+        access_log.info(
+            "%s %s %s %s %d %.1fms %s",
+            request.remote,
+            dialect.name,
+            request.method,
+            request.path_qs,
+            resp.status,
+            (time.monotonic() - started) * 1000,
+            principal or "-",
+        )

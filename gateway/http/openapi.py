@@ -4,6 +4,7 @@ The document is derived from the very table the server routes with, so it cannot
 served. Swagger UI's assets come from the `swagger-ui-bundle` package (no CDN), and its top bar
 switches between the three dialects' documents.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,15 +45,24 @@ def _schema_of(param) -> dict:
 
 def _operation(ep: Endpoint, security: list | None) -> dict:
     """One operation; ``security`` is what the dialect requires of this endpoint (None: the default)."""
-    op: dict = {"summary": ep.summary or ep.name or f"{ep.method} {ep.path}",
-                "operationId": ep.name or f"{ep.method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', ep.path).strip('_')}"}
+    op: dict = {
+        "summary": ep.summary or ep.name or f"{ep.method} {ep.path}",
+        "operationId": ep.name or f"{ep.method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', ep.path).strip('_')}",
+    }
     if ep.tags:
         op["tags"] = list(ep.tags)
     params = []
     declared = {p.name for p in ep.params}
     for p in ep.params:
-        params.append({"name": p.name, "in": p.where, "required": p.required or p.where == "path",
-                       "description": p.description, "schema": _schema_of(p)})
+        params.append(
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required or p.where == "path",
+                "description": p.description,
+                "schema": _schema_of(p),
+            }
+        )
     for name in _PATH_PARAM.findall(ep.path):
         if name not in declared:
             params.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
@@ -80,10 +90,14 @@ def document(dialect: Dialect, version: str = "0.1.0") -> dict:
     for ep in dialect.table.endpoints:
         if ep.hidden:
             continue
-        paths.setdefault(openapi_path(dialect.prefix + ep.path), {})[ep.method.lower()] = \
-            _operation(ep, dialect.openapi_security(ep))
-    doc = {"openapi": "3.0.3", "info": {"title": TITLES.get(dialect.name, dialect.name), "version": version},
-           "paths": paths}
+        paths.setdefault(openapi_path(dialect.prefix + ep.path), {})[ep.method.lower()] = _operation(
+            ep, dialect.openapi_security(ep)
+        )
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": TITLES.get(dialect.name, dialect.name), "version": version},
+        "paths": paths,
+    }
     schemes = getattr(dialect, "openapi_security_schemes", None)
     if schemes:
         doc["components"] = {"securitySchemes": schemes}
@@ -113,6 +127,7 @@ def add_routes(app: web.Application, dialects: list[Dialect]) -> None:
 
         async def handler(request: web.Request) -> web.Response:
             return web.Response(body=body, content_type="application/json")
+
         return handler
 
     for name, doc in docs.items():
@@ -120,7 +135,8 @@ def add_routes(app: web.Application, dialects: list[Dialect]) -> None:
     order = [n for n in ("v5", "v4", "v2") if n in docs]
     urls = [{"url": DOC_PATHS[n], "name": TITLES[n]} for n in order]
     index = _INDEX.replace("URLS", orjson.dumps(urls).decode()).replace(
-        "PRIMARY", orjson.dumps(TITLES[order[0]] if order else "").decode())
+        "PRIMARY", orjson.dumps(TITLES[order[0]] if order else "").decode()
+    )
 
     async def index_handler(request: web.Request) -> web.Response:
         return web.Response(text=index, content_type="text/html")

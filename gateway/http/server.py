@@ -1,4 +1,5 @@
 """Builds and runs the HTTP listeners: the main one (all dialects) and the legacy ones."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -6,6 +7,7 @@ from aiohttp import web
 from .app import build_app
 from .context import GatewayContext
 from .dialect import Dialect
+
 
 class HttpServer:
     def __init__(self, ctx: GatewayContext, dialects: dict[str, Dialect]):

@@ -1,4 +1,5 @@
 """Background tasks of the gateway's services (samplers, flushers)."""
+
 from __future__ import annotations
 
 import asyncio

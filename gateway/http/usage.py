@@ -13,6 +13,7 @@ file in one transaction. Readers (``report``) merge the file with what is still 
 never lags the requests already served. Opening a connection per flush keeps the file free of
 cross-thread connection sharing; at one flush per few seconds the cost is nil.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -101,8 +102,9 @@ class UsageLog:
         self._lock = threading.Lock()  # record (loop) vs flush (worker thread)
         self._db_lock = threading.Lock()  # one writer at a time
 
-    def record(self, dialect: str, method: str, route: str, status: int, principal: Any,
-               now: float | None = None) -> None:
+    def record(
+        self, dialect: str, method: str, route: str, status: int, principal: Any, now: float | None = None
+    ) -> None:
         now = time.time() if now is None else now
         key = (dialect, method, route, ANONYMOUS if principal in (None, "") else str(principal))
         hour = (dialect, int(now // HOUR_S))
@@ -162,7 +164,6 @@ class UsageLog:
             out = [u for u in out if u.legacy]
         out.sort(key=lambda u: (-u.last_seen, u.dialect, u.route, u.method, u.principal))
         return out
-
 
     def calls_per_hour(self, hours: int, now: float | None = None) -> list[tuple[float, dict[str, int]]]:
         """Calls per dialect in each of the last ``hours`` clock hours, the current one last: (start of
