@@ -1,11 +1,11 @@
-"""ClientInfo records are remembered per client (broker.control.ClientRecords) and handed out again
+"""ClientInfo records are remembered per client (broker.control.records.ClientRecords) and handed out again
 while the client is unchanged. Every kind of change a client goes through must yield a new record equal
 to one built afresh from the broker's state; no change must yield the very same record.
 """
 
 import attrs
 
-from broker.control import _client_info
+from broker.control.records import client_info
 from schemas.records import ClientQuery, SubscribeRequest
 from tests.mqtt_helpers import Client, PacketTypes, v5props, wait_for
 
@@ -18,7 +18,7 @@ def fresh(broker, clientid):
     def build():
         b = broker.broker
         s = b.sessions[clientid]
-        return _client_info(b, s, s.channel or b.last_channels.get(clientid))
+        return client_info(b, s, s.channel or b.last_channels.get(clientid))
 
     return broker.call(build)
 

@@ -1,7 +1,7 @@
 """Rendered listing rows, remembered as JSON while the control hands out the same record.
 
 The control interface hands out the same ClientInfo object for as long as the client it describes is
-unchanged (broker.control.ClientRecords), so a row rendered and encoded once can be spliced into the
+unchanged (broker.control.records.ClientRecords), so a row rendered and encoded once can be spliced into the
 next page as is (an ``orjson.Fragment``): a dashboard refreshing a page of idle clients then costs
 little more than the copy of the bytes.
 """

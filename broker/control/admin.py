@@ -1,0 +1,142 @@
+"""Listeners, features, bans, alarms, configuration and the broker's lifecycle."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+import attrs
+
+from schemas.errors import (
+    Conflict,
+    InvalidArgument,
+    NotFound,
+)
+from schemas.records import (
+    BAN_KINDS,
+    Alarm,
+    BannedEntry,
+    BrokerConfig,
+    Feature,
+    ListenerInfo,
+    Page,
+)
+
+from ..core import FEATURES
+from ..sys_topics import VERSION
+from .base import ControlBase
+
+
+class AdminControl(ControlBase):
+    """Listeners, features, bans, alarms, configuration and the broker's lifecycle."""
+
+    def _listener_info(self, lst) -> ListenerInfo:
+        c = lst.config
+        return ListenerInfo(
+            id=c.id,
+            type=c.type,
+            name=c.name,
+            bind=c.bind,
+            port=lst.port,
+            enable=c.enable,
+            running=lst.running,
+            max_connections=c.max_connections,
+            current_connections=lst.current,
+            shutdown_count=lst.shutdown_count,
+            path=c.path if c.type in ("ws", "wss") else None,
+        )
+
+    async def listeners(self) -> list[ListenerInfo]:
+        return [self._listener_info(lst) for lst in self.server.listeners.values()]
+
+    async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
+        lst = self.server.listeners.get(listener_id)
+        if lst is None:
+            raise NotFound("Listener id not found", kind="listener")
+        if action not in ("start", "stop", "restart"):
+            raise InvalidArgument(f"unknown action {action!r}", field="action")
+        if action in ("stop", "restart"):
+            await lst.stop()
+        if action in ("start", "restart"):
+            await lst.start()
+        return self._listener_info(lst)
+
+    async def features(self) -> list[Feature]:
+        cfg = self.broker.config
+        own = [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION) for n, d in FEATURES.items()]
+        return own + [
+            Feature(name=n, description=d, enabled=get(), version=VERSION)
+            for n, (d, get, _set) in self._extra_features.items()
+        ]
+
+    async def set_feature(self, name: str, enabled: bool) -> Feature:
+        if self.broker.set_feature(name, enabled):
+            return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
+        if name in self._extra_features:
+            description, get, set_ = self._extra_features[name]
+            set_(bool(enabled))
+            return Feature(name=name, description=description, enabled=get(), version=VERSION)
+        raise NotFound(f"feature {name!r} not found", kind="feature")
+
+    async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]:
+        rows = self.broker.banned.entries()
+        return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
+
+    async def add_banned(self, entry: BannedEntry) -> BannedEntry:
+        if entry.as_ not in BAN_KINDS:
+            raise InvalidArgument(f"bad 'as' {entry.as_!r}", field="as")
+        if not entry.who:
+            raise InvalidArgument("'who' is required", field="who")
+        if (entry.as_, entry.who) in self.broker.banned:
+            raise Conflict(f"{entry.as_}: {entry.who} already exists", kind="banned")
+        if entry.as_ == "peerhost_net":
+            try:
+                ipaddress.ip_network(entry.who, strict=False)
+            except ValueError as e:
+                raise InvalidArgument(f"bad network {entry.who!r}", field="who") from e
+        if not entry.at:
+            entry = attrs.evolve(entry, at=time.time())
+        self.broker.add_ban(entry)
+        return entry
+
+    async def delete_banned(self, as_: str, who: str) -> None:
+        if not self.broker.delete_ban(as_, who):
+            raise NotFound(f"{as_}: {who} not found", kind="banned")
+
+    async def clear_banned(self) -> None:
+        self.broker.clear_bans()
+
+    async def list_alarms(self, *, activated: bool | None = None) -> list[Alarm]:
+        return self.broker.alarms.listing(activated)
+
+    async def deactivate_alarm(self, name: str) -> Alarm:
+        done = self.broker.clear_alarm(name)
+        if done is None:
+            raise NotFound(f"alarm {name!r} is not activated", kind="alarm")
+        return done
+
+    async def clear_alarm_history(self) -> None:
+        self.broker.clear_alarm_history()
+
+    async def get_config(self) -> BrokerConfig:
+        return attrs.evolve(self.broker.config)
+
+    async def apply_config(self, config: BrokerConfig) -> list[str]:
+        pending = self.broker.apply_config(config)
+        self.pending_config = config if pending else None
+        return pending
+
+    async def stop(self) -> None:
+        await self.server.stop_listeners()
+
+    async def start(self) -> None:
+        pending = self.pending_config
+        if pending is not None:
+            self.broker.apply_config(pending, restarting=True)
+            self.server.reconfigure()
+            self.pending_config = None
+        await self.server.start()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()

@@ -1,0 +1,48 @@
+"""The state every part of the broker controller shares, and its lookups."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+
+from schemas.errors import NotFound
+from schemas.records import BrokerConfig
+
+from ..core import Broker
+from ..server import MQTTServer
+from ..session import Session
+from .records import ClientRecords
+
+
+class ControlBase:
+    """What every part of the controller shares: the broker, its server, the record memo."""
+
+    def __init__(self, broker: Broker, server: MQTTServer):
+        self.broker = broker
+        self.server = server
+        self.records = ClientRecords(broker)
+        # Features the gateway owns (e.g. MQTT auth against its account store): name -> (description,
+        # getter, setter). They are listed and toggled exactly like the broker's own.
+        self._extra_features: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
+        self.pending_config: BrokerConfig | None = None
+
+    def register_feature(
+        self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
+    ) -> None:
+        self._extra_features[name] = (description, get, set_)
+
+    @property
+    def node_name(self) -> str:
+        return self.broker.config.node_name
+
+    def _session(self, clientid: str) -> Session:
+        s = self.broker.sessions.get(clientid)
+        if s is None:
+            raise NotFound(f"client {clientid!r} not found", kind="client")
+        return s
+
+    def _descending(self, before: str | None = None) -> Iterator[str]:
+        ids = self.broker.sorted_ids
+        end = len(ids) if before is None else bisect.bisect_left(ids, before)
+        for i in range(end - 1, -1, -1):
+            yield ids[i]

@@ -1,0 +1,117 @@
+"""Publishing, the route table and NanoMQ's topic tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+
+from schemas.errors import (
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from schemas.records import (
+    Page,
+    PublishRequest,
+    PublishResult,
+    Route,
+    TopicTreeNode,
+)
+
+from ..errors import MQTTError
+from ..message import Message
+from ..topics import parse_share, validate_topic_filter, validate_topic_name
+from .base import ControlBase
+
+
+class RoutingControl(ControlBase):
+    """Publishing, the route table and NanoMQ's topic tree."""
+
+    async def publish(self, request: PublishRequest) -> PublishResult:
+        try:
+            validate_topic_name(request.topic)
+        except MQTTError as e:
+            raise InvalidArgument(f"invalid topic name {request.topic!r}", field="topic") from e
+        if request.qos not in (0, 1, 2):
+            raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
+        if not self.broker.running:
+            raise Unavailable("broker is stopped", kind="node")
+        msg = Message.create(
+            request.topic,
+            request.payload,
+            request.qos,
+            request.retain,
+            dict(request.properties),
+            request.clientid,
+            request.username,
+        )
+        matched = self.broker.route(msg, request.clientid)
+        return PublishResult(id=msg.msgid_hex, matched=matched)
+
+    def _route_keys(self) -> Iterator[str]:
+        b = self.broker
+        yield from b.trie.filters()
+        for f in b.shared.filters():
+            for group in b.shared.get(f) or ():
+                yield f"$share/{group}/{f}" if group != "$queue" else f"$queue/{f}"
+
+    async def list_routes(self, *, topic: str | None, offset: int, limit: int) -> Page[Route]:
+        node = self.node_name
+        if topic is not None:
+            try:
+                validate_topic_filter(topic)
+            except MQTTError as e:
+                raise InvalidArgument("topic_filter_invalid", field="topic") from e
+            rows = [Route(topic=topic, node=node)] if topic in set(self._route_keys()) else []
+            return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=False)
+        total = self._route_count()
+        page = list(islice(self._route_keys(), offset, offset + limit))
+        return Page(items=[Route(topic=t, node=node) for t in page], total=total, hasnext=offset + len(page) < total)
+
+    def _route_count(self) -> int:
+        b = self.broker
+        return len(b.trie) + sum(len(b.shared.get(f) or ()) for f in b.shared.filters())
+
+    async def get_routes(self, topic: str) -> list[Route]:
+        b = self.broker
+        group, real = parse_share(topic)
+        if group is None:
+            found = bool(b.trie.get(topic))
+        else:
+            groups = b.shared.get(real)
+            found = bool(groups and group in groups)
+        if not found:
+            raise NotFound("Topic not found", kind="topic")
+        return [Route(topic=topic, node=self.node_name)]
+
+    async def topic_tree(self) -> list[list[TopicTreeNode]]:
+        b = self.broker
+        # Rebuild the level tree of every plain filter with the ids subscribed exactly there.
+        root: dict = {}
+        for f in b.trie.filters():
+            node = root
+            for level in f.split("/"):
+                node = node.setdefault(level, {})
+            node.setdefault(None, []).extend(sorted((b.trie.get(f) or {}).keys()))
+        levels: list[list[TopicTreeNode]] = [
+            [TopicTreeNode(topic="", cld_cnt=len([k for k in root if k is not None]), clientid=[])]
+        ]
+        current = [root]
+        while True:
+            nxt_nodes, row = [], []
+            for node in current:
+                for name, child in node.items():
+                    if name is None:
+                        continue
+                    row.append(
+                        TopicTreeNode(
+                            topic=name,
+                            cld_cnt=len([k for k in child if k is not None]),
+                            clientid=list(child.get(None, [])),
+                        )
+                    )
+                    nxt_nodes.append(child)
+            if not row:
+                return levels
+            levels.append(row)
+            current = nxt_nodes

@@ -1,0 +1,132 @@
+"""Subscription listings, and subscribing on a client's behalf."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+
+import attrs
+
+from schemas.errors import (
+    ControlError,
+    Denied,
+    InvalidArgument,
+    LimitExceeded,
+    NotSupported,
+)
+from schemas.records import (
+    Page,
+    SubscribeRequest,
+    Subscription,
+    SubscriptionQuery,
+)
+
+from .. import packets as pk
+from ..admission import Refusal
+from ..constants import ReasonCode
+from ..errors import MQTTError
+from ..session import SubOptions
+from ..topics import topic_matches, validate_topic_name
+from .base import ControlBase
+from .records import subscription_record
+
+
+def refusal_error(refusal: Refusal) -> ControlError:
+    """The error for a request the broker's rules refused, with the reason code MQTT would answer."""
+    code = refusal.reason_code
+    if code == ReasonCode.TOPIC_FILTER_INVALID:
+        return InvalidArgument(refusal.message, field="topic", reason_code=code)
+    if code == ReasonCode.PROTOCOL_ERROR:
+        return InvalidArgument(refusal.message, field="no_local", reason_code=code)
+    if code in (ReasonCode.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED, ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED):
+        return NotSupported(refusal.message, kind="subscription", reason_code=code)
+    if code == ReasonCode.NOT_AUTHORIZED:
+        return Denied(refusal.message, kind="subscription", reason_code=code)
+    if code == ReasonCode.QUOTA_EXCEEDED:
+        return LimitExceeded(refusal.message, kind="subscription", reason_code=code)
+    raise AssertionError(f"no error type for reason code 0x{code:02X}")
+
+
+class SubscriptionsControl(ControlBase):
+    """Subscription listings, and subscribing on a client's behalf."""
+
+    def _all_subscriptions(self) -> Iterator[tuple[str, SubOptions]]:
+        b = self.broker
+        for cid in self._descending():
+            for o in b.sessions[cid].subscriptions.values():
+                yield cid, o
+
+    async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]:
+        b = self.broker
+        q = query
+        if q.match_topic is not None:
+            try:
+                validate_topic_name(q.match_topic)
+            except MQTTError as e:
+                raise InvalidArgument("match_topic_invalid", field="match_topic") from e
+            if q.match_topic.startswith(("$share/", "$queue/")):
+                raise InvalidArgument("match_topic_invalid", field="match_topic")
+        if q.qos is not None and q.qos not in (0, 1, 2):
+            raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
+
+        def keep(cid: str, o: SubOptions) -> bool:
+            if q.clientid is not None and cid != q.clientid:
+                return False
+            if q.qos is not None and o.qos != q.qos:
+                return False
+            if q.topic is not None and (o.group is not None or o.topic_filter != q.topic) and o.filter != q.topic:
+                return False
+            if q.share_group is not None and o.group != q.share_group:
+                return False
+            if q.match_topic is not None and not topic_matches(o.topic_filter, q.match_topic):
+                return False
+            return True
+
+        source: Iterator[tuple[str, SubOptions]]
+        if q.clientid is not None:
+            s = b.sessions.get(q.clientid)
+            source = ((q.clientid, o) for o in (s.subscriptions.values() if s else ()))
+        else:
+            source = self._all_subscriptions()
+        unfiltered = all(v is None for v in attrs.astuple(q))
+        if unfiltered:
+            total = b.subscription_count()
+            page = list(islice(source, offset, offset + limit))
+            return Page(
+                items=[subscription_record(b, c, o) for c, o in page], total=total, hasnext=offset + len(page) < total
+            )
+        matching = ((c, o) for c, o in source if keep(c, o))
+        if q.match_topic is None:
+            rows = list(matching)
+            return Page(
+                items=[subscription_record(b, c, o) for c, o in rows[offset : offset + limit]],
+                total=len(rows),
+                hasnext=offset + limit < len(rows),
+            )
+        page = list(islice(matching, offset, offset + limit + 1))
+        return Page(
+            items=[subscription_record(b, c, o) for c, o in page[:limit]], total=None, hasnext=len(page) > limit
+        )
+
+    async def client_subscriptions(self, clientid: str) -> list[Subscription]:
+        s = self._session(clientid)
+        return [subscription_record(self.broker, clientid, o) for o in s.subscriptions.values()]
+
+    async def subscribe(self, clientid: str, requests: list[SubscribeRequest]) -> list[Subscription]:
+        s = self._session(clientid)
+        for r in requests:
+            if r.qos not in (0, 1, 2) or r.retain_handling not in (0, 1, 2):
+                raise InvalidArgument("qos and retain handling must be 0, 1 or 2", field="qos")
+        granted = self.broker.subscribe_for(
+            s,
+            [
+                pk.SubscriptionRequest(r.topic, r.qos, r.no_local, r.retain_as_published, r.retain_handling)
+                for r in requests
+            ],
+        )
+        if isinstance(granted, Refusal):
+            raise refusal_error(granted)
+        return [subscription_record(self.broker, clientid, o) for o in granted]
+
+    async def unsubscribe(self, clientid: str, topics: list[str]) -> None:
+        self.broker.unsubscribe(self._session(clientid), topics, "api")
