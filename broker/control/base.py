@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 
 from schemas.errors import NotFound
-from schemas.records import BrokerConfig
+from schemas.records import BrokerConfig, ClientInfo
 
 from ..core import Broker
 from ..server import MQTTServer
@@ -41,8 +40,7 @@ class ControlBase:
             raise NotFound(f"client {clientid!r} not found", kind="client")
         return s
 
-    def _descending(self, before: str | None = None) -> Iterator[str]:
-        ids = self.broker.sorted_ids
-        end = len(ids) if before is None else bisect.bisect_left(ids, before)
-        for i in range(end - 1, -1, -1):
-            yield ids[i]
+    def _records(self, clientids: Iterable[str]) -> list[ClientInfo]:
+        sessions = self.broker.sessions
+        records = self.records
+        return [records(sessions[cid]) for cid in clientids]
