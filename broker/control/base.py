@@ -20,6 +20,7 @@ class ControlBase:
         self.broker = broker
         self.server = server
         self.records = ClientRecords(broker)
+        broker.observe(self._forget_ended_sessions)
         # Features the gateway owns (e.g. MQTT auth against its account store): name -> (description,
         # getter, setter). They are listed and toggled exactly like the broker's own.
         self._extra_features: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
@@ -29,6 +30,10 @@ class ControlBase:
         self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
     ) -> None:
         self._extra_features[name] = (description, get, set_)
+
+    def _forget_ended_sessions(self, event: str, **data) -> None:
+        if event == "session.dropped":
+            self.records.forget(data["session"].clientid)
 
     @property
     def node_name(self) -> str:
