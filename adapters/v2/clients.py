@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 
+from gateway.http.listing import ROWS
 from gateway.http.routes import Call, Param, Routes
 from schemas.errors import NotFound
 from schemas.records import ClientInfo, ClientQuery, SubscriptionQuery
 
 from . import params, rows
-from .envelope import fail, ok
+from .envelope import fail, ok, ok_listing
 
 CONNECTED = ClientQuery(conn_state="connected")
 ALL_SESSIONS = ClientQuery()
@@ -35,11 +36,11 @@ async def _connected(call: Call) -> list[ClientInfo]:
     return [info] if info is not None and info.connected else []
 
 
-async def _paged(call: Call, fetch, render):
-    """One page of a listing: ``fetch(offset=, limit=)`` is a BrokerControl listing."""
+async def _paged(call: Call, fetch, row):
+    """One page of a listing: ``fetch(offset=, limit=)`` is a BrokerControl listing, ``row`` encodes an item."""
     req = params.page(call.args)
     page = await fetch(offset=req.offset, limit=req.limit)
-    return ok(rows.paged(req, page.total or 0, [render(x) for x in page.items]))
+    return ok_listing(rows.paged(req, page.total or 0, ROWS), page.items, row)
 
 
 # -- clients -----------------------------------------------------------------------------------
@@ -53,7 +54,7 @@ async def _paged(call: Call, fetch, render):
     params=params.PAGING,
 )
 async def clients(call: Call):
-    return await _paged(call, functools.partial(call.control.list_clients, CONNECTED), rows.client_row)
+    return await _paged(call, functools.partial(call.control.list_clients, CONNECTED), rows.client_json)
 
 
 @routes.get("/clients/{clientid}", summary="A connected client, cluster-wide", tags=("clients",))
@@ -98,7 +99,7 @@ async def clean_acl_cache(call: Call):
     summary="Sessions of a node, offline persistent ones too (paged)",
 )
 async def sessions(call: Call):
-    return await _paged(call, functools.partial(call.control.list_clients, ALL_SESSIONS), rows.session_row)
+    return await _paged(call, functools.partial(call.control.list_clients, ALL_SESSIONS), rows.session_json)
 
 
 @routes.get("/sessions/{clientid}", summary="A session, cluster-wide", tags=("sessions",))
@@ -120,7 +121,7 @@ async def session(call: Call):
 )
 async def subscriptions(call: Call):
     return await _paged(
-        call, functools.partial(call.control.list_subscriptions, SubscriptionQuery()), rows.subscription_row
+        call, functools.partial(call.control.list_subscriptions, SubscriptionQuery()), rows.subscription_json
     )
 
 
@@ -146,7 +147,7 @@ async def client_subscriptions(call: Call):
 @routes.get("/route", name="routes", summary="Route table (paged)", tags=("routes",), params=params.PAGING, hidden=True)
 @routes.get("/routes", name="routes", summary="Route table (paged)", tags=("routes",), params=params.PAGING)
 async def route_table(call: Call):
-    return await _paged(call, functools.partial(call.control.list_routes, topic=None), rows.route_row)
+    return await _paged(call, functools.partial(call.control.list_routes, topic=None), rows.route_json)
 
 
 # The topic may hold raw slashes or `%2F`; aiohttp decodes the captured value.
