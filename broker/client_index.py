@@ -2,9 +2,11 @@
 
 What each client filter of the three dialects reads (``broker.control.queries`` plans with them):
 
-- equality filters (connection state, username, clean start, peer address, protocol name and
-  version): ``Buckets``, value -> the client ids having it, sorted, so a page is a slice and a
-  total is a length;
+- equality filters: ``Buckets``, value -> the client ids having it, sorted, so that a page is a
+  slice and a total a length: per username, per peer address, and per "kind", the combination of
+  the few-valued filters (connection state, clean start, protocol version and name), so that any of
+  them alone or together is read from the kinds that pass, whose lengths add up to its total; the
+  connection state alone has buckets of its own as well (the filter asked most);
 - created-at and connected-at ranges: ``(time, clientid)`` kept sorted, so a total is two ranks;
 - EMQX 4's queue-length and queue-drop ranges: the sessions whose queue is not empty and those that
   ever dropped from it (every other session has 0), kept as sets;
@@ -16,8 +18,9 @@ while walking the most selective index they have.
 
 The broker calls in at each session's life events, the session at its queue's edges (empty to one,
 one to empty, the first drop: not on every message) and the subscription commands on every change.
-Each call costs O(log n) for the ordered parts and O(1) for the rest, never a walk; the memory is a
-few pointers per session and index, plus one small record of what each session is filed under.
+A call costs a few O(log n) inserts and removals (about 5 µs for a new session, 3-4 µs for a
+reconnect or a disconnect at 100,000 sessions), never a walk; the memory is a few pointers per
+session and index, plus one small record of what each session is filed under.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
     from .session import Session, SubOptions
 
 CONNECTED, DISCONNECTED = "connected", "disconnected"
+# The ClientQuery filters with few values, in the order of a session's "kind" (ClientIndex.by_kind).
+KIND = ("conn_state", "clean_start", "proto_ver", "proto_name")
 _NOTHING = SortedKeys()
 
 
@@ -83,21 +88,38 @@ class Buckets:
         bucket = self._by_value.get(value)
         return 0 if bucket is None else len(bucket)
 
+    def values(self) -> list[Any]:
+        """The values some client is filed under."""
+        return list(self._by_value)
+
 
 class _Filed:
     """Where one session is filed, so that a change can take it out of its old buckets."""
 
-    __slots__ = ("state", "username", "clean_start", "peerhost", "proto_ver", "proto_name", "created", "connected")
+    __slots__ = ("kind", "username", "peerhost", "created", "connected")
 
-    def __init__(self, s: Session) -> None:
-        self.state = DISCONNECTED
+    def __init__(self, s: Session, ch: Channel | None) -> None:
+        self.kind = kind_of(s, ch)
         self.username = s.username
-        self.clean_start = s.clean_start
-        self.peerhost: str | None = None
-        self.proto_ver: int | None = None
-        self.proto_name: str | None = None
+        self.peerhost = ch.peerhost if ch is not None else None
         self.created = (s.created_at, s.clientid)
-        self.connected: tuple[float, str] | None = None
+        self.connected = _connected_key(ch, s.clientid)
+
+
+def kind_of(s: Session, ch: Channel | None) -> tuple:
+    """A session's values of the few-valued filters, in the order of ``KIND`` (``ch``: its live or last
+    connection; None for a session restored from disk, which has had none here)."""
+    state = DISCONNECTED if s.channel is None else CONNECTED
+    if ch is None:
+        return (state, s.clean_start, None, None)
+    return (state, s.clean_start, ch.version, ch.proto_name)
+
+
+def _connected_key(ch: Channel | None, clientid: str) -> tuple[float, str] | None:
+    if ch is None:
+        return None
+    assert ch.connected_at is not None  # set when the CONNECT is accepted, before the broker hears of it
+    return (ch.connected_at, clientid)
 
 
 class ClientIndex:
@@ -105,11 +127,9 @@ class ClientIndex:
         "all",
         "subscribed",
         "by_state",
+        "by_kind",
         "by_username",
-        "by_clean_start",
         "by_peerhost",
-        "by_proto_ver",
-        "by_proto_name",
         "created",
         "connected",
         "queued",
@@ -121,18 +141,20 @@ class ClientIndex:
     def __init__(self) -> None:
         self.all = SortedKeys()
         self.subscribed = SortedKeys()
+        # Connection state on its own as well: the most asked filter (EMQ 2.x lists only connected
+        # clients) reads one bucket, not the union of its kinds.
         self.by_state = Buckets()
+        self.by_kind = Buckets()  # (state, clean start, protocol version, protocol name) -> ids
         self.by_username = Buckets()
-        self.by_clean_start = Buckets()
-        self.by_peerhost = Buckets()
-        self.by_proto_ver = Buckets()
-        self.by_proto_name = Buckets()
+        self.by_peerhost = Buckets()  # the live or last connection's address
         self.created = SortedKeys()  # (created_at, clientid)
         self.connected = SortedKeys()  # (connected_at of the live or last connection, clientid)
         self.queued: set[str] = set()  # a non-empty queue
         self.dropping: set[str] = set()  # mqueue_dropped > 0
         self.qos_counts = [0, 0, 0]  # subscriptions per granted QoS
-        self._filed: dict[str, _Filed] = {}
+        # clientid -> where it is filed; None for a session whose CONNECT is being accepted (filed by
+        # ``session_connected`` a moment later, straight into the connected buckets).
+        self._filed: dict[str, _Filed | None] = {}
 
     def __len__(self) -> int:
         return len(self.all)
@@ -140,69 +162,77 @@ class ClientIndex:
     # -- the broker's calls ----------------------------------------------------------------------
 
     def session_added(self, s: Session) -> None:
-        """A session is registered (created at CONNECT, or restored before its subscriptions are put
-        back): filed as disconnected, with its queue if one was restored; its connection is filed by
-        ``session_connected``."""
-        cid = s.clientid
-        filed = self._filed[cid] = _Filed(s)
-        self.all.add(cid)
-        self.by_state.add(DISCONNECTED, cid)
-        self.by_username.add(filed.username, cid)
-        self.by_clean_start.add(filed.clean_start, cid)
-        self.created.add(filed.created)
-        if s.mqueue:
-            self.queued.add(cid)
+        """A session is registered: created at CONNECT (filed once the connection is accepted, in the
+        same call: ``session_connected``), or restored from disk before its subscriptions are put back
+        (filed now, offline, with its queue)."""
         s.index = self
+        if s.channel is not None:
+            self._filed[s.clientid] = None
+            return
+        self._file(s, None)
+        if s.mqueue:
+            self.queued.add(s.clientid)
+
+    def _file(self, s: Session, ch: Channel | None) -> None:
+        cid = s.clientid
+        filed = self._filed[cid] = _Filed(s, ch)
+        self.all.add(cid)
+        self.by_state.add(filed.kind[0], cid)
+        self.by_kind.add(filed.kind, cid)
+        self.by_username.add(filed.username, cid)
+        self.created.add(filed.created)
+        if ch is not None:
+            self.by_peerhost.add(filed.peerhost, cid)
+            self.connected.add(filed.connected)
 
     def session_connected(self, s: Session, ch: Channel) -> None:
         """``ch`` is the session's connection now; a resumed session may also have a new username and
         clean start flag (``Broker.open_session``)."""
         cid = s.clientid
         filed = self._filed[cid]
-        self.by_state.move(filed.state, CONNECTED, cid)
+        if filed is None:
+            self._file(s, ch)
+            return
+        self._refile_kind(filed, kind_of(s, ch), cid)
         self.by_username.move(filed.username, s.username, cid)
-        self.by_clean_start.move(filed.clean_start, s.clean_start, cid)
-        filed.state, filed.username, filed.clean_start = CONNECTED, s.username, s.clean_start
-        first = filed.connected is None
-        for buckets, old, new in (
-            (self.by_peerhost, filed.peerhost, ch.peerhost),
-            (self.by_proto_ver, filed.proto_ver, ch.version),
-            (self.by_proto_name, filed.proto_name, ch.proto_name),
-        ):
-            if first:
-                buckets.add(new, cid)
-            else:
-                buckets.move(old, new, cid)
-        filed.peerhost, filed.proto_ver, filed.proto_name = ch.peerhost, ch.version, ch.proto_name
-        if filed.connected is not None:
+        filed.username = s.username
+        if filed.connected is None:
+            self.by_peerhost.add(ch.peerhost, cid)
+        else:
+            self.by_peerhost.move(filed.peerhost, ch.peerhost, cid)
             self.connected.remove(filed.connected)
-        assert ch.connected_at is not None  # set when the CONNECT was accepted, before the broker hears of it
-        filed.connected = (ch.connected_at, cid)
+        filed.peerhost, filed.connected = ch.peerhost, _connected_key(ch, cid)
         self.connected.add(filed.connected)
 
-    def session_disconnected(self, s: Session) -> None:
-        """The session's connection closed; what it was filed under by that connection stays (listings
-        show an offline session with its last connection's address, protocol and time)."""
+    def session_disconnected(self, s: Session, ch: Channel) -> None:
+        """The session's connection ``ch`` closed; what it was filed under by that connection stays
+        (listings show an offline session with its last connection's address, protocol and time)."""
         filed = self._filed[s.clientid]
-        self.by_state.move(filed.state, DISCONNECTED, s.clientid)
-        filed.state = DISCONNECTED
+        assert filed is not None  # a session is filed once its CONNECT is accepted, before it can close
+        self._refile_kind(filed, kind_of(s, ch), s.clientid)
+
+    def _refile_kind(self, filed: _Filed, kind: tuple, clientid: str) -> None:
+        if kind[0] != filed.kind[0]:
+            self.by_state.move(filed.kind[0], kind[0], clientid)
+        self.by_kind.move(filed.kind, kind, clientid)
+        filed.kind = kind
 
     def session_dropped(self, s: Session) -> None:
         cid = s.clientid
         filed = self._filed.pop(cid)
         s.index = None
+        self.queued.discard(cid)
+        self.dropping.discard(cid)
+        if filed is None:
+            return
         self.all.remove(cid)
-        self.by_state.remove(filed.state, cid)
+        self.by_state.remove(filed.kind[0], cid)
+        self.by_kind.remove(filed.kind, cid)
         self.by_username.remove(filed.username, cid)
-        self.by_clean_start.remove(filed.clean_start, cid)
         self.created.remove(filed.created)
         if filed.connected is not None:
             self.by_peerhost.remove(filed.peerhost, cid)
-            self.by_proto_ver.remove(filed.proto_ver, cid)
-            self.by_proto_name.remove(filed.proto_name, cid)
             self.connected.remove(filed.connected)
-        self.queued.discard(cid)
-        self.dropping.discard(cid)
         self.subscribed.remove(cid)
 
     def subscribed_to(self, s: Session, opts: SubOptions, replaced: SubOptions | None) -> None:

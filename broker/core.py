@@ -332,7 +332,7 @@ class Broker:
         m["client.disconnected"] += 1
         s.channel = None
         s.disconnected_at = ch.disconnected_at
-        self.index.session_disconnected(s)
+        self.index.session_disconnected(s, ch)
         if self.channels.get(cid) is ch:
             del self.channels[cid]
         self.last_channels[cid] = ch

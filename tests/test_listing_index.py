@@ -156,6 +156,10 @@ def client_queries(marks) -> list[ClientQuery]:
         ClientQuery(proto_ver=4, ip_address="127.0.0.1", lte_created_at=mid),
         ClientQuery(username=["bob"], gte_created_at=mid, like_clientid="-"),
         ClientQuery(conn_state="connected", clean_start=True, proto_name="MQTT", lte_mqueue_dropped=0),
+        ClientQuery(conn_state="disconnected", proto_ver=3),
+        ClientQuery(conn_state="connected", clean_start=False, proto_name="MQTT"),
+        ClientQuery(conn_state="idle", proto_ver=4),
+        ClientQuery(clean_start=False, proto_ver=4, like_clientid="s"),
     ]
 
 

@@ -20,7 +20,7 @@ from schemas.errors import InvalidArgument
 from schemas.records import ClientQuery, SubscriptionQuery
 
 from ..channel import Channel
-from ..client_index import CONNECTED, DISCONNECTED, Buckets
+from ..client_index import CONNECTED, DISCONNECTED, KIND, Buckets, kind_of
 from ..core import Broker, SharedGroup
 from ..session import Session, SubOptions
 from ..sorted_keys import SortedKeys
@@ -46,6 +46,23 @@ def _equal(buckets: Buckets, values: Iterable[Any], value_of: Callable[[str], An
     runs = [buckets.ids(v) for v in wanted]
     run: Run = runs[0] if len(runs) == 1 else Runs(runs)
     return Term(test=lambda cid: value_of(cid) in wanted, size=len(run), exact=True, ordered=run)
+
+
+def _of_kinds(kinds: Buckets, q: ClientQuery, kind_of: Callable[[str], tuple]) -> Term:
+    """The few-valued filters (state, clean start, protocol), alone or together: the buckets of the
+    kinds that pass hold exactly their matches, their lengths add up to the total."""
+    wanted = tuple(getattr(q, name) for name in KIND)  # None: any value
+
+    def fits(kind: tuple) -> bool:
+        return all(w is None or v == w for v, w in zip(kind, wanted, strict=True))
+
+    runs = [kinds.ids(kind) for kind in kinds.values() if fits(kind)]
+    return Term(
+        test=lambda cid: fits(kind_of(cid)),
+        size=sum(map(len, runs)),
+        exact=True,
+        ordered=runs[0] if len(runs) == 1 else Runs(runs),
+    )
 
 
 def _between(keys: SortedKeys, lo: float | None, hi: float | None, value_of: Callable[[str], Any]) -> Term:
@@ -95,6 +112,9 @@ def client_terms(q: ClientQuery, b: Broker) -> list[Term]:
         """The live (else last) connection's ``attr``; None for a session that never had one here."""
         return lambda cid: getattr(channel(cid), attr, None)
 
+    def kind(cid: str) -> tuple:
+        return kind_of(sessions[cid], channel(cid))
+
     terms = []
     if q.clientid is not None:
         present = sorted({cid for cid in q.clientid if cid in sessions})
@@ -102,7 +122,8 @@ def client_terms(q: ClientQuery, b: Broker) -> list[Term]:
         terms.append(Term(test=wanted.__contains__, size=len(present), exact=True, ordered=SortedKeys.view(present)))
     if q.username is not None:
         terms.append(_equal(index.by_username, q.username, lambda cid: sessions[cid].username))
-    if q.conn_state is not None:
+    few = [name for name in KIND if getattr(q, name) is not None]
+    if few == ["conn_state"]:
         # "idle" (EMQX: connected, CONNECT not yet done) has no bucket: no session here is ever in it.
         terms.append(
             _equal(
@@ -111,15 +132,10 @@ def client_terms(q: ClientQuery, b: Broker) -> list[Term]:
                 lambda cid: DISCONNECTED if sessions[cid].channel is None else CONNECTED,
             )
         )
-    if q.clean_start is not None:
-        terms.append(_equal(index.by_clean_start, (q.clean_start,), lambda cid: sessions[cid].clean_start))
-    for value, buckets, attr in (
-        (q.ip_address, index.by_peerhost, "peerhost"),
-        (q.proto_ver, index.by_proto_ver, "version"),
-        (q.proto_name, index.by_proto_name, "proto_name"),
-    ):
-        if value is not None:
-            terms.append(_equal(buckets, (value,), of_channel(attr)))
+    elif few:
+        terms.append(_of_kinds(index.by_kind, q, kind))
+    if q.ip_address is not None:
+        terms.append(_equal(index.by_peerhost, (q.ip_address,), of_channel("peerhost")))
     if q.like_clientid is not None:
         part = q.like_clientid
         terms.append(Term(test=lambda cid: part in cid, size=len(index)))
