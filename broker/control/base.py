@@ -47,5 +47,4 @@ class ControlBase:
 
     def _records(self, clientids: Iterable[str]) -> list[ClientInfo]:
         sessions = self.broker.sessions
-        records = self.records
-        return [records(sessions[cid]) for cid in clientids]
+        return self.records.many(sessions[cid] for cid in clientids)
