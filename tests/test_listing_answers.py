@@ -140,11 +140,20 @@ async def test_a_listing_etag_follows_its_rows(gw):
 
 
 def offline_sessions(rb, n: int) -> None:
-    """``n`` persistent sessions whose clients have gone (raw CONNECTs, closed at once)."""
+    """``n`` persistent sessions whose clients have gone, each subscribed to `bulk/<i>` (raw CONNECT,
+    SUBSCRIBE, then DISCONNECT)."""
     for i in range(n):
         with socket.create_connection(("127.0.0.1", rb.port()), timeout=TIMEOUT) as s:
             s.sendall(connect_bytes(f"bulk{i:05d}", clean=False))
             assert s.recv(4)[3] == 0
+            topic = f"bulk/{i}".encode()
+            body = b"\x00\x01" + len(topic).to_bytes(2, "big") + topic + b"\x01"
+            s.sendall(bytes([0x82, len(body)]) + body)
+            assert s.recv(5)[0] == 0x90
+            s.sendall(b"\xe0\x00")
+            # The broker closes first, so the socket's TIME_WAIT does not hold one of the machine's
+            # ephemeral ports (1,200 of them, every run).
+            assert s.recv(1) == b""
     wait_for(lambda: rb.call(lambda: not rb.broker.channels))
 
 
@@ -175,6 +184,11 @@ async def test_a_long_listing_is_streamed_as_any_answer(gateway):
     await gw.ctx.control.kick_client("bulk00007")
     changed, _ = await body_of(gw, "/api/v4/clients", {**ADMIN, "If-None-Match": etag})
     assert changed.status == 200 and changed.headers["ETag"] != etag
+    # Subscription rows are encoded for each answer (nothing remembers them): streamed all the same.
+    r, raw = await body_of(gw, "/api/v4/subscriptions", ADMIN)
+    subs = orjson.loads(raw)["data"]
+    assert int(r.headers["Content-Length"]) == len(raw) and len(subs) == n - 1
+    assert subs[0] == {"clientid": f"bulk{n - 1:05d}", "topic": f"bulk/{n - 1}", "qos": 1}
 
 
 async def test_a_long_emqx4_page_is_streamed_too(gateway):

@@ -63,4 +63,5 @@ class RenderedRows:
             ref = _RecordRef(record, self._dropped)
             ref.key = key
             self.memo[key] = (ref, row)
+            row.remembered = True
         return row

@@ -27,18 +27,21 @@ _MARK = b"\x00"
 ROWS = orjson.Fragment(_MARK)
 # Pages longer than this are streamed: building a body whole is a little faster, streaming bounds memory.
 STREAM_ROWS = 1000
-# Bytes per write of a streamed listing.
+# Bytes per write of a streamed listing (about: whole rows are written).
 CHUNK = 64 * 1024
+# Rows read at a time while a streamed listing's length and ETag are taken.
+_BATCH = 512
 
 
 class EncodedRow:
-    """One row's JSON and its CRC-32."""
+    """One row's JSON and its CRC-32; ``remembered`` once a memo keeps it (``adapters.common.rows``)."""
 
-    __slots__ = ("json", "crc")
+    __slots__ = ("json", "crc", "remembered")
 
     def __init__(self, json: bytes):
         self.json = json
         self.crc = zlib.crc32(json)
+        self.remembered = False
 
 
 def _split(envelope: Any) -> tuple[bytes, bytes]:
@@ -89,9 +92,10 @@ def pretty_rows(envelope: Any, rows: Iterable[bytes]) -> Iterable[bytes]:
 class RowStream(web.StreamResponse):
     """A 200 JSON listing written in chunks of rows, with its length and ETag known before the first.
 
-    ``row(item)`` is the encoded row of each of ``items`` (a memo: remembered rows are free). It is
-    asked twice per item, once here for the length and ETag and once while writing, so rows that are
-    not remembered are encoded again rather than held until the end.
+    ``row(item)`` is the encoded row of each of ``items``. The rows are read once for the length and
+    ETag; the remembered ones (``EncodedRow.remembered``: in memory anyway) are held for the writing,
+    the others are asked for again then rather than held, so the answer never holds more of the rows
+    encoded for it alone than one chunk.
     """
 
     def __init__(self, envelope: Any, items: Sequence[Any], row: Callable[[Any], EncodedRow]):
@@ -103,12 +107,17 @@ class RowStream(web.StreamResponse):
         self._head, self._tail = _split(envelope)
         crcs = array("I")
         length = len(self._head) + len(self._tail) + max(len(items) - 1, 0)
-        for item in items:
-            r = row(item)
-            crcs.append(r.crc)
-            length += len(r.json)
+        held: list[EncodedRow | None] = []
+        for start in range(0, len(items), _BATCH):
+            rows = [row(item) for item in items[start : start + _BATCH]]
+            crcs.extend([r.crc for r in rows])
+            length += sum([len(r.json) for r in rows])
+            held += [r if r.remembered else None for r in rows]
+        self._held = held
         self.content_length = length
         self.headers["ETag"] = _etag(self._head, self._tail, crcs, length)
+        # Rows per write: about CHUNK bytes of them.
+        self._per_write = max(1, CHUNK * len(items) // max(length, 1))
         self._pretty = False
         self._with_body = True
 
@@ -122,34 +131,24 @@ class RowStream(web.StreamResponse):
 
     async def write_eof(self, data: bytes = b"") -> None:
         if self._with_body and self.prepared:
-            rows = (self._row(item).json for item in self._items)
             if self._pretty:
-                pieces = pretty_rows(self._envelope, rows)
+                for piece in pretty_rows(self._envelope, self._rows()):
+                    await self.write(piece)
             else:
-                pieces = _compact(self._head, rows, self._tail)
-            for chunk in _chunks(pieces):
-                await self.write(chunk)
+                await self._write_compact()
         await super().write_eof(data)
 
+    def _rows(self) -> Iterable[bytes]:
+        row = self._row
+        for held, item in zip(self._held, self._items, strict=True):
+            yield held.json if held is not None else row(item).json
 
-def _compact(head: bytes, rows: Iterable[bytes], tail: bytes) -> Iterable[bytes]:
-    yield head
-    first = True
-    for row in rows:
-        yield row if first else b"," + row
-        first = False
-    yield tail
-
-
-def _chunks(pieces: Iterable[bytes]) -> Iterable[bytes]:
-    buf: list[bytes] = []
-    size = 0
-    for piece in pieces:
-        buf.append(piece)
-        size += len(piece)
-        if size >= CHUNK:
-            yield b"".join(buf)
-            buf.clear()
-            size = 0
-    if buf:
-        yield b"".join(buf)
+    async def _write_compact(self) -> None:
+        items, held, row, step = self._items, self._held, self._row, self._per_write
+        pending = self._head
+        for start in range(0, len(items), step):
+            end = start + step
+            batch = zip(held[start:end], items[start:end], strict=True)
+            await self.write(pending + b",".join([h.json if h is not None else row(i).json for h, i in batch]))
+            pending = b","
+        await self.write(self._tail if items else self._head + self._tail)
