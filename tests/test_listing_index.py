@@ -292,5 +292,6 @@ def test_the_index_lets_go_of_every_session(crowd):
             len(index.created),
             len(index.connected),
             index.by_state.count("connected") + index.by_state.count("disconnected"),
+            index.by_kind.values() + index.by_username.values() + index.by_peerhost.values(),
         )
-    ) == (0, 0, [0, 0, 0], set(), set(), 0, 0, 0)
+    ) == (0, 0, [0, 0, 0], set(), set(), 0, 0, 0, [])
