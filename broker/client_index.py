@@ -7,7 +7,9 @@ What each client filter of the three dialects reads (``broker.control.queries`` 
   the few-valued filters (connection state, clean start, protocol version and name), so that any of
   them alone or together is read from the kinds that pass, whose lengths add up to its total; the
   connection state alone has buckets of its own as well (the filter asked most);
-- created-at and connected-at ranges: ``(time, clientid)`` kept sorted, so a total is two ranks;
+- created-at and connected-at ranges: ``(time, clientid)`` kept sorted, so that a total is two
+  ranks, and every client id kept with its chunks' time ranges, so that a page skips the chunks
+  outside the range (client ids given out in order are created in order);
 - EMQX 4's queue-length and queue-drop ranges: the sessions whose queue is not empty and those that
   ever dropped from it (every other session has 0), kept as sets;
 - every client id, sorted (the unfiltered listing), those with a subscription (the subscription
@@ -28,7 +30,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from typing import TYPE_CHECKING, Any
 
-from .sorted_keys import LOAD, SortedKeys
+from .sorted_keys import LOAD, MeasuredKeys, SortedKeys
 
 if TYPE_CHECKING:
     from .channel import Channel
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 CONNECTED, DISCONNECTED = "connected", "disconnected"
 # The ClientQuery filters with few values, in the order of a session's "kind" (ClientIndex.by_kind).
 KIND = ("conn_state", "clean_start", "proto_ver", "proto_name")
+# The measures ClientIndex.all keeps per chunk (MeasuredKeys.within).
+MEASURE_CREATED, MEASURE_CONNECTED = 0, 1
 _NOTHING = SortedKeys()
 
 
@@ -139,7 +143,9 @@ class ClientIndex:
     )
 
     def __init__(self) -> None:
-        self.all = SortedKeys()
+        # Every client id, with its chunks' created and connected times: a time range is read from
+        # here, skipping the chunks outside it (``MeasuredKeys``).
+        self.all = MeasuredKeys((self._created_at, self._connected_at))
         self.subscribed = SortedKeys()
         # Connection state on its own as well: the most asked filter (EMQ 2.x lists only connected
         # clients) reads one bucket, not the union of its kinds.
@@ -158,6 +164,16 @@ class ClientIndex:
 
     def __len__(self) -> int:
         return len(self.all)
+
+    def _created_at(self, clientid: str) -> float:
+        filed = self._filed[clientid]
+        assert filed is not None  # only filed sessions are in ``all``
+        return filed.created[0]
+
+    def _connected_at(self, clientid: str) -> float | None:
+        filed = self._filed[clientid]
+        assert filed is not None
+        return None if filed.connected is None else filed.connected[0]
 
     # -- the broker's calls ----------------------------------------------------------------------
 
@@ -203,6 +219,7 @@ class ClientIndex:
             self.connected.remove(filed.connected)
         filed.peerhost, filed.connected = ch.peerhost, _connected_key(ch, cid)
         self.connected.add(filed.connected)
+        self.all.touch(cid)
 
     def session_disconnected(self, s: Session, ch: Channel) -> None:
         """The session's connection ``ch`` closed; what it was filed under by that connection stays

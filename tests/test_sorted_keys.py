@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from broker.sorted_keys import LOAD, SortedKeys
+from broker.sorted_keys import LOAD, MeasuredKeys, SortedKeys
 
 
 def check(sk: SortedKeys, plain: list, rnd: random.Random) -> None:
@@ -62,3 +62,51 @@ def test_a_view_reads_a_sorted_list_in_place():
     view = SortedKeys.view(ids)
     assert list(view.descending(1)) == ["c", "a"] and list(view.below("d")) == ["c", "a"] and "c" in view
     assert len(SortedKeys.view([])) == 0 and list(SortedKeys.view([]).below("x")) == []
+
+
+def test_measured_keys_find_every_key_in_a_range_through_any_history():
+    rnd = random.Random(11)
+    measures: dict[int, list] = {}  # key -> [created, connected or None]
+    mk = MeasuredKeys((lambda k: measures[k][0], lambda k: measures[k][1]))
+    plain: list[int] = []
+    for round_ in range(10):
+        for _ in range(1500):
+            key = rnd.randrange(0, 30_000)
+            if key not in measures and round_ % 4 != 3:
+                # Half the keys measured in their own order (ids given out as time goes), half at random.
+                created = key / 10 if key % 2 else rnd.uniform(0, 3000)
+                measures[key] = [created, None if key % 5 == 0 else created + rnd.uniform(0, 100)]
+                mk.add(key)
+                bisect.insort(plain, key)
+            elif key in measures and rnd.random() < 0.5:
+                measures[key][1] = rnd.uniform(0, 3100)  # reconnected
+                mk.touch(key)
+            elif plain:
+                victim = plain.pop(rnd.randrange(len(plain)))
+                del measures[victim]
+                assert mk.remove(victim)
+        for _ in range(30):
+            m, low = rnd.randrange(2), rnd.uniform(-10, 3100)
+            high = low + rnd.choice((0.5, 20, 400, 5000))
+            below = rnd.choice((None, rnd.randrange(0, 31_000)))
+            expected = [
+                k
+                for k in reversed(plain)
+                if (below is None or k < below) and measures[k][m] is not None and low <= measures[k][m] <= high
+            ]
+            assert list(mk.within(m, low, high, below)) == expected, (round_, m, low, high, below)
+
+
+def test_a_range_of_keys_measured_in_their_order_is_read_without_looking_at_the_others():
+    looked = []
+
+    def created(key: int) -> float:
+        looked.append(key)
+        return float(key)
+
+    mk = MeasuredKeys((created,))
+    for key in range(20 * LOAD):
+        mk.add(key)
+    looked.clear()
+    assert list(mk.within(0, 100.0, 110.0)) == list(range(110, 99, -1))
+    assert len(looked) <= 2 * LOAD  # the chunk holding them, not every key

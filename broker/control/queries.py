@@ -14,16 +14,26 @@ import base64
 import binascii
 import math
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from schemas.errors import InvalidArgument
 from schemas.records import ClientQuery, SubscriptionQuery
 
 from ..channel import Channel
-from ..client_index import CONNECTED, DISCONNECTED, KIND, Buckets, kind_of
+from ..client_index import (
+    CONNECTED,
+    DISCONNECTED,
+    KIND,
+    MEASURE_CONNECTED,
+    MEASURE_CREATED,
+    Buckets,
+    ClientIndex,
+    kind_of,
+)
 from ..core import Broker, SharedGroup
 from ..session import Session, SubOptions
-from ..sorted_keys import SortedKeys
+from ..sorted_keys import MeasuredKeys, SortedKeys
 from ..topics import parse_share, topic_matches
 from .plan import Run, Runs, Term
 
@@ -65,23 +75,39 @@ def _of_kinds(kinds: Buckets, q: ClientQuery, kind_of: Callable[[str], tuple]) -
     )
 
 
-def _between(keys: SortedKeys, lo: float | None, hi: float | None, value_of: Callable[[str], Any]) -> Term:
-    """A time range over keys ``(time, clientid)``: counted by rank, its members read from the keys."""
+class _InRange:
+    """The sessions whose created or connected time lies in a range, as a run: counted by the index's
+    time keys, read from its client ids, whose chunks know their time ranges (``MeasuredKeys``)."""
+
+    __slots__ = ("ids", "measure", "low", "high", "size")
+
+    def __init__(self, ids: MeasuredKeys, measure: int, low: float, high: float, size: int):
+        self.ids, self.measure, self.low, self.high, self.size = ids, measure, low, high, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def descending(self, skip: int = 0) -> Iterator[str]:
+        return islice(self.ids.within(self.measure, self.low, self.high), skip, None)
+
+    def below(self, key: str) -> Iterator[str]:
+        return self.ids.within(self.measure, self.low, self.high, below=key)
+
+
+def _between(
+    index: ClientIndex, measure: int, keys: SortedKeys, lo: float | None, hi: float | None, value_of: Callable
+) -> Term:
+    """A created-at or connected-at range over ``keys`` ``(time, clientid)``: exactly its matches."""
     low = -math.inf if lo is None else lo
     high = math.inf if hi is None else hi
     # (t,) sorts before every (t, clientid): the first key at or after ``low`` and the first after ``high``.
-    first, after = (low,), (math.nextafter(high, math.inf),)
+    size = keys.count_between((low,), (math.nextafter(high, math.inf),))
 
     def test(cid: str) -> bool:
         value = value_of(cid)
         return value is not None and low <= value <= high
 
-    return Term(
-        test=test,
-        size=keys.count_between(first, after),
-        exact=True,
-        members=lambda: (cid for _, cid in keys.between(first, after)),
-    )
+    return Term(test=test, size=size, exact=True, ordered=_InRange(index.all, measure, low, high, size))
 
 
 def _from_zero(
@@ -148,9 +174,27 @@ def client_terms(q: ClientQuery, b: Broker) -> list[Term]:
 
         terms.append(Term(test=like_username, size=len(index)))
     if q.gte_created_at is not None or q.lte_created_at is not None:
-        terms.append(_between(index.created, q.gte_created_at, q.lte_created_at, lambda cid: sessions[cid].created_at))
+        terms.append(
+            _between(
+                index,
+                MEASURE_CREATED,
+                index.created,
+                q.gte_created_at,
+                q.lte_created_at,
+                lambda cid: sessions[cid].created_at,
+            )
+        )
     if q.gte_connected_at is not None or q.lte_connected_at is not None:
-        terms.append(_between(index.connected, q.gte_connected_at, q.lte_connected_at, of_channel("connected_at")))
+        terms.append(
+            _between(
+                index,
+                MEASURE_CONNECTED,
+                index.connected,
+                q.gte_connected_at,
+                q.lte_connected_at,
+                of_channel("connected_at"),
+            )
+        )
     if q.gte_mqueue_len is not None or q.lte_mqueue_len is not None:
         terms.append(
             _from_zero(
@@ -220,13 +264,21 @@ def subscription_terms(q: SubscriptionQuery, b: Broker) -> list[Term]:
     if q.qos is not None:
         terms.append(Term(test=None, size=b.index.qos_counts[q.qos], exact=True))
     if q.match_topic is not None:
-        matching: set[str] = set()
-        for holders in b.trie.match(q.match_topic):
-            matching.update(holders)
-        for groups in b.shared.match(q.match_topic):
-            for group in groups.values():
-                matching.update(s.clientid for s, _ in group.members)
-        terms.append(Term(test=None, size=len(matching), members=lambda: matching))
+        holders_of = b.trie.match(q.match_topic)
+        groups_of = [group for groups in b.shared.match(q.match_topic) for group in groups.values()]
+
+        def matching() -> set[str]:
+            found: set[str] = set()
+            for holders in holders_of:
+                found.update(holders)
+            for group in groups_of:
+                found.update(s.clientid for s, _ in group.members)
+            return found
+
+        # The filters that match are found at once; their subscribers are gathered only if they are
+        # the cheaper source (a page of a popular topic walks the subscribed sessions instead).
+        bound = sum(map(len, holders_of)) + sum(len(group.members) for group in groups_of)
+        terms.append(Term(test=None, size=bound, members=matching))
     return terms
 
 
