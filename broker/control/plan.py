@@ -3,9 +3,10 @@
 A query is a list of ``Term``s, one per filter (built in ``broker.control.queries``). Each term can
 test one session, and says what the index knows of the sessions that pass it:
 
-- an ordered run of their client ids (``ordered``: an equality filter's bucket, exactly its matches),
-  which a page reads from the top, testing the other terms, and stops once it has its rows;
-- a set of client ids holding all its matches (``members``: a time range, a non-empty queue, a
+- an ordered run of their client ids (``ordered``: exactly its matches: an equality filter's buckets,
+  a time range read from chunks that know their times), which a page reads from the top, testing
+  the other terms, and stops once it has its rows;
+- a set of client ids holding all its matches (``members``: the sessions with a non-empty queue, a
   topic's subscribers), which a page reads whole, tests and sorts;
 - nothing but the test (a ``like`` substring): such a term only ever filters another source.
 
@@ -40,7 +41,8 @@ class Run(Protocol):
 
 
 class Runs:
-    """Disjoint runs read as one: an equality filter given several values (`username=a&username=b`)."""
+    """Disjoint runs read as one: an equality filter given several values (`username=a&username=b`),
+    or the kinds a few-valued filter passes."""
 
     __slots__ = ("runs",)
 
@@ -120,7 +122,7 @@ def read_page(
     cost, source = walk_cost(everything), partial(_walk, everything, every_test, before)
     for term in terms:
         if term.ordered is not None and walk_cost(term.ordered) < cost:
-            # An equality bucket holds exactly its matches: only the other terms are tested.
+            # An ordered source holds exactly its term's matches: only the other terms are tested.
             others = [t.test for t in terms if t is not term and t.test is not None]
             cost, source = walk_cost(term.ordered), partial(_walk, term.ordered, others, before)
         if term.members is not None and term.size * SET_COST < cost:

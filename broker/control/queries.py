@@ -2,10 +2,11 @@
 read by ``broker.control.plan``; and the cursor of the cursor listing.
 
 Each filter becomes one ``Term`` whose test is the filter's rule (the one place it is written) and
-whose source is what the index holds for it: a bucket for an equality filter, a time range's keys,
-the sessions with a non-empty queue, a topic's subscribers. A ``like`` substring has no source (no
-index answers "contains"): it is tested on what another source yields, so a rare substring in a
-large listing reads until it has its page or runs out.
+whose source is what the index holds for it: a bucket for an equality filter (the few-valued ones
+together: the buckets of their kinds), a time range's client ids read by their chunks' times, the
+sessions with a non-empty queue, a topic's subscribers. A ``like`` substring has no source (no index
+answers "contains"): it is tested on what another source yields, so a rare substring in a large
+listing reads until it has its page or runs out.
 """
 
 from __future__ import annotations
