@@ -165,6 +165,12 @@ class ClientIndex:
     def __len__(self) -> int:
         return len(self.all)
 
+    def kind(self, clientid: str) -> tuple:
+        """The kind a listed session is filed under (``kind_of`` as of its last change)."""
+        filed = self._filed[clientid]
+        assert filed is not None  # a listed session is filed
+        return filed.kind
+
     def _created_at(self, clientid: str) -> float:
         filed = self._filed[clientid]
         assert filed is not None  # only filed sessions are in ``all``

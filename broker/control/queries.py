@@ -30,12 +30,11 @@ from ..client_index import (
     MEASURE_CREATED,
     Buckets,
     ClientIndex,
-    kind_of,
 )
 from ..core import Broker, SharedGroup
 from ..session import Session, SubOptions
 from ..sorted_keys import MeasuredKeys, SortedKeys
-from ..topics import parse_share, topic_matches
+from ..topics import parse_share
 from .plan import Run, Runs, Term
 
 
@@ -59,17 +58,17 @@ def _equal(buckets: Buckets, values: Iterable[Any], value_of: Callable[[str], An
     return Term(test=lambda cid: value_of(cid) in wanted, size=len(run), exact=True, ordered=run)
 
 
-def _of_kinds(kinds: Buckets, q: ClientQuery, kind_of: Callable[[str], tuple]) -> Term:
+def _of_kinds(index: ClientIndex, q: ClientQuery) -> Term:
     """The few-valued filters (state, clean start, protocol), alone or together: the buckets of the
     kinds that pass hold exactly their matches, their lengths add up to the total."""
     wanted = tuple(getattr(q, name) for name in KIND)  # None: any value
-
-    def fits(kind: tuple) -> bool:
-        return all(w is None or v == w for v, w in zip(kind, wanted, strict=True))
-
-    runs = [kinds.ids(kind) for kind in kinds.values() if fits(kind)]
+    kinds = index.by_kind
+    passing = frozenset(
+        kind for kind in kinds.values() if all(w is None or v == w for v, w in zip(kind, wanted, strict=True))
+    )
+    runs = [kinds.ids(kind) for kind in passing]
     return Term(
-        test=lambda cid: fits(kind_of(cid)),
+        test=lambda cid: index.kind(cid) in passing,
         size=sum(map(len, runs)),
         exact=True,
         ordered=runs[0] if len(runs) == 1 else Runs(runs),
@@ -139,9 +138,6 @@ def client_terms(q: ClientQuery, b: Broker) -> list[Term]:
         """The live (else last) connection's ``attr``; None for a session that never had one here."""
         return lambda cid: getattr(channel(cid), attr, None)
 
-    def kind(cid: str) -> tuple:
-        return kind_of(sessions[cid], channel(cid))
-
     terms = []
     if q.clientid is not None:
         present = sorted({cid for cid in q.clientid if cid in sessions})
@@ -160,7 +156,7 @@ def client_terms(q: ClientQuery, b: Broker) -> list[Term]:
             )
         )
     elif few:
-        terms.append(_of_kinds(index.by_kind, q, kind))
+        terms.append(_of_kinds(index, q))
     if q.ip_address is not None:
         terms.append(_equal(index.by_peerhost, (q.ip_address,), of_channel("peerhost")))
     if q.like_clientid is not None:
@@ -218,8 +214,14 @@ def client_terms(q: ClientQuery, b: Broker) -> list[Term]:
 # -- subscriptions -------------------------------------------------------------------------------
 
 
-def subscription_matcher(q: SubscriptionQuery) -> Callable[[str, SubOptions], bool]:
+def subscription_matcher(q: SubscriptionQuery, b: Broker) -> Callable[[str, SubOptions], bool]:
     """The rule of every subscription filter, applied to each row a listing reads."""
+    # The filters matching the topic, found once by the routing tries: a row's test is a set lookup.
+    matching = (
+        frozenset(b.trie.match_filters(q.match_topic)) | frozenset(b.shared.match_filters(q.match_topic))
+        if q.match_topic is not None
+        else frozenset()
+    )
 
     def keep(cid: str, o: SubOptions) -> bool:
         if q.clientid is not None and cid != q.clientid:
@@ -230,7 +232,7 @@ def subscription_matcher(q: SubscriptionQuery) -> Callable[[str, SubOptions], bo
             return False
         if q.share_group is not None and o.group != q.share_group:
             return False
-        if q.match_topic is not None and not topic_matches(o.topic_filter, q.match_topic):
+        if q.match_topic is not None and o.topic_filter not in matching:
             return False
         return True
 

@@ -67,7 +67,7 @@ class SubscriptionsControl(ControlBase):
             total=known_total(terms, b.subscription_count()),
             # A topic match is the one filter EMQX does not count (it scans the routes).
             want_total=q.match_topic is None,
-            rows=subscription_rows(b, subscription_matcher(q)),
+            rows=subscription_rows(b, subscription_matcher(q, b)),
         )
         return Page(items=[subscription_record(b, c, o) for c, o in page], total=total, hasnext=hasnext)
 
