@@ -144,6 +144,23 @@ class SortedKeys:
         for k in range(i - 1, -1, -1):
             yield from reversed(chunks[k])
 
+    def top(self, skip: int, count: int) -> list[Any]:
+        """``count`` keys from the largest down after skipping the ``skip`` largest (a page), sliced
+        chunk by chunk rather than stepped through."""
+        chunks = self._chunks
+        i = len(chunks) - 1
+        while i >= 0 and skip >= len(chunks[i]):
+            skip -= len(chunks[i])
+            i -= 1
+        out: list[Any] = []
+        while i >= 0 and len(out) < count:
+            chunk = chunks[i]
+            end = len(chunk) - skip
+            out += reversed(chunk[max(0, end - (count - len(out))) : end])
+            skip = 0
+            i -= 1
+        return out
+
     def below(self, key: Any) -> Iterator[Any]:
         """The keys under ``key``, from the largest down."""
         chunks = self._chunks

@@ -110,3 +110,11 @@ def test_a_range_of_keys_measured_in_their_order_is_read_without_looking_at_the_
     looked.clear()
     assert list(mk.within(0, 100.0, 110.0)) == list(range(110, 99, -1))
     assert len(looked) <= 2 * LOAD  # the chunk holding them, not every key
+
+
+def test_top_slices_a_page_from_any_position():
+    keys = list(range(5 * LOAD + 7))
+    sk = SortedKeys(keys)
+    for skip in (0, 3, LOAD - 1, LOAD, 2 * LOAD + 5, len(keys) - 2, len(keys), len(keys) + 9):
+        for count in (0, 1, 100, LOAD + 3, len(keys)):
+            assert sk.top(skip, count) == keys[::-1][skip : skip + count], (skip, count)

@@ -46,5 +46,4 @@ class ControlBase:
         return s
 
     def _records(self, clientids: Iterable[str]) -> list[ClientInfo]:
-        sessions = self.broker.sessions
-        return self.records.many(sessions[cid] for cid in clientids)
+        return self.records.many(map(self.broker.sessions.__getitem__, clientids))

@@ -37,6 +37,7 @@ class Run(Protocol):
 
     def __len__(self) -> int: ...
     def descending(self, skip: int = 0) -> Iterator[str]: ...
+    def top(self, skip: int, count: int) -> list[str]: ...
     def below(self, key: str) -> Iterator[str]: ...
 
 
@@ -55,6 +56,9 @@ class Runs:
     def descending(self, skip: int = 0) -> Iterator[str]:
         merged = heapq.merge(*(r.descending() for r in self.runs), reverse=True)
         return islice(merged, skip, None)
+
+    def top(self, skip: int, count: int) -> list[str]:
+        return list(islice(self.descending(skip), count))
 
     def below(self, key: str) -> Iterator[str]:
         return heapq.merge(*(r.below(key) for r in self.runs), reverse=True)
@@ -110,7 +114,7 @@ def read_page(
         run = terms[0].ordered if terms else everything
         if run is not None:
             # The run is exactly the matches: the page is a slice of it.
-            return list(islice(run.descending(offset), limit)), total if want_total else None, offset + limit < total
+            return run.top(offset, limit), total if want_total else None, offset + limit < total
     read_all = want_total and total is None
     wanted = offset + limit + 1
     matches = max(1, min((t.size for t in terms), default=len(everything)))

@@ -90,6 +90,9 @@ class _InRange:
     def descending(self, skip: int = 0) -> Iterator[str]:
         return islice(self.ids.within(self.measure, self.low, self.high), skip, None)
 
+    def top(self, skip: int, count: int) -> list[str]:
+        return list(islice(self.descending(skip), count))
+
     def below(self, key: str) -> Iterator[str]:
         return self.ids.within(self.measure, self.low, self.high, below=key)
 
