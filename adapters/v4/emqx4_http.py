@@ -157,14 +157,14 @@ CONTROL_ERRORS: dict[tuple[type, str | None], tuple[int | None, str | None]] = {
     # As EMQX 4 answers a call on a plugin that is not running.
     (NotSupported, None): (codes.PLUGIN_IS_CLOSED, None),
     (Unavailable, None): (codes.UNKNOWN_MISTAKE, None),
+    # Refusals by the broker's own rules (an ACL, a quota), which EMQX 4's API never checked: its
+    # "unknown error", with the broker's reason.
+    (ControlError, None): (codes.UNKNOWN_MISTAKE, None),
 }
 
 
 def control_error(err: ControlError, endpoint: Endpoint) -> MinirestError:
-    hit = find_answer(err, endpoint, CONTROL_ERRORS)
-    if hit is None:
-        return MinirestError(500, d.INTERNAL, err.message)
-    code, message = hit
+    code, message = find_answer(err, endpoint, CONTROL_ERRORS)
     return fail(code, err.message if message is None else message)
 
 

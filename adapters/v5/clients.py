@@ -12,7 +12,7 @@ from adapters.common.rows import RenderedRows
 from adapters.common.timefmt import parse_time, rfc3339_ms
 from gateway.http.dialect import Dialect
 from gateway.http.routes import Call, Routes
-from schemas.errors import InvalidArgument, NotFound
+from schemas.errors import ControlError, InvalidArgument, NotFound
 from schemas.records import ClientQuery, SubscribeRequest
 
 from .errors import bad_request, validation_error
@@ -332,7 +332,9 @@ async def subscribe_bulk(call: Call) -> web.Response:
     for item in call.body:
         try:
             [sub] = await call.control.subscribe(clientid, [_subscribe_request(item)])
-        except InvalidArgument as e:
+        except ControlError as e:
+            if e.reason_code is None:  # not a refusal of this topic (the broker stopped, say)
+                raise
             opts = {k: item[k] for k in ("qos", "nl", "rap", "rh")}
             failed.append({"data": [clientid, item["topic"], opts], "reason": str(e)})
             continue
