@@ -141,7 +141,10 @@ class BrokerControl(Protocol):
     async def clear_alarm_history(self) -> None: ...
 
     # --- configuration and lifecycle ---
-    async def get_config(self) -> BrokerConfig: ...
+    async def get_config(self) -> BrokerConfig:
+        """The configuration as recorded: fields that wait for a restart (listeners, node name) as
+        they will be once it comes."""
+
     async def apply_config(self, config: BrokerConfig) -> list[str]:
         """Apply what can change live; return the names of fields that need a broker restart.
         InvalidArgument (kind "config", ``field`` the attribute) for a value out of range: then nothing

@@ -26,7 +26,7 @@ from schemas.records import (
     Page,
 )
 
-from ..core import FEATURES, Broker
+from ..core import FEATURES, RESTART_FIELDS, Broker
 from ..server import MQTTServer
 from ..sys_topics import VERSION
 from .base import ControlBase
@@ -193,7 +193,11 @@ class AdminControl(ControlBase):
         self.broker.clear_alarm_history()
 
     async def get_config(self) -> BrokerConfig:
-        return attrs.evolve(self.broker.config)
+        # A listener change waiting for a restart is part of the configuration: a door that changes
+        # something else from this keeps it waiting instead of undoing it.
+        pending = self.pending_config
+        restart_only = {f: getattr(pending, f) for f in RESTART_FIELDS} if pending is not None else {}
+        return attrs.evolve(self.broker.config, **restart_only)
 
     async def apply_config(self, config: BrokerConfig) -> list[str]:
         check_config(config)
