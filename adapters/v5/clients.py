@@ -193,7 +193,8 @@ SUBSCRIPTION_SCHEMA = {
         "durable": {"type": "boolean"},
     },
 }
-UNSUBSCRIBE_BODY = {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}
+# `topic` is optional in EMQX's schema: a body without it unsubscribes from nothing.
+UNSUBSCRIBE_BODY = {"type": "object", "properties": {"topic": {"type": "string"}}}
 CLIENTID = path("clientid")
 NOT_FOUND = {404: {"description": "CLIENTID_NOT_FOUND"}}
 # The filters the broker refuses (ip_address) are the caller's parameters, as EMQX words them.
@@ -358,7 +359,8 @@ async def subscribe_bulk(call: Call) -> web.Response:
     responses={204: {"description": "done"}, **NOT_FOUND},
 )
 async def unsubscribe(call: Call) -> web.Response:
-    topics = [call.body["topic"]] if isinstance(call.body, dict) else [t["topic"] for t in call.body]
+    items = [call.body] if isinstance(call.body, dict) else call.body
+    topics = [t["topic"] for t in items if "topic" in t]
     await call.control.unsubscribe(call.args["clientid"], topics)
     return web.Response(status=204)
 

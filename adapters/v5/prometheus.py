@@ -130,7 +130,7 @@ routes = Routes(tags=("Monitor",))
 
 
 @routes.get("/prometheus", summary="The Prometheus configuration", responses={200: {"schema": CONFIG}})
-async def get_config(call: Call) -> web.Response:
+async def get_prometheus_config(call: Call) -> web.Response:
     return await show(call, PROMETHEUS)
 
 
@@ -148,7 +148,7 @@ def _from_legacy(body: dict) -> dict:
     responses={200: {"schema": CONFIG}, 400: {"description": "BAD_REQUEST / NOT_SUPPORTED"}},
     errors=UPDATE_FAILED,
 )
-async def update_config(call: Call) -> web.Response:
+async def update_prometheus_config(call: Call) -> web.Response:
     body = call.body
     if body.keys() & CONFIG["properties"].keys() or not body:
         body = check(body, CONFIG)

@@ -52,7 +52,7 @@ routes = Routes(tags=("Retainer",))
 
 
 @routes.get("/mqtt/retainer", summary="The retainer's configuration", responses={200: {"schema": CONFIG}})
-async def get_config(call: Call) -> web.Response:
+async def get_retainer_config(call: Call) -> web.Response:
     return await show(call, RETAINER)
 
 
@@ -63,7 +63,7 @@ async def get_config(call: Call) -> web.Response:
     responses={200: {"schema": CONFIG}, 400: {"description": "UPDATE_FAILED / NOT_SUPPORTED"}},
     errors=UPDATE_FAILED,
 )
-async def update_config(call: Call) -> web.Response:
+async def update_retainer_config(call: Call) -> web.Response:
     return Dialect.json(await change(call, RETAINER, call.body))
 
 
