@@ -43,6 +43,8 @@ async def test_mqueue_of_an_offline_session_paged_by_position(make_v5):
     assert [m["topic"] for m in more["data"]] == ["q/4", "q/5"]
     assert more["meta"]["start"] != meta["start"]  # q/1 is first now
 
+    # EMQX's dashboard shows heap_size as "<n> bytes": here the payload bytes the session holds
+    assert (await v5.json("get", "/clients/away"))["heap_size"] == sum(len(f"m{i}") for i in range(1, 6))
     plain = await v5.json("get", "/clients/away/mqueue_messages?payload=plain&limit=1")
     assert plain["data"][0]["payload"] == "m1"
     bare = await v5.json("get", "/clients/away/mqueue_messages?payload=none&limit=1")
