@@ -24,6 +24,7 @@ _SIZE_UNITS = (("GB", KB**3), ("MB", KB**2), ("KB", KB))
 _SIZE_FACTOR = {"": 1, "b": 1, "kb": KB, "mb": KB**2, "gb": KB**3, "k": KB, "m": KB**2, "g": KB**3}
 _SIZE = re.compile(r"(\d+)\s*([a-z]*)", re.IGNORECASE)
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 class UnitError(ValueError):
@@ -145,3 +146,47 @@ def count_or_infinity(value: str | int) -> int:
 
 def format_count_or_infinity(n: int) -> int | str:
     return INFINITY if not n else n
+
+
+# -- the broker's settings ---------------------------------------------------------------------
+
+# BrokerConfig fields with a unit, by kind: durations in seconds (durability_interval_ms: milliseconds),
+# sizes in bytes, percentages; counts whose 0 is "infinity".
+SETTING_UNITS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "session_expiry_interval",
+            "await_rel_timeout",
+            "sys_interval",
+            "sys_heartbeat",
+            "retry_interval",
+            "alarm_validity_period",
+            "os_check_interval",
+            "conn_congestion_min_alarm_sustain_duration",
+            "session_history_retain",
+        ),
+        "seconds",
+    ),
+    "durability_interval_ms": "milliseconds",
+    **dict.fromkeys(
+        ("max_packet_size", "write_buffer_high", "max_user_property_size", "client_max_packet_size"), "bytes"
+    ),
+    **dict.fromkeys(("sysmem_high_watermark", "cpu_high_watermark", "cpu_low_watermark"), "percent"),
+    **dict.fromkeys(("max_subscriptions", "max_mqueue_len"), "count"),
+}
+_READ = {
+    "seconds": duration_s,
+    "milliseconds": duration_ms,
+    "bytes": size_bytes,
+    "percent": percent,
+    "count": count_or_infinity,
+}
+
+
+def read_setting(name: str, text: str):
+    """A setting written as EMQ's conf files write it (`"30s"`, `"64KB"`, `"80%"`, `"infinity"`) in the
+    record's unit; None when ``name`` has no unit or ``text`` is a bare number (already in that unit)."""
+    kind = SETTING_UNITS.get(name)
+    if kind is None or _NUMBER.fullmatch(text.strip()):
+        return None
+    return _READ[kind](text)
