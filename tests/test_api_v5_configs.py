@@ -3,13 +3,10 @@ the real broker configuration (changes reach new MQTT connections, the other dia
 
 import logging
 
-import aiohttp
 import orjson
 import pytest
 
 from tests.mqtt_helpers import Client, wait_for
-
-ADMIN = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}
 
 
 async def test_global_zone_shows_the_broker_settings_in_emqx_formats(v5):
@@ -57,41 +54,6 @@ async def test_bad_global_zone_changes_nothing(v5, body, status, code):
     answer = await v5.json("put", "/configs/global_zone", {"mqtt": {"max_inflight": 3}, **body}, status=status)
     assert answer["code"] == code, answer
     assert await v5.gw.ctx.control.get_config() == before
-
-
-async def test_a_change_through_v5_is_what_v2_and_nanomq_see_and_back(gateway):
-    gw = await gateway("v2", "v4", "v5")
-    key, secret = gw.accounts.create_api_key("cfg", "", True, None)
-    auth = {"Authorization": aiohttp.encode_basic_auth(key.api_key, secret)}
-
-    async def v5_mqtt():
-        r = await gw.http.get("/api/v5/configs/global_zone", headers=auth)
-        return (await r.json())["mqtt"]
-
-    async def v2_rows():
-        r = await gw.http.get("/api/v2/configs", headers=ADMIN)
-        return {row["key"]: row["value"] for row in (await r.json())["result"][gw.ctx.control.node_name]}
-
-    async def nanomq():
-        r = await gw.http.get("/api/v4/configuration", headers=ADMIN)
-        return (await r.json())["data"]
-
-    r = await gw.http.put(
-        "/api/v5/configs/global_zone",
-        json={"mqtt": {**(await v5_mqtt()), "max_mqueue_len": 64, "retry_interval": "20s", "max_packet_size": "64KB"}},
-        headers=auth,
-    )
-    assert r.status == 200, await r.text()
-    rows, doc = await v2_rows(), await nanomq()
-    assert (rows["max_mqueue_len"], rows["retry_interval"], rows["max_packet_size"]) == ("64", "20", "65536")
-    assert (doc["msq_len"], doc["qos_duration"], doc["max_packet_size"]) == (64, 20, 64)
-    # ... and the other way round
-    r = await gw.http.put("/api/v2/configs/emqttd", json={"key": "max_inflight", "value": "11"}, headers=ADMIN)
-    assert (await r.json())["code"] == 0
-    r = await gw.http.post("/api/v4/configuration", json={"data": {"msq_len": 77, "qos_duration": 5}}, headers=ADMIN)
-    assert (await r.json())["code"] == 0
-    mqtt = await v5_mqtt()
-    assert (mqtt["max_inflight"], mqtt["max_mqueue_len"], mqtt["retry_interval"]) == (11, 77, "5s")
 
 
 async def test_sys_topics_alarm_and_sysmon_roots(v5):

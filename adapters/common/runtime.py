@@ -6,6 +6,8 @@ from __future__ import annotations
 from schemas.records import NodeInfo
 
 RUNTIME = "Python"
+# asyncio accepts on each listening socket from one loop: one acceptor per listener (EMQX has a pool).
+ACCEPTORS = 1
 
 
 def runtime_release(info: NodeInfo) -> str:

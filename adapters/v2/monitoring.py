@@ -10,7 +10,7 @@ from __future__ import annotations
 import orjson
 
 from adapters.common.fields import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
-from adapters.common.runtime import runtime_release
+from adapters.common.runtime import ACCEPTORS, runtime_release
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
 from gateway.http.routes import Call, Routes
 from schemas.records import Alarm, ListenerInfo, NodeInfo
@@ -18,8 +18,6 @@ from schemas.records import Alarm, ListenerInfo, NodeInfo
 from .envelope import ok
 
 TAGS = ("monitoring",)
-# asyncio accepts on each listening socket from one loop: one acceptor per listener.
-ACCEPTORS = 1
 
 
 def _status(info: NodeInfo) -> str:
