@@ -3,6 +3,7 @@ the real broker configuration (changes reach new MQTT connections, the other dia
 
 import logging
 
+import attrs
 import orjson
 import pytest
 
@@ -210,3 +211,44 @@ async def test_max_mqueue_len_zero_means_no_limit(v5):
     wait_for(lambda: v5.broker.call(lambda: len(v5.broker.broker.sessions["unbounded"].mqueue)) == 5)
     row = await v5.json("get", "/clients/unbounded")
     assert (row["mqueue_len"], row["mqueue_dropped"]) == (5, 0)
+
+
+async def test_put_configs_takes_hocon_in_its_json_form_all_or_nothing(v5):
+    async def put(body: bytes, query: str = ""):
+        r = await v5.http.put(f"/api/v5/configs{query}", data=body, headers={**v5.auth, "Content-Type": "text/plain"})
+        return r.status, await r.text()
+
+    # merge (the default): the roots' other fields stay
+    assert await put(orjson.dumps({"mqtt": {"max_inflight": 5}, "alarm": {"size_limit": 7}})) == (200, "")
+    cfg = await v5.gw.ctx.control.get_config()
+    assert (cfg.max_inflight, cfg.alarm_size_limit, cfg.max_mqueue_len) == (5, 7, 1000)
+    await v5.json("put", "/configs/global_zone", {"mqtt": {"max_mqueue_len": 9}})
+    # replace: a root sent is replaced whole, its left-out fields get their defaults
+    assert (await put(orjson.dumps({"mqtt": {"max_inflight": 6}}), "?mode=replace"))[0] == 200
+    cfg = await v5.gw.ctx.control.get_config()
+    assert (cfg.max_inflight, cfg.max_mqueue_len) == (6, 1000)
+    # what GET /configs writes, PUT /configs takes back (setting the log level to the one in force)
+    text = await (await v5.get("/configs")).read()
+    level = logging.getLogger().level
+    try:
+        assert (await put(text))[0] == 200
+    finally:
+        logging.getLogger().setLevel(level)
+    before = await v5.gw.ctx.control.get_config()
+    assert attrs.evolve(before, log_level=None) == cfg
+    for body, code in (
+        (b"mqtt { max_inflight = 3 }", "UPDATE_FAILED"),  # HOCON beyond its JSON form is not read
+        (orjson.dumps({"mqtt": {"max_inflight": 3}, "alarm": {"size_limit": "many"}}), "BAD_REQUEST"),
+        (orjson.dumps({"mqtt": {"max_inflight": 3}, "nonsense": {}}), "UPDATE_FAILED"),
+        (orjson.dumps({"mqtt": {"max_inflight": 3}, "bridges": {}}), "NOT_SUPPORTED"),
+        (orjson.dumps([1]), "UPDATE_FAILED"),
+    ):
+        status, text = await put(body)
+        assert (status, orjson.loads(text)["code"]) == (400, code), body
+    assert await v5.gw.ctx.control.get_config() == before  # nothing half-applied
+
+
+async def test_data_integration_is_not_supported_rather_than_missing(v5):
+    for method, path in (("get", "/rules"), ("post", "/bridges"), ("get", "/connectors/x"), ("put", "/actions/a")):
+        answer = await getattr(v5, method)(path)
+        assert answer.status == 400 and (await answer.json())["code"] == "NOT_SUPPORTED", (method, path)

@@ -19,6 +19,7 @@ from . import (
     sessions,
     status,
     subscriptions,
+    unsupported,
     usage,
 )
 from .dialect import V5Dialect
@@ -44,6 +45,7 @@ def create_dialect(ctx) -> V5Dialect:
         prometheus.routes,
         configs.routes,
         sessions.telemetry,
+        unsupported.routes,
         usage.routes,
     )
     # The usage report this dialect serves is written to its file while the dialect runs.

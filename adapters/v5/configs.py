@@ -22,7 +22,7 @@ from schemas.errors import InvalidArgument, NotSupported
 from . import knobs
 from .config_roots import ALL_ROOTS, GLOBAL_ZONE, ROOTS
 from .knobs import Doc
-from .validation import path, q
+from .validation import check, path, q
 
 # EMQX's root names for `GET /configs?key=` (emqx_conf_schema roots, 5.8): the ones served here are
 # ALL_ROOTS; the others belong to features this broker does not have.
@@ -182,6 +182,54 @@ async def get_configs(call: Call) -> web.Response:
     # HOCON reads JSON: the roots are written as JSON objects, which any HOCON parser takes.
     doc = {name: knobs.render(ALL_ROOTS[name], cfg) for name in names}
     return web.Response(body=orjson.dumps(doc, option=orjson.OPT_INDENT_2), content_type="text/plain")
+
+
+def _merged(current: dict, given: dict) -> dict:
+    """``given`` laid over ``current`` key by key, objects merged (EMQX's `mode=merge`)."""
+    out = dict(current)
+    for key, value in given.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both else value
+    return out
+
+
+@routes.put(
+    "/configs",
+    summary="Change configuration roots, given as HOCON text in its JSON form",
+    params=(
+        q("mode", enum=("merge", "replace"), default="merge", description="merge into the roots, or replace them"),
+        q("ignore_readonly", "boolean", default=False),
+    ),
+    json_body=False,
+    responses={200: {"description": "updated"}, 400: {"description": "UPDATE_FAILED / NOT_SUPPORTED"}},
+    errors=UPDATE_FAILED,
+)
+async def update_configs(call: Call) -> web.Response:
+    """Every root is checked and the changes applied together, or none. This gateway reads HOCON's JSON
+    form (what `GET /configs` writes): other HOCON syntax is refused, never half-read. No root here is
+    read-only, so `ignore_readonly` changes nothing."""
+    try:
+        given = orjson.loads(await call.request.read())
+    except orjson.JSONDecodeError as e:
+        raise ApiError(400, "UPDATE_FAILED", f"only HOCON's JSON form is read here: {e}") from None
+    if not isinstance(given, dict):
+        raise ApiError(400, "UPDATE_FAILED", "expected an object of configuration roots")
+    for name in given:
+        if name in ALL_ROOTS:
+            continue
+        if name in EMQX_ROOTS:
+            raise NotSupported(f"this broker has no {name} configuration", kind="config")
+        raise ApiError(400, "UPDATE_FAILED", f"{{root_key_not_found,{name}}}")
+    cfg = await call.control.get_config()
+    new: dict[str, Any] = {}
+    for name, value in given.items():
+        if not isinstance(value, dict):
+            raise ApiError(400, "UPDATE_FAILED", f"{name}: expected an object")
+        doc = ALL_ROOTS[name]
+        body = value if call.args["mode"] == "replace" else _merged(knobs.render(doc, cfg), value)
+        new.update(knobs.changes(doc, check(body, knobs.schema(doc), name), cfg))
+    await call.control.apply_config(attrs.evolve(cfg, **new))
+    return web.Response(status=200)
 
 
 def _without(doc: dict, dotted: str) -> dict:
