@@ -97,14 +97,19 @@ class Conformance:
         self.operations: set[tuple[str, str]] = set()
         self.used: set[int] = set()  # the ALLOWED entries some answer needed
 
-    async def check(self, method: str, path: str, url: str, body=None, status: int | None = None, bearer_only=False):
+    async def check(
+        self, method: str, path: str, url: str, body=None, status: int | None = None, bearer_only=False, raw=None
+    ):
+        """``raw``: a body sent as text/plain (HOCON), which no JSON schema describes."""
         op = DOC["paths"][path][method.lower()]
         self.operations.add((method, path))
         if body is not None and "requestBody" in op:
             for where, msg in _problems(_schema(op["requestBody"]["content"]), body):
                 self.failures.append(f"{method} {url} request {where}: {msg}")
         headers = bearer(self.token) if bearer_only else self.v5.auth
-        r = await self.v5.http.request(method, API + url, json=body, headers=headers)
+        if raw is not None:
+            headers = {**headers, "Content-Type": "text/plain"}
+        r = await self.v5.http.request(method, API + url, json=body, data=raw, headers=headers)
         text = await r.text()
         if status is not None:
             assert r.status == status, f"{method} {url}: {r.status} {text}"
@@ -232,6 +237,8 @@ async def test_answers_and_requests_conform_to_emqx_document(conformance):
     split = {"os": {"cpu_check_interval": "10s", "mem_check_interval": "20s"}}
     await c.check("PUT", "/configs/sysmon", "/configs/sysmon", split, status=400)
     await c.check("GET", "/configs", "/configs?key=mqtt", status=200)
+    await c.check("PUT", "/configs", "/configs?mode=merge", status=200, raw=b'{"alarm": {"size_limit": 9}}')
+    await c.check("PUT", "/configs", "/configs", status=400, raw=b"alarm { size_limit = 9 }")
     await c.check("POST", "/configs_reset/{rootname}", "/configs_reset/alarm", status=200)
     await c.check("POST", "/configs_reset/{rootname}", "/configs_reset/alarm?conf_path=x.y", status=400)
     # prometheus, telemetry, status

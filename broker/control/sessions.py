@@ -11,7 +11,7 @@ which is the order they are sent in.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from schemas.errors import InvalidArgument
 from schemas.records import SessionMessage, SessionMessagePage
@@ -50,7 +50,7 @@ def _inflight(s: Session) -> list[tuple[int, Delivery]]:
 
 # How each queue writes a message's number as a position, and reads it back. EMQX's mqueue positions
 # carry the priority after an underscore; priorities are off here, so it is always 0.
-_FORMATS = {
+_FORMATS: dict[str, tuple[Callable[[int], str], Callable[[str], int]]] = {
     "mqueue": (lambda n: f"{n}_0", lambda text: int(text.removesuffix("_0"))),
     "inflight": (str, int),
 }
