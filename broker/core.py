@@ -706,17 +706,24 @@ class Broker:
         self._emit("config.changed", config=self.config)
         return True
 
-    def apply_config(self, config: BrokerConfig, *, restarting: bool = False) -> list[str]:
+    def apply_config(
+        self, config: BrokerConfig, *, restarting: bool = False, in_effect: tuple[str, ...] = ()
+    ) -> list[str]:
         """Take ``config``: every field when ``restarting`` (the listeners are down), else the ones that
-        can change live. Returns the RESTART_FIELDS that differ and so wait for a restart. What is
-        recorded is the configuration asked for, restart-only fields included."""
+        can change live and the RESTART_FIELDS the shell has already put ``in_effect`` (a listener
+        created or removed on its own). Returns the RESTART_FIELDS that differ and so wait for a
+        restart. What is recorded is the configuration asked for, restart-only fields included."""
         old = self.config
-        pending = [f for f in RESTART_FIELDS if getattr(old, f) != getattr(config, f)]
+        pending = [f for f in RESTART_FIELDS if f not in in_effect and getattr(old, f) != getattr(config, f)]
         if restarting:
             self.config = config
             pending = []
         else:
-            live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig) if f.name not in RESTART_FIELDS}
+            live = {
+                f.name: getattr(config, f.name)
+                for f in attrs.fields(BrokerConfig)
+                if f.name not in RESTART_FIELDS or f.name in in_effect
+            }
             self.config = attrs.evolve(old, **live)
         self._emit("config.changed", config=config)
         return pending

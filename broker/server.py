@@ -242,6 +242,19 @@ class MQTTServer:
 
         asyncio.get_running_loop().create_task(awaitable).add_done_callback(finished)
 
+    async def add_listener(self, config: ListenerConfig) -> Listener:
+        """Serve one more listener, at once if it is enabled and the broker accepts connections. When
+        its port cannot be bound, OSError, and nothing is added."""
+        lst = Listener(self.broker, config)
+        if config.enable and self.broker.running:
+            await lst.start()
+        self.listeners[config.id] = lst
+        return lst
+
+    async def remove_listener(self, listener_id: str) -> None:
+        """Stop a listener (its clients are disconnected) and forget it."""
+        await self.listeners.pop(listener_id).stop()
+
     def reconfigure(self) -> None:
         """Take the listener set from the broker's (new) config; call while the listeners are stopped."""
         self.listeners = {lc.id: Listener(self.broker, lc) for lc in self.broker.config.listeners}

@@ -127,13 +127,14 @@ class Session:
 
     def enqueue(self, delivery: Delivery) -> Delivery | None:
         """Queue a delivery; when the queue is full the oldest entry gives way, as EMQX's mqueue does.
+        A limit of 0 is no limit (emqx_mqueue's MAX_LEN_INFINITY).
 
         Returns the dropped delivery (for the caller's counters) or None.
         """
         self.enqueue_msg += 1
         mq = self.mqueue
         mq.append(delivery)
-        if len(mq) > self.max_mqueue_len:
+        if self.max_mqueue_len and len(mq) > self.max_mqueue_len:
             self.mqueue_dropped += 1
             return mq.popleft()
         return None

@@ -17,6 +17,7 @@ from .records import (
     ClientInfo,
     ClientQuery,
     Feature,
+    ListenerConfig,
     ListenerInfo,
     MetricsSnapshot,
     NodeInfo,
@@ -25,6 +26,7 @@ from .records import (
     PublishResult,
     RetainedMessage,
     Route,
+    SessionMessagePage,
     StatsSnapshot,
     SubscribeRequest,
     Subscription,
@@ -56,6 +58,17 @@ class BrokerControl(Protocol):
         """Disconnect, and discard the session unless told not to; NotFound if there is neither."""
 
     async def set_keepalive(self, clientid: str, interval: int) -> ClientInfo: ...
+    async def sessions_count(self, since: float) -> int:
+        """Sessions now, plus those that ended after ``since`` (epoch seconds) within the
+        ``session_history_retain`` window (EMQX's `GET /sessions_count`)."""
+
+    async def session_messages(self, clientid: str, queue: str, *, after: str | None, limit: int) -> SessionMessagePage:
+        """Up to ``limit`` messages of the client's ``queue`` (one of SESSION_QUEUES) after the position
+        ``after`` (None: from the first). NotFound (kind "client"); InvalidArgument (field "position")
+        for a position that is none of this queue's."""
+
+    async def subscribing_clients(self) -> int:
+        """How many sessions have at least one subscription."""
 
     # --- subscriptions ---
     async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]: ...
@@ -92,6 +105,18 @@ class BrokerControl(Protocol):
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
         """``action`` is start | stop | restart; NotFound for an unknown id."""
 
+    async def add_listener(self, config: ListenerConfig) -> ListenerInfo:
+        """Create a listener, serving at once when enabled, and keep it in the configuration. Conflict
+        (kind "listener") for an id in use; InvalidArgument for a bad config or a port that cannot be
+        bound."""
+
+    async def update_listener(self, config: ListenerConfig) -> ListenerInfo:
+        """Replace the listener ``config.id`` (its clients are disconnected) and keep the change;
+        NotFound for an unknown id; InvalidArgument as for add_listener, the old listener serving on."""
+
+    async def remove_listener(self, listener_id: str) -> None:
+        """Stop a listener, disconnecting its clients, and drop it from the configuration; NotFound."""
+
     # --- features ---
     async def features(self) -> list[Feature]: ...
     async def set_feature(self, name: str, enabled: bool) -> Feature: ...
@@ -116,9 +141,14 @@ class BrokerControl(Protocol):
     async def clear_alarm_history(self) -> None: ...
 
     # --- configuration and lifecycle ---
-    async def get_config(self) -> BrokerConfig: ...
+    async def get_config(self) -> BrokerConfig:
+        """The configuration as recorded: fields that wait for a restart (listeners, node name) as
+        they will be once it comes."""
+
     async def apply_config(self, config: BrokerConfig) -> list[str]:
-        """Apply what can change live; return the names of fields that need a broker restart."""
+        """Apply what can change live; return the names of fields that need a broker restart.
+        InvalidArgument (kind "config", ``field`` the attribute) for a value out of range: then nothing
+        is applied."""
 
     @property
     def running(self) -> bool: ...

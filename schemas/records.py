@@ -17,6 +17,8 @@ T = TypeVar("T")
 # --- configuration -----------------------------------------------------------------------------
 
 LISTENER_TYPES = ("tcp", "ssl", "ws", "wss")
+# EMQX's "infinity" for a listener's max_connections: more connections than any process can hold.
+NO_CONNECTION_LIMIT = 2**31 - 1
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -69,7 +71,7 @@ class BrokerConfig:
     session_expiry_interval: int = 7200
     max_subscriptions: int = 0  # 0 = infinity
     max_inflight: int = 32
-    max_mqueue_len: int = 1000
+    max_mqueue_len: int = 1000  # 0 = no limit (EMQX's and EMQX 4's meaning)
     mqueue_store_qos0: bool = True
     max_awaiting_rel: int = 100
     await_rel_timeout: int = 300
@@ -115,6 +117,32 @@ class BrokerConfig:
     # it clears once writes flow again, but not before it has been active this many seconds.
     conn_congestion_alarm: bool = True
     conn_congestion_min_alarm_sustain_duration: int = 60
+    # Seconds a terminated session is remembered for `GET /api/v5/sessions_count?since=` (EMQX:
+    # broker.session_history_retain; 0 = not at all).
+    session_history_retain: int = 0
+    # The level of the gateway's log (EMQX's log.console.level, one of LOG_LEVELS); None: the level the
+    # command line gave.
+    log_level: str | None = None
+    # Settings of the gateway's HTTP side that an API changes; kept here because this is the one
+    # configuration record that is persisted (``gateway.state_store``). EMQX's prometheus.enable_basic_auth:
+    # `/api/v5/prometheus/*` asks for the API's credentials.
+    prometheus_basic_auth: bool = False
+
+
+# EMQX 5's log levels (log.console.level) and the Python logging level each stands for, mildest
+# first: a record at or above it is logged ("all": everything, "none": nothing).
+LOG_LEVELS = {
+    "all": 1,
+    "debug": 10,
+    "info": 20,
+    "notice": 25,
+    "warning": 30,
+    "error": 40,
+    "critical": 50,
+    "alert": 55,
+    "emergency": 60,
+    "none": 100,
+}
 
 
 # --- node ---------------------------------------------------------------------------------------
@@ -330,6 +358,33 @@ class RetainedMessage:
     from_clientid: str
     from_username: str | None
     properties: dict[str, Any] = attrs.field(factory=dict)
+
+
+# Which of a session's two message queues: the ones sent and not yet acknowledged, the ones waiting.
+SESSION_QUEUES = ("inflight", "mqueue")
+
+
+@attrs.define(slots=True, kw_only=True)
+class SessionMessage:
+    """A message a session holds for its client, in flight or queued (EMQX 5's mqueue_messages)."""
+
+    position: str  # where it stands in its queue: page after it by passing this back
+    msgid: str
+    topic: str
+    qos: int  # the QoS it is delivered with
+    payload: bytes
+    publish_at: float
+    from_clientid: str
+    from_username: str | None
+
+
+@attrs.define(slots=True, kw_only=True)
+class SessionMessagePage:
+    """Messages of one queue after a position, oldest first; ``start`` is the position of the queue's
+    first message (None while it is empty)."""
+
+    items: list[SessionMessage]
+    start: str | None
 
 
 # --- listeners, features, bans ------------------------------------------------------------------

@@ -176,10 +176,11 @@ def test_routes_and_topic_tree(broker):
     with pytest.raises(NotFound):
         broker.run(ctl.get_routes("nope"))
     tree = broker.run(ctl.topic_tree())
-    assert [(n.topic, n.cld_cnt) for n in tree[0]] == [("", 1)]
-    assert [(n.topic, n.cld_cnt, n.clientid) for n in tree[1]] == [("topic123", 1, [])]
-    assert [(n.topic, n.cld_cnt, n.clientid) for n in tree[2]] == [("123", 1, ["ta"])]
-    assert [(n.topic, n.cld_cnt, n.clientid) for n in tree[3]] == [("456", 0, ["tb"])]
+    # the shared subscription sits under its `$share/<group>` levels, as NanoMQ keeps it
+    assert [(n.topic, n.cld_cnt) for n in tree[0]] == [("", 2)]
+    assert [(n.topic, n.cld_cnt, n.clientid) for n in tree[1]] == [("topic123", 1, []), ("$share", 1, [])]
+    assert [(n.topic, n.cld_cnt, n.clientid) for n in tree[2]] == [("123", 1, ["ta"]), ("g", 1, [])]
+    assert [(n.topic, n.cld_cnt, n.clientid) for n in tree[3]] == [("456", 0, ["tb"]), ("q", 0, ["tb"])]
 
 
 def test_retained_via_interface(broker):

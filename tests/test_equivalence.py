@@ -378,3 +378,81 @@ def test_example_scripts_agree_on_a_real_gateway(tmp_path):
             c.disconnect()
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
+
+
+# -- configuration: one state, whichever dialect changes it -------------------------------------------
+
+
+async def settings(views):
+    """The same settings read through v5 (EMQX units), v2 (record units) and NanoMQ (its units)."""
+    v5 = (await views.v5("GET", "/configs/global_zone"))["mqtt"]
+    v2 = {row["key"]: row["value"] for row in (await views.v2("GET", "/configs"))[views.node]}
+    nanomq = await views.v4("GET", "/configuration")
+    return v5, v2, nanomq
+
+
+@pytest.mark.parametrize("via", ["v2", "v4", "v5"])
+async def test_a_setting_changed_through_one_dialect_is_what_the_others_show(state, via):
+    views, _ = state
+    if via == "v5":
+        mqtt = (await views.v5("GET", "/configs/global_zone"))["mqtt"]
+        change = {"max_mqueue_len": 64, "retry_interval": "20s", "max_packet_size": "64KB", "max_inflight": 7}
+        await views.v5("PUT", "/configs/global_zone", json={"mqtt": {**mqtt, **change}})
+    elif via == "v2":
+        for key, value in (("max_mqueue_len", "64"), ("retry_interval", "20"), ("max_packet_size", "64KB")):
+            await views.v2("PUT", "/configs/emqttd", json={"key": key, "value": value})
+        await views.v2("PUT", "/configs/emqttd", json={"key": "max_inflight", "value": "7"})
+    else:
+        await views.v4(
+            "POST", "/configuration", json={"data": {"msq_len": 64, "qos_duration": 20, "max_packet_size": 64}}
+        )
+        await views.v2("PUT", "/configs/emqttd", json={"key": "max_inflight", "value": "7"})  # NanoMQ has no knob
+    v5, v2, nanomq = await settings(views)
+    assert (v5["max_mqueue_len"], v5["retry_interval"], v5["max_packet_size"], v5["max_inflight"]) == (
+        64,
+        "20s",
+        "64KB",
+        7,
+    )
+    assert (v2["max_mqueue_len"], v2["retry_interval"], v2["max_packet_size"], v2["max_inflight"]) == (
+        "64",
+        "20",
+        "65536",
+        "7",
+    )
+    assert (nanomq["msq_len"], nanomq["qos_duration"], nanomq["max_packet_size"]) == (64, 20, 64)
+    # EMQX 4 has no configuration API: it shows the change in what it says about a new client's session
+    fresh = Client(views.gw.broker, f"eq-fresh-{via}")
+    try:
+        row = (await views.v4("GET", f"/nodes/{views.node}/clients/eq-fresh-{via}"))[0]
+        assert (row["max_inflight"], row["max_mqueue"]) == (7, 64)
+    finally:
+        fresh.disconnect()
+
+
+async def test_no_limit_reads_the_same_everywhere(state):
+    views, _ = state
+    await views.v5("PUT", "/configs/global_zone", json={"mqtt": {"max_mqueue_len": "infinity"}})
+    v5, v2, nanomq = await settings(views)
+    assert (v5["max_mqueue_len"], v2["max_mqueue_len"], nanomq["msq_len"]) == ("infinity", "0", 2**31 - 1)
+
+
+async def test_a_listener_made_through_v5_is_listed_by_every_dialect(state):
+    views, _ = state
+    made = await views.v5("POST", "/listeners", json={"type": "tcp", "name": "eq", "bind": "127.0.0.1:0"})
+    port = int(made["bind"].rsplit(":", 1)[1])
+    assert port  # the port the system gave it
+
+    async def listed():
+        v2 = (await views.v2("GET", "/monitoring/listeners"))[0][views.node]
+        emqx4 = (await views.v4("GET", "/listeners"))[0]["listeners"]
+        v5 = await views.v5("GET", "/listeners")
+        return (
+            any(row["listen"].endswith(f":{port}") for row in v2),
+            any(row["identifier"] == "mqtt:tcp:eq" for row in emqx4),
+            any(row["id"] == "tcp:eq" for row in v5),
+        )
+
+    assert await listed() == (True, True, True)
+    await views.v5("DELETE", "/listeners/tcp:eq", status=204)
+    assert await listed() == (False, False, False)

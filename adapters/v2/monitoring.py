@@ -10,6 +10,7 @@ from __future__ import annotations
 import orjson
 
 from adapters.common.fields import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
+from adapters.common.runtime import ACCEPTORS, runtime_release
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
 from gateway.http.routes import Call, Routes
 from schemas.records import Alarm, ListenerInfo, NodeInfo
@@ -17,18 +18,10 @@ from schemas.records import Alarm, ListenerInfo, NodeInfo
 from .envelope import ok
 
 TAGS = ("monitoring",)
-# The runtime where 2.3 said "R19/8.3" (its Erlang/OTP release).
-RUNTIME = "Python"
-# asyncio accepts on each listening socket from one loop: one acceptor per listener.
-ACCEPTORS = 1
 
 
 def _status(info: NodeInfo) -> str:
     return "Running" if info.node_status == "running" else "Stopped"
-
-
-def _otp_release(info: NodeInfo) -> str:
-    return f"{RUNTIME}/{info.python_version}"
 
 
 def broker_object(info: NodeInfo) -> dict:
@@ -37,7 +30,7 @@ def broker_object(info: NodeInfo) -> dict:
         "sysdescr": info.sysdescr,
         "uptime": uptime_emq(info.uptime),
         "datetime": legacy_datetime(info.datetime),
-        "otp_release": _otp_release(info),
+        "otp_release": runtime_release(info),
         "node_status": _status(info),
     }
 
@@ -45,7 +38,7 @@ def broker_object(info: NodeInfo) -> dict:
 def node_object(info: NodeInfo) -> dict:
     return {
         "name": info.node,
-        "otp_release": _otp_release(info),
+        "otp_release": runtime_release(info),
         "memory_total": memory_string(info.memory_total),
         "memory_used": memory_string(info.memory_used),
         "process_available": info.process_available,

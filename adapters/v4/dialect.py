@@ -126,7 +126,7 @@ class V4Dialect(Dialect):
         if self.flavor == "emqx4":
             return await emqx4_http.authenticate(self.ctx.accounts, request)
         return await nanomq_http.authenticate(
-            self.nanomq.auth, self.nanomq.settings.doc.get("http_server", {}), request
+            self.nanomq.auth, self.nanomq.settings.own.get("http_server", {}), request
         )
 
     async def start(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.common.runtime import runtime_release
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq, uptime_nanomq
 from gateway.http.routes import Call, Routes
 
@@ -11,7 +12,6 @@ from . import emqx4_http, nanomq_http
 from .emqx4_http import cluster_and_node_views
 
 NANOMQ_SYSDESCR = "NanoMQ Broker"
-OTP_RELEASE = "24/12.3"  # EMQX 4.4's OTP line; we report it because dashboards parse the field
 
 nanomq = Routes(**nanomq_http.ROUTES)
 emqx4 = Routes(**emqx4_http.ROUTES)
@@ -68,7 +68,7 @@ async def emqx4_broker(call: Call) -> dict:
         "sysdescr": info.sysdescr,
         "uptime": uptime_emq(info.uptime),
         "datetime": legacy_datetime(info.datetime),
-        "otp_release": OTP_RELEASE,
+        "otp_release": runtime_release(info),
         "node_status": _status(call),
     }
 
@@ -87,7 +87,7 @@ async def emqx4_node(call: Call) -> dict:
         "node": i.node,
         "version": i.version,
         "uptime": uptime_emq(i.uptime),
-        "otp_release": OTP_RELEASE,
+        "otp_release": runtime_release(i),
         "node_status": _status(call),
         "memory_total": memory_string(i.memory_total),
         "memory_used": memory_string(i.memory_used),

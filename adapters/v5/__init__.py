@@ -9,14 +9,17 @@ from . import (
     alarms,
     banned,
     clients,
+    configs,
     listeners,
     monitor,
     nodes,
     prometheus,
     publish,
     retainer,
+    sessions,
     status,
     subscriptions,
+    unsupported,
     usage,
 )
 from .dialect import V5Dialect
@@ -30,6 +33,7 @@ def create_dialect(ctx) -> V5Dialect:
         accounts.api_keys,
         nodes.routes,
         clients.routes,
+        sessions.routes,
         subscriptions.subscriptions,
         subscriptions.topics,
         publish.routes,
@@ -39,6 +43,9 @@ def create_dialect(ctx) -> V5Dialect:
         alarms.routes,
         retainer.routes,
         prometheus.routes,
+        configs.routes,
+        sessions.telemetry,
+        unsupported.routes,
         usage.routes,
     )
     # The usage report this dialect serves is written to its file while the dialect runs.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.common.runtime import runtime_release
 from adapters.common.timefmt import memory_string
 from gateway.http.dialect import Dialect
 from gateway.http.routes import Call, Routes
@@ -49,6 +50,7 @@ def node_info_doc(info) -> dict:
         "memory_used": str(memory_string(info.memory_used)),
         "process_available": info.process_available,
         "process_used": info.process_used,
+        "otp_release": runtime_release(info),
     }
 
 
@@ -79,6 +81,7 @@ NODE_INFO = {
         "memory_used": {"type": "string"},
         "process_available": {"type": "integer"},
         "process_used": {"type": "integer"},
+        "otp_release": {"type": "string", "description": "the runtime under the broker (EMQX: Erlang/OTP)"},
     },
 }
 NOT_FOUND = {404: {"description": "Node not found"}}

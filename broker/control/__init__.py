@@ -14,12 +14,13 @@ from .clients import ClientsControl
 from .node import NodeControl
 from .retained import RetainedControl
 from .routing import RoutingControl
+from .sessions import SessionsControl
 from .subscriptions import SubscriptionsControl
 
 __all__ = ["BrokerController"]
 
 
 class BrokerController(
-    NodeControl, ClientsControl, SubscriptionsControl, RoutingControl, RetainedControl, AdminControl
+    NodeControl, ClientsControl, SessionsControl, SubscriptionsControl, RoutingControl, RetainedControl, AdminControl
 ):
     """The broker as the adapters see it: one part per area of the interface (``schemas.control``)."""

@@ -86,13 +86,19 @@ class RoutingControl(ControlBase):
 
     async def topic_tree(self) -> list[list[TopicTreeNode]]:
         b = self.broker
-        # Rebuild the level tree of every plain filter with the ids subscribed exactly there.
+        # Rebuild the level tree of every filter with the ids subscribed exactly there; a shared
+        # subscription sits under its `$share/<group>/` levels, as NanoMQ keeps it.
+        subscribed: list[tuple[str, list[str]]] = [(f, sorted(b.trie.get(f) or {})) for f in b.trie.filters()]
+        for f in b.shared.filters():
+            for group, members in (b.shared.get(f) or {}).items():
+                prefix = "$queue" if group == "$queue" else f"$share/{group}"
+                subscribed.append((f"{prefix}/{f}", sorted(s.clientid for s, _opts in members.members)))
         root: dict = {}
-        for f in b.trie.filters():
+        for f, clientids in subscribed:
             node = root
             for level in f.split("/"):
                 node = node.setdefault(level, {})
-            node.setdefault(None, []).extend(sorted((b.trie.get(f) or {}).keys()))
+            node.setdefault(None, []).extend(clientids)
         levels: list[list[TopicTreeNode]] = [
             [TopicTreeNode(topic="", cld_cnt=len([k for k in root if k is not None]), clientid=[])]
         ]
