@@ -54,12 +54,15 @@ class GatewayRuntime:
         self.state.start()
         try:
             await self.mqtt.start()
+            await self.control.sampler.start()
         except BaseException:
+            await self.mqtt.close()
             await self.state.close()
             raise
         try:
             await self.http.start()
         except BaseException:
+            await self.control.sampler.stop()
             await self.mqtt.close()
             await self.state.close()
             raise
@@ -81,6 +84,7 @@ class GatewayRuntime:
 
     async def stop(self) -> None:
         await self.http.stop()
+        await self.control.sampler.stop()
         # Clients are told the server is shutting down; their wills go out first.
         await self.mqtt.close()
         # Last: the sessions the shutdown just took offline are written with their queues.

@@ -11,6 +11,7 @@ reason code) becomes a ``schemas.errors`` type in one place, ``refusal_error``.
 
 from .admin import AdminControl
 from .clients import ClientsControl
+from .monitor import MonitorControl
 from .node import NodeControl
 from .retained import RetainedControl
 from .routing import RoutingControl
@@ -20,6 +21,12 @@ __all__ = ["BrokerController"]
 
 
 class BrokerController(
-    NodeControl, ClientsControl, SubscriptionsControl, RoutingControl, RetainedControl, AdminControl
+    NodeControl,
+    ClientsControl,
+    SubscriptionsControl,
+    RoutingControl,
+    RetainedControl,
+    AdminControl,
+    MonitorControl,
 ):
     """The broker as the adapters see it: one part per area of the interface (``schemas.control``)."""

@@ -46,7 +46,8 @@ class AdminControl(ControlBase):
             path=c.path if c.type in ("ws", "wss") else None,
         )
 
-    async def listeners(self) -> list[ListenerInfo]:
+    async def listeners(self, node: str | None = None) -> list[ListenerInfo]:
+        self._only_here(node)
         return [self._listener_info(lst) for lst in self.server.listeners.values()]
 
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
@@ -64,18 +65,14 @@ class AdminControl(ControlBase):
     async def features(self) -> list[Feature]:
         cfg = self.broker.config
         own = [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION) for n, d in FEATURES.items()]
-        return own + [
-            Feature(name=n, description=d, enabled=get(), version=VERSION)
-            for n, (d, get, _set) in self._extra_features.items()
-        ]
+        return own + self.owned_features.listed(VERSION)
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if self.broker.set_feature(name, enabled):
             return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
-        if name in self._extra_features:
-            description, get, set_ = self._extra_features[name]
-            set_(bool(enabled))
-            return Feature(name=name, description=description, enabled=get(), version=VERSION)
+        owned = self.owned_features.switch(name, enabled, VERSION)
+        if owned is not None:
+            return owned
         raise NotFound(f"feature {name!r} not found", kind="feature")
 
     async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]:
