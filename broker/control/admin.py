@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 
 import attrs
@@ -13,7 +12,6 @@ from schemas.errors import (
     NotFound,
 )
 from schemas.records import (
-    BAN_KINDS,
     Alarm,
     BannedEntry,
     BrokerConfig,
@@ -21,6 +19,7 @@ from schemas.records import (
     ListenerInfo,
     Page,
 )
+from schemas.rules import check_banned
 
 from ..core import FEATURES
 from ..sys_topics import VERSION
@@ -80,17 +79,9 @@ class AdminControl(ControlBase):
         return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
 
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
-        if entry.as_ not in BAN_KINDS:
-            raise InvalidArgument(f"bad 'as' {entry.as_!r}", field="as")
-        if not entry.who:
-            raise InvalidArgument("'who' is required", field="who")
+        check_banned(entry)
         if (entry.as_, entry.who) in self.broker.banned:
             raise Conflict(f"{entry.as_}: {entry.who} already exists", kind="banned")
-        if entry.as_ == "peerhost_net":
-            try:
-                ipaddress.ip_network(entry.who, strict=False)
-            except ValueError as e:
-                raise InvalidArgument(f"bad network {entry.who!r}", field="who") from e
         if not entry.at:
             entry = attrs.evolve(entry, at=time.time())
         self.broker.add_ban(entry)

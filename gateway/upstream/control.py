@@ -61,6 +61,7 @@ from schemas.records import (
     SubscriptionQuery,
     TopicTreeNode,
 )
+from schemas.rules import check_banned
 from schemas.topic_tree import topic_tree
 
 from . import convert, settings
@@ -623,6 +624,7 @@ class UpstreamControl:
         return await self._page("/banned", [], offset, limit, convert.ban)
 
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
+        check_banned(entry)
         doc = await self._send("POST", "/banned", convert.ban_body(entry), kind="banned", field="who")
         return convert.ban(doc) if isinstance(doc, dict) and "as" in doc else entry
 
