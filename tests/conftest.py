@@ -12,10 +12,9 @@ from gateway.http.app import build_app
 from gateway.http.context import GatewayContext
 from gateway.runtime import ADAPTERS
 from gateway.upstream.control import UpstreamControl, token_key
-from tests.contract_helpers import ContractProxy
 from tests.http_helpers import Gateway, ThreadedControl
 from tests.mqtt_helpers import RunningBroker
-from tests.upstream_helpers import UNREACHED, FaultProxy, upstream_config
+from tests.upstream_helpers import UNREACHED, FaultProxy, contract_proxy, upstream_config
 from tests.v2_helpers import V2
 from tests.v5_helpers import V5, basic
 
@@ -88,11 +87,10 @@ async def chain(gateway, aiohttp_client, tmp_path):
     ) -> Gateway:
         b = await gateway("v5", **overrides)
         key, secret = b.accounts.create_api_key(f"a{len(made)}", "the gateway in front", True, None)
-        fault: FaultProxy | ContractProxy
         if proxy:
             fault = FaultProxy(b.http.host, b.http.port)
         else:  # every request and answer checked against EMQX's document
-            fault = ContractProxy(str(b.http.make_url("/api/v5")))
+            fault = contract_proxy(str(b.http.make_url("/api/v5")))
         await fault.start()
         url = fault.url()
         data_dir = tmp_path / f"a{len(made)}"
