@@ -32,17 +32,22 @@ log = logging.getLogger("emqgw")
 ADAPTERS = {"v2": adapters.v2, "v4": adapters.v4, "v5": adapters.v5}
 
 
+def open_accounts(config: GatewayConfig, db_path: str) -> AccountStore:
+    """The account store: the data directory's, or in front of an upstream the one every gateway behind
+    the load balancer shares (``accounts_db``), its login tokens signed with their common key."""
+    up = config.upstream
+    if up is None:
+        return AccountStore(db_path)
+    return AccountStore(up.accounts_db or db_path, token_key=token_key(up))
+
+
 class GatewayRuntime:
     def __init__(self, config: GatewayConfig):
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         self.config = config
         db_path = str(Path(config.data_dir) / DB_NAME)
         up = config.upstream
-        if up is None:
-            self.accounts = AccountStore(db_path)
-        else:
-            # Gateways behind one load balancer share the account file and the token key.
-            self.accounts = AccountStore(up.accounts_db or db_path, token_key=token_key(up))
+        self.accounts = open_accounts(config, db_path)
         if config.http.api_key_bootstrap_file:
             self.accounts.bootstrap_api_keys(config.http.api_key_bootstrap_file)
         self.control: BrokerControl

@@ -141,6 +141,10 @@ class BrokerControl(Protocol):
     async def listeners(self, node: str | None = None) -> list[ListenerInfo]:
         """The MQTT listeners with their state on one node, or summed over the cluster (None)."""
 
+    async def local_mqtt_address(self) -> tuple[str, int]:
+        """Where a client inside this process reaches the broker over MQTT/TCP (NanoMQ's bridge attaches
+        there). Unavailable when no TCP listener runs; NotSupported for a broker elsewhere (a cluster)."""
+
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
         """``action`` is start | stop | restart; NotFound for an unknown id. NotSupported where an action
         would change the cluster's configuration rather than the listener's state."""

@@ -10,8 +10,8 @@ from gateway.config import GatewayConfig, HttpConfig
 from gateway.features import register_gateway_features
 from gateway.http.app import build_app
 from gateway.http.context import GatewayContext
-from gateway.runtime import ADAPTERS
-from gateway.upstream.control import UpstreamControl, token_key
+from gateway.runtime import ADAPTERS, open_accounts
+from gateway.upstream.control import UpstreamControl
 from tests.http_helpers import Gateway, ThreadedControl
 from tests.mqtt_helpers import RunningBroker
 from tests.upstream_helpers import UNREACHED, FaultProxy, contract_proxy, upstream_config
@@ -76,16 +76,22 @@ async def gateway(aiohttp_client, tmp_path):
 async def chain(gateway, aiohttp_client, tmp_path):
     """``await chain(*names, http=..., proxy=False, upstream=dict(...), **broker_overrides)``: gateway A in
     upstream mode (dialects ``names``, default all) in front of gateway B's `/api/v5` (B built by the
-    ``gateway`` fixture, its broker the one paho clients reach). A reaches B through a ``ContractProxy``
+    ``gateway`` fixture, its broker the one paho clients reach; ``behind``: the B of an earlier A, as
+    gateways behind one load balancer). A reaches B through a ``ContractProxy``
     (the test fails at teardown if a call broke EMQX's published API), or through a ``FaultProxy`` when
     ``proxy``. The Gateway returned is A's, with B's broker, B itself as ``upstream``, the proxy as
     ``proxy``."""
     made = []
 
     async def make(
-        *names: str, http: HttpConfig | None = None, proxy: bool = False, upstream: dict | None = None, **overrides
+        *names: str,
+        http: HttpConfig | None = None,
+        proxy: bool = False,
+        upstream: dict | None = None,
+        behind: Gateway | None = None,
+        **overrides,
     ) -> Gateway:
-        b = await gateway("v5", **overrides)
+        b = behind.upstream if behind is not None else await gateway("v5", **overrides)
         key, secret = b.accounts.create_api_key(f"a{len(made)}", "the gateway in front", True, None)
         if proxy:
             fault = FaultProxy(b.http.host, b.http.port)
@@ -99,7 +105,7 @@ async def chain(gateway, aiohttp_client, tmp_path):
         cfg = GatewayConfig(data_dir=str(data_dir), http=http or HttpConfig(), upstream=up)
         control = UpstreamControl(up, fallback_node=UNREACHED)
         await control.open()
-        accounts = AccountStore(str(data_dir / DB_NAME), token_key=token_key(up))
+        accounts = open_accounts(cfg, str(data_dir / DB_NAME))
         ctx = GatewayContext(config=cfg, control=control, accounts=accounts)
         register_gateway_features(control, None, accounts, cfg)
         names = names or tuple(ADAPTERS)

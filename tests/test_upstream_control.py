@@ -172,3 +172,22 @@ async def test_legacy_per_node_paths_ask_the_upstream_for_that_node(chain):
     assert r.status == 200
     # the node list is cached: the page is one upstream call, made with ?node=
     assert gw.proxy.checked == seen + 1
+
+
+async def test_nanomq_bridge_is_not_supported_and_nothing_changes(chain):
+    gw = await chain("v4")
+    bridge = {
+        "bridge_mode": True,
+        "address": "mqtt-tcp://127.0.0.1:1",
+        "proto_ver": 4,
+        "clientid": "b1",
+        "keepalive": 30,
+        "clean_start": True,
+        "forwards": ["up/#"],
+        "subscription": [{"topic": "down/#", "qos": 1}],
+    }
+    r = await gw.http.post("/api/v4/configuration", headers=ADMIN, json={"data": {"bridge": bridge}})
+    body = await r.json(content_type=None)
+    assert (r.status, body["code"]) == (200, 111), body  # NanoMQ's "not built in"
+    r = await gw.http.get("/api/v4/configuration/bridge", headers=ADMIN)
+    assert (await r.json(content_type=None))["data"]["bridge"]["bridge_mode"] is False

@@ -46,7 +46,7 @@ def routes(settings: NanoSettings) -> Routes:
 
     @nanomq.get("/reload", name="get_hot_updatable_configuration", summary="show hot update configuration")
     async def get_reload(call: Call) -> web.StreamResponse:
-        doc = settings.doc
+        doc = await settings.current()
         data = {k: doc[k] for k in RELOAD_KEYS}
         data.update(enable_mqtt_stream=False, bridge_mode=doc["bridge"]["bridge_mode"])
         return nanomq_http.ok(data)
@@ -60,7 +60,7 @@ def routes(settings: NanoSettings) -> Routes:
 
     @nanomq.get("/configuration", name="get_broker_configuration", summary="show broker configuration")
     async def get_configuration(call: Call) -> web.StreamResponse:
-        return nanomq_http.ok(settings.doc)
+        return nanomq_http.ok(await settings.current())
 
     @nanomq.get(
         "/configuration/{section}",
@@ -69,7 +69,7 @@ def routes(settings: NanoSettings) -> Routes:
     )
     async def get_section(call: Call) -> web.StreamResponse:
         name = _section_name(call)
-        return nanomq_http.ok({name: section(settings.doc, name)})
+        return nanomq_http.ok({name: section(await settings.current(), name)})
 
     @nanomq.post("/configuration", name="set_broker_configuration", summary="set broker configuration", body=DATA)
     async def post_configuration(call: Call) -> web.StreamResponse:

@@ -35,7 +35,8 @@ class NanoMQState:
 
     async def start(self) -> None:
         await self.settings.load()
-        await self.bridge.start(self.settings.doc)
+        if self.settings.doc:  # else the broker could not be asked: no bridge to build yet
+            await self.bridge.start(self.settings.doc)
 
     async def stop(self) -> None:
         await self.bridge.stop()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-from schemas.errors import InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound, Unavailable
 from schemas.records import BrokerConfig, ListenerConfig
 
 from . import codes
@@ -69,8 +69,22 @@ class NanoSettings:
             http_port=http.v4_port if http.v4_port is not None else http.port,
         )
 
+    async def current(self) -> dict:
+        """The live document; derived now if the broker could not be asked at start (an upstream that
+        was down): Unavailable until it can."""
+        if not self.doc:
+            await self._load()
+        return self.doc
+
     async def load(self) -> None:
-        """At start: the document derived from the broker, with the saved POSTs applied over it."""
+        """At start: the document derived from the broker, with the saved POSTs applied over it. A broker
+        that cannot be asked yet (an upstream cluster down) leaves it for ``current``."""
+        try:
+            await self._load()
+        except Unavailable as e:
+            log.warning("NanoMQ settings wait for the broker: %s", e.message)
+
+    async def _load(self) -> None:
         self.doc = await self.derive()
         try:
             saved = docmod.load(self.path)
@@ -86,6 +100,7 @@ class NanoSettings:
             self.pending.discard("listeners")
 
     async def update(self, posted: dict, *, persist: bool = True) -> None:
+        await self.current()
         async with self._lock:
             await self._update(posted, persist)
 
@@ -96,7 +111,12 @@ class NanoSettings:
         new = docmod.merge(self.doc, posted)
         docmod.validate(new)
         old = self.doc
-        self._apply_credentials(new["http_server"])  # first: the one step that may still refuse
+        if new["bridge"]["bridge_mode"] and new["bridge"] != old["bridge"]:
+            try:
+                await self.ctx.control.local_mqtt_address()  # NotSupported where no bridge can ever attach
+            except Unavailable:
+                pass  # a TCP listener may run by the time the bridge starts (ctrl/restart)
+        self._apply_credentials(new["http_server"])  # before anything changes: it may still refuse
         current = await self.ctx.control.get_config()
         pending = await self.ctx.control.apply_config(self._broker_config(old, new, current))
         self.posted = docmod.merge(self.posted, posted)

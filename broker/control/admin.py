@@ -10,6 +10,7 @@ from schemas.errors import (
     Conflict,
     InvalidArgument,
     NotFound,
+    Unavailable,
 )
 from schemas.records import (
     Alarm,
@@ -48,6 +49,12 @@ class AdminControl(ControlBase):
     async def listeners(self, node: str | None = None) -> list[ListenerInfo]:
         self._only_here(node)
         return [self._listener_info(lst) for lst in self.server.listeners.values()]
+
+    async def local_mqtt_address(self) -> tuple[str, int]:
+        tcp = next((lst for lst in await self.listeners() if lst.type == "tcp" and lst.running), None)
+        if tcp is None:
+            raise Unavailable("no running TCP listener", kind="listener")
+        return ("127.0.0.1" if tcp.bind in ("0.0.0.0", "::", "") else tcp.bind), tcp.port
 
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
         lst = self.server.listeners.get(listener_id)

@@ -15,6 +15,7 @@ configuration keys EMQX does not have.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -472,12 +473,21 @@ class UpstreamControl:
 
     async def listeners(self, node: str | None = None) -> list[ListenerInfo]:
         async def fetch() -> list[dict]:
-            return await self._get("/listeners")
+            docs = await self._get("/listeners")
+            for doc in docs:
+                if doc.get("type") in ("ws", "wss"):
+                    # The listing leaves out a WebSocket listener's path; its own document has it.
+                    one = await self._get(f"/listeners/{_seg(doc['id'])}", kind="listener")
+                    doc["path"] = (one.get("websocket") or {}).get("mqtt_path")
+            return docs
 
         docs = await self._cached("listeners", "listeners", fetch)
         if node is not None and node not in await self.node_names():
             raise NotFound(f"Node not found: {node}", kind="node")
         return [info for info in (convert.listener(d, node) for d in docs) if info is not None]
+
+    async def local_mqtt_address(self) -> tuple[str, int]:
+        raise NotSupported("the cluster's MQTT listeners are not in this process", kind="listener")
 
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
         if action not in ("start", "stop", "restart"):
@@ -572,18 +582,8 @@ class UpstreamControl:
         self.owned_features.register(name, description, get, set_)
 
     async def get_config(self) -> BrokerConfig:
-        values: dict[str, Any] = {"node_name": self.node_name}
-        for section in settings.SECTIONS:
-            doc = await self._section(section)
-            if doc is None:
-                continue
-            for field, place in settings.FIELDS.items():
-                if place.section != section:
-                    continue
-                try:
-                    values[field] = place.read(settings.dig(doc, place.path))
-                except (KeyError, ValueError):
-                    log.warning("upstream %s: no usable %s", settings.SECTIONS[section], "/".join(place.path))
+        values = settings.read({name: await self._section(name) for name in settings.SECTIONS})
+        values["node_name"] = self.node_name
         values["listeners"] = [
             ListenerConfig(
                 type=lst.type,
@@ -609,13 +609,9 @@ class UpstreamControl:
         for field in changed:
             by_section.setdefault(settings.FIELDS[field].section, []).append(field)
         for section, fields in by_section.items():
-
-            def change(doc: dict, fields: list[str] = fields) -> None:
-                for field in fields:
-                    place = settings.FIELDS[field]
-                    settings.put(doc, place.path, place.write(getattr(config, field)))
-
-            await self._write_section(section, change)
+            await self._write_section(
+                section, functools.partial(settings.write, section=section, config=config, fields=fields)
+            )
         return []
 
     # -- banned and alarms ----------------------------------------------------------------------

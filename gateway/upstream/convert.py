@@ -182,7 +182,8 @@ def _status_of(status: dict) -> tuple[bool, int, int]:
 
 
 def listener(doc: dict, node: str | None) -> ListenerInfo | None:
-    """One listener as seen on ``node`` (None: the whole cluster); None when that node does not have it."""
+    """One listener as seen on ``node`` (None: the whole cluster); None when that node does not have it.
+    ``doc`` is an entry of EMQX's listing, with ``path`` added for a WebSocket listener."""
     if node is None:
         running, max_conns, current = _status_of(doc.get("status") or {})
     else:
@@ -202,5 +203,5 @@ def listener(doc: dict, node: str | None) -> ListenerInfo | None:
         max_connections=max_conns,
         current_connections=current,
         shutdown_count=0,  # EMQX does not count refused connections per listener
-        path=None,
+        path=doc.get("path"),
     )

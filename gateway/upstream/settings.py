@@ -8,12 +8,15 @@ their values). Fields without a row have no EMQX counterpart: reading them gives
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from . import units
+
+log = logging.getLogger("emqgw.upstream")
 
 # section -> the EMQX path that serves it
 SECTIONS = {
@@ -115,3 +118,26 @@ def put(doc: dict, path: tuple[str, ...], value: Any) -> None:
     for key in path[:-1]:
         doc = doc.setdefault(key, {})
     doc[path[-1]] = value
+
+
+def read(sections: dict[str, dict | None]) -> dict[str, Any]:
+    """The BrokerConfig fields the sections' documents give (a section of None, or a key EMQX did not
+    send or sent in a form it does not write, leaves its fields out)."""
+    values: dict[str, Any] = {}
+    for field, place in FIELDS.items():
+        doc = sections.get(place.section)
+        if doc is None:
+            continue
+        try:
+            values[field] = place.read(dig(doc, place.path))
+        except (KeyError, ValueError, TypeError):
+            log.warning("upstream %s: no usable %s", SECTIONS[place.section], "/".join(place.path))
+    return values
+
+
+def write(doc: dict, section: str, config: Any, fields: list[str]) -> None:
+    """Set ``fields`` of ``config`` (a BrokerConfig) in ``section``'s document, as EMQX writes them."""
+    for field in fields:
+        place = FIELDS[field]
+        assert place.section == section
+        put(doc, place.path, place.write(getattr(config, field)))
