@@ -21,12 +21,12 @@ __all__ = ["BrokerController"]
 
 
 class BrokerController(
+    MonitorControl,  # before NodeControl, whose figures it samples
     NodeControl,
     ClientsControl,
     SubscriptionsControl,
     RoutingControl,
     RetainedControl,
     AdminControl,
-    MonitorControl,
 ):
     """The broker as the adapters see it: one part per area of the interface (``schemas.control``)."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .base import ControlBase
+from .node import NodeControl
 
 
-class MonitorControl(ControlBase):
+class MonitorControl(NodeControl):
     """The dashboard's monitor: history and current values from the controller's own sampler."""
 
     async def monitor(self, *, node: str | None = None, latest: int | None = None) -> list[dict[str, int]]:

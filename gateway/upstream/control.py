@@ -159,6 +159,7 @@ class UpstreamControl:
         key, secret = credentials(config)
         self.client = UpstreamClient(config, key, secret)
         self.owned_features = OwnedFeatures()
+        self.client_records = convert.ClientRecords()
         # Until the cluster has been reached, the node this gateway answers as is the configured one.
         self._node_name = fallback_node
 
@@ -319,7 +320,7 @@ class UpstreamControl:
     # -- clients --------------------------------------------------------------------------------
 
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
-        return await self._page("/clients", _query_params(query), offset, limit, convert.client_info, kind="node")
+        return await self._page("/clients", _query_params(query), offset, limit, self.client_records, kind="node")
 
     async def list_clients_cursor(self, query: ClientQuery, *, cursor: str | None, limit: int) -> Page[ClientInfo]:
         params = [p for p in _query_params(query) if p[0] != "node"]  # /clients_v2 lists the whole cluster
@@ -327,15 +328,15 @@ class UpstreamControl:
         if cursor is not None:
             params.append(("cursor", cursor))
         doc = await self._get("/clients_v2", params, field="cursor")
-        rows = [convert.client_info(r) for r in doc.get("data") or []]
+        rows = [self.client_records(r) for r in doc.get("data") or []]
         next_cursor = (doc.get("meta") or {}).get("cursor")
         return Page(items=rows, total=len(rows), hasnext=next_cursor is not None, cursor=next_cursor)
 
     async def get_client(self, clientid: str) -> ClientInfo:
-        return convert.client_info(await self._get(f"/clients/{_seg(clientid)}", kind="client"))
+        return self.client_records(await self._get(f"/clients/{_seg(clientid)}", kind="client"))
 
     async def clients_by_username(self, username: str) -> list[ClientInfo]:
-        return await self._all("/clients", [("username", username)], convert.client_info)
+        return await self._all("/clients", [("username", username)], self.client_records)
 
     async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
         if not discard_session and (await self.get_client(clientid)).expiry_interval > 0:

@@ -8,6 +8,7 @@ Field names come from the crosswalk's EMQX 5 column (``adapters.common.fields``)
 from __future__ import annotations
 
 import base64
+import functools
 import time
 from typing import Any
 
@@ -34,8 +35,12 @@ _CLIENT_KEYS = {f.v5: (f.attr, f.kind) for f in CLIENT if f.v5 is not None and f
 _CLIENT_REQUIRED = {a.name for a in attrs.fields(ClientInfo) if a.default is attrs.NOTHING}
 
 
+# A client's times are fixed instants (created, connected, disconnected) listed again and again.
+_parse_time = functools.lru_cache(maxsize=1 << 16)(parse_time)
+
+
 def _time(value: Any) -> float | None:
-    return None if value in (None, "") else parse_time(value)
+    return None if value in (None, "") else _parse_time(value)
 
 
 def node_info(doc: dict) -> NodeInfo:
@@ -64,6 +69,27 @@ def node_info(doc: dict) -> NodeInfo:
         # The runtime's release where emqgw reports Python's: EMQX's OTP release.
         python_version=doc.get("otp_release", ""),
     )
+
+
+class ClientRecords:
+    """ClientInfo records by client id, handed out again while EMQX sends the very same object (every
+    key and value equal): the dialects then find the row they rendered from it (adapters.common.rows),
+    as with the embedded broker's records. Nothing is answered from here: each listing is fetched."""
+
+    MAX = 10_000  # remembered records; beyond that the memo starts over
+
+    def __init__(self) -> None:
+        self.memo: dict[str, tuple[dict, ClientInfo]] = {}
+
+    def __call__(self, doc: dict) -> ClientInfo:
+        hit = self.memo.get(doc.get("clientid", ""))
+        if hit is not None and hit[0] == doc:
+            return hit[1]
+        if len(self.memo) >= self.MAX:
+            self.memo.clear()
+        info = client_info(doc)
+        self.memo[info.clientid] = (doc, info)
+        return info
 
 
 def client_info(doc: dict) -> ClientInfo:
@@ -149,7 +175,7 @@ def ban(doc: dict) -> BannedEntry:
 
 
 def ban_body(e: BannedEntry) -> dict:
-    body = {"as": e.as_, "who": e.who, "by": e.by, "reason": e.reason}
+    body: dict[str, str | None] = {"as": e.as_, "who": e.who, "by": e.by, "reason": e.reason}
     if e.at:
         body["at"] = rfc3339_s(e.at)
     body["until"] = "infinity" if e.until is None else rfc3339_s(e.until)
