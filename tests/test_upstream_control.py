@@ -191,3 +191,20 @@ async def test_nanomq_bridge_is_not_supported_and_nothing_changes(chain):
     assert (r.status, body["code"]) == (200, 111), body  # NanoMQ's "not built in"
     r = await gw.http.get("/api/v4/configuration/bridge", headers=ADMIN)
     assert (await r.json(content_type=None))["data"]["bridge"]["bridge_mode"] is False
+
+
+async def test_the_monitor_is_the_upstreams(chain):
+    gw = await chain("v5")
+    key, secret = gw.accounts.create_api_key("m", "", True, None)
+    auth = {"Authorization": aiohttp.encode_basic_auth(key.api_key, secret)}
+    node = gw.ctx.control.node_name
+    Client(gw.broker, "watched")
+    gw.broker.run(gw.broker.control.sampler.sample())  # B's history gains a row
+    ours = await (await gw.http.get("/api/v5/monitor", headers=auth)).json()
+    b_key, b_secret = gw.upstream.accounts.create_api_key("direct", "", True, None)
+    direct = {"Authorization": aiohttp.encode_basic_auth(b_key.api_key, b_secret)}
+    assert ours == await (await gw.upstream.http.get("/api/v5/monitor", headers=direct)).json() != []
+    current = await (await gw.http.get(f"/api/v5/monitor_current/nodes/{node}", headers=auth)).json()
+    assert current["live_connections"] == 1 and current["node_uptime"] > 0
+    r = await gw.http.get("/api/v5/monitor_current/nodes/ghost@x", headers=auth)
+    assert r.status == 404

@@ -258,7 +258,8 @@ class UpstreamControl:
         return await self._cached("nodes", "nodes", fetch)
 
     async def node_info(self, node: str | None = None) -> NodeInfo:
-        name = node or self.node_name
+        names = await self.node_names()  # also learns node_name, should the cluster only now be reached
+        name = node or (names[0] if names else self.node_name)
         for info in await self.nodes():
             if info.node == name:
                 return info
@@ -593,6 +594,7 @@ class UpstreamControl:
                 port=lst.port,
                 enable=lst.enable,
                 max_connections=lst.max_connections,
+                **({"path": lst.path} if lst.path else {}),
             )
             for lst in await self.listeners()
         ]
