@@ -14,6 +14,9 @@ Shape (EMQX 5's names where EMQX has the knob):
     [http]                      # gateway.config.HttpConfig
     port = 18083
 
+    [upstream]                  # gateway.config.UpstreamConfig: front an EMQX 5 cluster instead
+    url = "https://emqx:18083/api/v5"
+
 Every key can also come from the environment: ``EMQGW_<SECTION>__<KEY>`` (``EMQGW_MQTT__MAX_INFLIGHT=64``,
 ``EMQGW_HTTP__V2_PORT=off``, top-level keys as ``EMQGW_NODE_NAME``); values are read as TOML literals
 when they parse as one (numbers, booleans), else as strings. The environment wins over the file, the
@@ -27,6 +30,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
@@ -74,6 +78,28 @@ class HttpConfig:
 
 
 @attrs.define(slots=True, kw_only=True)
+class UpstreamConfig:
+    """An EMQX 5 cluster the dialects front instead of the embedded broker (README, "In front of an
+    EMQX 5 cluster"). Secrets are left out of the repr."""
+
+    url: str  # EMQX's `/api/v5` base, e.g. "https://emqx.example:18083/api/v5"
+    api_key: str | None = None
+    api_secret: str | None = attrs.field(default=None, repr=False)
+    # EMQX's api_key.bootstrap_file form (`api_key:api_secret[:role]` lines): the first key is used.
+    bootstrap_file: str | None = None
+    cafile: str | None = None  # CA bundle for an https upstream with a private CA
+    timeout: float = 5.0  # seconds for one call, connection included
+    # After this many failed calls in a row, calls are refused at once for breaker_cooldown seconds.
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 10.0
+    # Several gateways behind one load balancer: the key every one of them signs login tokens with
+    # (any long random string, the same in each); unset, it is derived from the upstream's secret.
+    token_secret: str | None = attrs.field(default=None, repr=False)
+    # The account database every gateway reads (one file they all reach); unset: <data_dir>/emqgw.db.
+    accounts_db: str | None = None
+
+
+@attrs.define(slots=True, kw_only=True)
 class GatewayConfig:
     data_dir: str = "./data"
     broker: BrokerConfig = attrs.field(factory=BrokerConfig)
@@ -81,6 +107,8 @@ class GatewayConfig:
     # MQTT clients that send a username are checked against the dashboard accounts (EMQ's
     # emq_auth_username plugin); off by default, as the plugin was.
     mqtt_auth_accounts: bool = False
+    # Set: no embedded broker and no MQTT listener; the dialects front this EMQX 5 cluster.
+    upstream: UpstreamConfig | None = None
 
 
 def _strict(kind: type):
@@ -192,6 +220,28 @@ def _http(section: Any) -> HttpConfig:
     return cfg
 
 
+def _upstream(section: Any) -> UpstreamConfig:
+    if not isinstance(section, dict):
+        raise ConfigError("invalid configuration at 'upstream': expected a table")
+    if "url" not in section:
+        raise ConfigError("invalid configuration at 'upstream.url': required (EMQX's /api/v5 base URL)")
+    cfg = _structure(dict(section), UpstreamConfig, "upstream")
+    url = urlsplit(cfg.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError("invalid configuration at 'upstream.url': expected http(s)://host[:port]/api/v5")
+    if url.username is not None or url.password is not None:
+        raise ConfigError("invalid configuration at 'upstream.url': credentials go in api_key/api_secret")
+    if (cfg.api_key is None) != (cfg.api_secret is None):
+        raise ConfigError("invalid configuration at 'upstream': api_key and api_secret go together")
+    if (cfg.api_key is None) == (cfg.bootstrap_file is None):
+        raise ConfigError("invalid configuration at 'upstream': either api_key and api_secret, or bootstrap_file")
+    if cfg.timeout <= 0 or cfg.breaker_cooldown < 0:
+        raise ConfigError("invalid configuration at 'upstream.timeout': must be above 0")
+    if cfg.breaker_threshold < 1:
+        raise ConfigError("invalid configuration at 'upstream.breaker_threshold': must be 1 or more")
+    return cfg
+
+
 def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayConfig:
     """Read and validate a TOML file (None: defaults), then the environment's overrides."""
     raw: dict = {}
@@ -209,6 +259,7 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
     node_name = raw.pop("node_name", None)
     data_dir = raw.pop("data_dir", "./data")
     mqtt_auth_accounts = raw.pop("mqtt_auth_accounts", False)
+    upstream = _upstream(raw.pop("upstream")) if "upstream" in raw else None
     if not isinstance(mqtt_auth_accounts, bool):
         raise ConfigError("invalid configuration at 'mqtt_auth_accounts': expected bool")
     if raw:
@@ -234,7 +285,9 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
         broker.listeners = _listeners(listeners)
     if not isinstance(data_dir, str):
         raise ConfigError("invalid configuration at 'data_dir': expected str")
-    return GatewayConfig(data_dir=data_dir, broker=broker, http=http, mqtt_auth_accounts=mqtt_auth_accounts)
+    return GatewayConfig(
+        data_dir=data_dir, broker=broker, http=http, mqtt_auth_accounts=mqtt_auth_accounts, upstream=upstream
+    )
 
 
 def set_listener_port(cfg: BrokerConfig, kind: str, port: str) -> None:

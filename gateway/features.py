@@ -10,9 +10,21 @@ from .config import GatewayConfig
 
 
 def register_gateway_features(control, broker, accounts, config: GatewayConfig) -> None:
-    """`auth_username` always; `dashboard` only when a dashboard directory is configured, since
-    without one it would do nothing."""
+    """`auth_username` with the embedded broker (``broker``; None in front of an EMQX cluster, which
+    authenticates its own MQTT clients); `dashboard` only when a dashboard directory is configured,
+    since without one it would do nothing."""
+    if broker is not None:
+        _register_mqtt_auth(control, broker, accounts, config)
+    if config.http.dashboard_dir:
+        control.register_feature(
+            "dashboard",
+            "Serves the web dashboard",
+            lambda: config.http.dashboard,
+            lambda on: setattr(config.http, "dashboard", on),
+        )
 
+
+def _register_mqtt_auth(control, broker, accounts, config: GatewayConfig) -> None:
     def check(username, password, clientid, peerhost):
         if username is None or password is None:
             return False
@@ -36,10 +48,3 @@ def register_gateway_features(control, broker, accounts, config: GatewayConfig) 
         lambda: config.mqtt_auth_accounts,
         set_auth,
     )
-    if config.http.dashboard_dir:
-        control.register_feature(
-            "dashboard",
-            "Serves the web dashboard",
-            lambda: config.http.dashboard,
-            lambda on: setattr(config.http, "dashboard", on),
-        )

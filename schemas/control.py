@@ -1,15 +1,23 @@
 """The one interface through which every API dialect sees and steers the broker.
 
-The broker implements it (``broker.control.BrokerController``); adapters receive an object of this type
-and nothing else. Every method is async so that an implementation may do IO (persistence, a remote
-node) without changing its callers. What can go wrong is said in ``schemas.errors``, whose types
-each dialect maps to its own codes in one place.
+Two implementations: the embedded broker (``broker.control.BrokerController``) and an EMQX 5 cluster
+reached over its REST API (``gateway.upstream.UpstreamControl``); adapters receive an object of this
+type and nothing else. Every method is async so that an implementation may do IO (persistence, a
+remote cluster) without changing its callers. What can go wrong is said in ``schemas.errors``, whose
+types each dialect maps to its own codes in one place; what an implementation cannot do at all is
+``NotSupported``.
+
+A cluster has several nodes. ``node`` arguments and query fields name one (None: the whole cluster);
+a name that is not one of ``node_names()`` is NotFound (kind "node"). The embedded broker is a
+cluster of one node.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
+from .errors import ControlError
 from .records import (
     Alarm,
     BannedEntry,
@@ -34,14 +42,48 @@ from .records import (
     TopicTreeNode,
 )
 
+# A gateway-owned switch listed beside the broker's features: (description, read it, set it).
+FeatureGetter = Callable[[], bool]
+FeatureSetter = Callable[[bool], None]
+
 
 class BrokerControl(Protocol):
-    # --- node ---
+    # --- nodes ---
     @property
-    def node_name(self) -> str: ...
-    async def node_info(self) -> NodeInfo: ...
-    async def metrics(self) -> MetricsSnapshot: ...
-    async def stats(self) -> StatsSnapshot: ...
+    def node_name(self) -> str:
+        """The node this gateway answers as where a dialect names one node (the first of the cluster)."""
+
+    async def node_names(self) -> list[str]:
+        """The cluster's nodes by name, ``node_name`` first; cheap enough to check a path's `{node}`."""
+
+    async def nodes(self) -> list[NodeInfo]:
+        """Every node of the cluster, in ``node_names()`` order."""
+
+    async def node_info(self, node: str | None = None) -> NodeInfo:
+        """One node (None: ``node_name``)."""
+
+    async def metrics(self, node: str | None = None) -> MetricsSnapshot:
+        """One node's counters, or the cluster's sums (None)."""
+
+    async def stats(self, node: str | None = None) -> StatsSnapshot:
+        """One node's gauges, or the cluster's sums (None)."""
+
+    async def metrics_per_node(self) -> list[MetricsSnapshot]: ...
+    async def stats_per_node(self) -> list[StatsSnapshot]: ...
+
+    async def is_running(self) -> bool:
+        """Whether the broker serves MQTT now, asked afresh (health checks); ``running`` is the last
+        state known without asking."""
+
+    # --- monitor ---
+    async def monitor(self, *, node: str | None = None, latest: int | None = None) -> list[dict[str, int]]:
+        """EMQX's dashboard samples (``time_stamp`` in ms and gauges/deltas), oldest first, of one node or
+        the cluster; ``latest``: only the last that many seconds."""
+
+    async def monitor_current(self, *, node: str | None = None) -> dict[str, int]:
+        """Current gauges and per-second rates (with ``node_uptime`` for one node)."""
+
+    async def clear_monitor(self) -> None: ...
 
     # --- clients and sessions ---
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
@@ -55,7 +97,8 @@ class BrokerControl(Protocol):
 
     async def clients_by_username(self, username: str) -> list[ClientInfo]: ...
     async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
-        """Disconnect, and discard the session unless told not to; NotFound if there is neither."""
+        """Disconnect, and discard the session unless told not to; NotFound if there is neither.
+        NotSupported where sessions cannot be kept on a kick (EMQX always discards them)."""
 
     async def set_keepalive(self, clientid: str, interval: int) -> ClientInfo: ...
     async def sessions_count(self, since: float) -> int:
@@ -87,9 +130,16 @@ class BrokerControl(Protocol):
 
     # --- routing ---
     async def publish(self, request: PublishRequest) -> PublishResult:
-        """Route a message as if ``request.clientid`` had published it; InvalidArgument for a bad topic."""
+        """Route a message as if ``request.clientid`` had published it; InvalidArgument for a bad topic.
+        NotSupported for a publisher other than an API's own (``records.API_PUBLISHERS``) where the broker
+        cannot publish as a given client."""
 
-    async def list_routes(self, *, topic: str | None, offset: int, limit: int) -> Page[Route]: ...
+    async def publish_bulk(self, requests: list[PublishRequest]) -> list[PublishResult | ControlError]:
+        """Each message's outcome, in order: a message refused does not stop the ones after it."""
+
+    async def list_routes(
+        self, *, topic: str | None, offset: int, limit: int, node: str | None = None
+    ) -> Page[Route]: ...
     async def get_routes(self, topic: str) -> list[Route]: ...
     async def topic_tree(self) -> list[list[TopicTreeNode]]:
         """NanoMQ's topic tree: one list per level, from the real subscription tree."""
@@ -101,9 +151,16 @@ class BrokerControl(Protocol):
     async def clear_retained(self) -> None: ...
 
     # --- listeners ---
-    async def listeners(self) -> list[ListenerInfo]: ...
+    async def listeners(self, node: str | None = None) -> list[ListenerInfo]:
+        """The MQTT listeners with their state on one node, or summed over the cluster (None)."""
+
+    async def local_mqtt_address(self) -> tuple[str, int]:
+        """Where a client inside this process reaches the broker over MQTT/TCP (NanoMQ's bridge attaches
+        there). Unavailable when no TCP listener runs; NotSupported for a broker elsewhere (a cluster)."""
+
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
-        """``action`` is start | stop | restart; NotFound for an unknown id."""
+        """``action`` is start | stop | restart; NotFound for an unknown id. NotSupported where an action
+        would change the cluster's configuration rather than the listener's state."""
 
     async def add_listener(self, config: ListenerConfig) -> ListenerInfo:
         """Create a listener, serving at once when enabled, and keep it in the configuration. Conflict
@@ -120,6 +177,8 @@ class BrokerControl(Protocol):
     # --- features ---
     async def features(self) -> list[Feature]: ...
     async def set_feature(self, name: str, enabled: bool) -> Feature: ...
+    def register_feature(self, name: str, description: str, get: FeatureGetter, set_: FeatureSetter) -> None:
+        """A switch the gateway owns (not the broker), listed and toggled like the broker's features."""
 
     # --- banned ---
     async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]: ...
@@ -153,7 +212,8 @@ class BrokerControl(Protocol):
     @property
     def running(self) -> bool: ...
     async def stop(self) -> None:
-        """Close the listeners and disconnect every client; the process stays up."""
+        """Close the listeners and disconnect every client; the process stays up. NotSupported where the
+        broker is not ours to stop (a cluster)."""
 
     async def start(self) -> None: ...
     async def restart(self) -> None: ...

@@ -265,6 +265,8 @@ class ClientQuery:
     lte_mqueue_len: int | None = None
     gte_mqueue_dropped: int | None = None
     lte_mqueue_dropped: int | None = None
+    # Only the clients of this node of a cluster (not a filter of any one dialect: the per-node paths).
+    node: str | None = None
 
     @property
     def exact_only(self) -> bool:
@@ -302,6 +304,7 @@ class SubscriptionQuery:
     qos: int | None = None
     share_group: str | None = None
     match_topic: str | None = None
+    node: str | None = None  # only this node's subscriptions
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -331,13 +334,18 @@ class TopicTreeNode:
 # --- messages -----------------------------------------------------------------------------------
 
 
+# The client id each API publishes under when its caller names none. A broker that cannot publish as a
+# given client (an EMQX cluster) can still publish these: they name the API, not a client.
+API_PUBLISHERS = {"v2": "http", "nanomq": "NanoMQ-HTTP-Client", "emqx4": "http_api", "v5": "http_api"}
+
+
 @attrs.define(slots=True, kw_only=True)
 class PublishRequest:
     topic: str
     payload: bytes
     qos: int = 0
     retain: bool = False
-    clientid: str = "http_api"
+    clientid: str = API_PUBLISHERS["v5"]
     username: str | None = None
     properties: dict[str, Any] = attrs.field(factory=dict)
 
@@ -345,7 +353,9 @@ class PublishRequest:
 @attrs.define(slots=True, kw_only=True)
 class PublishResult:
     id: str  # 32 upper-case hex digits, like EMQX
-    matched: int  # subscribers the message was routed to (0: nobody matched)
+    # Subscribers the message was routed to (0: nobody matched). An EMQX cluster says only whether
+    # anybody matched: 1 stands for "at least one" there.
+    matched: int
 
 
 @attrs.define(slots=True, kw_only=True)

@@ -44,6 +44,7 @@ class RunningBroker:
         self.server = MQTTServer(self.broker)
         self.control = BrokerController(self.broker, self.server)
         self.run(self.server.start())
+        self.run(self.control.sampler.start())
 
     def run(self, coro, timeout: float = TIMEOUT):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -67,6 +68,7 @@ class RunningBroker:
 
     def close(self) -> None:
         try:
+            self.run(self.control.sampler.stop())
             self.run(self.server.close())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)

@@ -16,8 +16,6 @@ from schemas.records import ClientInfo, ClientQuery, SubscriptionQuery
 from . import params, rows
 from .envelope import fail, ok
 
-CONNECTED = ClientQuery(conn_state="connected")
-ALL_SESSIONS = ClientQuery()
 ACL_CACHE_BODY = params.body_schema(Param(name="topic", type="string", required=True))
 
 routes = Routes()
@@ -53,7 +51,8 @@ async def _paged(call: Call, fetch, render):
     params=params.PAGING,
 )
 async def clients(call: Call):
-    return await _paged(call, functools.partial(call.control.list_clients, CONNECTED), rows.client_row)
+    query = ClientQuery(conn_state="connected", node=call.args["node"])
+    return await _paged(call, functools.partial(call.control.list_clients, query), rows.client_row)
 
 
 @routes.get("/clients/{clientid}", summary="A connected client, cluster-wide", tags=("clients",))
@@ -98,7 +97,8 @@ async def clean_acl_cache(call: Call):
     summary="Sessions of a node, offline persistent ones too (paged)",
 )
 async def sessions(call: Call):
-    return await _paged(call, functools.partial(call.control.list_clients, ALL_SESSIONS), rows.session_row)
+    query = ClientQuery(node=call.args["node"])
+    return await _paged(call, functools.partial(call.control.list_clients, query), rows.session_row)
 
 
 @routes.get("/sessions/{clientid}", summary="A session, cluster-wide", tags=("sessions",))
@@ -119,9 +119,8 @@ async def session(call: Call):
     params=params.PAGING,
 )
 async def subscriptions(call: Call):
-    return await _paged(
-        call, functools.partial(call.control.list_subscriptions, SubscriptionQuery()), rows.subscription_row
-    )
+    query = SubscriptionQuery(node=call.args["node"])
+    return await _paged(call, functools.partial(call.control.list_subscriptions, query), rows.subscription_row)
 
 
 @routes.get("/subscriptions/{clientid}", summary="A client's subscriptions, cluster-wide", tags=("subscriptions",))

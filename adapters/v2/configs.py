@@ -112,7 +112,8 @@ async def modify(call: Call):
 
 @routes.get("/configs", summary="Broker settings, keyed by node")
 async def all_configs(call: Call):
-    return ok({call.control.node_name: config_rows(await call.control.get_config())})
+    rows = config_rows(await call.control.get_config())  # the same on every node: it is the cluster's
+    return ok({node: rows for node in await call.control.node_names()})
 
 
 @routes.get("/nodes/{node}/configs", name="node_configs", summary="Broker settings of a node")

@@ -67,29 +67,29 @@ def listener_object(lst: ListenerInfo) -> dict:
     }
 
 
-async def _listeners(control) -> list[dict]:
-    return [listener_object(lst) for lst in await control.listeners() if lst.running]
+async def _listeners(control, node: str) -> list[dict]:
+    return [listener_object(lst) for lst in await control.listeners(node) if lst.running]
 
 
-async def _metrics(control) -> dict:
-    counters = (await control.metrics()).counters
-    stats = (await control.stats()).stats
+async def _metrics(control, node: str) -> dict:
+    counters = (await control.metrics(node)).counters
+    stats = (await control.stats(node)).stats
     out = {k: counters.get(v, 0) for k, v in METRICS_V2.items()}
     out.update({k: stats.get(v, 0) for k, v in METRICS_V2_FROM_STATS.items()})
     return out
 
 
-async def _stats(control) -> dict:
-    stats = (await control.stats()).stats
+async def _stats(control, node: str) -> dict:
+    stats = (await control.stats(node)).stats
     return {k: stats.get(v, 0) for k, v in STATS_V2.items()}
 
 
-async def _broker(control) -> dict:
-    return broker_object(await control.node_info())
+async def _broker(control, node: str) -> dict:
+    return broker_object(await control.node_info(node))
 
 
-async def _node(control) -> dict:
-    return node_object(await control.node_info())
+async def _node(control, node: str) -> dict:
+    return node_object(await control.node_info(node))
 
 
 def _named(node: str, data: dict) -> dict:
@@ -116,14 +116,14 @@ SECTIONS = (
 
 def _all_nodes(produce, wrap):
     async def handler(call: Call):
-        return ok([wrap(call.control.node_name, await produce(call.control))])
+        return ok([wrap(node, await produce(call.control, node)) for node in await call.control.node_names()])
 
     return handler
 
 
 def _one_node(produce):
     async def handler(call: Call):
-        return ok(await produce(call.control))
+        return ok(await produce(call.control, call.args["node"]))
 
     return handler
 
@@ -153,4 +153,5 @@ def alarm_row(a: Alarm) -> dict:
 
 @routes.get("/nodes/{node}/alarms", name="node_alarms", summary="Active alarms of a node", tags=TAGS)
 async def alarms(call: Call):
-    return ok([alarm_row(a) for a in await call.control.list_alarms(activated=True)])
+    node = call.args["node"]
+    return ok([alarm_row(a) for a in await call.control.list_alarms(activated=True) if a.node == node])

@@ -112,6 +112,7 @@ async def emqx4_clients(call: Call) -> web.StreamResponse:
         query = client_query(call.args, "emqx4", read_time=_epoch_seconds)
     except FilterError as e:
         raise emqx4_http.filter_error(e) from None
+    query.node = call.args.get("node")
     found = await call.control.list_clients(query, offset=page.offset, limit=page.limit)
     count = -1 if filtered(call.args, "emqx4") else found.total  # EMQX 4 does not count a filtered listing
     return emqx4_http.ok(

@@ -87,7 +87,7 @@ async def arguments(request: web.Request, endpoint: Endpoint, ctx) -> tuple[dict
     not have: 404 ``Not found.``
     """
     node = request.match_info.get("node")
-    if node is not None and node != ctx.node_name:
+    if node is not None and node not in await ctx.control.node_names():
         raise manners_error(d.NOT_FOUND)
     for p in endpoint.params:
         if p.where == "path" and p.enum is not None and request.match_info.get(p.name) not in p.enum:
@@ -179,13 +179,15 @@ async def authenticate(accounts, request: web.Request) -> str:
 # -- EMQX 4's routes: most calls answer cluster-wide and on one node -----------------------------------
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
-Producer = Callable[[Call], Awaitable[Any]]
+# What one node shows: (call, node name) -> the value.
+Producer = Callable[[Call, str], Awaitable[Any]]
 
 
 def on_cluster_and_node(
     routes: Routes, method: str, path: str, *, name: str, summary: str, **meta: Any
 ) -> Callable[[Handler], Handler]:
-    """Declare a handler at ``path`` and at ``/nodes/{node}`` + path (one node here: the same answer)."""
+    """Declare a handler at ``path`` and at ``/nodes/{node}`` + path; the handler finds the node (absent
+    on the cluster path) in ``call.args["node"]``."""
 
     def register(handler: Handler) -> Handler:
         routes.add(method, path, handler, name=name, summary=summary, **meta)
@@ -200,17 +202,21 @@ def on_cluster_and_node(
 def cluster_and_node_views(
     routes: Routes, path: str, node_path: str, key: str | None, *, cluster: tuple[str, str], node: tuple[str, str]
 ) -> Callable[[Producer], Producer]:
-    """Declare the GET pair of one value X (``produce(call)``): the cluster view at ``path`` lists
-    ``[{"node": N, key: X}]`` (``[X]`` when key is None: X names its node itself), the node view at
-    ``node_path`` answers X. ``cluster`` and ``node`` are each (name, summary)."""
+    """Declare the GET pair of one value X of a node (``produce(call, node)``): the cluster view at
+    ``path`` lists ``[{"node": N, key: X}]`` for every node N (``[X]`` when key is None: X names its
+    node itself), the node view at ``node_path`` answers X. ``cluster`` and ``node`` are each (name,
+    summary)."""
 
     def register(produce: Producer) -> Producer:
         async def cluster_view(call: Call) -> web.StreamResponse:
-            value = await produce(call)
-            return ok([value if key is None else {"node": call.ctx.node_name, key: value}])
+            rows = []
+            for n in await call.control.node_names():
+                value = await produce(call, n)
+                rows.append(value if key is None else {"node": n, key: value})
+            return ok(rows)
 
         async def node_view(call: Call) -> web.StreamResponse:
-            return ok(await produce(call))
+            return ok(await produce(call, call.args["node"]))
 
         routes.add("GET", path, cluster_view, name=cluster[0], summary=cluster[1])
         routes.add("GET", node_path, node_view, name=node[0], summary=node[1])

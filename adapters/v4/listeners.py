@@ -34,8 +34,8 @@ def _row(lst: ListenerInfo) -> dict:
     cluster=("list_listeners", "List listeners in the cluster"),
     node=("list_node_listeners", "List listeners in a node"),
 )
-async def listeners(call: Call) -> list:
-    return [_row(lst) for lst in await call.control.listeners()]
+async def listeners(call: Call, node: str) -> list:
+    return [_row(lst) for lst in await call.control.listeners(node)]
 
 
 @on_cluster_and_node(

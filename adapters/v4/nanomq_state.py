@@ -48,7 +48,8 @@ class NanoMQState:
 
     async def start(self) -> None:
         await self.settings.load()
-        await self.bridge.start(self.settings.own)
+        if self.settings.loaded:  # else the broker could not be asked: no bridge to build yet
+            await self.bridge.start(self.settings.own)
 
     async def stop(self) -> None:
         await self.bridge.stop()

@@ -24,7 +24,7 @@ from pathlib import Path
 import attrs
 
 from adapters.common import units
-from schemas.errors import InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound, Unavailable
 from schemas.records import BrokerConfig, ListenerConfig, ListenerInfo
 
 from . import codes
@@ -54,6 +54,7 @@ class NanoSettings:
         self.ctx = ctx
         self.path = Path(ctx.config.data_dir) / docmod.FILE_NAME
         self.own: dict = {}  # NanoMQ's keys without a broker counterpart: defaults, then what was POSTed
+        self.loaded = False  # whether ``own`` holds the defaults and the saved POSTs yet
         self.posted: dict = {}  # what the file keeps: every POSTed key of ``own``, merged
         self.pending: set[str] = set()  # what waits for ctrl/restart: "bridge"
         self._lock = asyncio.Lock()  # one update at a time: each merges into the last one's result
@@ -80,11 +81,21 @@ class NanoSettings:
         )
 
     async def document(self) -> dict:
+        if not self.loaded:
+            await self._load()  # the broker could not be asked at start (an upstream that was down)
         return docmod.merge(await self.derive(), self.own)
 
     async def load(self) -> None:
-        """At start: NanoMQ's defaults, with the saved POSTs applied over them."""
+        """At start: NanoMQ's defaults, with the saved POSTs applied over them. A broker that cannot be
+        asked yet (an upstream cluster down) leaves it for the first read, which is Unavailable until it can."""
+        try:
+            await self._load()
+        except Unavailable as e:
+            log.warning("NanoMQ settings wait for the broker: %s", e.message)
+
+    async def _load(self) -> None:
         self.own = docmod.own_part(await self.derive())
+        self.loaded = True
         try:
             saved = docmod.load(self.path)
             if saved is None:
@@ -97,6 +108,8 @@ class NanoSettings:
             log.error("ignoring %s: %s", self.path, e)
 
     async def update(self, posted: dict, *, persist: bool = True) -> None:
+        if not self.loaded:
+            await self._load()  # outside the lock: loading applies the saved POSTs through here
         async with self._lock:
             await self._update(posted, persist)
 
@@ -107,6 +120,11 @@ class NanoSettings:
         old = await self.document()
         new = docmod.merge(old, posted)
         docmod.validate(new)
+        if new["bridge"]["bridge_mode"] and new["bridge"] != old["bridge"]:
+            try:
+                await self.ctx.control.local_mqtt_address()  # NotSupported where no bridge can ever attach
+            except Unavailable:
+                pass  # a TCP listener may run by the time the bridge starts (ctrl/restart)
         self._apply_credentials(new["http_server"])  # first: the one step that may still refuse
         current = await self.ctx.control.get_config()
         await self.ctx.control.apply_config(self._broker_config(old, new, current))

@@ -30,8 +30,8 @@ emqx4 = Routes(**emqx4_http.ROUTES)
     cluster=("list_stats", "A list of stats of all nodes in the cluster"),
     node=("lookup_node_stats", "A list of stats of a node"),
 )
-async def emqx4_stats(call: Call) -> dict:
-    raw = (await call.control.stats()).stats
+async def emqx4_stats(call: Call, node: str) -> dict:
+    raw = (await call.control.stats(node)).stats
     out = {k: v for k, v in raw.items() if not k.startswith(STATS_NOT_IN_EMQX4)}
     out.update({k: raw.get(src, 0) for k, src in STATS_ALIASES.items()})
     return out
@@ -45,8 +45,8 @@ async def emqx4_stats(call: Call) -> dict:
     cluster=("list_all_metrics", "A list of metrics of all nodes in the cluster"),
     node=("list_node_metrics", "A list of metrics of a node"),
 )
-async def emqx4_metrics(call: Call) -> dict:
-    counters = (await call.control.metrics()).counters
+async def emqx4_metrics(call: Call, node: str) -> dict:
+    counters = (await call.control.metrics(node)).counters
     return {METRICS_EMQX4_RENAMES.get(k, k): v for k, v in counters.items()}
 
 

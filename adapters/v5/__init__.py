@@ -37,7 +37,7 @@ def create_dialect(ctx) -> V5Dialect:
         subscriptions.subscriptions,
         subscriptions.topics,
         publish.routes,
-        monitor.routes_for(dl),
+        monitor.routes,
         listeners.routes,
         banned.routes,
         alarms.routes,

@@ -4,6 +4,7 @@ keepalive. Records are rendered through the crosswalk's `v5` column.
 
 from __future__ import annotations
 
+import attrs
 from aiohttp import web
 
 from adapters.common import queries
@@ -220,8 +221,8 @@ routes = Routes(tags=("Clients",))
 async def list_clients(call: Call) -> web.Response:
     args = call.args
     only = wanted_fields(args)
-    require_listed_node(call)
-    query = client_query(args)
+    node = await require_listed_node(call)
+    query = attrs.evolve(client_query(args), node=node)
     pr = page_request(args)
     page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
     rows = [client_row(c) for c in page.items] if only is None else [client_doc(c, only) for c in page.items]

@@ -59,17 +59,27 @@ def _status(lst) -> dict:
     }
 
 
-def listener_doc(lst, node: str) -> dict:
+def listener_doc(lst, on_nodes: dict[str, ListenerInfo]) -> dict:
+    """A listener of the cluster (``lst``) with its state on each node (node name -> the same listener)."""
     return {
         "id": lst.id,
         "type": lst.type,
         "name": lst.name,
         "enable": lst.enable,
-        "number": 1,
+        "number": len(on_nodes),
         "bind": bind_of(lst),
         "status": _status(lst),
-        "node_status": [{"node": node, "status": _status(lst)}],
+        "node_status": [{"node": node, "status": _status(one)} for node, one in on_nodes.items()],
     }
+
+
+async def _by_node(call: Call) -> dict[str, dict[str, ListenerInfo]]:
+    """listener id -> {node: the listener on that node}."""
+    out: dict[str, dict[str, ListenerInfo]] = {}
+    for node in await call.control.node_names():
+        for lst in await call.control.listeners(node):
+            out.setdefault(lst.id, {})[node] = lst
+    return out
 
 
 def listener_config(lst: ListenerInfo, lc: ListenerConfig) -> dict:
@@ -206,9 +216,9 @@ routes = Routes(tags=("Listeners",))
     responses={200: {"schema": {"type": "array", "items": LISTENER}}},
 )
 async def list_listeners(call: Call) -> web.Response:
-    node = call.control.node_name
+    on_nodes = await _by_node(call)
     rows = [
-        listener_doc(lst, node)
+        listener_doc(lst, on_nodes.get(lst.id, {}))
         for lst in await call.control.listeners()
         if "type" not in call.args or lst.type == call.args["type"]
     ]
@@ -221,29 +231,35 @@ async def list_listeners(call: Call) -> web.Response:
     responses={200: {"schema": {"type": "array", "items": {"type": "object"}}}},
 )
 async def listeners_status(call: Call) -> web.Response:
-    node = call.control.node_name
     groups: dict[str, list] = {}
     for lst in await call.control.listeners():
         groups.setdefault(lst.type, []).append(lst)
+    on_nodes = {node: await call.control.listeners(node) for node in await call.control.node_names()}
     out = []
     for kind, lsts in groups.items():
-        running = {lst.running for lst in lsts}
-        limits = [_max_connections(lst) for lst in lsts]
-        status = {
-            "running": running.pop() if len(running) == 1 else "inconsistent",
-            "max_connections": units.INFINITY if units.INFINITY in limits else sum(limits),
-            "current_connections": sum(lst.current_connections for lst in lsts),
-        }
         out.append(
             {
                 "type": kind,
                 "enable": any(lst.enable for lst in lsts),
                 "ids": [lst.id for lst in lsts],
-                "status": status,
-                "node_status": [{"node": node, "status": status}],
+                "status": _type_status(lsts),
+                "node_status": [
+                    {"node": node, "status": _type_status([lst for lst in on_node if lst.type == kind])}
+                    for node, on_node in on_nodes.items()
+                ],
             }
         )
     return Dialect.json(out)
+
+
+def _type_status(lsts: list[ListenerInfo]) -> dict:
+    running = {lst.running for lst in lsts}
+    limits = [_max_connections(lst) for lst in lsts]
+    return {
+        "running": running.pop() if len(running) == 1 else "inconsistent",
+        "max_connections": units.INFINITY if units.INFINITY in limits else sum(limits),
+        "current_connections": sum(lst.current_connections for lst in lsts),
+    }
 
 
 async def _one(call: Call, listener_id: str) -> dict:

@@ -65,10 +65,13 @@ async def _families(call: Call) -> list[tuple[str, str, dict[str, float]]]:
     stats = (await c.stats()).stats
     counters = (await c.metrics()).counters
     info = await c.node_info()
+    nodes = await c.nodes()
+    running = sum(n.node_status == "running" for n in nodes)
+    cluster = {"emqx_cluster_nodes_running": running, "emqx_cluster_nodes_stopped": len(nodes) - running}
     out = [
         ("stats", "gauge", {metric_name(k): v for k, v in stats.items()}),
         ("metrics", "gauge", {"emqx_vm_total_memory": info.memory_total, "emqx_vm_used_memory": info.memory_used}),
-        ("cluster", "gauge", {"emqx_cluster_nodes_running": 1, "emqx_cluster_nodes_stopped": 0}),
+        ("cluster", "gauge", cluster),
     ]
     grouped: dict[str, dict[str, float]] = {}
     for key, value in counters.items():

@@ -31,7 +31,7 @@ routes = Routes(auth="none")
     },
 )
 async def get_status(call: Call) -> web.Response:
-    return status_response(call.control, call.args["format"] == "json")
+    return await status_response(call.control, call.args["format"] == "json")
 
 
 @routes.get(

@@ -11,6 +11,7 @@ reason code) becomes a ``schemas.errors`` type in one place, ``refusal_error``.
 
 from .admin import AdminControl
 from .clients import ClientsControl
+from .monitor import MonitorControl
 from .node import NodeControl
 from .retained import RetainedControl
 from .routing import RoutingControl
@@ -21,6 +22,13 @@ __all__ = ["BrokerController"]
 
 
 class BrokerController(
-    NodeControl, ClientsControl, SessionsControl, SubscriptionsControl, RoutingControl, RetainedControl, AdminControl
+    MonitorControl,  # before NodeControl, whose figures it samples
+    NodeControl,
+    ClientsControl,
+    SessionsControl,
+    SubscriptionsControl,
+    RoutingControl,
+    RetainedControl,
+    AdminControl,
 ):
     """The broker as the adapters see it: one part per area of the interface (``schemas.control``)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -13,9 +12,9 @@ from schemas.errors import (
     Conflict,
     InvalidArgument,
     NotFound,
+    Unavailable,
 )
 from schemas.records import (
-    BAN_KINDS,
     LOG_LEVELS,
     Alarm,
     BannedEntry,
@@ -25,6 +24,7 @@ from schemas.records import (
     ListenerInfo,
     Page,
 )
+from schemas.rules import check_banned
 
 from ..core import FEATURES, RESTART_FIELDS, Broker
 from ..server import MQTTServer
@@ -64,8 +64,15 @@ class AdminControl(ControlBase):
             path=c.path if c.type in ("ws", "wss") else None,
         )
 
-    async def listeners(self) -> list[ListenerInfo]:
+    async def listeners(self, node: str | None = None) -> list[ListenerInfo]:
+        self._only_here(node)
         return [self._listener_info(lst) for lst in self.server.listeners.values()]
+
+    async def local_mqtt_address(self) -> tuple[str, int]:
+        tcp = next((lst for lst in await self.listeners() if lst.type == "tcp" and lst.running), None)
+        if tcp is None:
+            raise Unavailable("no running TCP listener", kind="listener")
+        return ("127.0.0.1" if tcp.bind in ("0.0.0.0", "::", "") else tcp.bind), tcp.port
 
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
         lst = self.server.listeners.get(listener_id)
@@ -138,18 +145,14 @@ class AdminControl(ControlBase):
     async def features(self) -> list[Feature]:
         cfg = self.broker.config
         own = [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION) for n, d in FEATURES.items()]
-        return own + [
-            Feature(name=n, description=d, enabled=get(), version=VERSION)
-            for n, (d, get, _set) in self._extra_features.items()
-        ]
+        return own + self.owned_features.listed(VERSION)
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if self.broker.set_feature(name, enabled):
             return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
-        if name in self._extra_features:
-            description, get, set_ = self._extra_features[name]
-            set_(bool(enabled))
-            return Feature(name=name, description=description, enabled=get(), version=VERSION)
+        owned = self.owned_features.switch(name, enabled, VERSION)
+        if owned is not None:
+            return owned
         raise NotFound(f"feature {name!r} not found", kind="feature")
 
     async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]:
@@ -157,17 +160,9 @@ class AdminControl(ControlBase):
         return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
 
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
-        if entry.as_ not in BAN_KINDS:
-            raise InvalidArgument(f"bad 'as' {entry.as_!r}", field="as")
-        if not entry.who:
-            raise InvalidArgument("'who' is required", field="who")
+        check_banned(entry)
         if (entry.as_, entry.who) in self.broker.banned:
             raise Conflict(f"{entry.as_}: {entry.who} already exists", kind="banned")
-        if entry.as_ == "peerhost_net":
-            try:
-                ipaddress.ip_network(entry.who, strict=False)
-            except ValueError as e:
-                raise InvalidArgument(f"bad network {entry.who!r}", field="who") from e
         if not entry.at:
             entry = attrs.evolve(entry, at=time.time())
         self.broker.add_ban(entry)

@@ -6,12 +6,14 @@ import bisect
 from collections.abc import Callable, Iterator
 
 from schemas.errors import NotFound
+from schemas.owned_features import OwnedFeatures
 from schemas.records import BrokerConfig
 
 from ..core import Broker
 from ..server import MQTTServer
 from ..session import Session
 from .records import ClientRecords
+from .sampler import Sampler
 
 
 class ControlBase:
@@ -21,19 +23,25 @@ class ControlBase:
         self.broker = broker
         self.server = server
         self.records = ClientRecords(broker)
-        # Features the gateway owns (e.g. MQTT auth against its account store): name -> (description,
-        # getter, setter). They are listed and toggled exactly like the broker's own.
-        self._extra_features: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
+        # Features the gateway owns (e.g. MQTT auth against its account store).
+        self.owned_features = OwnedFeatures()
         self.pending_config: BrokerConfig | None = None
+        # The dashboard's history: the broker keeps none of its own, so its controller samples it.
+        self.sampler = Sampler(self)
 
     def register_feature(
         self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
     ) -> None:
-        self._extra_features[name] = (description, get, set_)
+        self.owned_features.register(name, description, get, set_)
 
     @property
     def node_name(self) -> str:
         return self.broker.config.node_name
+
+    def _only_here(self, node: str | None) -> None:
+        """A ``node`` argument names this broker or the whole cluster (None), which is this broker."""
+        if node is not None and node != self.node_name:
+            raise NotFound(f"Node not found: {node}", kind="node")
 
     def _session(self, clientid: str) -> Session:
         s = self.broker.sessions.get(clientid)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from itertools import islice
 
+import attrs
+
 from schemas.errors import (
     InvalidArgument,
     NotFound,
@@ -23,6 +25,14 @@ from .queries import client_matches, decode_cursor, encode_cursor, is_unfiltered
 class ClientsControl(ControlBase):
     """Client listings, lookups, kick and keepalive."""
 
+    def _local_query(self, q: ClientQuery) -> ClientQuery:
+        """The query checked, without its node (every client of this one-node cluster is on it)."""
+        if q.node is not None:
+            self._only_here(q.node)
+            q = attrs.evolve(q, node=None)
+        self._validate_query(q)
+        return q
+
     def _validate_query(self, q: ClientQuery) -> None:
         if q.ip_address is not None:
             try:
@@ -37,7 +47,7 @@ class ClientsControl(ControlBase):
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
         b = self.broker
         records = self.records
-        self._validate_query(query)
+        query = self._local_query(query)
         ids = b.sorted_ids
         if is_unfiltered(query):
             n = len(ids)
@@ -65,7 +75,7 @@ class ClientsControl(ControlBase):
     async def list_clients_cursor(self, query: ClientQuery, *, cursor: str | None, limit: int) -> Page[ClientInfo]:
         b = self.broker
         records = self.records
-        self._validate_query(query)
+        query = self._local_query(query)
         before = decode_cursor(cursor) if cursor else None
         rows = list(
             islice(

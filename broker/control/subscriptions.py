@@ -59,6 +59,9 @@ class SubscriptionsControl(ControlBase):
     async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]:
         b = self.broker
         q = query
+        if q.node is not None:
+            self._only_here(q.node)
+            q = attrs.evolve(q, node=None)
         if q.match_topic is not None:
             try:
                 validate_topic_name(q.match_topic)

@@ -1,4 +1,5 @@
-"""The account store: dashboard users, API keys (in the SQLite file) and login tokens (in memory).
+"""The account store: dashboard users, API keys (in the SQLite file) and login tokens (in memory, or
+signed with a key several gateways share).
 
 The store is synchronous: every SQLite call is a primary-key lookup or a one-row write (a few µs), so
 the HTTP and MQTT layers call it directly. The one slow thing is the password hash (``hashing``); it runs
@@ -38,7 +39,7 @@ from .policy import (
     validate_username,
 )
 from .records import ApiKey, KeepType, User
-from .tokens import TOKEN_TTL, LoginTokens
+from .tokens import TOKEN_TTL, LoginTokens, SignedTokens
 from .verified_cache import CREDENTIAL_CACHE_TTL, VerifiedCache
 
 MAX_API_KEYS = 100  # emqx_mgmt_auth: table size < 100 before create
@@ -79,13 +80,18 @@ class AccountStore:
         token_ttl: float = TOKEN_TTL,
         clock: Callable[[], float] = time.time,
         cache_ttl: float = CREDENTIAL_CACHE_TTL,
+        token_key: bytes | None = None,
     ):
+        """``token_key``: sign login tokens with it (``SignedTokens``, for gateways sharing this file
+        behind one load balancer) rather than keep them in this process's memory."""
         self.path = str(db_path)
         self._clock = clock
         self._lock = threading.RLock()
         self._passwords = VerifiedCache(cache_ttl, clock)
         self._secrets = VerifiedCache(cache_ttl, clock)
-        self._tokens = LoginTokens(token_ttl, clock)
+        self._tokens: LoginTokens | SignedTokens = (
+            LoginTokens(token_ttl, clock) if token_key is None else SignedTokens(token_key, token_ttl, clock, self)
+        )
         self._dummy_hash: str | None = None
         self._conn: sqlite3.Connection | None = None
         self._conn = open_database(self.path, clock)
@@ -270,7 +276,7 @@ class AccountStore:
     def default_password_in_use(self) -> bool:
         return self.check_password(DEFAULT_USERNAME, DEFAULT_PASSWORD)
 
-    # -- login tokens (memory only) ---------------------------------------------------------------
+    # -- login tokens ----------------------------------------------------------------------------
 
     def issue_token(self, username: str) -> str:
         """A new login token for a user the caller has authenticated; NotFound for an unknown user."""
@@ -293,6 +299,16 @@ class AccountStore:
     def revoke_user_tokens(self, username: str) -> None:
         with self._lock:
             self._tokens.revoke_user(username)
+
+    # tokens.Revocations, for signed tokens
+    def is_revoked(self, token_id: bytes) -> bool:
+        with self._db() as conn:
+            return conn.execute("SELECT 1 FROM revoked_tokens WHERE token_id = ?", (token_id,)).fetchone() is not None
+
+    def revoke(self, token_id: bytes, expires_at: float) -> None:
+        with self._db(write=True) as conn:
+            conn.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (self._clock(),))
+            conn.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?, ?)", (token_id, expires_at))
 
     # -- API keys ---------------------------------------------------------------------------------
 

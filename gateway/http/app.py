@@ -18,10 +18,10 @@ from .dialect import Dialect
 from .manners import make_dispatcher
 
 
-def status_response(control, as_json: bool) -> web.Response:
+async def status_response(control, as_json: bool) -> web.Response:
     """EMQX's health answer (emqx_mgmt_api_status): its words, which health checks grep for; 503
-    while the broker is stopped; `retry-after: 15` always."""
-    running = control.running
+    while the broker is stopped or cannot be reached; `retry-after: 15` always."""
+    running = await control.is_running()
     node = control.node_name
     code = 200 if running else 503
     headers = {"retry-after": "15"}
@@ -41,7 +41,7 @@ def status_handler(ctx):
     """`/status` outside any prefix, unauthenticated."""
 
     async def status(request: web.Request) -> web.Response:
-        return status_response(ctx.control, request.query.get("format") == "json")
+        return await status_response(ctx.control, request.query.get("format") == "json")
 
     return status
 
