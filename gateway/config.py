@@ -63,6 +63,14 @@ class HttpConfig:
     v4_port: int | None = 8081  # NanoMQ / EMQX 4 management listener
     # Requests with a larger body get 413.
     body_limit: int = 1024 * 1024
+    # Seconds a connection has to deliver a whole request (line, headers, body) from when it opens or
+    # its previous answer went out; then it is closed, idle keep-alive connections included. Apache's
+    # mod_reqtimeout gives 20 s each to the headers and to the body; nginx 60 s to each.
+    request_timeout: float = 20.0
+    # Connections each HTTP listener holds at once (EMQX's dashboard listener: 512); one more is
+    # answered 503 and closed. Lowered at start when the open-file limit could not hold that many on
+    # every listener and still leave half of it to the rest of the process.
+    max_connections: int = 512
     # `/api/v4` answers as NanoMQ ("nanomq") or EMQX 4.4 ("emqx4").
     v4_flavor: str = "nanomq"
     # A directory holding a built EMQ 2.3 dashboard, served at `/` of the main listener while
@@ -187,6 +195,10 @@ def _http(section: Any) -> HttpConfig:
         value = getattr(cfg, key)
         if value is not None and not 0 <= value <= 65535:
             raise ConfigError(f"invalid configuration at 'http.{key}': port out of range: {value}")
+    if not 0 < cfg.request_timeout <= 3600:
+        raise ConfigError("invalid configuration at 'http.request_timeout': seconds, above 0 and at most 3600")
+    if cfg.max_connections < 1:
+        raise ConfigError("invalid configuration at 'http.max_connections': at least 1")
     if cfg.v4_flavor not in V4_FLAVORS:
         raise ConfigError(f"invalid configuration at 'http.v4_flavor': one of {V4_FLAVORS}")
     return cfg

@@ -47,6 +47,13 @@ def _wants_pretty(request: web.Request) -> bool:
     return request.query.get("pretty", "").lower() in ("true", "1", "yes")
 
 
+def client_gone(request: web.BaseRequest, exc: BaseException) -> bool:
+    """Whether ``exc`` is the client hanging up in the middle of its request (or being cut off by its
+    listener's deadline): aiohttp then fails the body's read with ConnectionResetError, and has already
+    let go of the transport."""
+    return isinstance(exc, ConnectionResetError) and request.transport is None
+
+
 def allow_header(methods: dict[str, Endpoint]) -> str:
     names = set(methods)
     if "GET" in names:
@@ -110,7 +117,9 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
             resp = dialect.error_response(request, e)
         except web.HTTPRequestEntityTooLarge:
             resp = dialect.error_response(request, dialect.manners_error(d.TOO_LARGE, "body too large"))
-        except Exception:
+        except Exception as e:
+            if client_gone(request, e):
+                raise  # nothing to answer and nothing of ours failed: app.py ends the request quietly
             log.exception("%s %s failed", request.method, request.path)
             resp = dialect.error_response(request, dialect.manners_error(d.INTERNAL, "internal error"))
         resp.headers["Allow"] = allow
