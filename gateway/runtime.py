@@ -14,6 +14,7 @@ import adapters.v4
 import adapters.v5
 from broker.control import BrokerController
 from broker.core import Broker
+from broker.persistence import SYNC
 from broker.server import MQTTServer
 
 from .accounts import DB_NAME, AccountStore
@@ -34,7 +35,8 @@ class GatewayRuntime:
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         self.config = config
         db_path = str(Path(config.data_dir) / DB_NAME)
-        self.accounts = AccountStore(db_path)
+        # Users and API keys are committed before their answer; in sync mode, synced to disk as well.
+        self.accounts = AccountStore(db_path, synced=config.broker.durability == SYNC)
         if config.http.api_key_bootstrap_file:
             self.accounts.bootstrap_api_keys(config.http.api_key_bootstrap_file)
         # Broker state shares the accounts' database file; configuration changed over an API wins over
@@ -45,7 +47,9 @@ class GatewayRuntime:
         self.state.restore(self.broker)
         self.mqtt = MQTTServer(self.broker)
         self.control = BrokerController(self.broker, self.mqtt)
-        self.ctx = GatewayContext(config=config, control=self.control, accounts=self.accounts)
+        self.ctx = GatewayContext(
+            config=config, control=self.control, accounts=self.accounts, committed=self.state.committed
+        )
         register_gateway_features(self.control, self.broker, self.accounts, config)
         self.dialects = {name: pkg.create_dialect(self.ctx) for name, pkg in ADAPTERS.items()}
         self.http = HttpServer(self.ctx, self.dialects)

@@ -6,6 +6,10 @@ lists of operations over (``flush``); the writer thread takes every batch queued
 and commits them in one transaction (group commit), then hands the ``sync``-mode waiters back to the
 loop. In ``periodic`` mode the loop flushes every ``durability_interval_ms`` and at shutdown.
 
+An answer over an API waits for ``committed``: whatever the broker recorded before it is in the
+database, in either mode (an API write is rare, so it is written at once rather than at the next
+interval); a batch that cannot be written fails those answers with ``Unavailable``.
+
 ``load_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
 the process was down, and a queued or retained message whose expiry elapsed, are dropped then.
 """
@@ -28,6 +32,7 @@ import cattrs
 from broker.core import EXPIRY_NEVER, Broker
 from broker.message import Message
 from broker.persistence import SYNC, Journal, SavedSession
+from schemas.errors import Unavailable
 from schemas.records import BannedEntry, BrokerConfig
 
 log = logging.getLogger("emqgw.state")
@@ -107,6 +112,24 @@ def _msg_load(row) -> Message:
 
 
 _config_converter = cattrs.Converter()
+
+
+class _Commit:
+    """A ``committed`` caller's place among a batch's waiters: resolved when the batch is committed,
+    failed when writing it fails (the broker's own waiters, PUBACKs, are simply never called then)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future) -> None:
+        self.future = future
+
+    def __call__(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def fail(self, why: str) -> None:
+        if not self.future.done():
+            self.future.set_exception(Unavailable(f"the change is made but could not be stored: {why}"))
 
 
 class StateStore:
@@ -264,6 +287,15 @@ class StateStore:
         self.flush()
         self._timer = self._loop.call_later(self.interval, self._periodic)
 
+    async def committed(self) -> None:
+        """Return once everything recorded so far is committed; raise ``Unavailable`` if it cannot be."""
+        if self._thread is None or self._loop is None:
+            raise Unavailable("the broker state is not being written (stopped)")
+        commit = _Commit(self._loop.create_future())
+        self.journal.when_durable(commit)
+        self._schedule()  # in periodic mode too: an answer is not kept waiting for the interval
+        await commit.future
+
     def flush(self) -> None:
         self._scheduled = False
         ops, waiters = self.journal.take()
@@ -289,6 +321,11 @@ class StateStore:
         for cb in waiters:
             cb()
 
+    def _failed(self, waiters: list, why: str) -> None:
+        for cb in waiters:
+            if isinstance(cb, _Commit):
+                cb.fail(why)
+
     # ------------------------------------------------------------------ the writer thread
 
     def _writer(self) -> None:
@@ -309,9 +346,12 @@ class StateStore:
                     waiters.extend(b[1])
             try:
                 self._write(ops)
-            except Exception:
-                # The acknowledgements that waited for this batch are not sent: the clients resend.
+            except Exception as e:
+                # The acknowledgements that waited for this batch are not sent: the clients resend;
+                # the answers over an API that waited for it say it failed.
                 log.exception("%s: writing broker state failed", self.path)
+                if waiters:
+                    self._loop.call_soon_threadsafe(self._failed, waiters, str(e))
             else:
                 if waiters:
                     self._loop.call_soon_threadsafe(self._done, waiters)

@@ -79,6 +79,7 @@ class AccountStore:
         token_ttl: float = TOKEN_TTL,
         clock: Callable[[], float] = time.time,
         cache_ttl: float = CREDENTIAL_CACHE_TTL,
+        synced: bool = False,
     ):
         self.path = str(db_path)
         self._clock = clock
@@ -88,7 +89,7 @@ class AccountStore:
         self._tokens = LoginTokens(token_ttl, clock)
         self._dummy_hash: str | None = None
         self._conn: sqlite3.Connection | None = None
-        self._conn = open_database(self.path, clock)
+        self._conn = open_database(self.path, clock, synced=synced)
 
     @property
     def token_ttl(self) -> float:

@@ -3,7 +3,8 @@
 `pretty`, ETag with If-None-Match (304) and If-Match (412), X-HTTP-Method-Override, `Allow` on every
 answer and 405 for a method the resource lacks, 401 with WWW-Authenticate (the dialect's
 ``authenticate``), 413 above the body limit, 415 for a non-JSON body where JSON is required — each
-error rendered by the dialect in its own envelope, never an HTML page or a traceback.
+error rendered by the dialect in its own envelope, never an HTML page or a traceback. A write
+(POST/PUT/PATCH/DELETE) answers success only once what it changed is committed to disk.
 """
 
 from __future__ import annotations
@@ -68,8 +69,14 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
 
     async def run(ep: Endpoint, request: web.Request) -> web.StreamResponse:
         args, body = await dialect.arguments(request, ep)
+        committed = dialect.ctx.committed
         try:
-            return await ep.handler(Call(request, args, body, dialect.ctx, ep))
+            resp = await ep.handler(Call(request, args, body, dialect.ctx, ep))
+            # A write answers success only once it is committed: user and API key writes commit
+            # before their handler returns, the broker's go through the state store's journal.
+            if ep.method in _MUTATING and resp.status < 400 and committed is not None:
+                await committed()
+            return resp
         except ControlError as e:
             raise dialect.control_error(e, ep) from None
 
