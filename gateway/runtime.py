@@ -22,6 +22,7 @@ from .config import GatewayConfig
 from .features import register_gateway_features
 from .http.context import GatewayContext
 from .http.server import HttpServer
+from .precedence import operator_wins
 from .state_store import StateStore
 
 log = logging.getLogger("emqgw")
@@ -39,10 +40,18 @@ class GatewayRuntime:
         self.accounts = AccountStore(db_path, synced=config.broker.durability == SYNC)
         if config.http.api_key_bootstrap_file:
             self.accounts.bootstrap_api_keys(config.http.api_key_bootstrap_file)
-        # Broker state shares the accounts' database file; configuration changed over an API wins over
-        # the file's, and everything kept is back in the broker before any listener opens.
+        # Broker state shares the accounts' database file; configuration changed over an API outlives a
+        # restart where the operator states nothing else, and everything kept is back in the broker
+        # before any listener opens.
         self.state = StateStore(db_path, config.broker.durability, config.broker.durability_interval_ms)
-        config.broker = self.state.load_config(config.broker)
+        stored = self.state.stored_config()
+        if stored is not None:
+            config.broker, overridden = operator_wins(stored, config.broker, config.stated)
+            if overridden:
+                log.warning(
+                    "stored configuration overridden by the command line, environment or config file: %s",
+                    ", ".join(overridden),
+                )
         self.broker = Broker(config.broker)
         self.state.restore(self.broker)
         self.mqtt = MQTTServer(self.broker)

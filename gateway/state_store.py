@@ -10,7 +10,7 @@ An answer over an API waits for ``committed``: whatever the broker recorded befo
 database, in either mode (an API write is rare, so it is written at once rather than at the next
 interval); a batch that cannot be written fails those answers with ``Unavailable``.
 
-``load_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
+``stored_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
 the process was down, and a queued or retained message whose expiry elapsed, are dropped then.
 """
 
@@ -163,21 +163,19 @@ class StateStore:
 
     # ------------------------------------------------------------------ start: read back
 
-    def load_config(self, file_config: BrokerConfig) -> BrokerConfig:
-        """The configuration last changed over an API, laid over the file's; durability stays the file's."""
+    def stored_config(self) -> BrokerConfig | None:
+        """The configuration last applied over an API, if one was (gateway.precedence weighs it against
+        the operator's)."""
         row = self._read("SELECT doc FROM broker_config WHERE id = 1")
         if not row:
-            return file_config
+            return None
         try:
             data = json.loads(row[0][0])
             known = {f.name for f in attrs.fields(BrokerConfig)}
             data = {k: v for k, v in data.items() if k in known}
-            stored = _config_converter.structure(data, BrokerConfig)
+            return _config_converter.structure(data, BrokerConfig)
         except Exception as e:  # cattrs raises groups of assorted errors
             raise _broken(self.path, f"the stored broker configuration is unreadable ({e})") from None
-        return attrs.evolve(
-            stored, durability=file_config.durability, durability_interval_ms=file_config.durability_interval_ms
-        )
 
     def _read(self, sql: str, args: tuple = ()) -> list:
         try:

@@ -2,7 +2,8 @@
 
 ``<data_dir>/nanomq.json`` keeps what was POSTed (merged), not the whole document: at start it is applied
 over the document derived from the broker's own configuration, so a key nobody POSTed (say the listener
-url) keeps following the command line and the TOML file.
+url) keeps following the command line and the TOML file, and a POSTed key whose broker side the
+operator states at start (a flag, the environment, the file) gives way to it (``gateway.precedence``).
 
 ``update`` validates the whole merged document before anything changes (a bad POST changes nothing),
 maps the keys that have a broker counterpart onto ``BrokerConfig`` and hands it to
@@ -28,6 +29,22 @@ from . import document as docmod
 from .document import DocumentError
 
 log = logging.getLogger("emqgw.v4")
+
+# The document's keys that the broker's configuration holds, by the configuration key they set (a prefix
+# for a listener): at start, a saved POST of one gives way where the operator stated that key
+# (gateway.precedence, as for the broker configuration stored over any API).
+_BROKER_KEYS = {
+    "url": "listeners.tcp.",
+    "tls": "listeners.ssl.",
+    "websocket": "listeners.ws.",
+    "allow_anonymous": "mqtt.allow_anonymous",
+    "msq_len": "mqtt.max_mqueue_len",
+    "max_packet_size": "mqtt.max_packet_size",
+    "client_max_packet_size": "mqtt.client_max_packet_size",
+    "property_size": "mqtt.max_user_property_size",
+    "qos_duration": "mqtt.retry_interval",
+    "keepalive_backoff": "mqtt.keepalive_multiplier",
+}
 
 
 def _listener_addr(listeners, kind: str):
@@ -76,7 +93,7 @@ class NanoSettings:
             saved = docmod.load(self.path)
             if saved is None:
                 return
-            await self.update(saved, persist=False)
+            await self.update(self._not_stated(saved), persist=False)
         # A hand-edited file (or one the broker or the account store now refuses) must not stop the gateway.
         except (DocumentError, InvalidArgument, ValueError) as e:
             log.error("ignoring %s: %s", self.path, e)
@@ -84,6 +101,22 @@ class NanoSettings:
         if "listeners" in self.pending:
             await self.ctx.control.restart()
             self.pending.discard("listeners")
+
+    def _not_stated(self, saved: dict) -> dict:
+        """The saved POSTs without the keys whose broker side the operator stated at start."""
+        if not isinstance(saved, dict):
+            return saved  # refused by update, as any bad document
+        stated = self.ctx.config.stated
+
+        def operators(key: str) -> bool:
+            target = _BROKER_KEYS.get(key)
+            if target is None:
+                return False
+            if target.endswith("."):  # a listener: the operator's when the file gives the set, or any field of it
+                return "listeners" in stated or any(k.startswith(target) for k in stated)
+            return target in stated
+
+        return {k: v for k, v in docmod.from_sections(saved).items() if not operators(k)}
 
     async def update(self, posted: dict, *, persist: bool = True) -> None:
         async with self._lock:
