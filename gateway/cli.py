@@ -52,13 +52,13 @@ def _fail(message: str) -> int:
 def _build_config(args) -> config_mod.GatewayConfig:
     cfg = config_mod.load(args.config)
     if args.node_name:
-        cfg.broker.node_name = args.node_name
+        config_mod.set_node_name(cfg, args.node_name)
     if args.data_dir:
         cfg.data_dir = args.data_dir
     if args.mqtt_port is not None:
-        config_mod.set_listener_port(cfg.broker, "tcp", args.mqtt_port)
+        config_mod.set_listener_port(cfg, "tcp", args.mqtt_port)
     if args.ws_port is not None:
-        config_mod.set_listener_port(cfg.broker, "ws", args.ws_port)
+        config_mod.set_listener_port(cfg, "ws", args.ws_port)
     for key in ("http_port", "v2_port", "v4_port"):
         value = getattr(args, key)
         if value is not None:

@@ -15,6 +15,7 @@ import adapters.v4
 import adapters.v5
 from broker.control import BrokerController
 from broker.core import Broker
+from broker.persistence import SYNC
 from broker.server import MQTTServer
 from schemas.control import BrokerControl
 
@@ -23,6 +24,7 @@ from .config import GatewayConfig
 from .features import register_gateway_features
 from .http.context import GatewayContext
 from .http.server import HttpServer
+from .precedence import operator_wins
 from .state_store import StateStore
 from .upstream.control import UpstreamControl, token_key
 
@@ -36,9 +38,11 @@ def open_accounts(config: GatewayConfig, db_path: str) -> AccountStore:
     """The account store: the data directory's, or in front of an upstream the one every gateway behind
     the load balancer shares (``accounts_db``), its login tokens signed with their common key."""
     up = config.upstream
+    # Users and API keys are committed before their answer; in sync mode, synced to disk as well.
+    synced = config.broker.durability == SYNC
     if up is None:
-        return AccountStore(db_path)
-    return AccountStore(up.accounts_db or db_path, token_key=token_key(up))
+        return AccountStore(db_path, synced=synced)
+    return AccountStore(up.accounts_db or db_path, token_key=token_key(up), synced=synced)
 
 
 class GatewayRuntime:
@@ -58,7 +62,12 @@ class GatewayRuntime:
         else:
             self.upstream = UpstreamControl(up, fallback_node=config.broker.node_name)
             self.control = self.upstream
-        self.ctx = GatewayContext(config=config, control=self.control, accounts=self.accounts)
+        self.ctx = GatewayContext(
+            config=config,
+            control=self.control,
+            accounts=self.accounts,
+            committed=self.embedded and self.embedded.state.committed,
+        )
         register_gateway_features(self.control, self.embedded and self.embedded.broker, self.accounts, config)
         self.dialects = {name: pkg.create_dialect(self.ctx) for name, pkg in ADAPTERS.items()}
         self.http = HttpServer(self.ctx, self.dialects)
@@ -97,10 +106,18 @@ class EmbeddedBroker:
     """The bundled broker with its MQTT listeners, its state on disk and its controller."""
 
     def __init__(self, config: GatewayConfig, db_path: str):
-        # Broker state shares the accounts' database file; configuration changed over an API wins over
-        # the file's, and everything kept is back in the broker before any listener opens.
+        # Broker state shares the accounts' database file; configuration changed over an API outlives a
+        # restart where the operator states nothing else, and everything kept is back in the broker
+        # before any listener opens.
         self.state = StateStore(db_path, config.broker.durability, config.broker.durability_interval_ms)
-        config.broker = self.state.load_config(config.broker)
+        stored = self.state.stored_config()
+        if stored is not None:
+            config.broker, overridden = operator_wins(stored, config.broker, config.stated)
+            if overridden:
+                log.warning(
+                    "stored configuration overridden by the command line, environment or config file: %s",
+                    ", ".join(overridden),
+                )
         self.broker = Broker(config.broker)
         self.state.restore(self.broker)
         self.mqtt = MQTTServer(self.broker)

@@ -6,7 +6,11 @@ lists of operations over (``flush``); the writer thread takes every batch queued
 and commits them in one transaction (group commit), then hands the ``sync``-mode waiters back to the
 loop. In ``periodic`` mode the loop flushes every ``durability_interval_ms`` and at shutdown.
 
-``load_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
+An answer over an API waits for ``committed``: whatever the broker recorded before it is in the
+database, in either mode (an API write is rare, so it is written at once rather than at the next
+interval); a batch that cannot be written fails those answers with ``Unavailable``.
+
+``stored_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
 the process was down, and a queued or retained message whose expiry elapsed, are dropped then.
 """
 
@@ -28,6 +32,7 @@ import cattrs
 from broker.core import EXPIRY_NEVER, Broker
 from broker.message import Message
 from broker.persistence import SYNC, Journal, SavedSession
+from schemas.errors import Unavailable
 from schemas.records import BannedEntry, BrokerConfig
 
 log = logging.getLogger("emqgw.state")
@@ -109,6 +114,24 @@ def _msg_load(row) -> Message:
 _config_converter = cattrs.Converter()
 
 
+class _Commit:
+    """A ``committed`` caller's place among a batch's waiters: resolved when the batch is committed,
+    failed when writing it fails (the broker's own waiters, PUBACKs, are simply never called then)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future) -> None:
+        self.future = future
+
+    def __call__(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def fail(self, why: str) -> None:
+        if not self.future.done():
+            self.future.set_exception(Unavailable(f"the change is made but could not be stored: {why}"))
+
+
 class StateStore:
     def __init__(self, path: str, mode: str = "periodic", interval_ms: int = 100):
         self.path = path
@@ -140,21 +163,19 @@ class StateStore:
 
     # ------------------------------------------------------------------ start: read back
 
-    def load_config(self, file_config: BrokerConfig) -> BrokerConfig:
-        """The configuration last changed over an API, laid over the file's; durability stays the file's."""
+    def stored_config(self) -> BrokerConfig | None:
+        """The configuration last applied over an API, if one was (gateway.precedence weighs it against
+        the operator's)."""
         row = self._read("SELECT doc FROM broker_config WHERE id = 1")
         if not row:
-            return file_config
+            return None
         try:
             data = json.loads(row[0][0])
             known = {f.name for f in attrs.fields(BrokerConfig)}
             data = {k: v for k, v in data.items() if k in known}
-            stored = _config_converter.structure(data, BrokerConfig)
+            return _config_converter.structure(data, BrokerConfig)
         except Exception as e:  # cattrs raises groups of assorted errors
             raise _broken(self.path, f"the stored broker configuration is unreadable ({e})") from None
-        return attrs.evolve(
-            stored, durability=file_config.durability, durability_interval_ms=file_config.durability_interval_ms
-        )
 
     def _read(self, sql: str, args: tuple = ()) -> list:
         try:
@@ -264,6 +285,15 @@ class StateStore:
         self.flush()
         self._timer = self._loop.call_later(self.interval, self._periodic)
 
+    async def committed(self) -> None:
+        """Return once everything recorded so far is committed; raise ``Unavailable`` if it cannot be."""
+        if self._thread is None or self._loop is None:
+            raise Unavailable("the broker state is not being written (stopped)")
+        commit = _Commit(self._loop.create_future())
+        self.journal.when_durable(commit)
+        self._schedule()  # in periodic mode too: an answer is not kept waiting for the interval
+        await commit.future
+
     def flush(self) -> None:
         self._scheduled = False
         ops, waiters = self.journal.take()
@@ -289,6 +319,11 @@ class StateStore:
         for cb in waiters:
             cb()
 
+    def _failed(self, waiters: list, why: str) -> None:
+        for cb in waiters:
+            if isinstance(cb, _Commit):
+                cb.fail(why)
+
     # ------------------------------------------------------------------ the writer thread
 
     def _writer(self) -> None:
@@ -309,9 +344,12 @@ class StateStore:
                     waiters.extend(b[1])
             try:
                 self._write(ops)
-            except Exception:
-                # The acknowledgements that waited for this batch are not sent: the clients resend.
+            except Exception as e:
+                # The acknowledgements that waited for this batch are not sent: the clients resend;
+                # the answers over an API that waited for it say it failed.
                 log.exception("%s: writing broker state failed", self.path)
+                if waiters:
+                    self._loop.call_soon_threadsafe(self._failed, waiters, str(e))
             else:
                 if waiters:
                     self._loop.call_soon_threadsafe(self._done, waiters)

@@ -51,8 +51,12 @@ def damaged(path: str, what: str) -> AccountStoreError:
     )
 
 
-def open_database(path: str, clock: Callable[[], float]) -> sqlite3.Connection:
-    """An autocommit connection to a checked, current database; AccountStoreError when it cannot be used."""
+def open_database(path: str, clock: Callable[[], float], *, synced: bool = False) -> sqlite3.Connection:
+    """An autocommit connection to a checked, current database; AccountStoreError when it cannot be used.
+
+    Every write commits before it returns, so a change whose answer went out survives the process being
+    killed (WAL); ``synced`` has each commit wait for the disk too, so it also survives a power cut (the
+    broker state's ``durability = "sync"``)."""
     try:
         # Created 0600 before SQLite sees it: the file holds password hashes. (SQLite gives the
         # -wal/-shm files the main file's mode.)
@@ -66,7 +70,7 @@ def open_database(path: str, clock: Callable[[], float]) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")  # the first read: "file is not a database" shows here
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL" if synced else "PRAGMA synchronous=NORMAL")
         check = conn.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise damaged(path, f"the account database is damaged ({check})")

@@ -81,9 +81,11 @@ class AccountStore:
         clock: Callable[[], float] = time.time,
         cache_ttl: float = CREDENTIAL_CACHE_TTL,
         token_key: bytes | None = None,
+        synced: bool = False,
     ):
         """``token_key``: sign login tokens with it (``SignedTokens``, for gateways sharing this file
-        behind one load balancer) rather than keep them in this process's memory."""
+        behind one load balancer) rather than keep them in this process's memory. ``synced``: every
+        commit is synced to disk (the broker's ``durability = "sync"``)."""
         self.path = str(db_path)
         self._clock = clock
         self._lock = threading.RLock()
@@ -94,7 +96,7 @@ class AccountStore:
         )
         self._dummy_hash: str | None = None
         self._conn: sqlite3.Connection | None = None
-        self._conn = open_database(self.path, clock)
+        self._conn = open_database(self.path, clock, synced=synced)
 
     @property
     def token_ttl(self) -> float:

@@ -15,7 +15,7 @@ from broker.sys_topics import VERSION
 from . import dialect as d
 from . import home, openapi
 from .dialect import Dialect
-from .manners import make_dispatcher
+from .manners import client_gone, make_dispatcher
 
 
 async def status_response(control, as_json: bool) -> web.Response:
@@ -67,6 +67,17 @@ def _not_found_middleware(dialects: list[Dialect]):
     return not_found
 
 
+@web.middleware
+async def _quiet_when_client_gone(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ConnectionResetError as e:
+        if not client_gone(request, e):
+            raise
+        # Never sent (the connection is closed); it only ends the request without aiohttp's traceback.
+        return web.Response(status=400)
+
+
 def build_app(ctx, dialects: list[Dialect], *, legacy: bool = False) -> web.Application:
     """One listener's application serving the given dialects (plus `/status`).
 
@@ -75,7 +86,7 @@ def build_app(ctx, dialects: list[Dialect], *, legacy: bool = False) -> web.Appl
     """
     limit = ctx.config.http.body_limit
     # aiohttp enforces the same limit on bodies sent without a Content-Length.
-    app = web.Application(client_max_size=limit, middlewares=[_not_found_middleware(dialects)])
+    app = web.Application(client_max_size=limit, middlewares=[_quiet_when_client_gone, _not_found_middleware(dialects)])
     app.router.add_get("/status", status_handler(ctx))
     for dl in dialects:
         mount(app, dl, limit)
