@@ -10,6 +10,7 @@ reason code) becomes a ``schemas.errors`` type in one place, ``refusal_error``.
 """
 
 from .admin import AdminControl
+from .auth import AuthControl
 from .clients import ClientsControl
 from .node import NodeControl
 from .retained import RetainedControl
@@ -20,6 +21,6 @@ __all__ = ["BrokerController"]
 
 
 class BrokerController(
-    NodeControl, ClientsControl, SubscriptionsControl, RoutingControl, RetainedControl, AdminControl
+    NodeControl, ClientsControl, SubscriptionsControl, RoutingControl, RetainedControl, AdminControl, AuthControl
 ):
     """The broker as the adapters see it: one part per area of the interface (``schemas.control``)."""
