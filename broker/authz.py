@@ -42,6 +42,10 @@ CACHE_MAX_SIZE = (1, 1_048_576)  # EMQX: authorization.cache.max_size range
 API_SOURCE = "<api>"  # the source name in the errors of a rules text given over an API
 
 
+# How EMQX names a record's owner in its messages ("User 'u1' already exist").
+_OWNER = {"clientid": "Client", "username": "User", "all": "All"}
+
+
 def _not_found(source_type: str) -> NotFound:
     return NotFound(f"Not found: {source_type}", kind=KIND)
 
@@ -294,7 +298,8 @@ class Authorization:
         check_who(who_type, who)
         found = self.db.get(who_type, who)
         if found is None:
-            raise NotFound(f"no rules for {who_type} {who!r}", kind="authz_rules")
+            # field "who": the record is missing, not the source (the dialects answer the two apart).
+            raise NotFound(f"{_OWNER[who_type]} '{who}' not found", kind="authz_rules", field="who")
         return found
 
     def _compiled(self, rs: AuthzRuleSet) -> tuple:
@@ -302,7 +307,7 @@ class Authorization:
         limit = self.builtin().max_rules
         if len(rs.rules) > limit:
             raise LimitExceeded(
-                f"The rules length of {rs.who_type} {rs.who!r} exceeds the maximum limit.", kind="authz_rules"
+                f"The rules length of {_OWNER[rs.who_type]} '{rs.who}' exceeds the maximum limit.", kind="authz_rules"
             )
         return tuple(compile_rule(r) for r in rs.rules)
 
@@ -311,7 +316,7 @@ class Authorization:
         compiled = [self._compiled(rs) for rs in rule_sets]
         for rs in rule_sets:
             if self.db.get(rs.who_type, rs.who) is not None:
-                raise Conflict(f"{rs.who_type} {rs.who!r} already exist", kind="authz_rules")
+                raise Conflict(f"{_OWNER[rs.who_type]} '{rs.who}' already exist", kind="authz_rules")
         for rs, c in zip(rule_sets, compiled, strict=True):
             self._store(rs, c)
         self._refresh()
