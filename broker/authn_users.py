@@ -9,11 +9,18 @@ What is here is written to the state database by the broker's observers; nothing
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import attrs
 
-from schemas.records import USER_ID_TYPES, MqttUser, MqttUserQuery, PasswordHash
+from schemas.errors import InvalidArgument, LimitExceeded
+from schemas.records import USER_ID_TYPES, ImportResult, MqttUser, MqttUserImport, MqttUserQuery, PasswordHash
+
+from . import authn_hashing
+
+# Rows one import may carry: the import is checked whole before anything is stored, and a bcrypt
+# hash costs ~50 ms, so a larger file would hold the request (or the command) for many minutes.
+MAX_IMPORT_USERS = 10_000
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -110,3 +117,103 @@ class CredentialDatabase:
         ]
         total = None if q.like_user_id is not None else len(matched)
         return [u.record() for u in matched[offset : offset + limit]], total, offset + limit < len(matched)
+
+
+# -- the rules for what goes in, for every door (the APIs, ``emqgw mqtt-users``) ---------------------
+
+
+def _storable(text: str) -> bool:
+    """False for strings the state database cannot store (lone surrogates from a lenient decode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_user_id(user_id_type: str, user_id: str) -> None:
+    if user_id_type not in USER_ID_TYPES:
+        raise InvalidArgument(f"user_id_type must be username or clientid, not {user_id_type!r}", field="user_id_type")
+    if not user_id or not _storable(user_id):
+        raise InvalidArgument("invalid_user_id", field="user_id")
+
+
+def check_password(password: str) -> None:
+    if not password or not _storable(password):
+        raise InvalidArgument("the password must be a non-empty string", field="password")
+
+
+def new_user(
+    user_id_type: str, user_id: str, password: str, algo: PasswordHash, is_superuser: bool, created_at: float
+) -> StoredUser:
+    """A user with ``password`` hashed under ``algo`` (slow for bcrypt and pbkdf2: the caller decides where)."""
+    hashed, salt, used = authn_hashing.hash_password(algo, password)
+    return StoredUser(
+        user_id_type=user_id_type,
+        user_id=user_id,
+        password_hash=hashed,
+        salt=salt,
+        algorithm=used,
+        is_superuser=is_superuser,
+        created_at=created_at,
+    )
+
+
+def check_import(rows: Sequence[MqttUserImport], hashed: bool) -> None:
+    """An import is refused whole: LimitExceeded past MAX_IMPORT_USERS rows, InvalidArgument for a row
+    without its password (hash)."""
+    if len(rows) > MAX_IMPORT_USERS:
+        raise LimitExceeded(f"at most {MAX_IMPORT_USERS} users per import, not {len(rows)}", kind="mqtt_user")
+    field = "password_hash" if hashed else "password"
+    for i, row in enumerate(rows, 1):
+        secret = row.password_hash if hashed else row.password
+        if secret is None or not all(map(_storable, (secret, row.salt, row.user_id))):
+            raise InvalidArgument(f"row {i}: {field} must be a string", field=field)
+
+
+def imported_users(
+    rows: Sequence[MqttUserImport], user_id_type: str, algo: PasswordHash, hashed: bool, now: float
+) -> list[StoredUser]:
+    """The users of checked rows (plain passwords hashed now: slow for bcrypt and pbkdf2); a row without an
+    id has none (it counts as failed)."""
+    out = []
+    for row in rows:
+        if not row.user_id:
+            continue
+        if hashed:
+            assert row.password_hash is not None  # check_import
+            out.append(
+                StoredUser(
+                    user_id_type=user_id_type,
+                    user_id=row.user_id,
+                    password_hash=row.password_hash,
+                    salt=row.salt,
+                    algorithm=attrs.evolve(algo),
+                    is_superuser=row.is_superuser,
+                    created_at=now,
+                )
+            )
+        else:
+            assert row.password is not None
+            out.append(new_user(user_id_type, row.user_id, row.password, algo, row.is_superuser, now))
+    return out
+
+
+def merge_import(
+    total: int, users: Sequence[StoredUser], lookup: Callable[[str, str], StoredUser | None]
+) -> tuple[ImportResult, list[StoredUser]]:
+    """EMQX 5's counts and the users to store: one identical to the stored one is skipped, one that differs
+    overrides it (keeping its creation time)."""
+    result = ImportResult(total=total, failed=total - len(users))
+    save = []
+    for user in users:
+        old = lookup(user.user_id_type, user.user_id)
+        if old is not None:
+            user = attrs.evolve(user, created_at=old.created_at)
+            if old.same_credentials(user):
+                result.skipped += 1
+                continue
+            result.override += 1
+        result.success += 1
+        save.append(user)
+    return result, save

@@ -13,7 +13,7 @@ import time
 
 import attrs
 
-from schemas.errors import InvalidArgument, LimitExceeded, NotFound
+from schemas.errors import InvalidArgument, NotFound
 from schemas.records import (
     USER_ID_TYPES,
     AuthenticatorConfig,
@@ -29,34 +29,9 @@ from schemas.records import (
     Page,
 )
 
-from .. import authn_hashing
+from .. import authn_hashing, authn_users
 from ..authn_users import StoredUser
 from .base import ControlBase
-
-# Rows one import may carry: the import is checked whole before anything is stored, and a bcrypt
-# hash costs ~50 ms, so a larger file would hold the request for many minutes.
-MAX_IMPORT_USERS = 10_000
-
-
-def _text_ok(text: str) -> bool:
-    """False for strings the state database cannot store (lone surrogates from a lenient decode)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_user_id(user_id_type: str, user_id: str) -> None:
-    if user_id_type not in USER_ID_TYPES:
-        raise InvalidArgument(f"user_id_type must be username or clientid, not {user_id_type!r}", field="user_id_type")
-    if not user_id or not _text_ok(user_id):
-        raise InvalidArgument("invalid_user_id", field="user_id")
-
-
-def _check_password(password: str) -> None:
-    if not password or not _text_ok(password):
-        raise InvalidArgument("the password must be a non-empty string", field="password")
 
 
 class AuthControl(ControlBase):
@@ -106,25 +81,16 @@ class AuthControl(ControlBase):
     ) -> StoredUser:
         """A user with ``password`` hashed under the built-in authenticator's algorithm (off the loop when slow)."""
         algo = self.broker.authn.builtin().config.password_hash
+        args = (user_id_type, user_id, password, algo, is_superuser, created_at)
         if authn_hashing.is_slow(algo):
-            hashed, salt, used = await asyncio.to_thread(authn_hashing.hash_password, algo, password)
-        else:
-            hashed, salt, used = authn_hashing.hash_password(algo, password)
-        return StoredUser(
-            user_id_type=user_id_type,
-            user_id=user_id,
-            password_hash=hashed,
-            salt=salt,
-            algorithm=used,
-            is_superuser=is_superuser,
-            created_at=created_at,
-        )
+            return await asyncio.to_thread(authn_users.new_user, *args)
+        return authn_users.new_user(*args)
 
     async def add_mqtt_user(
         self, user_id_type: str, user_id: str, password: str, *, is_superuser: bool = False
     ) -> MqttUser:
-        _check_user_id(user_id_type, user_id)
-        _check_password(password)
+        authn_users.check_user_id(user_id_type, user_id)
+        authn_users.check_password(password)
         authn = self.broker.authn
         authn.require_new_user(user_id_type, user_id)  # before the hash: a refusal costs nothing
         user = await self._stored(user_id_type, user_id, password, is_superuser, time.time())
@@ -140,7 +106,7 @@ class AuthControl(ControlBase):
         if password is None:
             new = attrs.evolve(old, is_superuser=old.is_superuser if is_superuser is None else is_superuser)
         else:
-            _check_password(password)
+            authn_users.check_password(password)
             flag = old.is_superuser if is_superuser is None else is_superuser
             new = await self._stored(user_id_type, user_id, password, flag, old.created_at)
         authn.user(user_id_type, user_id)  # it may have gone while the hash was computed
@@ -151,48 +117,17 @@ class AuthControl(ControlBase):
         self.broker.authn.delete_user(user_id_type, user_id)
 
     async def import_mqtt_users(self, user_id_type: str, rows: list[MqttUserImport], *, hashed: bool) -> ImportResult:
-        if len(rows) > MAX_IMPORT_USERS:
-            raise LimitExceeded(f"at most {MAX_IMPORT_USERS} users per import, not {len(rows)}", kind="mqtt_user")
+        authn_users.check_import(rows, hashed)
         authn = self.broker.authn
         algo = authn.builtin().config.password_hash
-        for i, row in enumerate(rows, 1):
-            secret = row.password_hash if hashed else row.password
-            if secret is None or not _text_ok(secret) or not _text_ok(row.salt) or not _text_ok(row.user_id):
-                field = "password_hash" if hashed else "password"
-                raise InvalidArgument(f"row {i}: {field} must be a string", field=field)
-        result = ImportResult(total=len(rows))
-        now = time.time()
-        users = []
-        for row in rows:
-            if not row.user_id:
-                result.failed += 1
-                continue
-            if hashed:
-                assert row.password_hash is not None  # checked above
-                users.append(
-                    StoredUser(
-                        user_id_type=user_id_type,
-                        user_id=row.user_id,
-                        password_hash=row.password_hash,
-                        salt=row.salt,
-                        algorithm=attrs.evolve(algo),
-                        is_superuser=row.is_superuser,
-                        created_at=now,
-                    )
-                )
-            else:
-                assert row.password is not None
-                users.append(await self._stored(user_id_type, row.user_id, row.password, row.is_superuser, now))
+        args = (rows, user_id_type, algo, hashed, time.time())
+        if authn_hashing.is_slow(algo) and not hashed:
+            users = await asyncio.to_thread(authn_users.imported_users, *args)
+        else:
+            users = authn_users.imported_users(*args)
         authn.builtin()  # still there after the hashing
-        for user in users:
-            old = authn.users.get(user_id_type, user.user_id)
-            if old is not None and old.same_credentials(attrs.evolve(user, created_at=old.created_at)):
-                result.skipped += 1
-                continue
-            if old is not None:
-                result.override += 1
-                user = attrs.evolve(user, created_at=old.created_at)
-            result.success += 1
+        result, save = authn_users.merge_import(len(rows), users, authn.users.get)
+        for user in save:
             authn.save_user(user)
         return result
 
