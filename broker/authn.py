@@ -24,8 +24,8 @@ change to the chain, ``authn.user`` (user) / ``authn.user_deleted`` (user_id_typ
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 
 import attrs
 
@@ -43,12 +43,16 @@ KIND = "authenticator"
 MSG_TYPE_CHANGE = "Change of authentication type is not allowed"
 
 
-@attrs.frozen
 class Credentials:
-    clientid: str
-    username: str | None
-    password: bytes | None
-    peerhost: str
+    """What a CONNECT presents (a plain class: one is made per CONNECT)."""
+
+    __slots__ = ("clientid", "username", "password", "peerhost")
+
+    def __init__(self, clientid: str, username: str | None, password: bytes | None, peerhost: str) -> None:
+        self.clientid = clientid
+        self.username = username
+        self.password = password
+        self.peerhost = peerhost
 
 
 @attrs.frozen
@@ -64,6 +68,14 @@ REFUSE = Verdict(False)
 # What one authenticator answers: a verdict, None ("not mine": ask the next), or either later.
 Answer = Verdict | None
 Pending = Awaitable[Answer]
+
+
+def is_pending(answer: object) -> bool:
+    """Whether an answer is still to come (an awaitable), not a verdict or None; cheaper than
+    ``inspect.isawaitable`` on the CONNECT path."""
+    return answer is not None and answer.__class__ is not Verdict
+
+
 # The account store's check: (username, password, clientid, peerhost) -> bool, or an awaitable of one.
 AccountCheck = Callable[[str | None, bytes | None, str, str], "bool | Awaitable[bool]"]
 
@@ -100,14 +112,11 @@ class BuiltinDatabase(Authenticator):
         self.users = users
 
     def _rows(self, creds: Credentials) -> list[StoredUser]:
-        first = self.config.user_id_type
-        rows = []
-        for kind in (first, *(t for t in USER_ID_TYPES if t != first)):
-            uid = creds.username if kind == "username" else creds.clientid
-            row = self.users.get(kind, uid) if uid is not None else None
-            if row is not None:
-                rows.append(row)
-        return rows
+        get = self.users.get
+        by_name = get("username", creds.username) if creds.username is not None else None
+        by_id = get("clientid", creds.clientid)
+        rows = [by_name, by_id] if self.config.user_id_type == "username" else [by_id, by_name]
+        return [r for r in rows if r is not None]
 
     def check(self, creds: Credentials) -> Answer | Pending:
         rows = self._rows(creds)
@@ -115,8 +124,9 @@ class BuiltinDatabase(Authenticator):
             return None
         if creds.password is None:
             return REFUSE
-        if any(authn_hashing.is_slow(r.algorithm) for r in rows):
-            return asyncio.to_thread(_verify_rows, rows, creds.password)
+        for r in rows:
+            if authn_hashing.is_slow(r.algorithm):
+                return asyncio.to_thread(_verify_rows, rows, creds.password)
         return _verify_rows(rows, creds.password)
 
 
@@ -186,10 +196,11 @@ class AuthnChain:
             if not a.config.enable:
                 continue
             answer = a.check(creds)
-            if inspect.isawaitable(answer):
-                return self._later(a, answer, i, creds)
-            if a.count(answer) is not None:
-                return answer
+            if is_pending(answer):
+                return self._later(a, cast(Pending, answer), i, creds)
+            verdict = cast(Answer, answer)
+            if a.count(verdict) is not None:
+                return verdict
         return None
 
     async def _later(self, a: Authenticator, pending: Pending, i: int, creds: Credentials) -> Answer:
@@ -197,7 +208,7 @@ class AuthnChain:
         if answer is not None:
             return answer
         rest = self._from(i + 1, creds)
-        return await rest if inspect.isawaitable(rest) else rest
+        return await cast(Pending, rest) if is_pending(rest) else cast(Answer, rest)
 
     # ------------------------------------------------------------------ the chain
 

@@ -31,7 +31,7 @@ try:
 except ImportError:  # an optional dependency: bcrypt is refused as not supported without it
     _bcrypt = None  # type: ignore[assignment]
 
-_SIMPLE = {"md5": "md5", "sha": "sha1", "sha256": "sha256", "sha512": "sha512"}
+_SIMPLE = {"md5": hashlib.md5, "sha": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 _MACS = {"sha": "sha1"}  # EMQX's mac_fun name -> hashlib's, where they differ
 SALT_BYTES = 16  # emqx_authn_password_hashing:gen_salt/0: 16 random bytes, hex-encoded
 # emqx_authn_password_hashing: bcrypt salt_rounds 5..10 (the API's range), default 10.
@@ -99,7 +99,7 @@ def _compute(algo: PasswordHash, password: bytes, salt: str) -> str:
     if algo.name == "pbkdf2":
         mac = _MACS.get(algo.mac_fun, algo.mac_fun)
         return hashlib.pbkdf2_hmac(mac, password, salt.encode(), algo.iterations, algo.dk_length).hex()
-    return hashlib.new(_SIMPLE[algo.name], _salted(algo, password, salt)).hexdigest()
+    return _SIMPLE[algo.name](_salted(algo, password, salt)).hexdigest()
 
 
 def hash_password(algo: PasswordHash, password: str) -> tuple[str, str, PasswordHash]:

@@ -23,10 +23,9 @@ applies the rules the MQTT door applies and tells the observers (``observe``) wi
 from __future__ import annotations
 
 import bisect
-import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -36,7 +35,7 @@ from . import packets as pk
 from .acl import parse_acl, read_acl_text
 from .admission import ClientIdentity, Identity, Refusal, admit
 from .alarms import AlarmBook
-from .authn import AccountCheck, Answer, AuthnChain, Credentials
+from .authn import AccountCheck, Answer, AuthnChain, Credentials, is_pending
 from .authz import Authorization
 from .bans import BanList, ban_matches
 from .channel import Channel
@@ -211,11 +210,11 @@ class Broker:
             m["authentication.failure"] += 1
             return ReasonCode.NOT_AUTHORIZED
         answer = self.authn.authenticate(Credentials(ch.clientid, p.username, p.password, ch.peerhost))
-        if not inspect.isawaitable(answer):
-            return self._settle(ch, answer)
+        if not is_pending(answer):
+            return self._settle(ch, cast(Answer, answer))
         if self.spawn is None:
             raise RuntimeError("a deferred authenticator needs a shell that sets Broker.spawn")
-        self.spawn(self._settle_later(ch, answer), ch.auth_result)
+        self.spawn(self._settle_later(ch, cast(Awaitable[Answer], answer)), ch.auth_result)
         return DEFERRED
 
     def _settle(self, ch: Channel, answer: Answer) -> int:
