@@ -12,8 +12,9 @@ dir) and configured over `/api/v5` between phases:
                   hash shared by every user: the check costs the same whatever the hash)
   publish/none    p2p (10 publisher/subscriber pairs, broker_throughput.py's generator), no rules
   publish/rules   the same with 100 rules in the built-in database's record for all clients, the
-                  one that allows the benchmark's topics last (a cache miss walks all 100)
-  publish/nocache the same rules with the authorization cache off (for the record)
+                  one that allows the benchmark's topics last
+  publish/nocache the same rules with the authorization cache off: every PUBLISH is a cache miss,
+                  which the record's first-level index keeps to a few rule tests (for the record)
 
 The CONNECT generator is one thread and one epoll loop keeping --concurrency handshakes in flight:
 non-blocking connect, CONNECT (MQTT 3.1.1, clean session), CONNACK checked (a refusal is an error),

@@ -7,6 +7,10 @@ A rule is EMQX 5's: a topic (``eq <filter>`` for the literal; ``${clientid}`` / 
 messages (None: both). A check asks the client's client-id record, then its username record, then the
 one for all; within a record the first rule that matches decides. Topics match as in the ACL file
 (``broker.acl``: the same placeholders, ``$share`` prefixes and coverage of a subscription filter).
+
+A record indexes its rules by the literal first level of their topic, so a check (a cache miss) tries
+only the rules that could match the request's first level, plus those whose first level is a wildcard,
+a placeholder or an ``eq`` literal, in their order: a record of EMQX's 100 rules costs a few rule tests.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import attrs
 from schemas.errors import InvalidArgument
 from schemas.records import AUTHZ_ACTIONS, AUTHZ_WHO_TYPES, AuthzRule, AuthzRuleSet
 
-from .acl import ALL, PUBLISH, AclSyntaxError, ClientFacts, Topic, compile_topic
+from .acl import ALL, PUBLISH, AclSyntaxError, ClientFacts, Topic, TopicFilter, compile_topic
 
 PERMISSIONS = ("allow", "deny")
 QOS_LEVELS = frozenset((0, 1, 2))
@@ -42,6 +46,47 @@ class CompiledRule:
         if action == PUBLISH and self.retain is not None and self.retain != retain:
             return False
         return self.topic.matches(client, action, topic, real)
+
+    @property
+    def first_level(self) -> str | None:
+        """The literal first level every topic this rule matches starts with; None when it has none."""
+        t = self.topic
+        if not isinstance(t, TopicFilter):
+            return None  # an eq literal: compared whole
+        head = t.filter if t.parts is None else t.parts[0]
+        if not isinstance(head, str) or (t.parts is not None and "/" not in head):
+            return None  # a placeholder in the first level
+        first = head.partition("/")[0]
+        return None if first in ("+", "#") else first
+
+
+class _Record:
+    """One record's rules, compiled and indexed by their first level (see the module docstring)."""
+
+    __slots__ = ("rules", "compiled", "by_level", "anywhere")
+
+    def __init__(self, rules: list[AuthzRule], compiled: tuple[CompiledRule, ...]) -> None:
+        self.rules = rules
+        self.compiled = compiled
+        self.by_level: dict[str, list[int]] = {}
+        self.anywhere: list[int] = []
+        for i, rule in enumerate(compiled):
+            first = rule.first_level
+            if first is None:
+                self.anywhere.append(i)
+            else:
+                self.by_level.setdefault(first, []).append(i)
+
+    def candidates(self, first: str) -> list[CompiledRule]:
+        hits = self.by_level.get(first)
+        if not hits:
+            order = self.anywhere
+        elif not self.anywhere:
+            order = hits
+        else:
+            order = sorted(hits + self.anywhere)
+        compiled = self.compiled
+        return [compiled[i] for i in order]
 
 
 def compile_rule(rule: AuthzRule) -> CompiledRule:
@@ -68,7 +113,7 @@ def check_who(who_type: str, who: str) -> None:
 
 class RuleDatabase:
     def __init__(self) -> None:
-        self._records: dict[tuple[str, str], tuple[list[AuthzRule], tuple[CompiledRule, ...]]] = {}
+        self._records: dict[tuple[str, str], _Record] = {}
         self._sorted: dict[str, list[str]] = {"clientid": [], "username": []}
 
     def __len__(self) -> int:
@@ -79,13 +124,13 @@ class RuleDatabase:
         found = self._records.get((who_type, who))
         if found is None:
             return None
-        return AuthzRuleSet(who_type=who_type, who=who, rules=[attrs.evolve(r) for r in found[0]])
+        return AuthzRuleSet(who_type=who_type, who=who, rules=[attrs.evolve(r) for r in found.rules])
 
     def put(self, rule_set: AuthzRuleSet, compiled: tuple[CompiledRule, ...]) -> None:
         key = (rule_set.who_type, rule_set.who)
         if key not in self._records and rule_set.who_type != "all":
             bisect.insort(self._sorted[rule_set.who_type], rule_set.who)
-        self._records[key] = ([attrs.evolve(r) for r in rule_set.rules], compiled)
+        self._records[key] = _Record([attrs.evolve(r) for r in rule_set.rules], compiled)
 
     def delete(self, who_type: str, who: str) -> bool:
         if self._records.pop((who_type, who), None) is None:
@@ -129,11 +174,12 @@ class RuleDatabase:
         if client.username is not None:
             keys.append(("username", client.username))
         keys.append(("all", ""))
+        first = real.partition("/")[0]
         for key in keys:
             found = records.get(key)
             if found is None:
                 continue
-            for rule in found[1]:
+            for rule in found.candidates(first):
                 if rule.matches(client, action, topic, real, qos, retain):
                     return rule.permission
         return None

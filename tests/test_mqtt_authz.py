@@ -215,3 +215,35 @@ def test_subscribe_rules_cover_shared_filters(broker):
     assert [rc.value for rc in c.subscribe("$share/g/secret/x", 1)] == [0x87]
     assert [rc.value for rc in c.subscribe("open/x", 1)] == [1]
     wait_for(lambda: broker.metric("authorization.deny") == 1)
+
+
+def test_the_first_level_index_keeps_the_rules_order():
+    """A record tries only the rules a request's first level can meet, but still in the record's order."""
+    from broker.acl import ClientFacts
+    from broker.authz_rules import RuleDatabase, compile_rule
+
+    db = RuleDatabase()
+    record = rules(
+        "all",
+        "",
+        allow("a/#", action="all"),
+        deny("+/x"),
+        deny("a/x"),
+        allow("${clientid}/#"),
+        allow("eq #", action="subscribe"),
+        deny("#", action="all"),
+    )
+    db.put(record, tuple(compile_rule(r) for r in record.rules))
+    me = ClientFacts("me", None, "127.0.0.1")
+
+    def check(action, topic):
+        real = topic.split("/", 2)[2] if topic.startswith("$share/") else topic
+        return db.check(me, action, topic, real, 1, False)
+
+    assert check("publish", "a/x") == "allow"  # a/# comes before +/x and a/x
+    assert check("publish", "b/x") == "deny"
+    assert check("publish", "me/1") == "allow"
+    assert check("publish", "you/1") == "deny"
+    assert check("subscribe", "#") == "allow"  # the eq literal, indexed nowhere
+    assert check("subscribe", "+/y") == "deny"
+    assert check("subscribe", "$share/g/a/b") == "allow"
