@@ -112,9 +112,9 @@ class BuiltinDatabase(Authenticator):
         self.users = users
 
     def _rows(self, creds: Credentials) -> list[StoredUser]:
-        get = self.users.get
-        by_name = get("username", creds.username) if creds.username is not None else None
-        by_id = get("clientid", creds.clientid)
+        tables = self.users.by_type
+        by_name = tables["username"].get(creds.username) if creds.username is not None else None
+        by_id = tables["clientid"].get(creds.clientid)
         rows = [by_name, by_id] if self.config.user_id_type == "username" else [by_id, by_name]
         return [r for r in rows if r is not None]
 

@@ -53,67 +53,67 @@ class StoredUser:
 
 class CredentialDatabase:
     def __init__(self) -> None:
-        self._users: dict[tuple[str, str], StoredUser] = {}
+        # One table per id type, keyed by the id alone: a CONNECT's lookups hash no tuples.
+        self.by_type: dict[str, dict[str, StoredUser]] = {t: {} for t in USER_ID_TYPES}
         self._sorted: dict[str, list[str]] = {t: [] for t in USER_ID_TYPES}
 
     def __len__(self) -> int:
-        return len(self._users)
+        return sum(len(t) for t in self.by_type.values())
 
     def count(self, user_id_type: str) -> int:
         return len(self._sorted[user_id_type])
 
     def get(self, user_id_type: str, user_id: str) -> StoredUser | None:
-        return self._users.get((user_id_type, user_id))
+        return self.by_type[user_id_type].get(user_id)
 
     def put(self, user: StoredUser) -> bool:
         """Add or replace; True when the user is new."""
-        key = (user.user_id_type, user.user_id)
-        new = key not in self._users
-        self._users[key] = user
+        table = self.by_type[user.user_id_type]
+        new = user.user_id not in table
+        table[user.user_id] = user
         if new:
             bisect.insort(self._sorted[user.user_id_type], user.user_id)
         return new
 
     def delete(self, user_id_type: str, user_id: str) -> bool:
-        if self._users.pop((user_id_type, user_id), None) is None:
+        if self.by_type[user_id_type].pop(user_id, None) is None:
             return False
         ids = self._sorted[user_id_type]
         del ids[bisect.bisect_left(ids, user_id)]
         return True
 
     def clear(self) -> None:
-        self._users.clear()
+        for table in self.by_type.values():
+            table.clear()
         for ids in self._sorted.values():
             ids.clear()
 
     def load(self, users: Iterable[StoredUser]) -> None:
         """Replace everything at once (a restore), sorting once instead of once per user."""
-        self._users = {(u.user_id_type, u.user_id): u for u in users}
-        self._sorted = {t: [] for t in USER_ID_TYPES}
-        for t, uid in self._users:
-            self._sorted[t].append(uid)
-        for ids in self._sorted.values():
-            ids.sort()
+        self.clear()
+        for u in users:
+            self.by_type[u.user_id_type][u.user_id] = u
+        for t, table in self.by_type.items():
+            self._sorted[t] = sorted(table)
 
     def users(self) -> Iterator[StoredUser]:
-        return iter(self._users.values())
+        for table in self.by_type.values():
+            yield from table.values()
 
     def query(self, q: MqttUserQuery, offset: int, limit: int) -> tuple[list[MqttUser], int | None, bool]:
         """One page in ascending id order (EMQX's order): (rows, total or None with a substring filter, hasnext)."""
+        table = self.by_type[q.user_id_type]
         ids = self._sorted[q.user_id_type]
         if q.user_id is not None:
-            ids = [q.user_id] if self.get(q.user_id_type, q.user_id) is not None else []
+            ids = [q.user_id] if q.user_id in table else []
         if q.like_user_id is None and q.is_superuser is None:
-            return (
-                [self._users[(q.user_id_type, u)].record() for u in ids[offset : offset + limit]],
-                len(ids),
-                offset + limit < len(ids),
-            )
+            rows = [table[u].record() for u in ids[offset : offset + limit]]
+            return rows, len(ids), offset + limit < len(ids)
         matched = [
-            self._users[(q.user_id_type, u)]
+            table[u]
             for u in ids
             if (q.like_user_id is None or q.like_user_id in u)
-            and (q.is_superuser is None or self._users[(q.user_id_type, u)].is_superuser == q.is_superuser)
+            and (q.is_superuser is None or table[u].is_superuser == q.is_superuser)
         ]
         total = None if q.like_user_id is not None else len(matched)
         return [u.record() for u in matched[offset : offset + limit]], total, offset + limit < len(matched)
