@@ -311,7 +311,7 @@ async def user_id_type(call: Call) -> str:
     ),
     responses={200: {"schema": envelope_schema(USER)}, 400: {"description": "BAD_REQUEST"}, **NOT_FOUND},
 )
-async def list_users(call: Call) -> web.Response:
+async def list_mqtt_users(call: Call) -> web.Response:
     args = call.args
     pr = page_request(args)
     query = MqttUserQuery(
@@ -336,7 +336,7 @@ async def list_users(call: Call) -> web.Response:
     },
     errors=BAD_USER_ID,
 )
-async def create_user(call: Call) -> web.Response:
+async def create_mqtt_user(call: Call) -> web.Response:
     b = call.body
     user = await call.control.add_mqtt_user(
         await user_id_type(call), b["user_id"], b["password"], is_superuser=b["is_superuser"]
@@ -350,7 +350,7 @@ async def create_user(call: Call) -> web.Response:
     params=(ID, USER_ID),
     responses={200: {"schema": USER}, 400: {"description": "BAD_REQUEST"}, **NOT_FOUND},
 )
-async def get_user(call: Call) -> web.Response:
+async def get_mqtt_user(call: Call) -> web.Response:
     return Dialect.json(user_doc(await call.control.get_mqtt_user(await user_id_type(call), call.args["user_id"])))
 
 
@@ -361,7 +361,7 @@ async def get_user(call: Call) -> web.Response:
     body=USER_UPDATE,
     responses={200: {"schema": USER}, 400: {"description": "BAD_REQUEST"}, **NOT_FOUND},
 )
-async def update_user(call: Call) -> web.Response:
+async def update_mqtt_user(call: Call) -> web.Response:
     b = call.body
     user = await call.control.update_mqtt_user(
         await user_id_type(call), call.args["user_id"], password=b["password"], is_superuser=b["is_superuser"]
@@ -375,7 +375,7 @@ async def update_user(call: Call) -> web.Response:
     params=(ID, USER_ID),
     responses={**NONE, 400: {"description": "BAD_REQUEST"}, **NOT_FOUND},
 )
-async def delete_user(call: Call) -> web.Response:
+async def delete_mqtt_user(call: Call) -> web.Response:
     await call.control.delete_mqtt_user(await user_id_type(call), call.args["user_id"])
     return web.Response(status=204)
 
