@@ -2,7 +2,6 @@
 settings and an edited ACL text made over HTTP, a crash, a restart, and MQTT clients that meet the
 same verdicts."""
 
-import base64
 import json
 import signal
 import sqlite3
@@ -43,16 +42,6 @@ class Gw:
         with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
             text = r.read()
         return json.loads(text) if text else None
-
-    def v4(self, method, path, body=None):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.http}/api/v4{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-        )
-        req.add_header("Authorization", "Basic " + base64.b64encode(b"admin:public").decode())
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
-            return json.loads(r.read())
 
     def connack(self, **kw):
         c = Client(self, v5=True, connect=False, **kw)
