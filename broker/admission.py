@@ -54,8 +54,8 @@ class Refusal:
     topic: str
 
 
-# Answers whether ``who`` may subscribe to ``topic`` (``Broker.authorize``).
-Authorize = Callable[[Identity, str, str], bool]
+# Answers whether ``who`` may (action) ``topic`` at a QoS, retained or not (``Broker.authorize``).
+Authorize = Callable[[Identity, str, str, int, bool], bool]
 
 
 def admit(
@@ -105,7 +105,7 @@ def _admit_one(
         return Refusal(
             ReasonCode.TOPIC_FILTER_INVALID, f"topic filter {f!r} has more than {cfg.max_topic_levels} levels", f
         )
-    if not authorize(who, "subscribe", f):
+    if not authorize(who, "subscribe", f, req.qos, False):
         return Refusal(ReasonCode.NOT_AUTHORIZED, f"not authorized to subscribe to {f!r}", f)
     limit = cfg.max_subscriptions
     if limit and f not in s.subscriptions and f not in added:

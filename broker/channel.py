@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import packets as pk
+from .authz_cache import AuthzCache
 from .codec import Decoder, encode, encode_publish, patch_publish
 from .constants import MQTT_5, Deferred, ReasonCode
 from .errors import MQTTError, protocol_error
@@ -84,6 +85,8 @@ class Channel:
         "_held",
         "_deferred",
         "_acks_waiting",
+        "is_superuser",
+        "authz_cache",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
@@ -136,6 +139,10 @@ class Channel:
         # Acknowledgements held until the durability journal's batch is on disk (``sync`` mode);
         # while any is held, later ones queue behind it so that acknowledgements keep their order.
         self._acks_waiting = 0
+        # Set by authentication (a superuser skips authorization); the authorizer's verdicts for this
+        # connection (``broker.authz_cache``), created on its first check.
+        self.is_superuser = False
+        self.authz_cache: AuthzCache | None = None
 
     # ------------------------------------------------------------------ input
 
@@ -476,9 +483,11 @@ class Channel:
             if not v5:
                 raise
             return self._ack_publish(p, ReasonCode.TOPIC_NAME_INVALID)
-        if not broker.authorize(self, "publish", topic):
+        if not broker.authorize(self, "publish", topic, qos, p.retain):
             m["packets.publish.auth_error"] += 1
             self.recv_dropped += 1
+            if broker.authz.disconnect_on_deny:
+                return self.close(ReasonCode.NOT_AUTHORIZED)
             return self._ack_publish(p, ReasonCode.NOT_AUTHORIZED)
         if qos == 2:
             s = self.session

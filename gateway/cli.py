@@ -16,7 +16,7 @@ from pathlib import Path
 
 from broker.acl import AclSyntaxError
 
-from . import cli_accounts, cli_migrate
+from . import cli_accounts, cli_migrate, cli_mqtt_users
 from . import config as config_mod
 from .accounts import AccountStoreError
 from .runtime import GatewayRuntime
@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dashboard-dir", metavar="DIR", help="a built EMQ 2.3 dashboard to serve at /")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     cli_accounts.add_parsers(sub)
+    cli_mqtt_users.add_parsers(sub)
     cli_migrate.add_parsers(sub)
     return p
 
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         return uvloop.run(_serve(cfg))
     if args.command in cli_migrate.COMMANDS:
         return cli_migrate.run(args)
+    if args.command == cli_mqtt_users.COMMAND:
+        return cli_mqtt_users.run(args)
     return cli_accounts.run(args)
 
 

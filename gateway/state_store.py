@@ -35,6 +35,8 @@ from broker.persistence import SYNC, Journal, SavedSession
 from schemas.errors import Unavailable
 from schemas.records import BannedEntry, BrokerConfig
 
+from . import auth_state
+
 log = logging.getLogger("emqgw.state")
 
 SCHEMA = """
@@ -155,6 +157,9 @@ class StateStore:
             conn.executescript(SCHEMA)
             for table in ("broker_config", "broker_banned", "broker_retained", "broker_sessions", "broker_queue"):
                 conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            conn.executescript(auth_state.SCHEMA)
+            for table in auth_state.TABLES:
+                conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         except sqlite3.Error as e:
             if conn is not None:
                 conn.close()
@@ -194,6 +199,7 @@ class StateStore:
             raise _broken(self.path, f"the broker state is damaged ({e!r})") from e
         broker.attach_journal(self.journal)
         broker.observe(self._on_event)
+        broker.observe(self._on_auth_event)
 
     def _restore(self, broker: Broker, now: float) -> None:
         bans = []
@@ -237,6 +243,7 @@ class StateStore:
             elif not msg.expired(now):
                 saved.queued.append(d)
         broker.restore(bans=bans, retained=retained, sessions=sessions.values())
+        self._restore_auth(broker)
         self.journal.saved.update(sessions)
         if gone:
             self._write([("drop", cid) for cid in gone])
@@ -260,6 +267,23 @@ class StateStore:
         else:
             return
         # Changes made over an API are rare: written now, not at the next interval.
+        if self._loop is not None:
+            self._schedule()
+
+    def _restore_auth(self, broker: Broker) -> None:
+        try:
+            auth_state.restore(self._read, broker)
+        except StateStoreError:
+            raise
+        except Exception as e:  # cattrs raises groups of assorted errors; the broker's rules a ControlError
+            raise _broken(self.path, f"the stored MQTT authentication state is unusable ({e!r})") from None
+
+    def _on_auth_event(self, event: str, **data) -> None:
+        op = auth_state.operation(event, data)
+        if op is None:
+            return
+        self.journal.record(op)
+        # Written now, as bans are: these are the operator's changes.
         if self._loop is not None:
             self._schedule()
 
@@ -459,4 +483,5 @@ _APPLY = {
     "unban": _op_unban,
     "bans_clear": _op_bans_clear,
     "config": _op_config,
+    **auth_state.OPS,
 }

@@ -20,14 +20,24 @@ from typing import Protocol
 from .errors import ControlError
 from .records import (
     Alarm,
+    AuthenticatorConfig,
+    AuthStatus,
+    AuthzCacheEntry,
+    AuthzRuleSet,
+    AuthzSettings,
+    AuthzSource,
     BannedEntry,
     BrokerConfig,
     ClientInfo,
     ClientQuery,
     Feature,
+    ImportResult,
     ListenerConfig,
     ListenerInfo,
     MetricsSnapshot,
+    MqttUser,
+    MqttUserImport,
+    MqttUserQuery,
     NodeInfo,
     Page,
     PublishRequest,
@@ -217,3 +227,117 @@ class BrokerControl(Protocol):
 
     async def start(self) -> None: ...
     async def restart(self) -> None: ...
+
+    # --- MQTT authentication: the authenticator chain ---
+    async def authenticators(self) -> list[AuthenticatorConfig]:
+        """In chain order."""
+
+    async def get_authenticator(self, authenticator_id: str) -> AuthenticatorConfig:
+        """NotFound (kind "authenticator")."""
+
+    async def create_authenticator(self, config: AuthenticatorConfig) -> AuthenticatorConfig:
+        """Appended to the chain. Conflict for an id in use; NotSupported for a mechanism, backend or hash
+        this broker lacks; InvalidArgument (``field`` names the setting)."""
+
+    async def update_authenticator(self, authenticator_id: str, config: AuthenticatorConfig) -> AuthenticatorConfig:
+        """The whole configuration. NotFound; InvalidArgument (field "backend") if its type would change."""
+
+    async def delete_authenticator(self, authenticator_id: str) -> None:
+        """NotFound. The built-in database's users go with it."""
+
+    async def move_authenticator(self, authenticator_id: str, position: str) -> None:
+        """``front`` | ``rear`` | ``before:<id>`` | ``after:<id>``; NotFound (id or target), InvalidArgument."""
+
+    async def order_authenticators(self, ids: list[str]) -> None:
+        """Every id, once, in the new order; InvalidArgument (field "order") naming unknown and missing ones."""
+
+    async def authenticator_status(self, authenticator_id: str) -> AuthStatus: ...
+
+    # --- MQTT authentication: the built-in credential database ---
+    # Every call needs the built-in database authenticator: NotFound (kind "authenticator") without it.
+    async def list_mqtt_users(self, query: MqttUserQuery, *, offset: int, limit: int) -> Page[MqttUser]:
+        """Ascending by id; ``total`` None with ``like_user_id``."""
+
+    async def get_mqtt_user(self, user_id_type: str, user_id: str) -> MqttUser:
+        """NotFound (kind "mqtt_user")."""
+
+    async def add_mqtt_user(
+        self, user_id_type: str, user_id: str, password: str, *, is_superuser: bool = False
+    ) -> MqttUser:
+        """Hashed under the built-in authenticator's algorithm. Conflict (kind "mqtt_user"); InvalidArgument
+        (field "user_id" or "password") for an empty one."""
+
+    async def update_mqtt_user(
+        self, user_id_type: str, user_id: str, *, password: str | None = None, is_superuser: bool | None = None
+    ) -> MqttUser:
+        """None keeps what the user has. NotFound."""
+
+    async def delete_mqtt_user(self, user_id_type: str, user_id: str) -> None:
+        """NotFound."""
+
+    async def import_mqtt_users(self, user_id_type: str, rows: list[MqttUserImport], *, hashed: bool) -> ImportResult:
+        """Plain passwords, or (``hashed``) hashes and salts under the authenticator's algorithm. A user with
+        the same id is replaced (``override``) unless nothing would change (``skipped``); a row without an
+        id is ``failed``. Checked whole first: InvalidArgument for a row without its password (hash),
+        LimitExceeded for too many rows; then nothing is stored."""
+
+    # --- MQTT authorization: settings and sources ---
+    async def authz_settings(self) -> AuthzSettings: ...
+    async def set_authz_settings(self, settings: AuthzSettings) -> AuthzSettings:
+        """InvalidArgument (field names the setting); the settings in force after."""
+
+    async def authz_sources(self) -> list[AuthzSource]:
+        """In check order; the file source with the rules text in force."""
+
+    async def get_authz_source(self, source_type: str) -> AuthzSource:
+        """NotFound (kind "authz_source")."""
+
+    async def create_authz_source(self, source: AuthzSource) -> None:
+        """Put first. Conflict (one per type); NotSupported (a type this broker lacks); InvalidArgument (a file
+        text that does not parse: the message names the line)."""
+
+    async def update_authz_source(self, source_type: str, source: AuthzSource) -> None:
+        """NotFound; InvalidArgument ("Type mismatch", a bad rules text: the old rules stay in force)."""
+
+    async def delete_authz_source(self, source_type: str) -> None:
+        """NotFound. The built-in database keeps its rules (``purge_authz_rules`` drops them)."""
+
+    async def move_authz_source(self, source_type: str, position: str) -> None:
+        """As ``move_authenticator``."""
+
+    async def order_authz_sources(self, types: list[str]) -> None:
+        """As ``order_authenticators``."""
+
+    async def authz_source_status(self, source_type: str) -> AuthStatus: ...
+
+    # --- MQTT authorization: the built-in rule database ---
+    # Every call needs the built_in_database source: NotFound (kind "authz_source") without it.
+    async def list_authz_rules(
+        self, who_type: str, *, like: str | None = None, offset: int, limit: int
+    ) -> Page[AuthzRuleSet]:
+        """Records of one ``who_type`` ascending by name (``total`` None with ``like``, a substring)."""
+
+    async def get_authz_rules(self, who_type: str, who: str) -> AuthzRuleSet:
+        """NotFound (kind "authz_rules")."""
+
+    async def add_authz_rules(self, rule_sets: list[AuthzRuleSet]) -> None:
+        """New records, all or none: Conflict (kind "authz_rules") if one exists; InvalidArgument (field
+        "rules") for a bad rule; LimitExceeded past ``max_rules`` rules in a record."""
+
+    async def put_authz_rules(self, rule_set: AuthzRuleSet) -> None:
+        """Create or replace one record; errors as ``add_authz_rules`` but no Conflict."""
+
+    async def delete_authz_rules(self, who_type: str, who: str) -> None:
+        """NotFound (kind "authz_rules")."""
+
+    async def purge_authz_rules(self) -> None:
+        """Drop every record; InvalidArgument unless the source is disabled."""
+
+    # --- MQTT authorization: per-connection caches ---
+    async def authz_cache(self, clientid: str) -> list[AuthzCacheEntry]:
+        """A connected client's cached verdicts; NotFound (kind "client") if it is not connected."""
+
+    async def clean_authz_cache(self, clientid: str, topic: str | None = None) -> None:
+        """Drop a connected client's cache, or only its entries for ``topic``. NotFound (kind "client")."""
+
+    async def clean_all_authz_caches(self) -> None: ...

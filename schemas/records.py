@@ -470,3 +470,155 @@ class MetricsSnapshot:
 class StatsSnapshot:
     node: str
     stats: dict[str, int]
+
+
+# --- MQTT authentication ------------------------------------------------------------------------
+
+# EMQX 5's password_hash_algorithm names; the simple ones take a salt position.
+HASH_ALGORITHMS = ("plain", "md5", "sha", "sha256", "sha512", "bcrypt", "pbkdf2")
+SALT_POSITIONS = ("disable", "prefix", "suffix")
+PBKDF2_MACS = ("md4", "md5", "ripemd160", "sha", "sha224", "sha256", "sha384", "sha512")
+# What the built-in database keys its users by: EMQX 5's user_id_type, EMQX 4's two tables.
+USER_ID_TYPES = ("username", "clientid")
+# Authenticator backends this broker has: EMQX's built-in database, and the gateway's dashboard accounts.
+AUTHN_BACKENDS = ("built_in_database", "dashboard_accounts")
+
+
+@attrs.define(slots=True, kw_only=True)
+class PasswordHash:
+    """How passwords are hashed (EMQX 5's ``password_hash_algorithm``); fields a name does not use are ignored."""
+
+    name: str = "sha256"
+    salt_position: str = "prefix"  # plain | md5 | sha | sha256 | sha512
+    salt_rounds: int = 10  # bcrypt, 5..10
+    mac_fun: str = "sha256"  # pbkdf2
+    iterations: int = 4096  # pbkdf2
+    dk_length: int | None = None  # pbkdf2; None: the MAC's output length
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthenticatorConfig:
+    """One authenticator of the chain; its id is EMQX's ``<mechanism>:<backend>``."""
+
+    mechanism: str = "password_based"
+    backend: str = "built_in_database"
+    enable: bool = True
+    # built_in_database only.
+    user_id_type: str = "username"
+    password_hash: PasswordHash = attrs.field(factory=PasswordHash)
+
+    @property
+    def id(self) -> str:
+        return f"{self.mechanism}:{self.backend}"
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthStatus:
+    """An authenticator's or an authorization source's counters (EMQX's ``metrics``) and rates (per second)."""
+
+    status: str  # "connected": both backends are in-process
+    counts: dict[str, int]  # authn: total success failed nomatch; authz: total allow deny nomatch ignore
+    rate: float = 0.0
+    rate_max: float = 0.0
+    rate_last5m: float = 0.0
+
+
+@attrs.define(slots=True, kw_only=True)
+class MqttUser:
+    """A user of the built-in credential database as every dialect shows it (never its hash)."""
+
+    user_id: str
+    user_id_type: str
+    is_superuser: bool = False
+    created_at: float = 0.0
+
+
+@attrs.define(slots=True, kw_only=True)
+class MqttUserQuery:
+    user_id_type: str = "username"
+    user_id: str | None = None  # exact
+    like_user_id: str | None = None  # case-sensitive substring
+    is_superuser: bool | None = None
+
+    @property
+    def exact_only(self) -> bool:
+        return self.like_user_id is None
+
+
+@attrs.define(slots=True, kw_only=True)
+class MqttUserImport:
+    """One row of an import: a plain password, or (hashed import) a hash and salt under the authenticator's
+    algorithm."""
+
+    user_id: str
+    password: str | None = None
+    password_hash: str | None = None
+    salt: str = ""
+    is_superuser: bool = False
+
+
+@attrs.define(slots=True, kw_only=True)
+class ImportResult:
+    total: int = 0
+    success: int = 0
+    override: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+# --- MQTT authorization -------------------------------------------------------------------------
+
+AUTHZ_SOURCE_TYPES = ("file", "built_in_database")
+# Whose rules a built-in database record holds; "all" has one record, with who "".
+AUTHZ_WHO_TYPES = ("clientid", "username", "all")
+AUTHZ_ACTIONS = ("publish", "subscribe", "all")
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzSettings:
+    """EMQX 5's ``authorization`` settings; ``no_match`` is ``BrokerConfig.acl_no_match``."""
+
+    no_match: str = "allow"
+    deny_action: str = "ignore"  # ignore | disconnect (a denied PUBLISH ends the connection)
+    cache_enable: bool = True
+    cache_max_size: int = 32
+    cache_ttl: float = 60.0  # seconds
+    cache_excludes: list[str] = attrs.field(factory=list)  # topic filters never cached
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzSource:
+    type: str  # AUTHZ_SOURCE_TYPES
+    enable: bool = True
+    rules: str | None = None  # file: the rules text in force
+    max_rules: int = 100  # built_in_database: rules per record
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzRule:
+    """A built-in database rule (EMQX 5's shape); ``retain`` None is EMQX's ``"all"``."""
+
+    topic: str
+    permission: str  # allow | deny
+    action: str  # publish | subscribe | all
+    qos: list[int] = attrs.field(factory=lambda: [0, 1, 2])
+    retain: bool | None = None
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzRuleSet:
+    """The rules of one client id, one username, or everyone (``who_type`` "all", ``who`` ""), in match order."""
+
+    who_type: str
+    who: str
+    rules: list[AuthzRule] = attrs.field(factory=list)
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzCacheEntry:
+    action: str  # publish | subscribe
+    topic: str
+    qos: int
+    retain: bool
+    result: str  # allow | deny
+    updated_at: float  # epoch seconds

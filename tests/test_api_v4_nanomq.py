@@ -643,4 +643,4 @@ async def test_configuration_in_nanomq_025_sections(gw, tmp_path):
         {"sqlite": {"disk_cache_size": 10}},
     ):
         assert await post(gw, "/configuration", {"data": bad}) == (400, {"code": 108}), bad
-    assert await get(gw, "/configuration/auth") == (404, {"code": 101, "data": {}})  # not a section served here
+    assert await get(gw, "/configuration/no_such_section") == (404, {"code": 101, "data": {}})

@@ -308,6 +308,134 @@ async def test_plugin_toggle_through_v2_seen_by_v4_and_back(state):
     assert await active() == (True, True)
 
 
+# -- MQTT users, ACL rules and API credentials: made through one dialect, seen and enforced through all
+
+USERS_V5 = "/authentication/password_based:built_in_database/users"
+RULES_V5 = "/authorization/sources/built_in_database/rules"
+
+
+def connack(gw, **kw):
+    c = Client(gw.broker, v5=True, connect=False, **kw)
+    _, rc, _ = c.connect(expect_ok=False)
+    c.c.loop_stop()
+    return rc.value
+
+
+async def mqtt_users(views):
+    """{user id} through EMQX 4.4, NanoMQ and EMQX 5."""
+    return {
+        "emqx4": {r["username"] for r in await views.v4("GET", "/auth_username")},
+        "nanomq": {r["login"] for r in (await views.v4("GET", "/configuration/auth"))["auth"]},
+        "v5": {r["user_id"] for r in (await views.v5("GET", USERS_V5))["data"]},
+    }
+
+
+ADD_USER = {
+    "emqx4": ("/api/v4/auth_username", lambda u, p: {"username": u, "password": p}),
+    "v5": ("/api/v5" + USERS_V5, lambda u, p: {"user_id": u, "password": p}),
+}
+
+
+@pytest.mark.parametrize("via", ["emqx4", "nanomq", "v5"])
+async def test_an_mqtt_user_made_through_one_dialect_is_seen_and_enforced_by_all(gateway, via):
+    gw = await gateway(allow_anonymous=False)
+    views = Views(gw)
+    user = f"user-{via}"
+    if via == "nanomq":
+        await views.v4("POST", "/configuration/auth", json={"data": {"auth": [{"username": user, "password": "pw"}]}})
+    else:
+        path, body = ADD_USER[via]
+        r = await gw.http.post(path, json=body(user, "pw"), headers=views.key if via == "v5" else ADMIN)
+        assert r.status in (200, 201), await r.text()
+    seen = await mqtt_users(views)
+    assert all(users == {user} for users in seen.values()), seen
+    assert connack(gw, username=user, password="pw") == 0
+    assert connack(gw, username=user, password="not-it") == 0x86
+    # ... and a password changed through the other dialect is the one that counts.
+    if via == "v5":
+        await views.v4("PUT", f"/auth_username/{user}", json={"password": "pw2"})
+    else:
+        await views.v5("PUT", f"{USERS_V5}/{user}", json={"password": "pw2"})
+    assert connack(gw, username=user, password="pw") == 0x86
+    assert connack(gw, username=user, password="pw2") == 0
+
+
+async def test_an_acl_rule_made_through_one_dialect_is_seen_and_enforced_by_the_other(gateway):
+    gw = await gateway()
+    views = Views(gw)
+    # EMQX 4 row -> EMQX 5 record, enforced.
+    await views.v4("POST", "/acl", json={"clientid": "eq-acl", "topic": "t/#", "action": "pub", "access": "deny"})
+    assert await views.v5("GET", f"{RULES_V5}/clients/eq-acl") == {
+        "clientid": "eq-acl",
+        "rules": [{"topic": "t/#", "permission": "deny", "action": "publish", "qos": [0, 1, 2], "retain": "all"}],
+    }
+    c = Client(gw.broker, "eq-acl", v5=True, username="eq-user")
+    c.publish("t/1", b"", qos=1)
+    assert c.acks.get(timeout=5)[1].value == 0x87
+    # EMQX 5 record -> EMQX 4 rows (an "all" rule is its two rows), enforced on the next SUBSCRIBE.
+    rule = {"topic": "s/#", "permission": "deny", "action": "all"}
+    await views.v5("PUT", f"{RULES_V5}/users/eq-user", json={"username": "eq-user", "rules": [rule]}, status=204)
+    assert await views.v4("GET", "/acl/username/eq-user") == [
+        {"username": "eq-user", "topic": "s/#", "action": "pub", "access": "deny"},
+        {"username": "eq-user", "topic": "s/#", "action": "sub", "access": "deny"},
+    ]
+    assert [rc.value for rc in c.subscribe("s/x", 0)] == [0x87]
+    # Deleted through EMQX 4: the next PUBLISH is allowed again, and EMQX 5 sees an empty record.
+    await views.v4("DELETE", "/acl/clientid/eq-acl/topic/t%2F%23")
+    c.publish("t/1", b"", qos=1)
+    assert c.acks.get(timeout=5)[1].value == 0x10
+    assert (await views.v5("GET", f"{RULES_V5}/clients/eq-acl"))["rules"] == []
+    # Both see the same cache.
+    v4_cache = [(e["access"], e["topic"], e["result"]) for e in await views.v4("GET", "/clients/eq-acl/acl_cache")]
+    v5_cache = await views.v5("GET", "/clients/eq-acl/authorization/cache")
+    assert v4_cache == [(e["access"]["action_type"], e["topic"], e["result"]) for e in v5_cache] != []
+    c.disconnect()
+
+
+async def test_an_app_made_through_emqx4_is_an_api_key_of_emqx5_and_back(gateway):
+    gw = await gateway()
+    views = Views(gw)
+    r = await gw.http.post("/api/v5/login", json={"username": "admin", "password": "public"})
+    bearer = {"Authorization": "Bearer " + (await r.json())["token"]}
+    secret = (await views.v4("POST", "/apps", json={"app_id": "eqapp", "desc": "d"}))["secret"]
+    r = await gw.http.get("/api/v5/api_key/eqapp", headers=bearer)
+    key = await r.json()
+    assert (key["name"], key["desc"], key["enable"], key["expired_at"]) == ("eqapp", "d", True, "infinity")
+    api = {"Authorization": aiohttp.encode_basic_auth(key["api_key"], secret)}
+    assert (await gw.http.get("/api/v5/nodes", headers=api)).status == 200
+    r = await gw.http.put("/api/v5/api_key/eqapp", json={"enable": False}, headers=bearer)
+    assert r.status == 200
+    assert next(a for a in await views.v4("GET", "/apps") if a["app_id"] == "eqapp")["status"] is False
+    assert (await gw.http.get("/api/v5/nodes", headers=api)).status == 401
+
+
+async def test_translated_auth_requests_do_the_same_thing(gateway):
+    """The crosswalk's rows, run: an EMQX 4 call translated to EMQX 5 and run there has the effect the EMQX 4
+    call has."""
+    from adapters.common.translate import translate
+
+    gw = await gateway(allow_anonymous=False)
+    views = Views(gw)
+    v5 = next(
+        t
+        for t in translate('POST /api/v4/auth_username {"username":"tr","password":"tp"}').targets
+        if t.dialect == "v5"
+    )
+    r = await gw.http.request(v5.method, v5.path, json=v5.body, headers=views.key)
+    assert r.status == 201, await r.text()
+    assert connack(gw, username="tr", password="tp") == 0
+    listing = next(t for t in translate("GET /api/v4/auth_username?_like_username=t").targets if t.dialect == "v5")
+    r = await gw.http.get(listing.path, headers=views.key)
+    assert [u["user_id"] for u in (await r.json())["data"]] == ["tr"]
+    tr = translate("DELETE /api/v4/clients/tr-c/acl_cache")
+    assert next(t for t in tr.targets if t.dialect == "v5").path == "/api/v5/clients/tr-c/authorization/cache"
+    tr = translate('PUT /api/v2/configs/emqttd {"key": "acl_no_match", "value": "deny"}')
+    put = next(t for t in tr.targets if t.dialect == "v5")
+    r = await gw.http.request(put.method, put.path, json={**put.body, "deny_action": "ignore"}, headers=views.key)
+    assert r.status == 200 and (await r.json())["no_match"] == "deny"
+    assert gw.broker.call(lambda: gw.broker.broker.config.acl_no_match) == "deny"
+
+
 # -- the examples: the same ops job per dialect, and the walkthrough diffing v2 against v5 ----------
 
 

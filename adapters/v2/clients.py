@@ -79,10 +79,10 @@ async def kick(call: Call):
     tags=("clients",),
 )
 async def clean_acl_cache(call: Call):
-    """emqgw evaluates the ACL on every publish/subscribe (no per-client cache), so once the client is
-    known to be online there is nothing stale to drop: its next check already sees the current rules."""
+    """2.3 drops the cached verdicts for the one topic given; the client's other entries stay."""
     if not await _connected(call):
         raise fail(112)
+    await call.control.clean_authz_cache(call.args["clientid"], call.body["topic"])
     return ok()
 
 

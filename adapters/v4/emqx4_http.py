@@ -23,7 +23,7 @@ from gateway.http.routes import Call, Endpoint, Routes
 from schemas.errors import Conflict, ControlError, InvalidArgument, NotFound, NotSupported, Unavailable
 
 from . import codes
-from .auth import AuthFailed, check_basic
+from .auth import AuthFailed, check_app, check_basic
 from .errors import V4Error
 
 # Routes(**ROUTES): the tag and flavor of every EMQX 4 endpoint.
@@ -130,10 +130,10 @@ def integer(args: dict[str, Any], param: str) -> int | None:
         raise cannot_convert(param, args[param], "integer") from None
 
 
-def page_of(args: dict[str, Any]) -> PageRequest:
-    """`_page` (from 1) and `_limit` (default and ceiling: ``MAX_ROW_LIMIT``)."""
+def page_of(args: dict[str, Any], default_limit: int = MAX_ROW_LIMIT) -> PageRequest:
+    """`_page` (from 1) and `_limit` (default ``MAX_ROW_LIMIT`` unless the call has its own)."""
     try:
-        return parse_page(args.get("_page"), args.get("_limit"), default_limit=MAX_ROW_LIMIT)
+        return parse_page(args.get("_page"), args.get("_limit"), default_limit=default_limit)
     except ValueError as e:
         raise fail(codes.REQ_PARAM_ERROR, f"bad {e}") from None
 
@@ -169,9 +169,14 @@ def control_error(err: ControlError, endpoint: Endpoint) -> MinirestError:
 
 
 async def authenticate(accounts, request: web.Request) -> str:
-    """HTTP Basic against the account store (EMQX 4's AppID/AppSecret and dashboard users are one store)."""
+    """HTTP Basic against the account store: a dashboard user, or an API application's ``app_id:secret``."""
+    header = request.headers.get("Authorization")
     try:
-        return await check_basic(accounts, request.headers.get("Authorization"))
+        return await check_basic(accounts, header)
+    except AuthFailed:
+        pass
+    try:
+        return await check_app(accounts, header)
     except AuthFailed:
         raise manners_error(d.UNAUTHORIZED) from None
 

@@ -7,6 +7,8 @@ from gateway.http.usage import UsageFlusher
 from . import (
     accounts,
     alarms,
+    authentication,
+    authorization,
     banned,
     clients,
     configs,
@@ -42,6 +44,8 @@ def create_dialect(ctx) -> V5Dialect:
         banned.routes,
         alarms.routes,
         retainer.routes,
+        authentication.routes,
+        authorization.routes,
         prometheus.routes,
         configs.routes,
         sessions.telemetry,

@@ -10,6 +10,7 @@ reason code) becomes a ``schemas.errors`` type in one place, ``refusal_error``.
 """
 
 from .admin import AdminControl
+from .auth import AuthControl
 from .clients import ClientsControl
 from .monitor import MonitorControl
 from .node import NodeControl
@@ -30,5 +31,6 @@ class BrokerController(
     RoutingControl,
     RetainedControl,
     AdminControl,
+    AuthControl,
 ):
     """The broker as the adapters see it: one part per area of the interface (``schemas.control``)."""

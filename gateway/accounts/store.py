@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import attrs
 
-from schemas.errors import Conflict, LimitExceeded, NotFound
+from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound
 
 from .bootstrap import BOOTSTRAP_DESC, bootstrap_name, read_bootstrap_file
 from .database import open_database
@@ -315,11 +315,22 @@ class AccountStore:
     # -- API keys ---------------------------------------------------------------------------------
 
     def create_api_key(
-        self, name: str, desc: str = "", enable: bool = True, expired_at: float | None = None
+        self,
+        name: str,
+        desc: str = "",
+        enable: bool = True,
+        expired_at: float | None = None,
+        *,
+        secret: str | None = None,
     ) -> tuple[ApiKey, str]:
-        """The new key and its secret; the secret is not stored and cannot be shown again."""
+        """The new key and its secret; the secret is not stored and cannot be shown again. A ``secret``
+        given (EMQX 4's apps may choose theirs) is one a person chose: it gets the slow hash."""
         validate_api_key_name(name)
-        secret = new_api_secret()
+        chosen = secret is not None
+        if chosen and not secret:
+            raise InvalidArgument("the secret must not be empty", field="secret")
+        secret = secret if secret is not None else new_api_secret()
+        secret_hash = hash_password(secret) if chosen else hash_random_secret(secret)
         key = ApiKey(
             name=name,
             api_key=api_key_for_name(name),
@@ -341,7 +352,7 @@ class AccountStore:
                 (
                     key.name,
                     key.api_key,
-                    hash_random_secret(secret),
+                    secret_hash,
                     int(key.enable),
                     key.expired_at,
                     key.created_at,
