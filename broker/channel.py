@@ -52,6 +52,7 @@ class Channel:
         "clean_start",
         "proto_name",
         "writable",
+        "paused_at",
         "inflight_limit",
         "client_max_packet",
         "client_alias_max",
@@ -111,6 +112,7 @@ class Channel:
         self.clean_start = True
         self.proto_name = "MQTT"
         self.writable = True
+        self.paused_at = 0.0  # when writes last backed up (time.monotonic()), for send_timeout
         self.inflight_limit = cfg.max_inflight
         self.client_max_packet = 0  # 0 = no limit
         self.client_alias_max = 0
@@ -774,6 +776,7 @@ class Channel:
 
     def pause_writing(self) -> None:
         self.writable = False
+        self.paused_at = time.monotonic()
         self.broker.channel_paused(self)
 
     def resume_writing(self) -> None:

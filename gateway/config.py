@@ -38,6 +38,7 @@ ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")
 # [mqtt] counts, sizes and durations whose 0 means "none" or "off"; below that they mean nothing.
 NON_NEGATIVE = (
+    "send_timeout",
     "retry_interval",
     "max_user_property_size",
     "client_max_packet_size",

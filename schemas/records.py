@@ -85,6 +85,10 @@ class BrokerConfig:
     # channel stops writing and queues into its bounded mqueue instead (so one slow reader costs
     # bounded memory and never stalls the others).
     write_buffer_high: int = 256 * 1024
+    # Seconds a connection's writes may stay backed up past write_buffer_high (its peer reads nothing,
+    # and nothing more is read from it meanwhile) before it is closed; 0 = never. (EMQX:
+    # tcp_options.send_timeout, 15s, with send_timeout_close.)
+    send_timeout: int = 15
     # What a QoS 1/2 message queued for an offline persistent session may lose in a crash (README,
     # "Durability"): "sync" acknowledges it only once on disk; "periodic" writes every
     # durability_interval_ms, so a crash loses at most that window.
