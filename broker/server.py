@@ -57,8 +57,8 @@ def cut(transport: asyncio.Transport) -> None:
     if sock is not None:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
-        except OSError:
-            pass  # already gone
+        except (OSError, ValueError):  # already gone (uvloop: ValueError for a closed descriptor)
+            pass
     transport.abort()
 
 
@@ -230,7 +230,7 @@ class WSTransport:
     waits for it (``closed``) before it returns, since aiohttp cuts the socket then.
     """
 
-    __slots__ = ("ws", "raw", "buf", "size", "flushing", "closing", "closed", "inlet", "high", "reading")
+    __slots__ = ("ws", "raw", "buf", "size", "flushing", "closing", "closed", "inlet", "high", "reading", "linger")
 
     def __init__(self, ws: web.WebSocketResponse, raw: asyncio.Transport | None, high: int):
         self.ws = ws
@@ -244,6 +244,7 @@ class WSTransport:
         self.high = high
         self.reading = asyncio.Event()
         self.reading.set()
+        self.linger: asyncio.TimerHandle | None = None
 
     def pause_reading(self) -> None:
         self.reading.clear()
@@ -298,7 +299,7 @@ class WSTransport:
         self._start_flush()  # what is buffered goes first, then the close
         if self.raw is not None:
             # Also ends a send stuck on a peer that does not read.
-            asyncio.get_running_loop().call_later(LINGER_SECONDS, cut, self.raw)
+            self.linger = asyncio.get_running_loop().call_later(LINGER_SECONDS, cut, self.raw)
 
 
 class Listener:
@@ -391,6 +392,8 @@ class Listener:
             if transport.closing:
                 await transport.closed.wait()
         finally:
+            if transport.linger is not None:
+                transport.linger.cancel()
             self.current -= 1
             self.channels.discard(ch)
             ch.connection_lost()

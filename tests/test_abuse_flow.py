@@ -136,3 +136,39 @@ def test_a_subscriber_that_does_not_read_is_closed_its_queue_kept(make_broker):
     back.expect_none()
     back.disconnect()
     pub.disconnect()
+
+
+def ws_frame(payload: bytes) -> bytes:
+    """A masked binary WebSocket frame, as a client sends it (RFC 6455 5.2)."""
+    mask = b"\x01\x02\x03\x04"
+    n = len(payload)
+    head = bytes([0x82, 0x80 | n]) if n < 126 else bytes([0x82, 0x80 | 126]) + n.to_bytes(2, "big")
+    return head + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+
+
+def test_a_websocket_subscriber_that_does_not_read_is_closed(make_broker):
+    b = make_broker(send_timeout=1)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    s.connect(("127.0.0.1", b.port("ws")))
+    s.sendall(
+        b"GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Protocol: mqtt\r\n\r\n"
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    assert head.startswith(b"HTTP/1.1 101")
+    s.sendall(ws_frame(connect_bytes("ws-slow")) + ws_frame(b"\x82\x08\x00\x01\x00\x03w/t\x00"))
+    pub = Client(b)
+    wait_for(lambda: b.call(lambda: bool(b.broker.trie.match("w/t"))))  # subscribed
+    for _ in range(100):  # 6.5 MB: far more than the buffers hold while nobody reads
+        pub.publish("w/t", b"x" * 65536)
+    pub.publish("w/t", b"last", qos=1)
+    wait_for(lambda: tcp_state(s) != ESTABLISHED, timeout=8)
+    assert tcp_state(s) == CLOSED
+    assert b.call(lambda: "ws-slow" not in b.broker.channels)
+    assert b.call(lambda: b.server.listeners["ws:default"].current) == 0
+    pub.disconnect()
+    s.close()
