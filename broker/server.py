@@ -40,7 +40,8 @@ WS_SUBPROTOCOLS = ("mqtt", "mqttv3.1", "mqttv3.1.1")
 # Input one connection may have handled per event-loop turn before it yields to the others. At 1-2 us
 # per packet, 16 KiB of the smallest packets (8,192 PINGREQs) is about 10 ms of work, so one client
 # flooding cannot hold the others' pings for longer; whole reads of well-behaved clients are mostly
-# smaller and pay nothing. (EMQX bounds the same with active_n: 100 socket reads per wake-up.)
+# smaller and pay nothing. (EMQX's tcp_options.active_n plays that part: a socket delivers 100 reads
+# before its connection must ask for more.)
 INPUT_CHUNK = 16 * 1024
 # How long a connection the broker closes is read and drained before it is cut (reset). Apache lingers
 # 2 s (SECONDS_TO_LINGER), nginx up to 30 s (lingering_time); a client that wants its reason reads it
