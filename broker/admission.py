@@ -1,11 +1,12 @@
 """Whether a subscription may be made: the one set of rules for every door a subscription comes through.
 
 A SUBSCRIBE over MQTT and a subscription an API makes on a client's behalf pass the same checks, in
-this order: the filter is valid (MQTT 5.0 section 4.7), no ``no_local`` on a shared subscription
-[MQTT-3.8.3-4], shared subscriptions and wildcards are switched on, the filter has at most
-``max_topic_levels`` levels, the ACL lets this client subscribe (checked with its client id,
-username and peer address), and the client stays within ``max_subscriptions``. The QoS granted is
-capped at ``max_qos_allowed`` (section 3.8.4: the server may grant a lower maximum QoS than asked).
+this order: the filter is valid (MQTT 5.0 section 4.7) and at most ``max_topic_length`` bytes, no
+``no_local`` on a shared subscription [MQTT-3.8.3-4], shared subscriptions and wildcards are
+switched on, the filter has at most ``max_topic_levels`` levels, the ACL lets this client subscribe
+(checked with its client id, username and peer address), and the client stays within
+``max_subscriptions``. The QoS granted is capped at ``max_qos_allowed`` (section 3.8.4: the server
+may grant a lower maximum QoS than asked).
 
 Nothing here changes state: ``admit`` answers, the broker applies (``Broker.subscribe_client`` for
 MQTT, ``Broker.subscribe_for`` for the APIs).
@@ -82,7 +83,7 @@ def _admit_one(
 ) -> SubOptions | Refusal:
     f = req.topic_filter
     try:
-        validate_topic_filter(f)
+        validate_topic_filter(f, cfg.max_topic_length)
     except MQTTError:
         return Refusal(ReasonCode.TOPIC_FILTER_INVALID, f"invalid topic filter {f!r}", f)
     group, real = parse_share(f)

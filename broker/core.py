@@ -748,6 +748,14 @@ class Broker:
                 ch.close(ReasonCode.KEEP_ALIVE_TIMEOUT)
             elif retry and ch.version != MQTT_5 and ch.session.inflight:
                 ch.retry(now_mono, retry)
+        send_timeout = self.config.send_timeout
+        if send_timeout:
+            for ch in self.congested_channels():
+                if now_mono - ch.paused_at >= send_timeout:
+                    # Its peer has read nothing of what it was sent for that long (EMQX:
+                    # tcp_options.send_timeout with send_timeout_close); what waits for it stays
+                    # in its session's bounded queue.
+                    ch.close(ReasonCode.QUOTA_EXCEEDED)
         for ch in list(self.pending):
             if now_mono - ch.accepted_at > CONNECT_TIMEOUT:
                 ch.close()

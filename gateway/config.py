@@ -37,12 +37,15 @@ import attrs
 import cattrs
 
 from broker.persistence import DURABILITY_MODES
+from broker.topics import MAX_TOPIC_BYTES
 from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
 
 ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")
 # [mqtt] counts, sizes and durations whose 0 means "none" or "off"; below that they mean nothing.
 NON_NEGATIVE = (
+    "send_timeout",
+    "max_subscriptions",
     "retry_interval",
     "max_user_property_size",
     "client_max_packet_size",
@@ -312,6 +315,10 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
         raise ConfigError(
             f"invalid configuration at 'mqtt.durability': one of {DURABILITY_MODES}, got {broker.durability!r}"
         )
+    if not 1 <= broker.max_topic_length <= MAX_TOPIC_BYTES:
+        raise ConfigError(f"invalid configuration at 'mqtt.max_topic_length': between 1 and {MAX_TOPIC_BYTES}")
+    if not 0 <= broker.max_topic_alias <= 65535:
+        raise ConfigError("invalid configuration at 'mqtt.max_topic_alias': between 0 and 65535")
     if not 1 <= broker.durability_interval_ms <= 60_000:
         raise ConfigError("invalid configuration at 'mqtt.durability_interval_ms': between 1 and 60000")
     for key in NON_NEGATIVE:

@@ -59,8 +59,15 @@ class BrokerConfig:
     max_packet_size: int = 1024 * 1024
     max_clientid_len: int = 65535
     max_topic_levels: int = 128
+    # Longest topic name or filter accepted, in UTF-8 bytes (the protocol allows 65535). Every
+    # subscription and topic alias holds one per client for as long as it lasts, so this, with the
+    # two counts below, is what bounds a client's memory (README, "The broker"). Generous: AWS IoT
+    # Core takes 256 bytes.
+    max_topic_length: int = 4096
     max_qos_allowed: int = 2
-    max_topic_alias: int = 65535
+    # Topic aliases per connection, each way (EMQX: 65535, which at max_topic_length would let one
+    # client hold 256 MiB of topics; mosquitto: 10, HiveMQ: 5).
+    max_topic_alias: int = 64
     retain_available: bool = True
     wildcard_subscription: bool = True
     shared_subscription: bool = True
@@ -69,7 +76,10 @@ class BrokerConfig:
     keepalive_multiplier: float = 1.5
     # Session expiry given to 3.1/3.1.1 clients with clean_session=0 (EMQX: mqtt.session_expiry_interval).
     session_expiry_interval: int = 7200
-    max_subscriptions: int = 0  # 0 = infinity
+    # Subscriptions per client, 0 = infinity (EMQX's default, which bounds nothing). A subscription
+    # costs from about 3 KiB (8 levels, 256 bytes) to 45 KiB (128 levels, 4 KiB) with its share of
+    # the routing trie, so 1000 of them stay within 45 MiB.
+    max_subscriptions: int = 1000
     max_inflight: int = 32
     max_mqueue_len: int = 1000  # 0 = no limit (EMQX's and EMQX 4's meaning)
     mqueue_store_qos0: bool = True
@@ -87,6 +97,10 @@ class BrokerConfig:
     # channel stops writing and queues into its bounded mqueue instead (so one slow reader costs
     # bounded memory and never stalls the others).
     write_buffer_high: int = 256 * 1024
+    # Seconds a connection's writes may stay backed up past write_buffer_high (its peer reads nothing,
+    # and nothing more is read from it meanwhile) before it is closed; 0 = never. (EMQX:
+    # tcp_options.send_timeout, 15s, with send_timeout_close.)
+    send_timeout: int = 15
     # What a QoS 1/2 message queued for an offline persistent session may lose in a crash (README,
     # "Durability"): "sync" acknowledges it only once on disk; "periodic" writes every
     # durability_interval_ms, so a crash loses at most that window.

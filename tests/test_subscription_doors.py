@@ -278,6 +278,14 @@ async def test_too_many_topic_levels(door, open_env):
     assert await granted(door, env, c, "a/b") == 1
 
 
+async def test_filter_longer_than_max_topic_length(door, open_env):
+    env = await open_env(max_topic_length=16)
+    c = Client(env.broker, "long-filter", v5=True)
+    await refuses(door, env, c, "a/" + "b" * 15, 0x8F)  # 17 bytes
+    await refuses(door, env, c, "$share/g/" + "c" * 8, 0x8F)  # the share prefix counts too
+    assert await granted(door, env, c, "a/" + "b" * 14) == 1
+
+
 async def test_invalid_filter(door, open_env):
     env = await open_env()
     c = Client(env.broker, "bad-filter", v5=True)

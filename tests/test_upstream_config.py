@@ -113,8 +113,10 @@ def _served(doc: dict, section: str, method: str = "get") -> dict:
 
 
 # EMQX 5.8 never resends an unacknowledged message to a live client (retry_interval "infinity"); emqgw's
-# records keep the 30 s of EMQX 4 and NanoMQ, which 3.x clients expect.
-DEFAULTS_DIFFER = {"retry_interval": 0}
+# records keep the 30 s of EMQX 4 and NanoMQ, which 3.x clients expect. Topic aliases (65535) and
+# subscriptions per client (infinity) are bounded lower here so that one client's tables cost bounded
+# memory (README, "The broker").
+DEFAULTS_DIFFER = {"retry_interval": 0, "max_topic_alias": 65535, "max_subscriptions": 0}
 
 
 def test_emqx_defaults_read_as_the_records_defaults(emqx):
