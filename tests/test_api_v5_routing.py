@@ -100,6 +100,9 @@ async def test_publish_outcomes(make_v5):
         "reason_code": 144,
         "message": "topic_name_invalid",
     }
+    # a topic longer than max_topic_length is refused as over MQTT
+    long_topic = {"topic": "news/" + "x" * 5000, "payload": "x"}
+    assert (await v5.json("post", "/publish", long_topic, status=400))["reason_code"] == 144
     body = await v5.json(
         "post", "/publish", {"topic": "news/a", "payload": "!!", "payload_encoding": "base64"}, status=400
     )

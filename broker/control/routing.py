@@ -31,7 +31,8 @@ class RoutingControl(ControlBase):
 
     async def publish(self, request: PublishRequest) -> PublishResult:
         try:
-            validate_topic_name(request.topic)
+            # The same limit as a PUBLISH over MQTT: a topic the broker would not take from a client.
+            validate_topic_name(request.topic, self.broker.config.max_topic_length)
         except MQTTError as e:
             raise InvalidArgument(f"invalid topic name {request.topic!r}", field="topic") from e
         if request.qos not in (0, 1, 2):
