@@ -69,8 +69,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _UNPARSED = object()
 
 
-class _Client:
-    """The facts a rule may ask about, with the peer address parsed at most once per check."""
+class ClientFacts:
+    """The facts a rule may ask about, with the peer address parsed at most once per check (one check may
+    ask several rule sets: ``broker.authz``)."""
 
     __slots__ = ("clientid", "username", "peerhost", "_ip")
 
@@ -103,7 +104,7 @@ def _parse_peer(peerhost: str) -> IPAddress | None:
 
 @attrs.frozen
 class WhoAll:
-    def matches(self, client: _Client) -> bool:
+    def matches(self, client: ClientFacts) -> bool:
         return True
 
 
@@ -114,7 +115,7 @@ class WhoUsername:
     equals: str | None = None
     pattern: re.Pattern[str] | None = None
 
-    def matches(self, client: _Client) -> bool:
+    def matches(self, client: ClientFacts) -> bool:
         username = client.username
         if username is None:
             return False
@@ -128,7 +129,7 @@ class WhoClientid:
     equals: str | None = None
     pattern: re.Pattern[str] | None = None
 
-    def matches(self, client: _Client) -> bool:
+    def matches(self, client: ClientFacts) -> bool:
         if self.pattern is not None:
             return self.pattern.search(client.clientid) is not None
         return client.clientid == self.equals
@@ -140,7 +141,7 @@ class WhoIpaddr:
 
     networks: tuple[IPNetwork, ...]
 
-    def matches(self, client: _Client) -> bool:
+    def matches(self, client: ClientFacts) -> bool:
         ip = client.ip
         # Membership across IPv4 / IPv6 is simply False, so mixed lists need no care.
         return ip is not None and any(ip in net for net in self.networks)
@@ -150,7 +151,7 @@ class WhoIpaddr:
 class WhoAnd:
     items: tuple[Who, ...]
 
-    def matches(self, client: _Client) -> bool:
+    def matches(self, client: ClientFacts) -> bool:
         return all(w.matches(client) for w in self.items)
 
 
@@ -158,7 +159,7 @@ class WhoAnd:
 class WhoOr:
     items: tuple[Who, ...]
 
-    def matches(self, client: _Client) -> bool:
+    def matches(self, client: ClientFacts) -> bool:
         return any(w.matches(client) for w in self.items)
 
 
@@ -180,7 +181,7 @@ class TopicFilter:
     filter: str
     parts: tuple[str | Var, ...] | None = None
 
-    def render(self, client: _Client) -> str | None:
+    def render(self, client: ClientFacts) -> str | None:
         if self.parts is None:
             return self.filter
         out = []
@@ -194,7 +195,7 @@ class TopicFilter:
             out.append(value)
         return "".join(out)
 
-    def matches(self, client: _Client, action: str, topic: str, real: str) -> bool:
+    def matches(self, client: ClientFacts, action: str, topic: str, real: str) -> bool:
         rule = self.render(client)
         if rule is None:
             return False
@@ -209,7 +210,7 @@ class TopicEq:
 
     value: str
 
-    def matches(self, client: _Client, action: str, topic: str, real: str) -> bool:
+    def matches(self, client: ClientFacts, action: str, topic: str, real: str) -> bool:
         return topic == self.value or real == self.value
 
 
@@ -228,7 +229,7 @@ class AclRule:
     line: int = 0
     source: str = "<acl>"
 
-    def matches(self, client: _Client, action: str, topic: str, real: str) -> bool:
+    def matches(self, client: ClientFacts, action: str, topic: str, real: str) -> bool:
         if self.action != ALL and self.action != action:
             return False
         if not self.who.matches(client):
@@ -252,7 +253,10 @@ class AclRules:
         if action != PUBLISH and action != SUBSCRIBE:
             raise ValueError(f"action must be 'publish' or 'subscribe', not {action!r}")
         real = parse_share(topic)[1] if action == SUBSCRIBE else topic
-        client = _Client(clientid, username, peerhost)
+        return self.check_facts(ClientFacts(clientid, username, peerhost), action, topic, real)
+
+    def check_facts(self, client: ClientFacts, action: str, topic: str, real: str) -> str | None:
+        """``check`` for a client already described, ``real`` being the topic without a share prefix."""
         for rule in self.rules:
             if rule.matches(client, action, topic, real):
                 return rule.permission
@@ -469,14 +473,29 @@ def _acl_terms(text: str, source: str) -> Iterator[Term]:
         raise AclSyntaxError(e.reason, source=e.source, line=e.line) from None
 
 
-def load_acl_file(path: str | os.PathLike[str]) -> AclRules:
-    """Read and parse a rules file (UTF-8, as Erlang's file:consult reads it). OSError passes through."""
+def compile_topic(text: str) -> Topic:
+    """One rule topic written as a string, as EMQX 5's built-in rules write them: ``eq <filter>`` is the
+    literal, anything else a filter with the placeholders above. AclSyntaxError (``reason``) if unusable."""
+    compiler = _Compiler("<rule>")
+    if text.startswith("eq "):
+        term = Str(text[3:], 0)
+        compiler.valid_filter(term.value, term.value, term)
+        return TopicEq(term.value)
+    return compiler.topic_filter(Str(text, 0))
+
+
+def read_acl_text(path: str | os.PathLike[str]) -> str:
+    """A rules file's text (UTF-8, as Erlang's file:consult reads it). OSError passes through."""
     source = os.fspath(path)
     with open(source, "rb") as f:
         data = f.read()
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise AclSyntaxError("not valid UTF-8", source=source, line=line) from None
-    return parse_acl(text, source)
+
+
+def load_acl_file(path: str | os.PathLike[str]) -> AclRules:
+    """Read and parse a rules file. OSError passes through."""
+    return parse_acl(read_acl_text(path), os.fspath(path))

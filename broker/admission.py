@@ -1,11 +1,12 @@
 """Whether a subscription may be made: the one set of rules for every door a subscription comes through.
 
 A SUBSCRIBE over MQTT and a subscription an API makes on a client's behalf pass the same checks, in
-this order: the filter is valid (MQTT 5.0 section 4.7), no ``no_local`` on a shared subscription
-[MQTT-3.8.3-4], shared subscriptions and wildcards are switched on, the filter has at most
-``max_topic_levels`` levels, the ACL lets this client subscribe (checked with its client id,
-username and peer address), and the client stays within ``max_subscriptions``. The QoS granted is
-capped at ``max_qos_allowed`` (section 3.8.4: the server may grant a lower maximum QoS than asked).
+this order: the filter is valid (MQTT 5.0 section 4.7) and at most ``max_topic_length`` bytes, no
+``no_local`` on a shared subscription [MQTT-3.8.3-4], shared subscriptions and wildcards are
+switched on, the filter has at most ``max_topic_levels`` levels, the ACL lets this client subscribe
+(checked with its client id, username and peer address), and the client stays within
+``max_subscriptions``. The QoS granted is capped at ``max_qos_allowed`` (section 3.8.4: the server
+may grant a lower maximum QoS than asked).
 
 Nothing here changes state: ``admit`` answers, the broker applies (``Broker.subscribe_client`` for
 MQTT, ``Broker.subscribe_for`` for the APIs).
@@ -54,8 +55,8 @@ class Refusal:
     topic: str
 
 
-# Answers whether ``who`` may subscribe to ``topic`` (``Broker.authorize``).
-Authorize = Callable[[Identity, str, str], bool]
+# Answers whether ``who`` may (action) ``topic`` at a QoS, retained or not (``Broker.authorize``).
+Authorize = Callable[[Identity, str, str, int, bool], bool]
 
 
 def admit(
@@ -82,7 +83,7 @@ def _admit_one(
 ) -> SubOptions | Refusal:
     f = req.topic_filter
     try:
-        validate_topic_filter(f)
+        validate_topic_filter(f, cfg.max_topic_length)
     except MQTTError:
         return Refusal(ReasonCode.TOPIC_FILTER_INVALID, f"invalid topic filter {f!r}", f)
     group, real = parse_share(f)
@@ -105,7 +106,7 @@ def _admit_one(
         return Refusal(
             ReasonCode.TOPIC_FILTER_INVALID, f"topic filter {f!r} has more than {cfg.max_topic_levels} levels", f
         )
-    if not authorize(who, "subscribe", f):
+    if not authorize(who, "subscribe", f, req.qos, False):
         return Refusal(ReasonCode.NOT_AUTHORIZED, f"not authorized to subscribe to {f!r}", f)
     limit = cfg.max_subscriptions
     if limit and f not in s.subscriptions and f not in added:

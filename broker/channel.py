@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import packets as pk
+from .authz_cache import AuthzCache
 from .codec import Decoder, encode, encode_publish, patch_publish
 from .constants import MQTT_5, Deferred, ReasonCode
 from .errors import MQTTError, protocol_error
@@ -52,6 +53,7 @@ class Channel:
         "clean_start",
         "proto_name",
         "writable",
+        "paused_at",
         "inflight_limit",
         "client_max_packet",
         "client_alias_max",
@@ -84,6 +86,8 @@ class Channel:
         "_held",
         "_deferred",
         "_acks_waiting",
+        "is_superuser",
+        "authz_cache",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
@@ -111,6 +115,7 @@ class Channel:
         self.clean_start = True
         self.proto_name = "MQTT"
         self.writable = True
+        self.paused_at = 0.0  # when writes last backed up (time.monotonic()), for send_timeout
         self.inflight_limit = cfg.max_inflight
         self.client_max_packet = 0  # 0 = no limit
         self.client_alias_max = 0
@@ -136,6 +141,10 @@ class Channel:
         # Acknowledgements held until the durability journal's batch is on disk (``sync`` mode);
         # while any is held, later ones queue behind it so that acknowledgements keep their order.
         self._acks_waiting = 0
+        # Set by authentication (a superuser skips authorization); the authorizer's verdicts for this
+        # connection (``broker.authz_cache``), created on its first check.
+        self.is_superuser = False
+        self.authz_cache: AuthzCache | None = None
 
     # ------------------------------------------------------------------ input
 
@@ -314,7 +323,9 @@ class Channel:
             self.session_expiry = props.get("session_expiry_interval", 0)
             self.inflight_limit = min(cfg.max_inflight, props.get("receive_maximum", 65535))
             self.client_max_packet = props.get("maximum_packet_size", self.client_max_packet)
-            self.client_alias_max = props.get("topic_alias_maximum", 0)
+            # The client takes up to this many aliases; we keep to our own maximum too, since the
+            # table holds a topic per alias for as long as the connection lasts.
+            self.client_alias_max = min(props.get("topic_alias_maximum", 0), cfg.max_topic_alias)
             self.problem_info = props.get("request_problem_information", 1) == 1
         else:
             self.session_expiry = 0 if p.clean_start else cfg.session_expiry_interval
@@ -328,7 +339,7 @@ class Channel:
         if p.will is not None:
             w = p.will
             try:
-                validate_topic_name(w.topic)
+                validate_topic_name(w.topic, cfg.max_topic_length)
             except MQTTError:
                 return self._refuse(ReasonCode.TOPIC_NAME_INVALID)
             if w.qos > cfg.max_qos_allowed:
@@ -450,6 +461,7 @@ class Channel:
         v5 = self.version == MQTT_5
         topic = p.topic
         props = p.properties
+        alias = None
         if props:
             if "subscription_identifier" in props:
                 raise protocol_error("subscription identifier from a client [MQTT-3.3.4-6]")
@@ -457,9 +469,7 @@ class Channel:
             if alias is not None:
                 if alias == 0 or alias > cfg.max_topic_alias:
                     raise MQTTError(ReasonCode.TOPIC_ALIAS_INVALID, "topic alias out of range [MQTT-3.3.2-9]")
-                if topic:
-                    self.in_aliases[alias] = topic
-                else:
+                if not topic:
                     aliased = self.in_aliases.get(alias)
                     if aliased is None:
                         raise protocol_error("unknown topic alias [MQTT-3.3.2-8]")
@@ -470,15 +480,20 @@ class Channel:
         if p.retain and not cfg.retain_available:
             raise MQTTError(ReasonCode.RETAIN_NOT_SUPPORTED, "retain not available [MQTT-3.2.2-14]")
         try:
-            validate_topic_name(topic)
+            validate_topic_name(topic, cfg.max_topic_length)
         except MQTTError:
             m["packets.publish.error"] += 1
             if not v5:
                 raise
             return self._ack_publish(p, ReasonCode.TOPIC_NAME_INVALID)
-        if not broker.authorize(self, "publish", topic):
+        if alias is not None and p.topic:
+            # Only a topic we accept is kept for the alias: the table is per connection memory.
+            self.in_aliases[alias] = topic
+        if not broker.authorize(self, "publish", topic, qos, p.retain):
             m["packets.publish.auth_error"] += 1
             self.recv_dropped += 1
+            if broker.authz.disconnect_on_deny:
+                return self.close(ReasonCode.NOT_AUTHORIZED)
             return self._ack_publish(p, ReasonCode.NOT_AUTHORIZED)
         if qos == 2:
             s = self.session
@@ -776,6 +791,7 @@ class Channel:
 
     def pause_writing(self) -> None:
         self.writable = False
+        self.paused_at = time.monotonic()
         self.broker.channel_paused(self)
 
     def resume_writing(self) -> None:

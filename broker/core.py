@@ -14,23 +14,28 @@ applies the rules the MQTT door applies and tells the observers (``observe``) wi
 - ``retained.changed`` (topic, message or None);
 - ``banned.added`` (entry) / ``banned.deleted`` (kind, who) / ``banned.cleared``;
 - ``alarm.activated`` / ``alarm.deactivated`` (alarm) / ``alarm.history_cleared``;
-- ``config.changed`` (config); ``state.restored`` (sessions, retained, bans: counts).
+- ``config.changed`` (config); ``state.restored`` (sessions, retained, bans: counts);
+- from the authenticator chain and the authorizer (``broker.authn``, ``broker.authz``, whose commands
+  change them): ``authn.chain``, ``authn.user``, ``authn.user_deleted``, ``authn.users_cleared``,
+  ``authz.config``, ``authz.rules``, ``authz.rules_deleted``, ``authz.rules_purged``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from schemas.records import Alarm, BannedEntry, BrokerConfig
 
 from . import packets as pk
-from .acl import AclRules, load_acl_file
+from .acl import parse_acl, read_acl_text
 from .admission import ClientIdentity, Identity, Refusal, admit
 from .alarms import AlarmBook
+from .authn import AccountCheck, Answer, AuthnChain, Credentials, is_pending
+from .authz import Authorization
 from .bans import BanList, ban_matches
 from .channel import Channel
 from .client_index import ClientIndex
@@ -54,10 +59,6 @@ FEATURES = {
 }
 # Fields of BrokerConfig that only take effect when the listeners are restarted.
 RESTART_FIELDS = ("listeners", "node_name")
-
-# An authenticator answers True/False at once, or an awaitable of a bool when the check is slow (a
-# password hash): the shell runs it off the event loop and hands the verdict back (see ``spawn``).
-Authenticator = Callable[[str | None, bytes | None, str, str], "bool | Awaitable[bool]"]
 
 
 class SharedGroup:
@@ -106,8 +107,11 @@ class Broker:
         self.alarms = AlarmBook()
         # Channels whose writes backed up (paused by their transport), for the congestion alarm.
         self._congested: set[Channel] = set()
-        self.acl: AclRules | None = load_acl_file(self.config.acl_file) if self.config.acl_file else None
-        self.authenticator: Authenticator | None = None
+        acl_file = self.config.acl_file
+        acl_text = read_acl_text(acl_file) if acl_file else ""
+        # Who may connect (``authn``) and what they may touch (``authz``); each changes by its own commands.
+        self.authz = Authorization(self._emit, acl_text, parse_acl(acl_text, acl_file or "<acl>"))
+        self.authn = AuthnChain(self._emit)
         # Observers (presence events, durability, $SYS): called with (event, **data); see ``observe``.
         self._observers: list[Callable[..., None]] = []
         self.running = True
@@ -140,9 +144,9 @@ class Broker:
         """Call ``callback(event, **data)`` for every event (see the module docstring)."""
         self._observers.append(callback)
 
-    def set_authenticator(self, authenticator: Authenticator | None) -> None:
-        """Check MQTT credentials with ``authenticator`` from the next CONNECT on (None: no account store)."""
-        self.authenticator = authenticator
+    def attach_account_check(self, check: AccountCheck | None) -> None:
+        """The account store behind the ``dashboard_accounts`` authenticator (None: no account store)."""
+        self.authn.account_check = check
 
     def start_accepting(self) -> None:
         self.running = True
@@ -190,8 +194,8 @@ class Broker:
     # ------------------------------------------------------------------ admission
 
     def admit(self, ch: Channel, p: pk.Connect) -> int | Deferred:
-        """Banned, then authentication. Returns 0, the CONNACK reason code to refuse with, or DEFERRED
-        while the credentials are checked off the loop."""
+        """Banned, then the authenticator chain (``broker.authn``). Returns 0, the CONNACK reason code to
+        refuse with, or DEFERRED while the credentials are checked off the loop."""
         m = self.metrics.counters
         if not self.running:
             return ReasonCode.SERVER_UNAVAILABLE
@@ -205,22 +209,33 @@ class Broker:
                 return 0
             m["authentication.failure"] += 1
             return ReasonCode.NOT_AUTHORIZED
-        auth = self.authenticator
-        if auth is None:
-            # No account store attached: credentials cannot be checked, so they only pass where
-            # anonymous access would.
+        answer = self.authn.authenticate(Credentials(ch.clientid, p.username, p.password, ch.peerhost))
+        if not is_pending(answer):
+            return self._settle(ch, cast(Answer, answer))
+        if self.spawn is None:
+            raise RuntimeError("a deferred authenticator needs a shell that sets Broker.spawn")
+        self.spawn(self._settle_later(ch, cast(Awaitable[Answer], answer)), ch.auth_result)
+        return DEFERRED
+
+    def _settle(self, ch: Channel, answer: Answer) -> int:
+        if answer is None:
+            # No authenticator knows the client: its credentials pass only where anonymous access would.
+            m = self.metrics.counters
             if self.config.allow_anonymous:
                 m["authentication.success.anonymous"] += 1
                 return 0
             m["authentication.failure"] += 1
             return ReasonCode.NOT_AUTHORIZED
-        verdict = auth(p.username, p.password, ch.clientid, ch.peerhost)
-        if verdict is True or verdict is False:
-            return self.auth_finished(verdict)
-        if self.spawn is None:
-            raise RuntimeError("a deferred authenticator needs a shell that sets Broker.spawn")
-        self.spawn(verdict, ch.auth_result)
-        return DEFERRED
+        ch.is_superuser = answer.superuser
+        return self.auth_finished(answer.accepted)
+
+    async def _settle_later(self, ch: Channel, pending: Awaitable[Answer]) -> bool:
+        """The deferred check's verdict for ``Channel.auth_result`` (which counts it)."""
+        answer = await pending
+        if answer is None:
+            return self.config.allow_anonymous
+        ch.is_superuser = answer.superuser
+        return answer.accepted
 
     def auth_finished(self, ok: bool) -> int:
         m = self.metrics.counters
@@ -230,22 +245,13 @@ class Broker:
         m["authentication.failure"] += 1
         return ReasonCode.BAD_USERNAME_OR_PASSWORD
 
-    def authorize(self, who: Identity, action: str, topic: str) -> bool:
-        acl = self.acl
-        if acl is None:
-            return True
-        m = self.metrics.counters
-        m["client.authorize"] += 1
-        verdict = acl.check(
-            clientid=who.clientid, username=who.username, peerhost=who.peerhost, action=action, topic=topic
-        )
-        if verdict is None:
-            verdict = self.config.acl_no_match
-        if verdict == "allow":
-            m["authorization.allow"] += 1
-            return True
-        m["authorization.deny"] += 1
-        return False
+    def authorize(self, who: Identity, action: str, topic: str, qos: int, retain: bool) -> bool:
+        """Whether ``who`` may publish to ``topic`` (with this QoS and retain flag) or subscribe to it."""
+        authz = self.authz
+        no_match = self.config.acl_no_match
+        if authz.idle and no_match == "allow":
+            return True  # no rule anywhere: nothing to check, nothing to count
+        return authz.check(who, action, topic, qos, retain, no_match, self.metrics.counters)
 
     def identity(self, s: Session) -> Identity:
         """Who a session's client is for the rules: its live connection, else its last one."""
@@ -708,17 +714,24 @@ class Broker:
         self._emit("config.changed", config=self.config)
         return True
 
-    def apply_config(self, config: BrokerConfig, *, restarting: bool = False) -> list[str]:
+    def apply_config(
+        self, config: BrokerConfig, *, restarting: bool = False, in_effect: tuple[str, ...] = ()
+    ) -> list[str]:
         """Take ``config``: every field when ``restarting`` (the listeners are down), else the ones that
-        can change live. Returns the RESTART_FIELDS that differ and so wait for a restart. What is
-        recorded is the configuration asked for, restart-only fields included."""
+        can change live and the RESTART_FIELDS the shell has already put ``in_effect`` (a listener
+        created or removed on its own). Returns the RESTART_FIELDS that differ and so wait for a
+        restart. What is recorded is the configuration asked for, restart-only fields included."""
         old = self.config
-        pending = [f for f in RESTART_FIELDS if getattr(old, f) != getattr(config, f)]
+        pending = [f for f in RESTART_FIELDS if f not in in_effect and getattr(old, f) != getattr(config, f)]
         if restarting:
             self.config = config
             pending = []
         else:
-            live = {f.name: getattr(config, f.name) for f in attrs.fields(BrokerConfig) if f.name not in RESTART_FIELDS}
+            live = {
+                f.name: getattr(config, f.name)
+                for f in attrs.fields(BrokerConfig)
+                if f.name not in RESTART_FIELDS or f.name in in_effect
+            }
             self.config = attrs.evolve(old, **live)
         self._emit("config.changed", config=config)
         return pending
@@ -737,6 +750,14 @@ class Broker:
                 ch.close(ReasonCode.KEEP_ALIVE_TIMEOUT)
             elif retry and ch.version != MQTT_5 and ch.session.inflight:
                 ch.retry(now_mono, retry)
+        send_timeout = self.config.send_timeout
+        if send_timeout:
+            for ch in self.congested_channels():
+                if now_mono - ch.paused_at >= send_timeout:
+                    # Its peer has read nothing of what it was sent for that long (EMQX:
+                    # tcp_options.send_timeout with send_timeout_close); what waits for it stays
+                    # in its session's bounded queue.
+                    ch.close(ReasonCode.QUOTA_EXCEEDED)
         for ch in list(self.pending):
             if now_mono - ch.accepted_at > CONNECT_TIMEOUT:
                 ch.close()
@@ -744,6 +765,8 @@ class Broker:
             if due <= now_mono:
                 del self.pending_wills[cid]
                 self._publish_will(will)
+        self.authn.tick(now_mono)
+        self.authz.tick(now_mono)
         timeout = self.config.await_rel_timeout
         m = self.metrics.counters
         for s in list(self.sessions.values()):

@@ -130,7 +130,8 @@ class Journal:
             self._add(("dequeue_oldest", cid))
 
     def retained(self, topic: str, msg) -> None:
-        """A retained message set (or cleared, ``msg`` None): written through."""
+        """A retained message set (or cleared, ``msg`` None). It counts as durable: in ``sync`` mode
+        the PUBLISH that made the change is acknowledged after the commit, as a queued one is."""
         self.durable_count += 1
         self._add(("retained", topic, msg))
 

@@ -2,13 +2,24 @@
 
 TCP and TLS use a bare ``asyncio.Protocol`` (the fastest path CPython offers); WebSocket and WSS are
 served by aiohttp on the listener's own port, path ``/mqtt`` and subprotocol ``mqtt``.
+
+Two manners keep one connection from hurting the others, the same for every transport (``Inlet``):
+a connection is handed at most INPUT_CHUNK bytes per event-loop turn, and it is not read while its
+answers back up (the transport's write buffer above ``write_buffer_high``), so a client that sends
+without reading stalls only itself; ``Broker.tick`` closes it once that lasts ``send_timeout``. And a
+connection the broker ends is closed the way web servers do (lingering close, LINGER_SECONDS): the
+last packet (a DISCONNECT or CONNACK with its reason) goes out, then a FIN, and what the client still
+sends is read and dropped, so that the kernel does not answer it with a reset that would destroy the
+unread reason on the client's side.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
+import struct
 import time
 
 from aiohttp import WSMsgType, web
@@ -26,16 +37,127 @@ log = logging.getLogger("emqgw.broker")
 TICK_INTERVAL = 1.0
 # MQTT over WebSocket subprotocol names clients offer (MQTT 5 spec 6.0: "mqtt"; older clients "mqttv3.1").
 WS_SUBPROTOCOLS = ("mqtt", "mqttv3.1", "mqttv3.1.1")
+# Input one connection may have handled per event-loop turn before it yields to the others. At 1-2 us
+# per packet, 16 KiB of the smallest packets (8,192 PINGREQs) is about 10 ms of work, so one client
+# flooding cannot hold the others' pings for longer; whole reads of well-behaved clients are mostly
+# smaller and pay nothing. (EMQX's tcp_options.active_n plays that part: a socket delivers 100 reads
+# before its connection must ask for more.)
+INPUT_CHUNK = 16 * 1024
+# How long a connection the broker closes is read and drained before it is cut (reset). Apache lingers
+# 2 s (SECONDS_TO_LINGER), nginx up to 30 s (lingering_time); a client that wants its reason reads it
+# within moments, and a closed connection should not hold a slot for long.
+LINGER_SECONDS = 2.0
+# SO_LINGER on, 0 seconds: close() resets the connection and drops what is unsent (see cut).
+_RESET = struct.pack("ii", 1, 0)
+
+
+def cut(transport: asyncio.Transport) -> None:
+    """End a connection at once with a reset. A plain abort would leave the kernel holding what the
+    peer never read, and the connection half-open, until its retries give up (minutes)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        except (OSError, ValueError):  # already gone (uvloop: ValueError for a closed descriptor)
+            pass
+    transport.abort()
+
+
+class Inlet:
+    """What one connection reads, handed to its channel at a bounded pace.
+
+    ``feed`` takes whatever the transport read. A connection may have INPUT_CHUNK bytes handled per
+    event-loop turn; beyond that the rest waits in ``backlog``, reading stops, and the next turn goes
+    on (``loop.call_soon``). Reading also stops while the channel is paused for writing (its peer
+    does not read what it is sent) and starts again when it resumes.
+    """
+
+    __slots__ = ("channel", "reader", "credit", "backlog", "reading", "turn_pending", "draining")
+
+    def __init__(self, channel: Channel, reader):
+        self.channel = channel
+        # pause_reading() / resume_reading(), as asyncio transports have them.
+        self.reader = reader
+        self.credit = INPUT_CHUNK  # bytes this connection may still have handled in this turn
+        self.backlog = b""  # read but not handed over yet
+        self.reading = True
+        self.turn_pending = False
+        # Closing (lingering): input is read and dropped, whatever the pace.
+        self.draining = False
+
+    def feed(self, data: bytes) -> None:
+        n = len(data)
+        if n < self.credit and not self.backlog:
+            self.credit -= n
+            self.channel.data_received(data)
+            return
+        if self.draining:
+            return
+        self.backlog += data
+        self._pump()
+
+    def _pump(self) -> None:
+        """Hand over what this turn's credit allows, unless the channel's answers are backed up."""
+        backlog = self.backlog
+        credit = self.credit
+        if backlog and credit and self.channel.writable:
+            self.backlog = backlog[credit:]
+            self.credit = max(0, credit - len(backlog))
+            self.channel.data_received(backlog[:credit])
+        self._settle()
+
+    def _settle(self) -> None:
+        """Read only when nothing waits; come back next turn when the credit is spent or input waits."""
+        if self.draining:
+            want = True
+        else:
+            want = not self.backlog and self.credit > 0 and self.channel.writable
+            if (self.backlog or not self.credit) and not self.turn_pending:
+                self.turn_pending = True
+                asyncio.get_running_loop().call_soon(self._next_turn)
+        if want != self.reading:
+            self.reading = want
+            if want:
+                self.reader.resume_reading()
+            else:
+                self.reader.pause_reading()
+
+    def _next_turn(self) -> None:
+        self.turn_pending = False
+        self.credit = INPUT_CHUNK
+        self._pump()
+
+    def pause_writing(self) -> None:
+        """The transport's write buffer went above the high-water mark."""
+        self.channel.pause_writing()
+        self._settle()
+
+    def resume_writing(self) -> None:
+        self.channel.resume_writing()
+        self._pump()
+
+    def drain(self) -> None:
+        """From now on read and drop everything (the connection is closing)."""
+        self.draining = True
+        self.backlog = b""
+        self.credit = 1 << 62
+        self._settle()
 
 
 class MQTTProtocol(asyncio.Protocol):
-    __slots__ = ("listener", "channel")
+    """One TCP or TLS connection; to its Channel it is the transport (``write``, ``is_closing``, ``close``)."""
+
+    __slots__ = ("listener", "channel", "transport", "inlet", "closing", "_linger")
 
     def __init__(self, listener: Listener):
         self.listener = listener
         # None only for a connection refused at accept (aborted there), which gets no data or
         # flow-control callbacks; connection_lost tests for it.
         self.channel: Channel = None  # type: ignore[assignment]
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.inlet: Inlet = None  # type: ignore[assignment]
+        self.closing = False
+        self._linger: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport) -> None:
         lst = self.listener
@@ -44,28 +166,58 @@ class MQTTProtocol(asyncio.Protocol):
             transport.abort()
             return
         lst.current += 1
+        self.transport = transport
         transport.set_write_buffer_limits(high=lst.broker.config.write_buffer_high)
         peer = transport.get_extra_info("peername") or ("", 0)
-        ch = self.channel = Channel(lst.broker, transport, (peer[0], peer[1]), lst.config.id)
+        ch = self.channel = Channel(lst.broker, self, (peer[0], peer[1]), lst.config.id)
+        self.inlet = Inlet(ch, transport)
         lst.broker.channel_opened(ch)
         lst.channels.add(ch)
 
     def data_received(self, data: bytes) -> None:
-        self.channel.data_received(data)
+        self.inlet.feed(data)
+
+    def eof_received(self) -> bool:
+        # The peer finished sending. While lingering that is what we waited for; otherwise the
+        # connection ends as an abnormal close would (connection_lost). Either way: close now.
+        return False
 
     def connection_lost(self, exc) -> None:
         ch = self.channel
         if ch is None:
             return
+        if self._linger is not None:
+            self._linger.cancel()
         self.listener.current -= 1
         self.listener.channels.discard(ch)
         ch.connection_lost()
 
     def pause_writing(self) -> None:
-        self.channel.pause_writing()
+        self.inlet.pause_writing()
 
     def resume_writing(self) -> None:
-        self.channel.resume_writing()
+        self.inlet.resume_writing()
+
+    # ------------------------------------------------------------------ the Channel's transport
+
+    def write(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self.closing or self.transport.is_closing()
+
+    def close(self) -> None:
+        """Lingering close: send what is buffered, then FIN; drop what still comes; cut at LINGER_SECONDS."""
+        if self.closing:
+            return
+        self.closing = True
+        t = self.transport
+        self.inlet.drain()
+        if t.can_write_eof():
+            t.write_eof()
+        else:
+            t.close()  # TLS: close_notify goes out after what is buffered
+        self._linger = asyncio.get_running_loop().call_later(LINGER_SECONDS, cut, t)
 
 
 class WSTransport:
@@ -73,26 +225,45 @@ class WSTransport:
 
     aiohttp's send is a coroutine while the channel writes synchronously, so writes are gathered and
     flushed by one task per burst; beyond the high-water mark the channel is paused like a TCP one.
+    Reading is paused by holding the handler's receive loop (``reading``); aiohttp then stops reading
+    the socket once its own small buffer is full. Closing is aiohttp's, a lingering one already
+    (a CLOSE frame, then frames dropped until the peer's CLOSE, at most LINGER_SECONDS); the handler
+    waits for it (``closed``) before it returns, since aiohttp cuts the socket then.
     """
 
-    __slots__ = ("ws", "buf", "size", "flushing", "closing", "channel", "high")
+    __slots__ = ("ws", "raw", "buf", "size", "flushing", "closing", "closed", "inlet", "high", "reading", "linger")
 
-    def __init__(self, ws: web.WebSocketResponse, high: int):
+    def __init__(self, ws: web.WebSocketResponse, raw: asyncio.Transport | None, high: int):
         self.ws = ws
+        self.raw = raw  # the TCP transport beneath, cut when a close does not finish in time
         self.buf: list[bytes] = []
         self.size = 0
         self.flushing = False
         self.closing = False
-        self.channel: Channel | None = None
+        self.closed = asyncio.Event()
+        self.inlet: Inlet | None = None
         self.high = high
+        self.reading = asyncio.Event()
+        self.reading.set()
+        self.linger: asyncio.TimerHandle | None = None
+
+    def pause_reading(self) -> None:
+        self.reading.clear()
+
+    def resume_reading(self) -> None:
+        self.reading.set()
 
     def write(self, data: bytes) -> None:
         if self.closing:
             return
         self.buf.append(bytes(data))
         self.size += len(data)
-        if self.size > self.high and self.channel is not None and self.channel.writable:
-            self.channel.pause_writing()
+        inlet = self.inlet
+        if self.size > self.high and inlet is not None and inlet.channel.writable:
+            inlet.pause_writing()
+        self._start_flush()
+
+    def _start_flush(self) -> None:
         if not self.flushing:
             self.flushing = True
             asyncio.get_running_loop().create_task(self._flush())
@@ -104,14 +275,18 @@ class WSTransport:
                 self.buf.clear()
                 self.size = 0
                 await self.ws.send_bytes(data)
-            if self.channel is not None and not self.channel.writable:
-                self.channel.resume_writing()
+            inlet = self.inlet
+            if inlet is not None and not inlet.channel.writable:
+                inlet.resume_writing()
         except (ConnectionError, RuntimeError):
             self.closing = True
         finally:
             self.flushing = False
             if self.closing:
-                await self.ws.close()
+                try:
+                    await self.ws.close()
+                finally:
+                    self.closed.set()
 
     def is_closing(self) -> bool:
         return self.closing
@@ -120,8 +295,12 @@ class WSTransport:
         if self.closing:
             return
         self.closing = True
-        if not self.flushing:
-            asyncio.get_running_loop().create_task(self.ws.close())
+        if self.inlet is not None:
+            self.inlet.drain()
+        self._start_flush()  # what is buffered goes first, then the close
+        if self.raw is not None:
+            # Also ends a send stuck on a peer that does not read.
+            self.linger = asyncio.get_running_loop().call_later(LINGER_SECONDS, cut, self.raw)
 
 
 class Listener:
@@ -186,27 +365,36 @@ class Listener:
         self.port = self.config.port
 
     async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(protocols=WS_SUBPROTOCOLS, max_msg_size=self.broker.config.max_packet_size + 8)
+        ws = web.WebSocketResponse(
+            protocols=WS_SUBPROTOCOLS, max_msg_size=self.broker.config.max_packet_size + 8, timeout=LINGER_SECONDS
+        )
         if self.current >= self.config.max_connections:
             self.shutdown_count += 1
             return web.Response(status=503)
         await ws.prepare(request)
-        transport = WSTransport(ws, self.broker.config.write_buffer_high)
+        transport = WSTransport(ws, request.transport, self.broker.config.write_buffer_high)
         peer = (request.transport and request.transport.get_extra_info("peername")) or ("", 0)
         ch = Channel(self.broker, transport, (peer[0], peer[1]), self.config.id)
-        transport.channel = ch
+        inlet = transport.inlet = Inlet(ch, transport)
         self.broker.channel_opened(ch)
         self.channels.add(ch)
         self.current += 1
         try:
-            async for frame in ws:
+            while True:
+                await transport.reading.wait()
+                frame = await ws.receive()
                 if frame.type == WSMsgType.BINARY:
-                    ch.data_received(frame.data)
-                elif frame.type in (WSMsgType.TEXT,):
+                    inlet.feed(frame.data)
+                elif frame.type == WSMsgType.TEXT:
                     # [MQTT-6.0.0-1]: MQTT travels in binary frames only.
                     ch.close(ReasonCode.MALFORMED_PACKET)
+                elif frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                     break
+            if transport.closing:
+                await transport.closed.wait()
         finally:
+            if transport.linger is not None:
+                transport.linger.cancel()
             self.current -= 1
             self.channels.discard(ch)
             ch.connection_lost()
@@ -241,6 +429,19 @@ class MQTTServer:
             done(ok)
 
         asyncio.get_running_loop().create_task(awaitable).add_done_callback(finished)
+
+    async def add_listener(self, config: ListenerConfig) -> Listener:
+        """Serve one more listener, at once if it is enabled and the broker accepts connections. When
+        its port cannot be bound, OSError, and nothing is added."""
+        lst = Listener(self.broker, config)
+        if config.enable and self.broker.running:
+            await lst.start()
+        self.listeners[config.id] = lst
+        return lst
+
+    async def remove_listener(self, listener_id: str) -> None:
+        """Stop a listener (its clients are disconnected) and forget it."""
+        await self.listeners.pop(listener_id).stop()
 
     def reconfigure(self) -> None:
         """Take the listener set from the broker's (new) config; call while the listeners are stopped."""

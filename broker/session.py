@@ -131,6 +131,7 @@ class Session:
 
     def enqueue(self, delivery: Delivery) -> Delivery | None:
         """Queue a delivery; when the queue is full the oldest entry gives way, as EMQX's mqueue does.
+        A limit of 0 is no limit (emqx_mqueue's MAX_LEN_INFINITY).
 
         Returns the dropped delivery (for the caller's counters) or None.
         """
@@ -138,7 +139,7 @@ class Session:
         mq = self.mqueue
         mq.append(delivery)
         n = len(mq)
-        if n > self.max_mqueue_len:
+        if self.max_mqueue_len and n > self.max_mqueue_len:
             self.mqueue_dropped += 1
             if self.mqueue_dropped == 1 and self.index is not None:
                 self.index.queue_dropping(self)

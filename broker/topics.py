@@ -18,10 +18,8 @@ from .constants import ReasonCode
 from .errors import MQTTError
 
 # A topic travels as a UTF-8 Encoded String, whose two-byte length prefix caps it at 65535 bytes
-# [MQTT-1.5.4], [MQTT-4.7.3-3]. A str of at most 65535 // 4 code points cannot exceed that (UTF-8
-# needs at most 4 bytes per code point), so only longer strings pay for an encode.
+# [MQTT-1.5.4], [MQTT-4.7.3-3]; a broker may accept less (BrokerConfig.max_topic_length).
 MAX_TOPIC_BYTES = 65535
-_SURELY_SHORT = MAX_TOPIC_BYTES // 4
 
 SEPARATOR = "/"
 SINGLE = "+"
@@ -33,18 +31,21 @@ QUEUE_PREFIX = "$queue/"
 QUEUE_GROUP = "$queue"
 
 
-def _too_long(s: str) -> bool:
-    if len(s) <= _SURELY_SHORT:
+def _too_long(s: str, max_bytes: int) -> bool:
+    """Whether ``s`` takes more than ``max_bytes`` in UTF-8. A str of at most max_bytes // 4 code
+    points cannot (UTF-8 needs at most 4 bytes per code point), so only longer strings pay for an
+    encode."""
+    if len(s) <= max_bytes >> 2:
         return False
     try:
-        return len(s.encode("utf-8")) > MAX_TOPIC_BYTES
+        return len(s.encode("utf-8")) > max_bytes
     except UnicodeEncodeError:
         # Lone surrogates cannot be sent at all [MQTT-1.5.4-1]; treat as unacceptable.
         return True
 
 
-def validate_topic_name(topic: str) -> None:
-    """Reject what may not appear as the topic of a PUBLISH (or a Will)."""
+def validate_topic_name(topic: str, max_bytes: int = MAX_TOPIC_BYTES) -> None:
+    """Reject what may not appear as the topic of a PUBLISH (or a Will), or is longer than ``max_bytes``."""
     if not topic:
         raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "topic name is empty")  # [MQTT-4.7.3-1]
     if SINGLE in topic or MULTI in topic:
@@ -52,8 +53,9 @@ def validate_topic_name(topic: str) -> None:
         raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, f"wildcard in topic name {topic!r}")
     if "\x00" in topic:
         raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "U+0000 in topic name")  # [MQTT-4.7.3-2]
-    if _too_long(topic):
-        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "topic name longer than 65535 bytes")  # [MQTT-4.7.3-3]
+    if _too_long(topic, max_bytes):
+        # [MQTT-4.7.3-3] at 65535; below that, 0x90 is "correct, but not accepted by this Server".
+        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, f"topic name longer than {max_bytes} bytes")
 
 
 def _check_plain_filter(f: str, whole: str) -> None:
@@ -72,14 +74,16 @@ def _check_plain_filter(f: str, whole: str) -> None:
             raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"'+' not alone in its level in {whole!r}")
 
 
-def validate_topic_filter(filter: str) -> None:
-    """Reject what may not appear as a filter in SUBSCRIBE / UNSUBSCRIBE. Shared forms are accepted."""
+def validate_topic_filter(filter: str, max_bytes: int = MAX_TOPIC_BYTES) -> None:
+    """Reject what may not appear as a filter in SUBSCRIBE / UNSUBSCRIBE, or is longer than ``max_bytes``
+    (the share prefix included). Shared forms are accepted."""
     if not filter:
         raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "topic filter is empty")  # [MQTT-4.7.3-1]
     if "\x00" in filter:
         raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "U+0000 in topic filter")  # [MQTT-4.7.3-2]
-    if _too_long(filter):
-        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "topic filter longer than 65535 bytes")  # [MQTT-4.7.3-3]
+    if _too_long(filter, max_bytes):
+        # [MQTT-4.7.3-3] at 65535; below that, the broker's own limit.
+        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"topic filter longer than {max_bytes} bytes")
     if filter.startswith(SHARE_PREFIX):
         group, sep, real = filter[len(SHARE_PREFIX) :].partition(SEPARATOR)
         if not group:

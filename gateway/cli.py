@@ -16,7 +16,7 @@ from pathlib import Path
 
 from broker.acl import AclSyntaxError
 
-from . import cli_accounts, cli_migrate
+from . import cli_accounts, cli_migrate, cli_mqtt_users
 from . import config as config_mod
 from .accounts import AccountStoreError
 from .runtime import GatewayRuntime
@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dashboard-dir", metavar="DIR", help="a built EMQ 2.3 dashboard to serve at /")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     cli_accounts.add_parsers(sub)
+    cli_mqtt_users.add_parsers(sub)
     cli_migrate.add_parsers(sub)
     return p
 
@@ -52,13 +53,13 @@ def _fail(message: str) -> int:
 def _build_config(args) -> config_mod.GatewayConfig:
     cfg = config_mod.load(args.config)
     if args.node_name:
-        cfg.broker.node_name = args.node_name
+        config_mod.set_node_name(cfg, args.node_name)
     if args.data_dir:
         cfg.data_dir = args.data_dir
     if args.mqtt_port is not None:
-        config_mod.set_listener_port(cfg.broker, "tcp", args.mqtt_port)
+        config_mod.set_listener_port(cfg, "tcp", args.mqtt_port)
     if args.ws_port is not None:
-        config_mod.set_listener_port(cfg.broker, "ws", args.ws_port)
+        config_mod.set_listener_port(cfg, "ws", args.ws_port)
     for key in ("http_port", "v2_port", "v4_port"):
         value = getattr(args, key)
         if value is not None:
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         return uvloop.run(_serve(cfg))
     if args.command in cli_migrate.COMMANDS:
         return cli_migrate.run(args)
+    if args.command == cli_mqtt_users.COMMAND:
+        return cli_mqtt_users.run(args)
     return cli_accounts.run(args)
 
 

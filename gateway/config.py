@@ -14,10 +14,14 @@ Shape (EMQX 5's names where EMQX has the knob):
     [http]                      # gateway.config.HttpConfig
     port = 18083
 
+    [upstream]                  # gateway.config.UpstreamConfig: front an EMQX 5 cluster instead
+    url = "https://emqx:18083/api/v5"
+
 Every key can also come from the environment: ``EMQGW_<SECTION>__<KEY>`` (``EMQGW_MQTT__MAX_INFLIGHT=64``,
 ``EMQGW_HTTP__V2_PORT=off``, top-level keys as ``EMQGW_NODE_NAME``); values are read as TOML literals
 when they parse as one (numbers, booleans), else as strings. The environment wins over the file, the
-command line over both.
+command line over both; and all three, for the broker keys they state (``GatewayConfig.stated``), win
+over the configuration stored over an API (``gateway.precedence``).
 """
 
 from __future__ import annotations
@@ -27,17 +31,21 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
 
 from broker.persistence import DURABILITY_MODES
+from broker.topics import MAX_TOPIC_BYTES
 from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
 
 ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")
 # [mqtt] counts, sizes and durations whose 0 means "none" or "off"; below that they mean nothing.
 NON_NEGATIVE = (
+    "send_timeout",
+    "max_subscriptions",
     "retry_interval",
     "max_user_property_size",
     "client_max_packet_size",
@@ -63,6 +71,14 @@ class HttpConfig:
     v4_port: int | None = 8081  # NanoMQ / EMQX 4 management listener
     # Requests with a larger body get 413.
     body_limit: int = 1024 * 1024
+    # Seconds a connection has to deliver a whole request (line, headers, body) from when it opens or
+    # its previous answer went out; then it is closed, idle keep-alive connections included. Apache's
+    # mod_reqtimeout gives 20 s each to the headers and to the body; nginx 60 s to each.
+    request_timeout: float = 20.0
+    # Connections each HTTP listener holds at once (EMQX's dashboard listener: 512); one more is
+    # answered 503 and closed. Lowered at start when the open-file limit could not hold that many on
+    # every listener and still leave half of it to the rest of the process.
+    max_connections: int = 512
     # `/api/v4` answers as NanoMQ ("nanomq") or EMQX 4.4 ("emqx4").
     v4_flavor: str = "nanomq"
     # A directory holding a built EMQ 2.3 dashboard, served at `/` of the main listener while
@@ -74,6 +90,28 @@ class HttpConfig:
 
 
 @attrs.define(slots=True, kw_only=True)
+class UpstreamConfig:
+    """An EMQX 5 cluster the dialects front instead of the embedded broker (README, "In front of an
+    EMQX 5 cluster"). Secrets are left out of the repr."""
+
+    url: str  # EMQX's `/api/v5` base, e.g. "https://emqx.example:18083/api/v5"
+    api_key: str | None = None
+    api_secret: str | None = attrs.field(default=None, repr=False)
+    # EMQX's api_key.bootstrap_file form (`api_key:api_secret[:role]` lines): the first key is used.
+    bootstrap_file: str | None = None
+    cafile: str | None = None  # CA bundle for an https upstream with a private CA
+    timeout: float = 5.0  # seconds for one call, connection included
+    # After this many failed calls in a row, calls are refused at once for breaker_cooldown seconds.
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 10.0
+    # Several gateways behind one load balancer: the key every one of them signs login tokens with
+    # (any long random string, the same in each); unset, it is derived from the upstream's secret.
+    token_secret: str | None = attrs.field(default=None, repr=False)
+    # The account database every gateway reads (one file they all reach); unset: <data_dir>/emqgw.db.
+    accounts_db: str | None = None
+
+
+@attrs.define(slots=True, kw_only=True)
 class GatewayConfig:
     data_dir: str = "./data"
     broker: BrokerConfig = attrs.field(factory=BrokerConfig)
@@ -81,6 +119,21 @@ class GatewayConfig:
     # MQTT clients that send a username are checked against the dashboard accounts (EMQ's
     # emq_auth_username plugin); off by default, as the plugin was.
     mqtt_auth_accounts: bool = False
+    # Set: no embedded broker and no MQTT listener; the dialects front this EMQX 5 cluster.
+    upstream: UpstreamConfig | None = None
+    # The broker keys the operator stated at start, in the file, the environment or a flag, by their
+    # configuration key (``broker_key``, ``listener_key``; "listeners" when the file gives the listener
+    # set). These win over the configuration stored over an API (gateway.precedence).
+    stated: set[str] = attrs.field(factory=set)
+
+
+def broker_key(field: str) -> str:
+    """The configuration key of a ``BrokerConfig`` field: ``node_name`` is top-level, the rest ``[mqtt]``."""
+    return field if field == "node_name" else f"mqtt.{field}"
+
+
+def listener_key(lc: ListenerConfig, field: str) -> str:
+    return f"listeners.{lc.type}.{lc.name}.{field}"
 
 
 def _strict(kind: type):
@@ -152,6 +205,20 @@ def _listeners(section: Any) -> list[ListenerConfig]:
     return out
 
 
+def _stated_listener_keys(section: dict) -> set[str]:
+    """What a validated ``[listeners]`` section states: the set of listeners, and each key given (a
+    ``bind`` gives the port too)."""
+    keys = {"listeners"}
+    for kind, named in section.items():
+        for name, body in named.items():
+            lc = ListenerConfig(type=kind, name=name)
+            for key in body:
+                keys.add(listener_key(lc, key))
+                if key == "bind":
+                    keys.add(listener_key(lc, "port"))
+    return keys
+
+
 def _env_value(text: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
@@ -187,8 +254,34 @@ def _http(section: Any) -> HttpConfig:
         value = getattr(cfg, key)
         if value is not None and not 0 <= value <= 65535:
             raise ConfigError(f"invalid configuration at 'http.{key}': port out of range: {value}")
+    if not 0 < cfg.request_timeout <= 3600:
+        raise ConfigError("invalid configuration at 'http.request_timeout': seconds, above 0 and at most 3600")
+    if cfg.max_connections < 1:
+        raise ConfigError("invalid configuration at 'http.max_connections': at least 1")
     if cfg.v4_flavor not in V4_FLAVORS:
         raise ConfigError(f"invalid configuration at 'http.v4_flavor': one of {V4_FLAVORS}")
+    return cfg
+
+
+def _upstream(section: Any) -> UpstreamConfig:
+    if not isinstance(section, dict):
+        raise ConfigError("invalid configuration at 'upstream': expected a table")
+    if "url" not in section:
+        raise ConfigError("invalid configuration at 'upstream.url': required (EMQX's /api/v5 base URL)")
+    cfg = _structure(dict(section), UpstreamConfig, "upstream")
+    url = urlsplit(cfg.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError("invalid configuration at 'upstream.url': expected http(s)://host[:port]/api/v5")
+    if url.username is not None or url.password is not None:
+        raise ConfigError("invalid configuration at 'upstream.url': credentials go in api_key/api_secret")
+    if (cfg.api_key is None) != (cfg.api_secret is None):
+        raise ConfigError("invalid configuration at 'upstream': api_key and api_secret go together")
+    if (cfg.api_key is None) == (cfg.bootstrap_file is None):
+        raise ConfigError("invalid configuration at 'upstream': either api_key and api_secret, or bootstrap_file")
+    if cfg.timeout <= 0 or cfg.breaker_cooldown < 0:
+        raise ConfigError("invalid configuration at 'upstream.timeout': must be above 0")
+    if cfg.breaker_threshold < 1:
+        raise ConfigError("invalid configuration at 'upstream.breaker_threshold': must be 1 or more")
     return cfg
 
 
@@ -209,17 +302,23 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
     node_name = raw.pop("node_name", None)
     data_dir = raw.pop("data_dir", "./data")
     mqtt_auth_accounts = raw.pop("mqtt_auth_accounts", False)
+    upstream = _upstream(raw.pop("upstream")) if "upstream" in raw else None
     if not isinstance(mqtt_auth_accounts, bool):
         raise ConfigError("invalid configuration at 'mqtt_auth_accounts': expected bool")
     if raw:
         raise ConfigError(f"invalid configuration at '{sorted(raw)[0]}': unknown key")
     if node_name is not None:
         mqtt["node_name"] = node_name
+    stated = {broker_key(key) for key in mqtt}
     broker = _structure(mqtt, BrokerConfig, "mqtt")
     if broker.durability not in DURABILITY_MODES:
         raise ConfigError(
             f"invalid configuration at 'mqtt.durability': one of {DURABILITY_MODES}, got {broker.durability!r}"
         )
+    if not 1 <= broker.max_topic_length <= MAX_TOPIC_BYTES:
+        raise ConfigError(f"invalid configuration at 'mqtt.max_topic_length': between 1 and {MAX_TOPIC_BYTES}")
+    if not 0 <= broker.max_topic_alias <= 65535:
+        raise ConfigError("invalid configuration at 'mqtt.max_topic_alias': between 0 and 65535")
     if not 1 <= broker.durability_interval_ms <= 60_000:
         raise ConfigError("invalid configuration at 'mqtt.durability_interval_ms': between 1 and 60000")
     for key in NON_NEGATIVE:
@@ -232,17 +331,32 @@ def load(path: str | None, environ: Mapping[str, str] | None = None) -> GatewayC
         raise ConfigError("invalid configuration at 'mqtt.cpu_low_watermark': above cpu_high_watermark")
     if listeners is not None:
         broker.listeners = _listeners(listeners)
+        stated |= _stated_listener_keys(listeners)
     if not isinstance(data_dir, str):
         raise ConfigError("invalid configuration at 'data_dir': expected str")
-    return GatewayConfig(data_dir=data_dir, broker=broker, http=http, mqtt_auth_accounts=mqtt_auth_accounts)
+    return GatewayConfig(
+        data_dir=data_dir,
+        broker=broker,
+        http=http,
+        mqtt_auth_accounts=mqtt_auth_accounts,
+        upstream=upstream,
+        stated=stated,
+    )
 
 
-def set_listener_port(cfg: BrokerConfig, kind: str, port: str) -> None:
+def set_node_name(cfg: GatewayConfig, name: str) -> None:
+    """Apply `--node-name NAME`."""
+    cfg.broker.node_name = name
+    cfg.stated.add(broker_key("node_name"))
+
+
+def set_listener_port(cfg: GatewayConfig, kind: str, port: str) -> None:
     """Apply a `--mqtt-port` / `--ws-port` flag: a port number (0 = ephemeral) or `off`."""
-    lc = next((lc for lc in cfg.listeners if lc.type == kind), None)
+    lc = next((lc for lc in cfg.broker.listeners if lc.type == kind), None)
     if lc is None:
         lc = ListenerConfig(type=kind, port=0)
-        cfg.listeners.append(lc)
+        cfg.broker.listeners.append(lc)
+    cfg.stated.add(listener_key(lc, "enable"))
     if port == "off":
         lc.enable = False
         return
@@ -250,6 +364,7 @@ def set_listener_port(cfg: BrokerConfig, kind: str, port: str) -> None:
         raise ConfigError(f"invalid port for {kind} listener: {port!r} (a number 0-65535 or 'off')")
     lc.port = int(port)
     lc.enable = True
+    cfg.stated.add(listener_key(lc, "port"))
 
 
 def set_http_port(cfg: HttpConfig, key: str, port: str) -> None:

@@ -6,13 +6,35 @@ from __future__ import annotations
 
 import asyncio
 
+import attrs
+
+from broker.authn import ACCOUNTS
+from schemas.errors import NotFound
+from schemas.records import AuthenticatorConfig
+
 from .config import GatewayConfig
 
 
 def register_gateway_features(control, broker, accounts, config: GatewayConfig) -> None:
-    """`auth_username` always; `dashboard` only when a dashboard directory is configured, since
-    without one it would do nothing."""
+    """`auth_username` with the embedded broker (``broker``; None in front of an EMQX cluster, which
+    authenticates its own MQTT clients); `dashboard` only when a dashboard directory is configured,
+    since without one it would do nothing.
 
+    `auth_username` switches the authenticator chain's ``password_based:dashboard_accounts`` (the account
+    store is attached here): on at start when the file says ``mqtt_auth_accounts = true``, off otherwise,
+    whatever the chain was left with, as the switch always was."""
+    if broker is not None:
+        _register_mqtt_auth(control, broker, accounts, config)
+    if config.http.dashboard_dir:
+        control.register_feature(
+            "dashboard",
+            "Serves the web dashboard",
+            lambda: config.http.dashboard,
+            lambda on: setattr(config.http, "dashboard", on),
+        )
+
+
+def _register_mqtt_auth(control, broker, accounts, config: GatewayConfig) -> None:
     def check(username, password, clientid, peerhost):
         if username is None or password is None:
             return False
@@ -25,21 +47,22 @@ def register_gateway_features(control, broker, accounts, config: GatewayConfig) 
         # A miss costs a slow hash (~50 ms): run it in a thread, never on the broker's loop.
         return asyncio.to_thread(accounts.check_password, username, text)
 
+    def auth_on() -> bool:
+        return any(c.id == ACCOUNTS and c.enable for c in broker.authn.configs())
+
     def set_auth(on: bool) -> None:
         config.mqtt_auth_accounts = on
-        broker.set_authenticator(check if on else None)
+        try:
+            current = broker.authn.get(ACCOUNTS).config
+        except NotFound:
+            if on:
+                broker.authn.create(AuthenticatorConfig(backend="dashboard_accounts"))
+            return
+        if current.enable != on:
+            broker.authn.update(ACCOUNTS, attrs.evolve(current, enable=on))
 
+    broker.attach_account_check(check)
     set_auth(config.mqtt_auth_accounts)
     control.register_feature(
-        "auth_username",
-        "Authenticates MQTT usernames against the dashboard accounts",
-        lambda: config.mqtt_auth_accounts,
-        set_auth,
+        "auth_username", "Authenticates MQTT usernames against the dashboard accounts", auth_on, set_auth
     )
-    if config.http.dashboard_dir:
-        control.register_feature(
-            "dashboard",
-            "Serves the web dashboard",
-            lambda: config.http.dashboard,
-            lambda on: setattr(config.http, "dashboard", on),
-        )

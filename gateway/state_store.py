@@ -6,7 +6,11 @@ lists of operations over (``flush``); the writer thread takes every batch queued
 and commits them in one transaction (group commit), then hands the ``sync``-mode waiters back to the
 loop. In ``periodic`` mode the loop flushes every ``durability_interval_ms`` and at shutdown.
 
-``load_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
+An answer over an API waits for ``committed``: whatever the broker recorded before it is in the
+database, in either mode (an API write is rare, so it is written at once rather than at the next
+interval); a batch that cannot be written fails those answers with ``Unavailable``.
+
+``stored_config`` and ``restore`` run before the listeners open: a session whose expiry elapsed while
 the process was down, and a queued or retained message whose expiry elapsed, are dropped then.
 """
 
@@ -28,7 +32,10 @@ import cattrs
 from broker.core import EXPIRY_NEVER, Broker
 from broker.message import Message
 from broker.persistence import SYNC, Journal, SavedSession
+from schemas.errors import Unavailable
 from schemas.records import BannedEntry, BrokerConfig
+
+from . import auth_state
 
 log = logging.getLogger("emqgw.state")
 
@@ -109,6 +116,24 @@ def _msg_load(row) -> Message:
 _config_converter = cattrs.Converter()
 
 
+class _Commit:
+    """A ``committed`` caller's place among a batch's waiters: resolved when the batch is committed,
+    failed when writing it fails (the broker's own waiters, PUBACKs, are simply never called then)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future) -> None:
+        self.future = future
+
+    def __call__(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def fail(self, why: str) -> None:
+        if not self.future.done():
+            self.future.set_exception(Unavailable(f"the change is made but could not be stored: {why}"))
+
+
 class StateStore:
     def __init__(self, path: str, mode: str = "periodic", interval_ms: int = 100):
         self.path = path
@@ -132,6 +157,9 @@ class StateStore:
             conn.executescript(SCHEMA)
             for table in ("broker_config", "broker_banned", "broker_retained", "broker_sessions", "broker_queue"):
                 conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            conn.executescript(auth_state.SCHEMA)
+            for table in auth_state.TABLES:
+                conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         except sqlite3.Error as e:
             if conn is not None:
                 conn.close()
@@ -140,21 +168,19 @@ class StateStore:
 
     # ------------------------------------------------------------------ start: read back
 
-    def load_config(self, file_config: BrokerConfig) -> BrokerConfig:
-        """The configuration last changed over an API, laid over the file's; durability stays the file's."""
+    def stored_config(self) -> BrokerConfig | None:
+        """The configuration last applied over an API, if one was (gateway.precedence weighs it against
+        the operator's)."""
         row = self._read("SELECT doc FROM broker_config WHERE id = 1")
         if not row:
-            return file_config
+            return None
         try:
             data = json.loads(row[0][0])
             known = {f.name for f in attrs.fields(BrokerConfig)}
             data = {k: v for k, v in data.items() if k in known}
-            stored = _config_converter.structure(data, BrokerConfig)
+            return _config_converter.structure(data, BrokerConfig)
         except Exception as e:  # cattrs raises groups of assorted errors
             raise _broken(self.path, f"the stored broker configuration is unreadable ({e})") from None
-        return attrs.evolve(
-            stored, durability=file_config.durability, durability_interval_ms=file_config.durability_interval_ms
-        )
 
     def _read(self, sql: str, args: tuple = ()) -> list:
         try:
@@ -173,6 +199,7 @@ class StateStore:
             raise _broken(self.path, f"the broker state is damaged ({e!r})") from e
         broker.attach_journal(self.journal)
         broker.observe(self._on_event)
+        broker.observe(self._on_auth_event)
 
     def _restore(self, broker: Broker, now: float) -> None:
         bans = []
@@ -216,6 +243,7 @@ class StateStore:
             elif not msg.expired(now):
                 saved.queued.append(d)
         broker.restore(bans=bans, retained=retained, sessions=sessions.values())
+        self._restore_auth(broker)
         self.journal.saved.update(sessions)
         if gone:
             self._write([("drop", cid) for cid in gone])
@@ -242,6 +270,23 @@ class StateStore:
         if self._loop is not None:
             self._schedule()
 
+    def _restore_auth(self, broker: Broker) -> None:
+        try:
+            auth_state.restore(self._read, broker)
+        except StateStoreError:
+            raise
+        except Exception as e:  # cattrs raises groups of assorted errors; the broker's rules a ControlError
+            raise _broken(self.path, f"the stored MQTT authentication state is unusable ({e!r})") from None
+
+    def _on_auth_event(self, event: str, **data) -> None:
+        op = auth_state.operation(event, data)
+        if op is None:
+            return
+        self.journal.record(op)
+        # Written now, as bans are: these are the operator's changes.
+        if self._loop is not None:
+            self._schedule()
+
     # ------------------------------------------------------------------ the loop side
 
     def start(self) -> None:
@@ -263,6 +308,15 @@ class StateStore:
     def _periodic(self) -> None:
         self.flush()
         self._timer = self._loop.call_later(self.interval, self._periodic)
+
+    async def committed(self) -> None:
+        """Return once everything recorded so far is committed; raise ``Unavailable`` if it cannot be."""
+        if self._thread is None or self._loop is None:
+            raise Unavailable("the broker state is not being written (stopped)")
+        commit = _Commit(self._loop.create_future())
+        self.journal.when_durable(commit)
+        self._schedule()  # in periodic mode too: an answer is not kept waiting for the interval
+        await commit.future
 
     def flush(self) -> None:
         self._scheduled = False
@@ -289,6 +343,11 @@ class StateStore:
         for cb in waiters:
             cb()
 
+    def _failed(self, waiters: list, why: str) -> None:
+        for cb in waiters:
+            if isinstance(cb, _Commit):
+                cb.fail(why)
+
     # ------------------------------------------------------------------ the writer thread
 
     def _writer(self) -> None:
@@ -309,9 +368,12 @@ class StateStore:
                     waiters.extend(b[1])
             try:
                 self._write(ops)
-            except Exception:
-                # The acknowledgements that waited for this batch are not sent: the clients resend.
+            except Exception as e:
+                # The acknowledgements that waited for this batch are not sent: the clients resend;
+                # the answers over an API that waited for it say it failed.
                 log.exception("%s: writing broker state failed", self.path)
+                if waiters:
+                    self._loop.call_soon_threadsafe(self._failed, waiters, str(e))
             else:
                 if waiters:
                     self._loop.call_soon_threadsafe(self._done, waiters)
@@ -421,4 +483,5 @@ _APPLY = {
     "unban": _op_unban,
     "bans_clear": _op_bans_clear,
     "config": _op_config,
+    **auth_state.OPS,
 }

@@ -33,6 +33,10 @@ KINDS = frozenset(
         "api_key",
         "token",
         "message",
+        "authenticator",
+        "mqtt_user",
+        "authz_source",
+        "authz_rules",
     )
 )
 

@@ -17,6 +17,8 @@ T = TypeVar("T")
 # --- configuration -----------------------------------------------------------------------------
 
 LISTENER_TYPES = ("tcp", "ssl", "ws", "wss")
+# EMQX's "infinity" for a listener's max_connections: more connections than any process can hold.
+NO_CONNECTION_LIMIT = 2**31 - 1
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -57,8 +59,15 @@ class BrokerConfig:
     max_packet_size: int = 1024 * 1024
     max_clientid_len: int = 65535
     max_topic_levels: int = 128
+    # Longest topic name or filter accepted, in UTF-8 bytes (the protocol allows 65535). Every
+    # subscription and topic alias holds one per client for as long as it lasts, so this, with the
+    # two counts below, is what bounds a client's memory (README, "The broker"). Generous: AWS IoT
+    # Core takes 256 bytes.
+    max_topic_length: int = 4096
     max_qos_allowed: int = 2
-    max_topic_alias: int = 65535
+    # Topic aliases per connection, each way (EMQX: 65535, which at max_topic_length would let one
+    # client hold 256 MiB of topics; mosquitto: 10, HiveMQ: 5).
+    max_topic_alias: int = 64
     retain_available: bool = True
     wildcard_subscription: bool = True
     shared_subscription: bool = True
@@ -67,9 +76,12 @@ class BrokerConfig:
     keepalive_multiplier: float = 1.5
     # Session expiry given to 3.1/3.1.1 clients with clean_session=0 (EMQX: mqtt.session_expiry_interval).
     session_expiry_interval: int = 7200
-    max_subscriptions: int = 0  # 0 = infinity
+    # Subscriptions per client, 0 = infinity (EMQX's default, which bounds nothing). A subscription
+    # costs from about 3 KiB (8 levels, 256 bytes) to 45 KiB (128 levels, 4 KiB) with its share of
+    # the routing trie, so 1000 of them stay within 45 MiB.
+    max_subscriptions: int = 1000
     max_inflight: int = 32
-    max_mqueue_len: int = 1000
+    max_mqueue_len: int = 1000  # 0 = no limit (EMQX's and EMQX 4's meaning)
     mqueue_store_qos0: bool = True
     max_awaiting_rel: int = 100
     await_rel_timeout: int = 300
@@ -85,6 +97,10 @@ class BrokerConfig:
     # channel stops writing and queues into its bounded mqueue instead (so one slow reader costs
     # bounded memory and never stalls the others).
     write_buffer_high: int = 256 * 1024
+    # Seconds a connection's writes may stay backed up past write_buffer_high (its peer reads nothing,
+    # and nothing more is read from it meanwhile) before it is closed; 0 = never. (EMQX:
+    # tcp_options.send_timeout, 15s, with send_timeout_close.)
+    send_timeout: int = 15
     # What a QoS 1/2 message queued for an offline persistent session may lose in a crash (README,
     # "Durability"): "sync" acknowledges it only once on disk; "periodic" writes every
     # durability_interval_ms, so a crash loses at most that window.
@@ -115,6 +131,32 @@ class BrokerConfig:
     # it clears once writes flow again, but not before it has been active this many seconds.
     conn_congestion_alarm: bool = True
     conn_congestion_min_alarm_sustain_duration: int = 60
+    # Seconds a terminated session is remembered for `GET /api/v5/sessions_count?since=` (EMQX:
+    # broker.session_history_retain; 0 = not at all).
+    session_history_retain: int = 0
+    # The level of the gateway's log (EMQX's log.console.level, one of LOG_LEVELS); None: the level the
+    # command line gave.
+    log_level: str | None = None
+    # Settings of the gateway's HTTP side that an API changes; kept here because this is the one
+    # configuration record that is persisted (``gateway.state_store``). EMQX's prometheus.enable_basic_auth:
+    # `/api/v5/prometheus/*` asks for the API's credentials.
+    prometheus_basic_auth: bool = False
+
+
+# EMQX 5's log levels (log.console.level) and the Python logging level each stands for, mildest
+# first: a record at or above it is logged ("all": everything, "none": nothing).
+LOG_LEVELS = {
+    "all": 1,
+    "debug": 10,
+    "info": 20,
+    "notice": 25,
+    "warning": 30,
+    "error": 40,
+    "critical": 50,
+    "alert": 55,
+    "emergency": 60,
+    "none": 100,
+}
 
 
 # --- node ---------------------------------------------------------------------------------------
@@ -237,6 +279,8 @@ class ClientQuery:
     lte_mqueue_len: int | None = None
     gte_mqueue_dropped: int | None = None
     lte_mqueue_dropped: int | None = None
+    # Only the clients of this node of a cluster (not a filter of any one dialect: the per-node paths).
+    node: str | None = None
 
     @property
     def exact_only(self) -> bool:
@@ -274,6 +318,7 @@ class SubscriptionQuery:
     qos: int | None = None
     share_group: str | None = None
     match_topic: str | None = None
+    node: str | None = None  # only this node's subscriptions
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -303,13 +348,18 @@ class TopicTreeNode:
 # --- messages -----------------------------------------------------------------------------------
 
 
+# The client id each API publishes under when its caller names none. A broker that cannot publish as a
+# given client (an EMQX cluster) can still publish these: they name the API, not a client.
+API_PUBLISHERS = {"v2": "http", "nanomq": "NanoMQ-HTTP-Client", "emqx4": "http_api", "v5": "http_api"}
+
+
 @attrs.define(slots=True, kw_only=True)
 class PublishRequest:
     topic: str
     payload: bytes
     qos: int = 0
     retain: bool = False
-    clientid: str = "http_api"
+    clientid: str = API_PUBLISHERS["v5"]
     username: str | None = None
     properties: dict[str, Any] = attrs.field(factory=dict)
 
@@ -317,7 +367,9 @@ class PublishRequest:
 @attrs.define(slots=True, kw_only=True)
 class PublishResult:
     id: str  # 32 upper-case hex digits, like EMQX
-    matched: int  # subscribers the message was routed to (0: nobody matched)
+    # Subscribers the message was routed to (0: nobody matched). An EMQX cluster says only whether
+    # anybody matched: 1 stands for "at least one" there.
+    matched: int
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -330,6 +382,33 @@ class RetainedMessage:
     from_clientid: str
     from_username: str | None
     properties: dict[str, Any] = attrs.field(factory=dict)
+
+
+# Which of a session's two message queues: the ones sent and not yet acknowledged, the ones waiting.
+SESSION_QUEUES = ("inflight", "mqueue")
+
+
+@attrs.define(slots=True, kw_only=True)
+class SessionMessage:
+    """A message a session holds for its client, in flight or queued (EMQX 5's mqueue_messages)."""
+
+    position: str  # where it stands in its queue: page after it by passing this back
+    msgid: str
+    topic: str
+    qos: int  # the QoS it is delivered with
+    payload: bytes
+    publish_at: float
+    from_clientid: str
+    from_username: str | None
+
+
+@attrs.define(slots=True, kw_only=True)
+class SessionMessagePage:
+    """Messages of one queue after a position, oldest first; ``start`` is the position of the queue's
+    first message (None while it is empty)."""
+
+    items: list[SessionMessage]
+    start: str | None
 
 
 # --- listeners, features, bans ------------------------------------------------------------------
@@ -405,3 +484,155 @@ class MetricsSnapshot:
 class StatsSnapshot:
     node: str
     stats: dict[str, int]
+
+
+# --- MQTT authentication ------------------------------------------------------------------------
+
+# EMQX 5's password_hash_algorithm names; the simple ones take a salt position.
+HASH_ALGORITHMS = ("plain", "md5", "sha", "sha256", "sha512", "bcrypt", "pbkdf2")
+SALT_POSITIONS = ("disable", "prefix", "suffix")
+PBKDF2_MACS = ("md4", "md5", "ripemd160", "sha", "sha224", "sha256", "sha384", "sha512")
+# What the built-in database keys its users by: EMQX 5's user_id_type, EMQX 4's two tables.
+USER_ID_TYPES = ("username", "clientid")
+# Authenticator backends this broker has: EMQX's built-in database, and the gateway's dashboard accounts.
+AUTHN_BACKENDS = ("built_in_database", "dashboard_accounts")
+
+
+@attrs.define(slots=True, kw_only=True)
+class PasswordHash:
+    """How passwords are hashed (EMQX 5's ``password_hash_algorithm``); fields a name does not use are ignored."""
+
+    name: str = "sha256"
+    salt_position: str = "prefix"  # plain | md5 | sha | sha256 | sha512
+    salt_rounds: int = 10  # bcrypt, 5..10
+    mac_fun: str = "sha256"  # pbkdf2
+    iterations: int = 4096  # pbkdf2
+    dk_length: int | None = None  # pbkdf2; None: the MAC's output length
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthenticatorConfig:
+    """One authenticator of the chain; its id is EMQX's ``<mechanism>:<backend>``."""
+
+    mechanism: str = "password_based"
+    backend: str = "built_in_database"
+    enable: bool = True
+    # built_in_database only.
+    user_id_type: str = "username"
+    password_hash: PasswordHash = attrs.field(factory=PasswordHash)
+
+    @property
+    def id(self) -> str:
+        return f"{self.mechanism}:{self.backend}"
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthStatus:
+    """An authenticator's or an authorization source's counters (EMQX's ``metrics``) and rates (per second)."""
+
+    status: str  # "connected": both backends are in-process
+    counts: dict[str, int]  # authn: total success failed nomatch; authz: total allow deny nomatch ignore
+    rate: float = 0.0
+    rate_max: float = 0.0
+    rate_last5m: float = 0.0
+
+
+@attrs.define(slots=True, kw_only=True)
+class MqttUser:
+    """A user of the built-in credential database as every dialect shows it (never its hash)."""
+
+    user_id: str
+    user_id_type: str
+    is_superuser: bool = False
+    created_at: float = 0.0
+
+
+@attrs.define(slots=True, kw_only=True)
+class MqttUserQuery:
+    user_id_type: str = "username"
+    user_id: str | None = None  # exact
+    like_user_id: str | None = None  # case-sensitive substring
+    is_superuser: bool | None = None
+
+    @property
+    def exact_only(self) -> bool:
+        return self.like_user_id is None
+
+
+@attrs.define(slots=True, kw_only=True)
+class MqttUserImport:
+    """One row of an import: a plain password, or (hashed import) a hash and salt under the authenticator's
+    algorithm."""
+
+    user_id: str
+    password: str | None = None
+    password_hash: str | None = None
+    salt: str = ""
+    is_superuser: bool = False
+
+
+@attrs.define(slots=True, kw_only=True)
+class ImportResult:
+    total: int = 0
+    success: int = 0
+    override: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+# --- MQTT authorization -------------------------------------------------------------------------
+
+AUTHZ_SOURCE_TYPES = ("file", "built_in_database")
+# Whose rules a built-in database record holds; "all" has one record, with who "".
+AUTHZ_WHO_TYPES = ("clientid", "username", "all")
+AUTHZ_ACTIONS = ("publish", "subscribe", "all")
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzSettings:
+    """EMQX 5's ``authorization`` settings; ``no_match`` is ``BrokerConfig.acl_no_match``."""
+
+    no_match: str = "allow"
+    deny_action: str = "ignore"  # ignore | disconnect (a denied PUBLISH ends the connection)
+    cache_enable: bool = True
+    cache_max_size: int = 32
+    cache_ttl: float = 60.0  # seconds
+    cache_excludes: list[str] = attrs.field(factory=list)  # topic filters never cached
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzSource:
+    type: str  # AUTHZ_SOURCE_TYPES
+    enable: bool = True
+    rules: str | None = None  # file: the rules text in force
+    max_rules: int = 100  # built_in_database: rules per record
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzRule:
+    """A built-in database rule (EMQX 5's shape); ``retain`` None is EMQX's ``"all"``."""
+
+    topic: str
+    permission: str  # allow | deny
+    action: str  # publish | subscribe | all
+    qos: list[int] = attrs.field(factory=lambda: [0, 1, 2])
+    retain: bool | None = None
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzRuleSet:
+    """The rules of one client id, one username, or everyone (``who_type`` "all", ``who`` ""), in match order."""
+
+    who_type: str
+    who: str
+    rules: list[AuthzRule] = attrs.field(factory=list)
+
+
+@attrs.define(slots=True, kw_only=True)
+class AuthzCacheEntry:
+    action: str  # publish | subscribe
+    topic: str
+    qos: int
+    retain: bool
+    result: str  # allow | deny
+    updated_at: float  # epoch seconds

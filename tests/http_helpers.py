@@ -26,6 +26,10 @@ class Gateway:
     dialects: dict
     http: object  # aiohttp TestClient
     accounts: object
+    # In upstream mode (the ``chain`` fixture): the gateway whose `/api/v5` this one fronts (B), and the
+    # proxy between them.
+    upstream: Gateway | None = None
+    proxy: object = None
 
 
 class ThreadedControl:

@@ -27,7 +27,7 @@ TIMEOUT = 5.0
 
 
 class RunningBroker:
-    def __init__(self, config: BrokerConfig | None = None, **overrides):
+    def __init__(self, config: BrokerConfig | None = None, *, loop_factory=asyncio.new_event_loop, **overrides):
         # No periodic $SYS publishing and no host alarms (the host's load is not the test's): tests that
         # want them turn them on.
         cfg = config or BrokerConfig(
@@ -37,13 +37,15 @@ class RunningBroker:
             os_check_interval=0,
         )
         self.config = attrs.evolve(cfg, **overrides) if overrides else cfg
-        self.loop = asyncio.new_event_loop()
+        # loop_factory=uvloop.new_event_loop runs the broker on the loop `emqgw serve` uses.
+        self.loop = loop_factory()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.broker = Broker(self.config)
         self.server = MQTTServer(self.broker)
         self.control = BrokerController(self.broker, self.server)
         self.run(self.server.start())
+        self.run(self.control.sampler.start())
 
     def run(self, coro, timeout: float = TIMEOUT):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -67,6 +69,7 @@ class RunningBroker:
 
     def close(self) -> None:
         try:
+            self.run(self.control.sampler.stop())
             self.run(self.server.close())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)

@@ -175,6 +175,30 @@ async def test_configs_are_the_broker_settings_and_apply(v2):
     assert (await v2.gw.ctx.control.get_config()).max_inflight == 7
 
 
+async def test_configs_take_emq_conf_units(v2):
+    """A value as emq.conf wrote it ("64KB", "1m", "80%", "infinity"), or a number in the setting's unit."""
+    for key, value in (
+        ("max_packet_size", "64KB"),
+        ("retry_interval", "1m"),
+        ("cpu_high_watermark", "85%"),
+        ("max_mqueue_len", "infinity"),
+        ("session_expiry_interval", "2h"),
+    ):
+        assert await v2.result("PUT", "/configs/emqttd", json={"key": key, "value": value}) == [], key
+    cfg = await v2.gw.ctx.control.get_config()
+    assert (cfg.max_packet_size, cfg.retry_interval, cfg.cpu_high_watermark, cfg.max_mqueue_len) == (65536, 60, 85, 0)
+    rows = {r["key"]: r["value"] for r in (await v2.result("GET", "/configs"))[NODE]}
+    assert (rows["max_packet_size"], rows["retry_interval"], rows["session_expiry_interval"]) == ("65536", "60", "7200")
+    for bad in (
+        {"key": "retry_interval", "value": "1500ms"},  # whole seconds
+        {"key": "max_packet_size", "value": "1XB"},
+        {"key": "cpu_low_watermark", "value": "95%"},  # above the high mark
+        {"key": "durability", "value": "sync"},  # taken at start only
+    ):
+        assert await v2.code("PUT", "/configs/emqttd", json=bad) == {"code": 102}, bad
+    assert (await v2.gw.ctx.control.get_config()).retry_interval == 60
+
+
 async def test_plugin_configs_none_yet(v2):
     path = f"/nodes/{NODE}/plugin_configs/emq_retainer"
     assert await v2.result("GET", path) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from adapters.common.fields import V2_CLIENT_ROW, V2_SESSION_ROW
+from schemas.records import AuthzRule, AuthzRuleSet
 from tests.mqtt_helpers import Client, wait_for
 from tests.v2_helpers import NODE, settle
 
@@ -62,9 +63,15 @@ async def _offline(v2, clientid):
 
 
 async def test_clean_acl_cache(v2):
+    deny = AuthzRuleSet(who_type="all", who="", rules=[AuthzRule(topic="t", permission="deny", action="publish")])
+    await v2.gw.ctx.control.put_authz_rules(deny)
     c = Client(v2.broker, "acl-c")
     try:
+        for topic in ("t", "u"):
+            c.publish(topic, b"", qos=1)
+        assert [e.topic for e in await v2.gw.ctx.control.authz_cache("acl-c")] == ["t", "u"]
         assert await v2.result("PUT", "/clients/acl-c/clean_acl_cache", json={"topic": "t"}) == []
+        assert [e.topic for e in await v2.gw.ctx.control.authz_cache("acl-c")] == ["u"]
         assert (await v2.code("PUT", "/clients/acl-c/clean_acl_cache"))["code"] == 107
         assert (await v2.code("PUT", "/clients/acl-c/clean_acl_cache", json={"topic": 1}))["code"] == 108
         assert await v2.code("PUT", "/clients/gone/clean_acl_cache", json={"topic": "t"}) == {"code": 112}

@@ -264,8 +264,10 @@ async def test_configuration_round_trip_and_sections(gw):
     assert (await get(gw, "/configuration"))[1]["data"] == doc
     _, body = await get(gw, "/configuration/basic")
     assert body["data"]["basic"]["msq_len"] == doc["msq_len"] and "tls" not in body["data"]["basic"]
+    # the sections are NanoMQ 0.25's: its one bridge as `bridge.nodes`
     _, body = await get(gw, "/configuration/bridge")
-    assert body["data"] == {"bridge": doc["bridge"]}
+    [node] = body["data"]["bridge"]["nodes"]
+    assert node["enable"] == doc["bridge"]["bridge_mode"] and node["connector"]["server"] == doc["bridge"]["address"]
     assert await get(gw, "/configuration/webhook") == (404, {"code": 101, "data": {}})
     # the sectioned shape is accepted too
     assert await post(gw, "/configuration", {"data": {"basic": {"qos_duration": 20}}}) == (200, {"code": 0})
@@ -329,8 +331,9 @@ async def test_live_settings_apply_at_once_and_persist(gw, tmp_path):
     c.c.loop_stop()
     assert (await get(gw, "/brokers", auth=basic("ops", "s3cret-pass")))[0] == 200
     saved = json.loads((tmp_path / "nanomq.json").read_text())
-    assert saved["msq_len"] == 7 and saved["http_server"]["username"] == "ops"
-    assert "url" not in saved  # only what was POSTed: the listener keeps following the broker's config
+    assert saved["http_server"]["username"] == "ops"
+    # only NanoMQ's own keys: the broker's are its configuration's (persisted with it), never copies
+    assert "msq_len" not in saved and "url" not in saved
     assert (tmp_path / "nanomq.json").stat().st_mode & 0o777 == 0o600
     # reload: NanoMQ's hot-updatable subset
     _, body = await get(gw, "/reload")
@@ -355,13 +358,15 @@ async def test_live_settings_apply_at_once_and_persist(gw, tmp_path):
 async def test_saved_document_is_loaded_at_start(gateway, tmp_path):
     port = free_port()
     gw = await gateway("v4", listeners=[ListenerConfig(type="tcp", bind="127.0.0.1", port=port)])
-    await post(gw, "/configuration", {"data": {"msq_len": 11, "qos_duration": 33}})
+    await post(gw, "/configuration", {"data": {"msq_len": 11, "num_taskq_thread": 8}})
     await gw.dialects["v4"].stop()
     await gw.ctx.control.stop()  # the "process" ends; a new one starts on the same data_dir
-    gw2 = await gateway("v4", listeners=[ListenerConfig(type="tcp", bind="127.0.0.1", port=port)])
+    # ... with the broker's configuration as another dialect left it (the state store's to restore)
+    gw2 = await gateway("v4", listeners=[ListenerConfig(type="tcp", bind="127.0.0.1", port=port)], max_mqueue_len=50)
     _, body = await get(gw2, "/configuration")
-    assert body["data"]["qos_duration"] == 33
-    assert (await gw2.ctx.control.get_config()).max_mqueue_len == 11
+    assert body["data"]["num_taskq_thread"] == 8  # NanoMQ's own key: from nanomq.json
+    assert body["data"]["msq_len"] == 50  # the broker's: never resurrected from the file
+    assert (await gw2.ctx.control.get_config()).max_mqueue_len == 50
 
 
 async def test_ctrl_stop_restart_with_clients_reconnecting(gateway):
@@ -538,3 +543,104 @@ async def test_get_then_post_same_document_changes_nothing(gateway, overrides):
     assert await post(gw, "/configuration", {"data": doc}) == (200, {"code": 0})
     assert await gw.ctx.control.get_config() == before
     assert (await get(gw, "/configuration"))[1]["data"] == doc
+
+
+async def test_topic_tree_shows_shared_subscriptions_under_their_share_levels(gw, connect):
+    subscribed(connect, {"sh-1": [("$share/g1/a/b", 1)], "sh-2": [("$share/g1/a/b", 0)], "plain": [("a/b", 0)]})
+    levels = (await get(gw, "/topic-tree"))[1]["data"]
+    assert levels[0] == [{"topic": "", "cld_cnt": 2}]  # `a` and `$share`
+    by_level = [{n["topic"]: n for n in level} for level in levels]
+    assert by_level[1]["$share"] == {"topic": "$share", "cld_cnt": 1}
+    assert by_level[2]["g1"] == {"topic": "g1", "cld_cnt": 1}
+    assert by_level[2]["b"] == {"topic": "b", "cld_cnt": 0, "clientid": ["plain"]}
+    assert by_level[3]["a"] == {"topic": "a", "cld_cnt": 1}
+    assert by_level[4]["b"] == {"topic": "b", "cld_cnt": 0, "clientid": ["sh-1", "sh-2"]}
+    assert levels[-1] == []
+
+
+async def test_prometheus_counts_subscribing_clients_and_never_a_max_below_its_value(gw, connect):
+    subscribed(connect, {"p-1": [("a", 0), ("b", 0), ("$share/g/c", 0)], "p-2": [("a", 1)]})
+    connect("p-idle")
+
+    async def gauges():
+        text = await (await gw.http.get("/api/v4/prometheus", headers=AUTH)).text()
+        return {k: float(v) for k, v in (line.split() for line in text.splitlines() if not line.startswith("#"))}
+
+    first = await gauges()
+    assert first["nanomq_subscribers_count"] == 2  # clients with a subscription, not subscriptions
+    assert first["nanomq_subscribers_max"] >= 2
+    for _ in range(3):
+        g = await gauges()
+        for what in ("memory_usage", "cpu_usage", "subscribers", "connections", "sessions", "topics"):
+            count = "count" if what in ("subscribers", "connections", "sessions", "topics") else None
+            value = g[f"nanomq_{what}_{count}"] if count else g[f"nanomq_{what}"]
+            peak = g[f"nanomq_{what}_max"] if count else g[f"nanomq_{what}_max"]
+            assert peak >= value, (what, value, peak)
+
+
+async def test_reload_takes_nanomq_documented_example(gw):
+    # NanoMQ's own documented request: the settings wrapped in a second "data", keepalive_backoff in
+    # thousandths (1250 = a multiplier of 1.25).
+    example = {
+        "data": {
+            "data": {
+                "property_size": 32,
+                "max_packet_size": 1024,
+                "client_max_packet_size": 1024,
+                "msq_len": 4096,
+                "qos_duration": 20,
+                "keepalive_backoff": 1250,
+                "allow_anonymous": True,
+            }
+        }
+    }
+    assert await post(gw, "/reload", example) == (200, {"code": 0})
+    cfg = await gw.ctx.control.get_config()
+    assert (cfg.keepalive_multiplier, cfg.max_mqueue_len, cfg.retry_interval, cfg.max_packet_size) == (
+        1.25,
+        4096,
+        20,
+        1024 * 1024,
+    )
+    assert (await get(gw, "/reload"))[1]["data"]["keepalive_backoff"] == 1.25
+    assert await post(gw, "/reload", {"data": {"keepalive_backoff": 1.5}}) == (200, {"code": 0})
+    assert (await gw.ctx.control.get_config()).keepalive_multiplier == 1.5
+    for bad in (50, 20000, 0.1):  # neither a multiplier of 1 to 10 nor its thousandths
+        assert await post(gw, "/reload", {"data": {"keepalive_backoff": bad}}) == (400, {"code": 108}), bad
+    assert (await gw.ctx.control.get_config()).keepalive_multiplier == 1.5
+
+
+async def test_configuration_in_nanomq_025_sections(gw, tmp_path):
+    flat = (await get(gw, "/configuration"))[1]["data"]
+    sections = (await get(gw, "/configuration?layout=sections"))[1]["data"]
+    assert set(sections) == {"basic", "tls", "websocket", "http_server", "sqlite", "bridge"}
+    assert sections["basic"]["msq_len"] == flat["msq_len"] and "tls" not in sections["basic"]
+    assert sections["sqlite"] == {"enable": True, "mounted_file_path": str(tmp_path)}
+    assert (await get(gw, "/configuration/sqlite"))[1]["data"] == {"sqlite": sections["sqlite"]}
+    [node] = sections["bridge"]["nodes"]
+    assert node["enable"] is False and node["forwards"] == []
+    # POSTed back in the same form: nothing changes
+    before = await gw.ctx.control.get_config()
+    assert await post(gw, "/configuration", {"data": sections}) == (200, {"code": 0})
+    assert await gw.ctx.control.get_config() == before
+    assert (await get(gw, "/configuration"))[1]["data"] == flat
+    # a bridge node in 0.25's form is the document's one bridge
+    node = {
+        **node,
+        "connector": {**node["connector"], "server": "mqtt-tcp://127.0.0.1:1", "keepalive": 30},
+        "forwards": [{"remote_topic": "up/#", "local_topic": "up/#"}],
+        "subscription": [{"remote_topic": "down/1", "local_topic": "down/1", "qos": 1}],
+    }
+    assert await post(gw, "/configuration/bridge", {"data": {"bridge": {"nodes": [node]}}}) == (200, {"code": 0})
+    bridge = (await get(gw, "/configuration"))[1]["data"]["bridge"]
+    assert (bridge["address"], bridge["keepalive"], bridge["forwards"]) == ("mqtt-tcp://127.0.0.1:1", 30, ["up/#"])
+    assert bridge["subscription"] == [{"topic": "down/1", "qos": 1}]
+    renamed = {**node, "forwards": [{"remote_topic": "up/#", "local_topic": "mine/#"}]}
+    for bad in (
+        {"bridge": {"nodes": [node, node]}},  # one bridge here
+        {"bridge": {"nodes": [renamed]}},  # topics are bridged as they are
+        {"sqlite": {"enable": False}},  # the state is always in SQLite
+        {"sqlite": {"disk_cache_size": 10}},
+    ):
+        assert await post(gw, "/configuration", {"data": bad}) == (400, {"code": 108}), bad
+    assert await get(gw, "/configuration/no_such_section") == (404, {"code": 101, "data": {}})

@@ -17,7 +17,7 @@ async def test_connected_client_fields(v5):
     assert RFC3339_MS.match(doc["connected_at"]) and RFC3339_MS.match(doc["created_at"])
     assert (doc["keepalive"], doc["clean_start"], doc["expiry_interval"]) == (30, True, 0)
     assert (doc["proto_name"], doc["proto_ver"], doc["is_bridge"]) == ("MQTT", 5, False)
-    assert doc["mountpoint"] is None and doc["subscriptions_max"] == "infinity"
+    assert doc["mountpoint"] is None and doc["subscriptions_max"] == 1000
     fixed = (doc["is_persistent"], doc["durable"], doc["is_expired"], doc["client_attrs"])
     assert fixed == (False, False, False, {})
     assert doc["recv_pkt"] >= 1 and doc["recv_oct"] > 0 and doc["send_pkt"] >= 1

@@ -2,7 +2,7 @@
 
 import re
 
-from adapters.v5.monitor import downsample
+from broker.control.sampler import downsample
 from tests.mqtt_helpers import wait_for
 from tests.v5_helpers import API
 
@@ -52,8 +52,8 @@ async def test_stats_and_metrics(v5):
 
 
 async def test_monitor_samples_and_rates(v5):
-    sampler = v5.dialect.monitor
-    assert sampler.running  # started with the dialect
+    sampler = v5.broker.control.sampler
+    assert sampler.running  # started with the broker
     cur = await v5.json("get", "/monitor_current")
     assert cur["received_msg_rate"] == 0 and cur["connections"] == 0
     pub, sub = v5.client("pub"), v5.client("sub")
@@ -64,7 +64,7 @@ async def test_monitor_samples_and_rates(v5):
     wait_for(lambda: v5.broker.metric("messages.received") == base + 30)
     for _ in range(30):
         sub.expect()
-    await sampler.sample()
+    v5.broker.run(sampler.sample())
     rows = await v5.json("get", "/monitor")
     last = rows[-1]
     assert set(last) == {

@@ -146,3 +146,12 @@ async def test_publish_bulk(v5):
     assert await v5.json("post", "/publish/bulk", [{"topic": "b/1", "payload": "x"}], status=503) == [
         {"reason_code": 131, "message": "failed_to_dispatch"}
     ]
+
+
+async def test_publish_meets_the_topic_length_limit_of_mqtt(make_v5):
+    v5 = await make_v5(max_topic_length=16)
+    assert (await v5.json("post", "/publish", {"topic": "t/" + "x" * 14, "payload": "x"}, status=202))[
+        "reason_code"
+    ] == 16
+    bad = await v5.json("post", "/publish", {"topic": "t/" + "x" * 15, "payload": "x"}, status=400)
+    assert bad == {"reason_code": 144, "message": "topic_name_invalid"}

@@ -63,7 +63,8 @@ def test_anonymous_refused_when_disabled(make_broker):
 
 def test_password_check_hook(make_broker):
     b = make_broker(allow_anonymous=False)
-    b.call(setattr, b.broker, "authenticator", lambda u, p, cid, host: u == "alice" and p == b"secret")
+    b.call(b.broker.attach_account_check, lambda u, p, cid, host: u == "alice" and p == b"secret")
+    b.call(b.broker.authn.set_enabled, "password_based:dashboard_accounts", True)
     ok = Client(b, username="alice", password="secret")
     ok.subscribe("x")
     bad = Client(b, v5=True, username="alice", password="wrong", connect=False)
@@ -185,9 +186,8 @@ def test_slow_authenticator_runs_off_the_loop_and_holds_early_packets(make_broke
         await asyncio.sleep(0.5)
         return ok
 
-    b.call(
-        setattr, b.broker, "authenticator", lambda u, p, cid, host: (u == "fast") or slow(u == "slow" and p == b"pw")
-    )
+    b.call(b.broker.attach_account_check, lambda u, p, cid, host: (u == "fast") or slow(u == "slow" and p == b"pw"))
+    b.call(b.broker.authn.set_enabled, "password_based:dashboard_accounts", True)
     other = Client(b, username="fast")
     other.subscribe("t", 0)
     raw = Raw(b.port())

@@ -213,7 +213,7 @@ def test_connack_receive_maximum_and_limits_v5(broker):
     _, _, props = c.connect()
     assert props.ReceiveMaximum == 100
     assert props.MaximumPacketSize == 1024 * 1024
-    assert props.TopicAliasMaximum == 65535
+    assert props.TopicAliasMaximum == 64
 
 
 def test_message_expiry(broker):

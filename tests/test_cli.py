@@ -18,6 +18,7 @@ def test_example_config_lists_every_key():
     text = open(os.path.join(ROOT, "examples", "emqgw.toml")).read()
     keys = [f.name for f in attrs.fields(BrokerConfig) if f.name not in ("node_name", "listeners")]
     keys += [f.name for f in attrs.fields(config.HttpConfig)]
+    keys += [f.name for f in attrs.fields(config.UpstreamConfig)]
     missing = [k for k in keys if f"# {k} =" not in text]
     assert not missing, f"examples/emqgw.toml does not list {missing}"
 

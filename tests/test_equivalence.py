@@ -24,6 +24,7 @@ class Views:
 
     def __init__(self, gw):
         self.gw = gw
+        self.upstream = gw.upstream is not None  # gateway A in front of B (the ``chain`` fixture)
         self.node = gw.ctx.control.node_name
         key, secret = gw.accounts.create_api_key("equivalence", "", True, None)
         self.key = {"Authorization": aiohttp.encode_basic_auth(key.api_key, secret)}
@@ -103,8 +104,8 @@ def epoch(text) -> int:
 
 
 @pytest.fixture
-async def state(gateway):
-    gw = await gateway()
+async def state(any_gateway):
+    gw = await any_gateway()
     views = Views(gw)
     live = Client(gw.broker, "eq-live", username="u1")
     live.subscribe("plain/+", 1)
@@ -226,11 +227,7 @@ async def test_bans_agree(state):
 
 # -- actions: taken through one dialect, seen through the others ------------------------------------
 
-PUBLISH = {
-    "v2": ("/api/v2/mqtt/publish", "client_id"),
-    "v4": ("/api/v4/mqtt/publish", "clientid"),
-    "v5": ("/api/v5/publish", "clientid"),
-}
+PUBLISH = {"v2": "/api/v2/mqtt/publish", "v4": "/api/v4/mqtt/publish", "v5": "/api/v5/publish"}
 
 
 @pytest.mark.parametrize("via", ["v2", "v4", "v5"])
@@ -239,10 +236,10 @@ async def test_actions_through_one_dialect_seen_by_all(state, via):
     call = {"v2": views.v2, "v4": views.v4, "v5": views.v5}[via]
     gw = views.gw
     # publish (retained): delivered, and the retained count moves in every dialect
-    path, cid = PUBLISH[via]
+    # published as the API itself (no client named): an EMQX cluster cannot publish as a given client
     r = await gw.http.post(
-        path,
-        json={"topic": f"plain/{via}", "payload": via, "qos": 1, "retain": True, cid: "api"},
+        PUBLISH[via],
+        json={"topic": f"plain/{via}", "payload": via, "qos": 1, "retain": True},
         headers=views.key if via == "v5" else ADMIN,
     )
     assert r.status == 200, await r.text()
@@ -309,6 +306,134 @@ async def test_plugin_toggle_through_v2_seen_by_v4_and_back(state):
     assert await active() == (False, False)
     await views.v4("PUT", f"/nodes/{n}/plugins/retainer/load")
     assert await active() == (True, True)
+
+
+# -- MQTT users, ACL rules and API credentials: made through one dialect, seen and enforced through all
+
+USERS_V5 = "/authentication/password_based:built_in_database/users"
+RULES_V5 = "/authorization/sources/built_in_database/rules"
+
+
+def connack(gw, **kw):
+    c = Client(gw.broker, v5=True, connect=False, **kw)
+    _, rc, _ = c.connect(expect_ok=False)
+    c.c.loop_stop()
+    return rc.value
+
+
+async def mqtt_users(views):
+    """{user id} through EMQX 4.4, NanoMQ and EMQX 5."""
+    return {
+        "emqx4": {r["username"] for r in await views.v4("GET", "/auth_username")},
+        "nanomq": {r["login"] for r in (await views.v4("GET", "/configuration/auth"))["auth"]},
+        "v5": {r["user_id"] for r in (await views.v5("GET", USERS_V5))["data"]},
+    }
+
+
+ADD_USER = {
+    "emqx4": ("/api/v4/auth_username", lambda u, p: {"username": u, "password": p}),
+    "v5": ("/api/v5" + USERS_V5, lambda u, p: {"user_id": u, "password": p}),
+}
+
+
+@pytest.mark.parametrize("via", ["emqx4", "nanomq", "v5"])
+async def test_an_mqtt_user_made_through_one_dialect_is_seen_and_enforced_by_all(gateway, via):
+    gw = await gateway(allow_anonymous=False)
+    views = Views(gw)
+    user = f"user-{via}"
+    if via == "nanomq":
+        await views.v4("POST", "/configuration/auth", json={"data": {"auth": [{"username": user, "password": "pw"}]}})
+    else:
+        path, body = ADD_USER[via]
+        r = await gw.http.post(path, json=body(user, "pw"), headers=views.key if via == "v5" else ADMIN)
+        assert r.status in (200, 201), await r.text()
+    seen = await mqtt_users(views)
+    assert all(users == {user} for users in seen.values()), seen
+    assert connack(gw, username=user, password="pw") == 0
+    assert connack(gw, username=user, password="not-it") == 0x86
+    # ... and a password changed through the other dialect is the one that counts.
+    if via == "v5":
+        await views.v4("PUT", f"/auth_username/{user}", json={"password": "pw2"})
+    else:
+        await views.v5("PUT", f"{USERS_V5}/{user}", json={"password": "pw2"})
+    assert connack(gw, username=user, password="pw") == 0x86
+    assert connack(gw, username=user, password="pw2") == 0
+
+
+async def test_an_acl_rule_made_through_one_dialect_is_seen_and_enforced_by_the_other(gateway):
+    gw = await gateway()
+    views = Views(gw)
+    # EMQX 4 row -> EMQX 5 record, enforced.
+    await views.v4("POST", "/acl", json={"clientid": "eq-acl", "topic": "t/#", "action": "pub", "access": "deny"})
+    assert await views.v5("GET", f"{RULES_V5}/clients/eq-acl") == {
+        "clientid": "eq-acl",
+        "rules": [{"topic": "t/#", "permission": "deny", "action": "publish", "qos": [0, 1, 2], "retain": "all"}],
+    }
+    c = Client(gw.broker, "eq-acl", v5=True, username="eq-user")
+    c.publish("t/1", b"", qos=1)
+    assert c.acks.get(timeout=5)[1].value == 0x87
+    # EMQX 5 record -> EMQX 4 rows (an "all" rule is its two rows), enforced on the next SUBSCRIBE.
+    rule = {"topic": "s/#", "permission": "deny", "action": "all"}
+    await views.v5("PUT", f"{RULES_V5}/users/eq-user", json={"username": "eq-user", "rules": [rule]}, status=204)
+    assert await views.v4("GET", "/acl/username/eq-user") == [
+        {"username": "eq-user", "topic": "s/#", "action": "pub", "access": "deny"},
+        {"username": "eq-user", "topic": "s/#", "action": "sub", "access": "deny"},
+    ]
+    assert [rc.value for rc in c.subscribe("s/x", 0)] == [0x87]
+    # Deleted through EMQX 4: the next PUBLISH is allowed again, and EMQX 5 sees an empty record.
+    await views.v4("DELETE", "/acl/clientid/eq-acl/topic/t%2F%23")
+    c.publish("t/1", b"", qos=1)
+    assert c.acks.get(timeout=5)[1].value == 0x10
+    assert (await views.v5("GET", f"{RULES_V5}/clients/eq-acl"))["rules"] == []
+    # Both see the same cache.
+    v4_cache = [(e["access"], e["topic"], e["result"]) for e in await views.v4("GET", "/clients/eq-acl/acl_cache")]
+    v5_cache = await views.v5("GET", "/clients/eq-acl/authorization/cache")
+    assert v4_cache == [(e["access"]["action_type"], e["topic"], e["result"]) for e in v5_cache] != []
+    c.disconnect()
+
+
+async def test_an_app_made_through_emqx4_is_an_api_key_of_emqx5_and_back(gateway):
+    gw = await gateway()
+    views = Views(gw)
+    r = await gw.http.post("/api/v5/login", json={"username": "admin", "password": "public"})
+    bearer = {"Authorization": "Bearer " + (await r.json())["token"]}
+    secret = (await views.v4("POST", "/apps", json={"app_id": "eqapp", "desc": "d"}))["secret"]
+    r = await gw.http.get("/api/v5/api_key/eqapp", headers=bearer)
+    key = await r.json()
+    assert (key["name"], key["desc"], key["enable"], key["expired_at"]) == ("eqapp", "d", True, "infinity")
+    api = {"Authorization": aiohttp.encode_basic_auth(key["api_key"], secret)}
+    assert (await gw.http.get("/api/v5/nodes", headers=api)).status == 200
+    r = await gw.http.put("/api/v5/api_key/eqapp", json={"enable": False}, headers=bearer)
+    assert r.status == 200
+    assert next(a for a in await views.v4("GET", "/apps") if a["app_id"] == "eqapp")["status"] is False
+    assert (await gw.http.get("/api/v5/nodes", headers=api)).status == 401
+
+
+async def test_translated_auth_requests_do_the_same_thing(gateway):
+    """The crosswalk's rows, run: an EMQX 4 call translated to EMQX 5 and run there has the effect the EMQX 4
+    call has."""
+    from adapters.common.translate import translate
+
+    gw = await gateway(allow_anonymous=False)
+    views = Views(gw)
+    v5 = next(
+        t
+        for t in translate('POST /api/v4/auth_username {"username":"tr","password":"tp"}').targets
+        if t.dialect == "v5"
+    )
+    r = await gw.http.request(v5.method, v5.path, json=v5.body, headers=views.key)
+    assert r.status == 201, await r.text()
+    assert connack(gw, username="tr", password="tp") == 0
+    listing = next(t for t in translate("GET /api/v4/auth_username?_like_username=t").targets if t.dialect == "v5")
+    r = await gw.http.get(listing.path, headers=views.key)
+    assert [u["user_id"] for u in (await r.json())["data"]] == ["tr"]
+    tr = translate("DELETE /api/v4/clients/tr-c/acl_cache")
+    assert next(t for t in tr.targets if t.dialect == "v5").path == "/api/v5/clients/tr-c/authorization/cache"
+    tr = translate('PUT /api/v2/configs/emqttd {"key": "acl_no_match", "value": "deny"}')
+    put = next(t for t in tr.targets if t.dialect == "v5")
+    r = await gw.http.request(put.method, put.path, json={**put.body, "deny_action": "ignore"}, headers=views.key)
+    assert r.status == 200 and (await r.json())["no_match"] == "deny"
+    assert gw.broker.call(lambda: gw.broker.broker.config.acl_no_match) == "deny"
 
 
 # -- the examples: the same ops job per dialect, and the walkthrough diffing v2 against v5 ----------
@@ -378,3 +503,81 @@ def test_example_scripts_agree_on_a_real_gateway(tmp_path):
             c.disconnect()
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
+
+
+# -- configuration: one state, whichever dialect changes it -------------------------------------------
+
+
+async def settings(views):
+    """The same settings read through v5 (EMQX units), v2 (record units) and NanoMQ (its units)."""
+    v5 = (await views.v5("GET", "/configs/global_zone"))["mqtt"]
+    v2 = {row["key"]: row["value"] for row in (await views.v2("GET", "/configs"))[views.node]}
+    nanomq = await views.v4("GET", "/configuration")
+    return v5, v2, nanomq
+
+
+@pytest.mark.parametrize("via", ["v2", "v4", "v5"])
+async def test_a_setting_changed_through_one_dialect_is_what_the_others_show(state, via):
+    views, _ = state
+    if via == "v5":
+        mqtt = (await views.v5("GET", "/configs/global_zone"))["mqtt"]
+        change = {"max_mqueue_len": 64, "retry_interval": "20s", "max_packet_size": "64KB", "max_inflight": 7}
+        await views.v5("PUT", "/configs/global_zone", json={"mqtt": {**mqtt, **change}})
+    elif via == "v2":
+        for key, value in (("max_mqueue_len", "64"), ("retry_interval", "20"), ("max_packet_size", "64KB")):
+            await views.v2("PUT", "/configs/emqttd", json={"key": key, "value": value})
+        await views.v2("PUT", "/configs/emqttd", json={"key": "max_inflight", "value": "7"})
+    else:
+        await views.v4(
+            "POST", "/configuration", json={"data": {"msq_len": 64, "qos_duration": 20, "max_packet_size": 64}}
+        )
+        await views.v2("PUT", "/configs/emqttd", json={"key": "max_inflight", "value": "7"})  # NanoMQ has no knob
+    v5, v2, nanomq = await settings(views)
+    assert (v5["max_mqueue_len"], v5["retry_interval"], v5["max_packet_size"], v5["max_inflight"]) == (
+        64,
+        "20s",
+        "64KB",
+        7,
+    )
+    assert (v2["max_mqueue_len"], v2["retry_interval"], v2["max_packet_size"], v2["max_inflight"]) == (
+        "64",
+        "20",
+        "65536",
+        "7",
+    )
+    assert (nanomq["msq_len"], nanomq["qos_duration"], nanomq["max_packet_size"]) == (64, 20, 64)
+    # EMQX 4 has no configuration API: it shows the change in what it says about a new client's session
+    fresh = Client(views.gw.broker, f"eq-fresh-{via}")
+    try:
+        row = (await views.v4("GET", f"/nodes/{views.node}/clients/eq-fresh-{via}"))[0]
+        assert (row["max_inflight"], row["max_mqueue"]) == (7, 64)
+    finally:
+        fresh.disconnect()
+
+
+async def test_no_limit_reads_the_same_everywhere(state):
+    views, _ = state
+    await views.v5("PUT", "/configs/global_zone", json={"mqtt": {"max_mqueue_len": "infinity"}})
+    v5, v2, nanomq = await settings(views)
+    assert (v5["max_mqueue_len"], v2["max_mqueue_len"], nanomq["msq_len"]) == ("infinity", "0", 2**31 - 1)
+
+
+async def test_a_listener_made_through_v5_is_listed_by_every_dialect(state):
+    views, _ = state
+    made = await views.v5("POST", "/listeners", json={"type": "tcp", "name": "eq", "bind": "127.0.0.1:0"})
+    port = int(made["bind"].rsplit(":", 1)[1])
+    assert port  # the port the system gave it
+
+    async def listed():
+        v2 = (await views.v2("GET", "/monitoring/listeners"))[0][views.node]
+        emqx4 = (await views.v4("GET", "/listeners"))[0]["listeners"]
+        v5 = await views.v5("GET", "/listeners")
+        return (
+            any(row["listen"].endswith(f":{port}") for row in v2),
+            any(row["identifier"] == "mqtt:tcp:eq" for row in emqx4),
+            any(row["id"] == "tcp:eq" for row in v5),
+        )
+
+    assert await listed() == (True, True, True)
+    await views.v5("DELETE", "/listeners/tcp:eq", status=204)
+    assert await listed() == (False, False, False)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import attrs
 
-# Pages past this are refused rather than computed: an offset must stay a machine integer (islice,
-# JSON encoders), and no listing has 2**31 pages.
+# Pages and page sizes past these are refused rather than computed: the offset, (page - 1) * limit,
+# must stay a machine integer (islice, JSON encoders; below 2**62 here), and no listing has 2**31 pages
+# or rows. A dialect without a ceiling of its own (EMQ 2.3's page_size, EMQX 4's _limit) still has this one.
 MAX_PAGE = 2**31 - 1
+MAX_LIMIT = 2**31 - 1
 
 
 @attrs.define(slots=True, frozen=True)
@@ -33,6 +35,6 @@ def parse_page(
         raise ValueError("limit") from None
     if not 1 <= p <= MAX_PAGE:
         raise ValueError("page")
-    if lim < 1 or (max_limit is not None and lim > max_limit):
+    if not 1 <= lim <= (MAX_LIMIT if max_limit is None else min(max_limit, MAX_LIMIT)):
         raise ValueError("limit")
     return PageRequest(p, lim)

@@ -46,30 +46,54 @@ def legacy_datetime(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
+# The instants an input time may name: from the epoch to the last second of year 9999, what
+# localtime, RFC 3339 and the JSON encoder can all render back (a ban until 1e300 could not be shown).
+LATEST_TIME_S = 253402300799
+
+
+def _instant(amount: float, per_second: int, value: object) -> float:
+    """``amount`` units of 1/``per_second`` s since the epoch, range-checked before it is divided: an
+    integer of a few hundred digits overflows a float."""
+    if not 0 <= amount <= LATEST_TIME_S * per_second:
+        raise ValueError(f"time out of range (1970 to 9999): {str(value)[:40]}")
+    return amount / per_second
+
+
 def parse_time(value: str | int | float) -> float:
-    """An input time as EMQX 5 accepts it: epoch milliseconds or an RFC 3339 string. ValueError if neither."""
+    """An input time as EMQX 5 accepts it: epoch milliseconds or an RFC 3339 string. ValueError if neither,
+    or outside 1970 to 9999 (``LATEST_TIME_S``)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value / 1000.0
+        return _instant(value, 1000, value)
     text = str(value).strip()
     if text.lstrip("-").isdigit():
-        return int(text) / 1000.0
+        return _instant(int(text), 1000, value)
     try:
         parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as e:
         raise ValueError(f"not an epoch-millisecond number or RFC 3339 time: {value!r}") from e
     if parsed.tzinfo is None:
         parsed = parsed.astimezone()
-    return parsed.timestamp()
+    return _instant(parsed.timestamp(), 1, value)
 
 
 def parse_time_s(value: str | int | float) -> float:
     """Like parse_time, but a number means epoch seconds (EMQX 5 banned/api_key inputs)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return _instant(value, 1, value)
     text = str(value).strip()
     if text.lstrip("-").isdigit():
-        return float(int(text))
+        return _instant(int(text), 1, value)
     return parse_time(text)
+
+
+def epoch_seconds(value: object) -> int:
+    """An input time as EMQX 4 reads it: whole epoch seconds, a number or its text. ValueError if not one,
+    or outside 1970 to 9999 (``LATEST_TIME_S``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"not epoch seconds: {value!r}")
+    seconds = int(value)
+    _instant(seconds, 1, value)
+    return seconds
 
 
 def _units(seconds: float) -> tuple[int, int, int, int]:

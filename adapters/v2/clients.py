@@ -17,8 +17,6 @@ from schemas.records import ClientInfo, ClientQuery, SubscriptionQuery
 from . import params, rows
 from .envelope import fail, ok, ok_listing
 
-CONNECTED = ClientQuery(conn_state="connected")
-ALL_SESSIONS = ClientQuery()
 ACL_CACHE_BODY = params.body_schema(Param(name="topic", type="string", required=True))
 
 routes = Routes()
@@ -54,7 +52,8 @@ async def _paged(call: Call, fetch, row):
     params=params.PAGING,
 )
 async def clients(call: Call):
-    return await _paged(call, functools.partial(call.control.list_clients, CONNECTED), rows.client_json)
+    query = ClientQuery(conn_state="connected", node=call.args["node"])
+    return await _paged(call, functools.partial(call.control.list_clients, query), rows.client_json)
 
 
 @routes.get("/clients/{clientid}", summary="A connected client, cluster-wide", tags=("clients",))
@@ -81,10 +80,10 @@ async def kick(call: Call):
     tags=("clients",),
 )
 async def clean_acl_cache(call: Call):
-    """emqgw evaluates the ACL on every publish/subscribe (no per-client cache), so once the client is
-    known to be online there is nothing stale to drop: its next check already sees the current rules."""
+    """2.3 drops the cached verdicts for the one topic given; the client's other entries stay."""
     if not await _connected(call):
         raise fail(112)
+    await call.control.clean_authz_cache(call.args["clientid"], call.body["topic"])
     return ok()
 
 
@@ -99,7 +98,8 @@ async def clean_acl_cache(call: Call):
     summary="Sessions of a node, offline persistent ones too (paged)",
 )
 async def sessions(call: Call):
-    return await _paged(call, functools.partial(call.control.list_clients, ALL_SESSIONS), rows.session_json)
+    query = ClientQuery(node=call.args["node"])
+    return await _paged(call, functools.partial(call.control.list_clients, query), rows.session_json)
 
 
 @routes.get("/sessions/{clientid}", summary="A session, cluster-wide", tags=("sessions",))
@@ -120,9 +120,8 @@ async def session(call: Call):
     params=params.PAGING,
 )
 async def subscriptions(call: Call):
-    return await _paged(
-        call, functools.partial(call.control.list_subscriptions, SubscriptionQuery()), rows.subscription_json
-    )
+    query = SubscriptionQuery(node=call.args["node"])
+    return await _paged(call, functools.partial(call.control.list_subscriptions, query), rows.subscription_json)
 
 
 @routes.get("/subscriptions/{clientid}", summary="A client's subscriptions, cluster-wide", tags=("subscriptions",))

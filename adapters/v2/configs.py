@@ -1,18 +1,21 @@
 """`configs`: the broker's real settings (BrokerConfig) as 2.3's app `emqttd` (reference §1.4-1.5).
 
 A value arrives as a string, as in 2.3, and is converted to the field's type before
-``BrokerControl.apply_config``; an unknown app or key, a value that does not convert, or a key that
-cannot change without a restart (listeners, node name) answers `{"code":102}` as 2.3's failed modify did.
+``BrokerControl.apply_config``: a number in the field's own unit (seconds, bytes), or as emq.conf wrote
+it (`"30s"`, `"64KB"`, `"80%"`, `"infinity"`; ``adapters.common.units``). An unknown app or key, a
+value that does not convert or that the broker refuses, or a key that cannot change without a restart
+(listeners, node name) answers `{"code":102}` as 2.3's failed modify did.
 """
 
 from __future__ import annotations
 
-import math
 import typing
 
 import attrs
 
+from adapters.common import units
 from gateway.http.routes import Call, Param, Routes
+from schemas.errors import InvalidArgument
 from schemas.records import BrokerConfig
 
 from .envelope import fail, ok
@@ -21,10 +24,10 @@ from .params import body_schema
 APP = "emqttd"
 TAGS = ("configs",)
 # Changed only by editing the configuration and restarting (`node_name` is in every path; the ACL file
-# is read when the broker starts).
-READ_ONLY = ("node_name", "listeners", "acl_file")
-# String settings that take one of a few words.
-CHOICES = {"acl_no_match": ("allow", "deny")}
+# is read, and the durability mode taken, when the broker starts).
+READ_ONLY = ("node_name", "listeners", "acl_file", "durability", "durability_interval_ms")
+# String settings that take one of a few words (2.3 called their datatype "enum").
+CHOICES = ("acl_no_match", "durability", "log_level")
 MODIFY = body_schema(Param(name="key", type="string", required=True), Param(name="value", type="string", required=True))
 
 _HINTS = typing.get_type_hints(BrokerConfig)
@@ -52,9 +55,14 @@ def _text(value) -> str:
     return str(value)
 
 
-def _convert(kind: type, optional: bool, text: str):
+def _convert(key: str, kind: type, optional: bool, text: str):
     if optional and text in ("", "undefined"):
         return None
+    with_unit = units.read_setting(key, text)
+    if with_unit is not None:
+        if kind is int and with_unit != int(with_unit):
+            raise ValueError(f"{text}: not a whole number of the setting's unit")
+        return kind(with_unit)
     if kind is bool:
         flags = {"true": True, "on": True, "false": False, "off": False}
         if text.lower() not in flags:
@@ -91,25 +99,21 @@ async def modify(call: Call):
         raise fail(102)
     kind, optional = FIELDS[key]
     try:
-        converted = _convert(kind, optional, value)
-    except ValueError:
+        converted = _convert(key, kind, optional, value)
+    except ValueError:  # units.UnitError too
         raise fail(102) from None
-    if key in CHOICES and converted not in CHOICES[key]:
-        raise fail(102)
-    if (
-        isinstance(converted, (int, float))
-        and not isinstance(converted, bool)
-        and not (math.isfinite(converted) and converted >= 0)
-    ):
-        raise fail(102)
     cfg = await call.control.get_config()
-    await call.control.apply_config(attrs.evolve(cfg, **{key: converted}))
+    try:
+        await call.control.apply_config(attrs.evolve(cfg, **{key: converted}))
+    except InvalidArgument:  # the broker's own rules (config_rules): ranges and choices
+        raise fail(102) from None
     return ok()
 
 
 @routes.get("/configs", summary="Broker settings, keyed by node")
 async def all_configs(call: Call):
-    return ok({call.control.node_name: config_rows(await call.control.get_config())})
+    rows = config_rows(await call.control.get_config())  # the same on every node: it is the cluster's
+    return ok({node: rows for node in await call.control.node_names()})
 
 
 @routes.get("/nodes/{node}/configs", name="node_configs", summary="Broker settings of a node")

@@ -73,7 +73,8 @@ def add_static_site(app: web.Application, ctx, directory: str) -> None:
     root = Path(directory).resolve()
 
     async def serve(request: web.Request) -> web.StreamResponse:
-        if not _enabled(ctx):
+        # A NUL cannot name a file (the OS refuses it); it is a path that is not there.
+        if not _enabled(ctx) or "\x00" in request.path:
             raise web.HTTPNotFound()
         target = (root / (request.path.lstrip("/") or "index.html")).resolve()
         if not target.is_relative_to(root) or not target.is_file():

@@ -61,7 +61,7 @@ class V2Dialect(Dialect):
                     self.table.append(attrs.evolve(ep, path=ep.path + "/", name=ep.name + "_slash", hidden=True))
 
     async def arguments(self, request: web.Request, endpoint: Endpoint) -> tuple[dict[str, Any], Any]:
-        args, body = await params.arguments(request, endpoint, self.ctx.control.node_name)
+        args, body = await params.arguments(request, endpoint, self.ctx.control)
         request[ARGUMENTS] = {**args, **(body or {})}
         return args, body
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import orjson
 
 from adapters.common.fields import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
+from adapters.common.runtime import ACCEPTORS, runtime_release
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
 from gateway.http.routes import Call, Routes
 from schemas.records import Alarm, ListenerInfo, NodeInfo
@@ -17,18 +18,10 @@ from schemas.records import Alarm, ListenerInfo, NodeInfo
 from .envelope import ok
 
 TAGS = ("monitoring",)
-# The runtime where 2.3 said "R19/8.3" (its Erlang/OTP release).
-RUNTIME = "Python"
-# asyncio accepts on each listening socket from one loop: one acceptor per listener.
-ACCEPTORS = 1
 
 
 def _status(info: NodeInfo) -> str:
     return "Running" if info.node_status == "running" else "Stopped"
-
-
-def _otp_release(info: NodeInfo) -> str:
-    return f"{RUNTIME}/{info.python_version}"
 
 
 def broker_object(info: NodeInfo) -> dict:
@@ -37,7 +30,7 @@ def broker_object(info: NodeInfo) -> dict:
         "sysdescr": info.sysdescr,
         "uptime": uptime_emq(info.uptime),
         "datetime": legacy_datetime(info.datetime),
-        "otp_release": _otp_release(info),
+        "otp_release": runtime_release(info),
         "node_status": _status(info),
     }
 
@@ -45,7 +38,7 @@ def broker_object(info: NodeInfo) -> dict:
 def node_object(info: NodeInfo) -> dict:
     return {
         "name": info.node,
-        "otp_release": _otp_release(info),
+        "otp_release": runtime_release(info),
         "memory_total": memory_string(info.memory_total),
         "memory_used": memory_string(info.memory_used),
         "process_available": info.process_available,
@@ -74,29 +67,29 @@ def listener_object(lst: ListenerInfo) -> dict:
     }
 
 
-async def _listeners(control) -> list[dict]:
-    return [listener_object(lst) for lst in await control.listeners() if lst.running]
+async def _listeners(control, node: str) -> list[dict]:
+    return [listener_object(lst) for lst in await control.listeners(node) if lst.running]
 
 
-async def _metrics(control) -> dict:
-    counters = (await control.metrics()).counters
-    stats = (await control.stats()).stats
+async def _metrics(control, node: str) -> dict:
+    counters = (await control.metrics(node)).counters
+    stats = (await control.stats(node)).stats
     out = {k: counters.get(v, 0) for k, v in METRICS_V2.items()}
     out.update({k: stats.get(v, 0) for k, v in METRICS_V2_FROM_STATS.items()})
     return out
 
 
-async def _stats(control) -> dict:
-    stats = (await control.stats()).stats
+async def _stats(control, node: str) -> dict:
+    stats = (await control.stats(node)).stats
     return {k: stats.get(v, 0) for k, v in STATS_V2.items()}
 
 
-async def _broker(control) -> dict:
-    return broker_object(await control.node_info())
+async def _broker(control, node: str) -> dict:
+    return broker_object(await control.node_info(node))
 
 
-async def _node(control) -> dict:
-    return node_object(await control.node_info())
+async def _node(control, node: str) -> dict:
+    return node_object(await control.node_info(node))
 
 
 def _named(node: str, data: dict) -> dict:
@@ -123,14 +116,14 @@ SECTIONS = (
 
 def _all_nodes(produce, wrap):
     async def handler(call: Call):
-        return ok([wrap(call.control.node_name, await produce(call.control))])
+        return ok([wrap(node, await produce(call.control, node)) for node in await call.control.node_names()])
 
     return handler
 
 
 def _one_node(produce):
     async def handler(call: Call):
-        return ok(await produce(call.control))
+        return ok(await produce(call.control, call.args["node"]))
 
     return handler
 
@@ -160,4 +153,5 @@ def alarm_row(a: Alarm) -> dict:
 
 @routes.get("/nodes/{node}/alarms", name="node_alarms", summary="Active alarms of a node", tags=TAGS)
 async def alarms(call: Call):
-    return ok([alarm_row(a) for a in await call.control.list_alarms(activated=True)])
+    node = call.args["node"]
+    return ok([alarm_row(a) for a in await call.control.list_alarms(activated=True) if a.node == node])

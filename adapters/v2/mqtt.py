@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from gateway.http.routes import Call, Param, Routes
 from schemas.errors import InvalidArgument, NotFound, Unavailable
-from schemas.records import PublishRequest, SubscribeRequest
+from schemas.records import API_PUBLISHERS, PublishRequest, SubscribeRequest
 
 from .envelope import ok
 from .params import body_schema
 
-DEFAULT_CLIENT_ID = "http"
+DEFAULT_CLIENT_ID = API_PUBLISHERS["v2"]
 QOS = (0, 1, 2)
 
 PUBLISH = body_schema(

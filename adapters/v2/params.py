@@ -3,7 +3,7 @@
 GET reads the query string only (unknown keys such as the dashboard's `timestamps` are ignored);
 POST/PUT/DELETE read a JSON body whatever its Content-Type, and ignore the query. The rules:
 a body that is not a JSON object -> 109, on every such route (2.3 decoded it before dispatching); a
-`{node}` in the path that is not this node -> 404 (2.3 crashed on its badrpc); a declared required
+`{node}` in the path that is not a node of the cluster -> 404 (2.3 crashed on its badrpc); a declared required
 parameter absent -> 107; a declared parameter of the wrong JSON type, or outside its `enum` -> 108
 (2.3 checked `binary` = string and `bool`; integers and enums are checked too, where 2.3 crashed).
 
@@ -21,6 +21,7 @@ from aiohttp import web
 from adapters.common.paging import PageRequest, parse_page
 from gateway.http import dialect as d
 from gateway.http.routes import Endpoint, Param
+from schemas.control import BrokerControl
 
 from .envelope import BODY_NOT_JSON, PARAMS_ERROR, PARAMS_TYPE_ERROR, fail
 
@@ -43,7 +44,7 @@ def not_found() -> d.ApiError:
     return d.ApiError(404, d.NOT_FOUND)
 
 
-async def arguments(request: web.Request, endpoint: Endpoint, node_name: str) -> tuple[dict[str, Any], Any]:
+async def arguments(request: web.Request, endpoint: Endpoint, control: BrokerControl) -> tuple[dict[str, Any], Any]:
     """The path and query (GET) or the path and body (the rest), by the rules above, in 2.3's order."""
     if endpoint.method == "GET":
         args = {**request.query, **request.match_info}
@@ -52,7 +53,7 @@ async def arguments(request: web.Request, endpoint: Endpoint, node_name: str) ->
         args = dict(request.match_info)
         body = await _json_object(request)
     node = request.match_info.get("node")
-    if node is not None and node != node_name:
+    if node is not None and node not in await control.node_names():
         raise not_found()
     if body is not None and endpoint.body is not None:
         body = checked_body(body, endpoint.body)

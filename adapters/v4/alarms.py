@@ -41,9 +41,9 @@ def alarm_doc(a: Alarm, now: float) -> dict:
     return doc
 
 
-async def _rows(call: Call, activated: bool | None) -> list[dict]:
+async def _rows(call: Call, node: str, activated: bool | None) -> list[dict]:
     now = time.time()
-    return [alarm_doc(a, now) for a in await call.control.list_alarms(activated=activated)]
+    return [alarm_doc(a, now) for a in await call.control.list_alarms(activated=activated) if a.node == node]
 
 
 for suffix, activated, what in LISTINGS:
@@ -68,7 +68,7 @@ async def deactivate(call: Call) -> web.StreamResponse:
     node, name = call.body.get("node"), call.body.get("name")
     if not isinstance(node, str) or not isinstance(name, str):
         raise emqx4_http.fail(None, "missing_param")
-    if node != call.ctx.node_name:
+    if node not in await call.control.node_names():
         raise NotFound(f"node {node!r} not found", kind="node")
     await call.control.deactivate_alarm(name)
     return emqx4_http.ok()

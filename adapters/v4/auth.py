@@ -10,11 +10,13 @@ NanoMQ's 200 s tolerance. NanoMQ never issues tokens (see README.md, "Minting a 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import jwt
 
 from adapters.common.auth import parse_basic, password_ok
+from gateway.accounts import api_key_for_name
 
 from . import codes
 
@@ -47,6 +49,16 @@ async def check_basic(accounts, header: str | None) -> str:
     if not await password_ok(accounts, user, password):
         raise AuthFailed(codes.WRONG_USERNAME_OR_PASSWORD, "wrong username or password")
     return user
+
+
+async def check_app(accounts, header: str | None) -> str:
+    """EMQX 4's API application credentials, ``app_id:secret`` (the app id is the API key's name); the
+    check may be a slow hash (a secret a person chose), so it runs in a thread."""
+    app_id, secret = basic_credentials(header)
+    key = await asyncio.to_thread(accounts.check_api_key, api_key_for_name(app_id), secret)
+    if key is None or key.name != app_id:
+        raise AuthFailed(codes.WRONG_USERNAME_OR_PASSWORD, "wrong app id or secret")
+    return f"app:{app_id}"
 
 
 class JwtVerifier:

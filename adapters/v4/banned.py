@@ -7,6 +7,7 @@ import time
 
 from aiohttp import web
 
+from adapters.common.timefmt import epoch_seconds
 from gateway.http.routes import Call, Param, Routes
 from schemas.errors import Conflict, NotFound
 from schemas.records import BannedEntry
@@ -66,9 +67,9 @@ async def add_banned(call: Call) -> web.StreamResponse:
     if body["as"] not in KINDS:
         raise emqx4_http.fail(codes.REQ_PARAM_ERROR, "bad_as")
     try:
-        at = int(body.get("at", time.time()))
-        until = int(body.get("until", at + BAN_DEFAULT_SECONDS))
-    except (TypeError, ValueError):
+        at = epoch_seconds(body.get("at", time.time()))
+        until = epoch_seconds(body.get("until", at + BAN_DEFAULT_SECONDS))
+    except ValueError:
         raise emqx4_http.fail(codes.REQ_PARAM_ERROR, "bad at/until") from None
     entry = BannedEntry(
         as_=body["as"],

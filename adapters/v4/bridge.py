@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from gmqtt import Client as MQTTClient
 from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
+from schemas.errors import ControlError
+
 log = logging.getLogger("emqgw.v4.bridge")
 
 # proto_ver -> gmqtt's protocol level. gmqtt speaks no MQTT 3.1 ("MQIsdp"), so 3 connects as 3.1.1.
@@ -161,14 +163,14 @@ class BridgeRunner:
         conf = doc["bridge"]
         if not conf["bridge_mode"] or not self.control.running:
             return
-        tcp = next((lst for lst in await self.control.listeners() if lst.type == "tcp" and lst.running), None)
-        if tcp is None:
-            log.error("bridge not started: no running TCP listener to attach to")
+        try:
+            host, port = await self.control.local_mqtt_address()
+        except ControlError as e:
+            log.error("bridge not started: %s", e.message)
             return
         http = doc["http_server"]
         creds = (http["username"], http["password"]) if http["password"] else None
-        host = "127.0.0.1" if tcp.bind in ("0.0.0.0", "::", "") else tcp.bind
-        bridge = Bridge(conf, host, tcp.port, creds)
+        bridge = Bridge(conf, host, port, creds)
         try:
             await bridge.start()
         except Exception as e:  # an unreachable remote must not take the API down

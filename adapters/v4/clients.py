@@ -13,6 +13,7 @@ from aiohttp import web
 
 from adapters.common.fields import CLIENT_FILTERS
 from adapters.common.queries import FilterError, client_query, filtered
+from adapters.common.timefmt import epoch_seconds
 from gateway.http.routes import Call, Param, Routes
 from schemas.errors import NotFound
 from schemas.records import ClientQuery
@@ -99,19 +100,16 @@ EMQX4_PARAMS = (
 )
 
 
-def _epoch_seconds(text: str) -> float:
-    return float(int(text))
-
-
 @on_cluster_and_node(
     emqx4, "GET", "/clients", name="list_clients", summary="A list of clients on current node", params=EMQX4_PARAMS
 )
 async def emqx4_clients(call: Call) -> web.StreamResponse:
     page = emqx4_http.page_of(call.args)
     try:
-        query = client_query(call.args, "emqx4", read_time=_epoch_seconds)
+        query = client_query(call.args, "emqx4", read_time=epoch_seconds)
     except FilterError as e:
         raise emqx4_http.filter_error(e) from None
+    query.node = call.args.get("node")
     found = await call.control.list_clients(query, offset=page.offset, limit=page.limit)
     count = -1 if filtered(call.args, "emqx4") else found.total  # EMQX 4 does not count a filtered listing
     return emqx4_http.ok_listing(

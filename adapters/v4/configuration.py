@@ -1,23 +1,41 @@
 """NanoMQ's configuration calls over the live document (``settings.py``; shape and rules: ``document.py``):
-`/configuration` whole (flat) or by section, and `/reload`, its hot-updatable subset.
+`/configuration` whole or by section, and `/reload`, its hot-updatable subset.
 
-A POST carries `{"data": {...}}` (not an object: 400 `{"code":109}`); the merged document is validated
-before anything changes (400 `{"code":108}`).
+`GET /configuration` answers in seed 003's flat form; with `?layout=sections` in NanoMQ 0.25's sectioned
+form, whose sections `GET /configuration/{section}` serves one by one. A POST carries `{"data": {...}}`
+(not an object: 400 `{"code":109}`) in either form; the merged document is validated before anything
+changes (400 `{"code":108}`).
+
+Sections that are not views of the document (NanoMQ's `auth`, `auth_http`: the accounts MQTT clients
+log in with) are served by modules of their own, handed to ``routes`` as ``Section`` objects.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from gateway.http.routes import Call, Routes
+from gateway.http.routes import Call, Param, Routes
 
 from . import codes, nanomq_http
-from .document import RELOAD_KEYS, SECTIONS, DocumentError, section
+from . import document as docmod
+from .document import RELOAD_KEYS, SECTIONS, DocumentError
 from .settings import NanoSettings
 
 DATA = {"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}}
+LAYOUTS = ("flat", "sections")
+
+
+class Section(Protocol):
+    """A section of NanoMQ's configuration that another module keeps. ``check`` raises DocumentError
+    for a value it would refuse, so that a POST of several sections is checked whole before any is
+    written; ``write`` then cannot fail."""
+
+    async def read(self) -> Any: ...
+    async def check(self, value: Any) -> None: ...
+    async def write(self, value: Any) -> None: ...
 
 
 def _data(call: Call) -> dict:
@@ -27,26 +45,33 @@ def _data(call: Call) -> dict:
     return data
 
 
-def _section_name(call: Call) -> str:
-    name = call.args["section"]
-    if name not in SECTIONS:
-        raise nanomq_http.fail(404, codes.RPC_ERROR, body={"code": codes.RPC_ERROR, "data": {}})
-    return name
-
-
-def routes(settings: NanoSettings) -> Routes:
+def routes(settings: NanoSettings, sections: Mapping[str, Section] | None = None) -> Routes:
     nanomq = Routes(**nanomq_http.ROUTES)
+    others: Mapping[str, Section] = sections or {}
+    data_dir = settings.ctx.config.data_dir
+
+    def section_name(call: Call) -> str:
+        name = call.args["section"]
+        if name not in SECTIONS and name not in others:
+            raise nanomq_http.fail(404, codes.RPC_ERROR, body={"code": codes.RPC_ERROR, "data": {}})
+        return name
 
     async def update(data: dict[str, Any]) -> web.StreamResponse:
+        """Apply a POST: every section checked first, then the document, then the other sections."""
+        theirs = {name: data[name] for name in others if name in data}
         try:
-            await settings.update(data)
+            for name, value in theirs.items():
+                await others[name].check(value)
+            await settings.update({k: v for k, v in data.items() if k not in theirs})
         except DocumentError as e:
             raise nanomq_http.NanoMQError(400, e.code, str(e)) from None
+        for name, value in theirs.items():
+            await others[name].write(value)
         return nanomq_http.ok()
 
     @nanomq.get("/reload", name="get_hot_updatable_configuration", summary="show hot update configuration")
     async def get_reload(call: Call) -> web.StreamResponse:
-        doc = settings.doc
+        doc = await settings.document()
         data = {k: doc[k] for k in RELOAD_KEYS}
         data.update(enable_mqtt_stream=False, bridge_mode=doc["bridge"]["bridge_mode"])
         return nanomq_http.ok(data)
@@ -54,13 +79,27 @@ def routes(settings: NanoSettings) -> Routes:
     @nanomq.post("/reload", name="set_hot_updatable_configuration", summary="set hot update configuration", body=DATA)
     async def post_reload(call: Call) -> web.StreamResponse:
         data = _data(call)
+        # NanoMQ's documented example wraps the settings in a second "data".
+        if data.keys() == {"data"} and isinstance(data["data"], dict):
+            data = data["data"]
         if not data.keys() <= set(RELOAD_KEYS):
             raise nanomq_http.fail(400, codes.REQ_PARAM_ERROR)
         return await update(data)
 
-    @nanomq.get("/configuration", name="get_broker_configuration", summary="show broker configuration")
+    @nanomq.get(
+        "/configuration",
+        name="get_broker_configuration",
+        summary="show broker configuration (?layout=sections: NanoMQ 0.25's sectioned form)",
+        params=(Param(name="layout", enum=LAYOUTS, default="flat"),),
+    )
     async def get_configuration(call: Call) -> web.StreamResponse:
-        return nanomq_http.ok(settings.doc)
+        doc = await settings.document()
+        if call.args.get("layout") != "sections":
+            return nanomq_http.ok(doc)
+        out = docmod.to_sections(doc, data_dir)
+        for name, other in others.items():
+            out[name] = await other.read()
+        return nanomq_http.ok(out)
 
     @nanomq.get(
         "/configuration/{section}",
@@ -68,8 +107,10 @@ def routes(settings: NanoSettings) -> Routes:
         summary="show one section of the broker configuration (" + ", ".join(SECTIONS) + ")",
     )
     async def get_section(call: Call) -> web.StreamResponse:
-        name = _section_name(call)
-        return nanomq_http.ok({name: section(settings.doc, name)})
+        name = section_name(call)
+        if name in others:
+            return nanomq_http.ok({name: await others[name].read()})
+        return nanomq_http.ok({name: docmod.section(await settings.document(), name, data_dir)})
 
     @nanomq.post("/configuration", name="set_broker_configuration", summary="set broker configuration", body=DATA)
     async def post_configuration(call: Call) -> web.StreamResponse:
@@ -82,9 +123,9 @@ def routes(settings: NanoSettings) -> Routes:
         body=DATA,
     )
     async def post_section(call: Call) -> web.StreamResponse:
-        name = _section_name(call)
+        name = section_name(call)
         data = _data(call)
-        if not isinstance(data.get(name), dict):
+        if name not in data:
             raise nanomq_http.fail(400, codes.REQ_PARAM_ERROR)
         return await update({name: data[name]})
 

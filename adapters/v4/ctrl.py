@@ -33,7 +33,7 @@ def routes(state: NanoMQState) -> Routes:
             log.error("restart failed: %s", e)
             raise nanomq_http.fail(500, codes.RPC_ERROR) from None
         state.settings.pending.clear()
-        await state.bridge.start(state.settings.doc)
+        await state.bridge.start(state.settings.own)
 
     actions = {"stop": stop, "restart": restart}
 

@@ -21,7 +21,10 @@ from gateway.http.routes import Endpoint, Routes
 from schemas.errors import ControlError
 
 from . import (
+    acl_cache,
     alarms,
+    apps,
+    auth_mnesia,
     banned,
     clients,
     configuration,
@@ -30,6 +33,8 @@ from . import (
     emqx4_http,
     endpoint_list,
     listeners,
+    modules,
+    nanomq_auth,
     nanomq_http,
     nodes,
     plugins,
@@ -80,6 +85,11 @@ class V4Dialect(Dialect):
             banned.emqx4,
             alarms.emqx4,
             dashboard.emqx4,
+            auth_mnesia.emqx4,
+            apps.emqx4,
+            modules.emqx4,
+            acl_cache.emqx4,
+            nanomq_auth.nanomq,
             configuration.routes(self.nanomq.settings),
             ctrl.routes(self.nanomq),
         )
@@ -126,7 +136,7 @@ class V4Dialect(Dialect):
         if self.flavor == "emqx4":
             return await emqx4_http.authenticate(self.ctx.accounts, request)
         return await nanomq_http.authenticate(
-            self.nanomq.auth, self.nanomq.settings.doc.get("http_server", {}), request
+            self.nanomq.auth, self.nanomq.settings.own.get("http_server", {}), request
         )
 
     async def start(self) -> None:

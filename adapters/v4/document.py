@@ -1,11 +1,14 @@
-"""The NanoMQ configuration document the v4 dialect owns: its shape, defaults, validation and file.
+"""The NanoMQ configuration document: its shape, defaults, validation, NanoMQ 0.25's sectioned form
+and the file.
 
 NanoMQ's `GET/POST /api/v4/configuration` speak a flat document (seed 003: ``url``, ``msq_len`` ...
-with ``tls``, ``websocket``, ``http_server`` and ``bridge`` sub-objects); newer NanoMQ groups the
-top-level keys under ``basic`` (``GET /configuration/{section}``). Many keys have no home in
-``BrokerConfig`` (thread counts, the HTTP server, the bridge), so the dialect keeps the document (what
-was POSTed, in ``<data_dir>/nanomq.json``) and maps only the keys with a broker counterpart
-(``settings.py``). Sizes are in KB, as in nanomq.conf, except ``property_size`` (bytes).
+with ``tls``, ``websocket``, ``http_server`` and ``bridge`` sub-objects); NanoMQ 0.25 groups the
+top-level keys under ``basic`` and the bridge under ``bridge.nodes`` (``to_sections``). The keys with a
+broker counterpart (``BROKER_KEYS``) are views of ``BrokerConfig``, derived afresh on every read, so that
+what another dialect changed is what NanoMQ shows; the others (thread counts, the HTTP server, the
+bridge) have no home in the broker, so the dialect keeps them (what was POSTed, in
+``<data_dir>/nanomq.json``; ``settings.py``). Sizes are in KB, as in nanomq.conf, except
+``property_size`` (bytes).
 
 Where the broker says "no limit" (or "never") with 0, NanoMQ's ranges (1..) cannot: the document shows
 the value that means as much instead (``NO_LIMIT``), and maps it, or anything above, back to 0. So a
@@ -21,10 +24,35 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.common import units
+
 from . import codes
 from .topics import valid_filter
 
 FILE_NAME = "nanomq.json"
+
+# The document's keys that are views of the broker's configuration; everything else is NanoMQ's own.
+BROKER_KEYS: tuple[tuple[str, ...], ...] = (
+    ("url",),
+    ("property_size",),
+    ("msq_len",),
+    ("qos_duration",),
+    ("allow_anonymous",),
+    ("max_packet_size",),
+    ("client_max_packet_size",),
+    ("keepalive_backoff",),
+    ("tls", "enable"),
+    ("tls", "url"),
+    ("tls", "key"),
+    ("tls", "cert"),
+    ("tls", "cacert"),
+    ("websocket", "enable"),
+    ("websocket", "url"),
+)
+# NanoMQ writes keepalive_backoff as a number of thousandths too (its docs' `/reload` example sends
+# 1250 for 1.25): an integer beyond the multiplier's own range (up to 10) is read that way.
+BACKOFF_RANGE = (1.0, 10.0)
+BACKOFF_THOUSANDTHS = 1000
 
 # The keys `basic` holds in the sectioned shape (NanoMQ 0.25 `GET /configuration/basic`).
 BASIC_KEYS = (
@@ -41,7 +69,8 @@ BASIC_KEYS = (
     "keepalive_backoff",
     "allow_anonymous",
 )
-SECTIONS = ("basic", "tls", "websocket", "http_server", "bridge")
+# The sections of NanoMQ 0.25's form this document holds (others are served by modules of their own).
+SECTIONS = ("basic", "tls", "websocket", "http_server", "sqlite", "bridge")
 # What `GET/POST /reload` covers (NanoMQ's hot-updatable set); `bridge_mode` is bridge.bridge_mode.
 RELOAD_KEYS = (
     "property_size",
@@ -56,6 +85,8 @@ AUTH_TYPES = ("basic", "jwt", "no_auth")
 
 # key -> (broker units per document unit, the document value standing for the broker's 0).
 NO_LIMIT: dict[str, tuple[int, int]] = {
+    # max_mqueue_len; 0 (no limit) shows as the largest length accepted.
+    "msq_len": (1, 2**31 - 1),
     # retry_interval in seconds; 0 (never retry) shows as the largest value accepted, 2^31-1 s (68 years).
     "qos_duration": (1, 2**31 - 1),
     # max_user_property_size in bytes; the most a user property can hold is two UTF-8 strings of 65535
@@ -155,7 +186,7 @@ def default_document(
     *,
     tcp: tuple[str, int] | None,
     ws: tuple[str, int, str] | None,
-    ssl: tuple[str, int] | None,
+    ssl: tuple[str, int, str | None, str | None, str | None] | None,
     allow_anonymous: bool,
     msq_len: int,
     max_packet_size: int,
@@ -169,28 +200,27 @@ def default_document(
     where it has the knob, NanoMQ's defaults for the knobs it does not have."""
     tcp_host, tcp_port = tcp or ("0.0.0.0", 1883)
     ws_host, ws_port, ws_path = ws or ("0.0.0.0", 8083, "/mqtt")
-    ssl_host, ssl_port = ssl or ("0.0.0.0", 8883)
-    kb = max(1, max_packet_size // 1024)
+    ssl_host, ssl_port, keyfile, certfile, cafile = ssl or ("0.0.0.0", 8883, None, None, None)
     return {
         "url": url_of("nmq-tcp", tcp_host, tcp_port),
         "num_taskq_thread": 4,
         "max_taskq_thread": 4,
         "parallel": 32,
         "property_size": to_document("property_size", max_user_property_size),
-        "msq_len": msq_len,
+        "msq_len": to_document("msq_len", msq_len),
         "qos_duration": to_document("qos_duration", retry_interval),
         "allow_anonymous": allow_anonymous,
         "daemon": False,
-        "max_packet_size": kb,
+        "max_packet_size": units.kilobytes(max_packet_size),
         "client_max_packet_size": to_document("client_max_packet_size", client_max_packet_size),
         "keepalive_backoff": keepalive_backoff,
         "tls": {
             "enable": ssl is not None,
             "url": url_of("tls+nmq-tcp", ssl_host, ssl_port),
             "key_password": None,
-            "key": None,
-            "cert": None,
-            "cacert": None,
+            "key": keyfile,
+            "cert": certfile,
+            "cacert": cafile,
             "verify_peer": False,
             "fail_if_no_peer_cert": False,
         },
@@ -224,22 +254,117 @@ def default_document(
     }
 
 
-def from_sections(data: dict) -> dict:
-    """Accept the sectioned shape too: ``{"basic": {...}, "tls": {...}}`` -> the flat document."""
-    if "basic" not in data:
-        return data
-    flat = {k: v for k, v in data.items() if k != "basic"}
-    basic = data["basic"]
+def own_part(doc: dict) -> dict:
+    """``doc`` less its BROKER_KEYS: what the dialect keeps of it."""
+    out = copy.deepcopy(doc)
+    for path in BROKER_KEYS:
+        node = out
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return {k: v for k, v in out.items() if v != {}}
+
+
+def nanomq_forms(posted: dict) -> dict:
+    """NanoMQ's other ways of writing a value, as the document's: keepalive_backoff in thousandths."""
+    backoff = posted.get("keepalive_backoff")
+    if isinstance(backoff, int) and not isinstance(backoff, bool) and backoff > BACKOFF_RANGE[1]:
+        return {**posted, "keepalive_backoff": backoff / BACKOFF_THOUSANDTHS}
+    return posted
+
+
+# -- NanoMQ 0.25's sectioned form ---------------------------------------------------------------
+
+
+def _bridge_node(bridge: dict) -> dict:
+    """The one bridge as a NanoMQ 0.25 bridge node; its topics are the same on both sides."""
+    return {
+        "name": bridge["clientid"] or "bridge",
+        "enable": bridge["bridge_mode"],
+        "parallel": bridge["parallel"],
+        "connector": {
+            "server": bridge["address"],
+            "proto_ver": bridge["proto_ver"],
+            "clientid": bridge["clientid"],
+            "clean_start": bridge["clean_start"],
+            "username": bridge["username"],
+            "password": bridge["password"],
+            "keepalive": bridge["keepalive"],
+        },
+        "forwards": [{"remote_topic": t, "local_topic": t} for t in bridge["forwards"]],
+        "subscription": [
+            {"remote_topic": s["topic"], "local_topic": s["topic"], "qos": s.get("qos", 0)}
+            for s in bridge["subscription"]
+        ],
+    }
+
+
+def _bridge_from_nodes(nodes: object) -> dict:
+    """A 0.25 `bridge.nodes` list as the document's one bridge (this broker runs at most one, and
+    republishes under the topic it received)."""
+    if not isinstance(nodes, list) or len(nodes) > 1 or not all(isinstance(n, dict) for n in nodes):
+        raise DocumentError(codes.REQ_PARAM_ERROR, "bridge.nodes: at most one bridge node here")
+    if not nodes:
+        return {"bridge_mode": False}
+    node = nodes[0]
+    conn = node.get("connector", {})
+    out: dict[str, Any] = {"bridge_mode": node.get("enable", True)}
+    for key, value in (("address", conn.get("server")), ("parallel", node.get("parallel"))):
+        if value is not None:
+            out[key] = value
+    for key in ("proto_ver", "clientid", "clean_start", "username", "password", "keepalive"):
+        if key in conn:
+            out[key] = conn[key]
+    forwards, subs = node.get("forwards", []), node.get("subscription", [])
+    if not isinstance(forwards, list) or not isinstance(subs, list):
+        raise DocumentError(codes.REQ_PARAM_ERROR, "bridge.nodes: forwards and subscription are lists")
+    for rule in (*forwards, *subs):
+        if not isinstance(rule, dict) or rule.get("remote_topic") != rule.get("local_topic", rule.get("remote_topic")):
+            raise DocumentError(codes.REQ_PARAM_ERROR, "bridge.nodes: topics are bridged unchanged here")
+    out["forwards"] = [f.get("remote_topic") for f in forwards]
+    out["subscription"] = [{"topic": s.get("remote_topic"), "qos": s.get("qos", 0)} for s in subs]
+    return out
+
+
+def sqlite_section(data_dir: str) -> dict:
+    """What NanoMQ's sqlite section says that holds here: the broker's state is always in SQLite, in
+    the data directory (its cache sizes and resend timing have no counterpart)."""
+    return {"enable": True, "mounted_file_path": data_dir}
+
+
+def to_sections(doc: dict, data_dir: str) -> dict:
+    """The flat document in NanoMQ 0.25's sectioned form."""
+    return {name: section(doc, name, data_dir) for name in SECTIONS}
+
+
+def section(doc: dict, name: str, data_dir: str) -> Any:
+    if name == "basic":
+        return {k: doc[k] for k in BASIC_KEYS if k in doc}
+    if name == "sqlite":
+        return sqlite_section(data_dir)
+    if name == "bridge":
+        return {"nodes": [_bridge_node(doc["bridge"])]}
+    return doc[name]
+
+
+def from_sections(data: dict, data_dir: str) -> dict:
+    """Either form as the flat document: ``basic`` spread out, ``bridge.nodes`` as the one bridge, and
+    ``sqlite`` checked against what holds here (it changes nothing)."""
+    flat = {k: v for k, v in data.items() if k not in ("basic", "sqlite")}
+    basic = data.get("basic", {})
     if not isinstance(basic, dict):
         raise DocumentError(codes.REQ_PARAM_ERROR, "basic: expected an object")
     flat.update(basic)
+    if "sqlite" in data:
+        sqlite = data["sqlite"]
+        fixed = sqlite_section(data_dir)
+        if not isinstance(sqlite, dict) or any(fixed.get(k, object()) != v for k, v in sqlite.items()):
+            raise DocumentError(codes.REQ_PARAM_ERROR, f"sqlite: only {fixed} here")
+    bridge = flat.get("bridge")
+    if isinstance(bridge, dict) and "nodes" in bridge:
+        flat["bridge"] = _bridge_from_nodes(bridge["nodes"])
     return flat
-
-
-def section(doc: dict, name: str) -> dict:
-    if name == "basic":
-        return {k: doc[k] for k in BASIC_KEYS if k in doc}
-    return doc[name]
 
 
 def merge(current: dict, posted: dict) -> dict:

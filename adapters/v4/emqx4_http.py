@@ -24,7 +24,7 @@ from gateway.http.routes import Call, Endpoint, Routes
 from schemas.errors import Conflict, ControlError, InvalidArgument, NotFound, NotSupported, Unavailable
 
 from . import codes
-from .auth import AuthFailed, check_basic
+from .auth import AuthFailed, check_app, check_basic
 from .errors import V4Error
 
 # Routes(**ROUTES): the tag and flavor of every EMQX 4 endpoint.
@@ -93,7 +93,7 @@ async def arguments(request: web.Request, endpoint: Endpoint, ctx) -> tuple[dict
     not have: 404 ``Not found.``
     """
     node = request.match_info.get("node")
-    if node is not None and node != ctx.node_name:
+    if node is not None and node not in await ctx.control.node_names():
         raise manners_error(d.NOT_FOUND)
     for p in endpoint.params:
         if p.where == "path" and p.enum is not None and request.match_info.get(p.name) not in p.enum:
@@ -136,10 +136,10 @@ def integer(args: dict[str, Any], param: str) -> int | None:
         raise cannot_convert(param, args[param], "integer") from None
 
 
-def page_of(args: dict[str, Any]) -> PageRequest:
-    """`_page` (from 1) and `_limit` (default and ceiling: ``MAX_ROW_LIMIT``)."""
+def page_of(args: dict[str, Any], default_limit: int = MAX_ROW_LIMIT) -> PageRequest:
+    """`_page` (from 1) and `_limit` (default ``MAX_ROW_LIMIT`` unless the call has its own)."""
     try:
-        return parse_page(args.get("_page"), args.get("_limit"), default_limit=MAX_ROW_LIMIT)
+        return parse_page(args.get("_page"), args.get("_limit"), default_limit=default_limit)
     except ValueError as e:
         raise fail(codes.REQ_PARAM_ERROR, f"bad {e}") from None
 
@@ -163,21 +163,26 @@ CONTROL_ERRORS: dict[tuple[type, str | None], tuple[int | None, str | None]] = {
     # As EMQX 4 answers a call on a plugin that is not running.
     (NotSupported, None): (codes.PLUGIN_IS_CLOSED, None),
     (Unavailable, None): (codes.UNKNOWN_MISTAKE, None),
+    # Refusals by the broker's own rules (an ACL, a quota), which EMQX 4's API never checked: its
+    # "unknown error", with the broker's reason.
+    (ControlError, None): (codes.UNKNOWN_MISTAKE, None),
 }
 
 
 def control_error(err: ControlError, endpoint: Endpoint) -> MinirestError:
-    hit = find_answer(err, endpoint, CONTROL_ERRORS)
-    if hit is None:
-        return MinirestError(500, d.INTERNAL, err.message)
-    code, message = hit
+    code, message = find_answer(err, endpoint, CONTROL_ERRORS)
     return fail(code, err.message if message is None else message)
 
 
 async def authenticate(accounts, request: web.Request) -> str:
-    """HTTP Basic against the account store (EMQX 4's AppID/AppSecret and dashboard users are one store)."""
+    """HTTP Basic against the account store: a dashboard user, or an API application's ``app_id:secret``."""
+    header = request.headers.get("Authorization")
     try:
-        return await check_basic(accounts, request.headers.get("Authorization"))
+        return await check_basic(accounts, header)
+    except AuthFailed:
+        pass
+    try:
+        return await check_app(accounts, header)
     except AuthFailed:
         raise manners_error(d.UNAUTHORIZED) from None
 
@@ -185,13 +190,15 @@ async def authenticate(accounts, request: web.Request) -> str:
 # -- EMQX 4's routes: most calls answer cluster-wide and on one node -----------------------------------
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
-Producer = Callable[[Call], Awaitable[Any]]
+# What one node shows: (call, node name) -> the value.
+Producer = Callable[[Call, str], Awaitable[Any]]
 
 
 def on_cluster_and_node(
     routes: Routes, method: str, path: str, *, name: str, summary: str, **meta: Any
 ) -> Callable[[Handler], Handler]:
-    """Declare a handler at ``path`` and at ``/nodes/{node}`` + path (one node here: the same answer)."""
+    """Declare a handler at ``path`` and at ``/nodes/{node}`` + path; the handler finds the node (absent
+    on the cluster path) in ``call.args["node"]``."""
 
     def register(handler: Handler) -> Handler:
         routes.add(method, path, handler, name=name, summary=summary, **meta)
@@ -206,17 +213,21 @@ def on_cluster_and_node(
 def cluster_and_node_views(
     routes: Routes, path: str, node_path: str, key: str | None, *, cluster: tuple[str, str], node: tuple[str, str]
 ) -> Callable[[Producer], Producer]:
-    """Declare the GET pair of one value X (``produce(call)``): the cluster view at ``path`` lists
-    ``[{"node": N, key: X}]`` (``[X]`` when key is None: X names its node itself), the node view at
-    ``node_path`` answers X. ``cluster`` and ``node`` are each (name, summary)."""
+    """Declare the GET pair of one value X of a node (``produce(call, node)``): the cluster view at
+    ``path`` lists ``[{"node": N, key: X}]`` for every node N (``[X]`` when key is None: X names its
+    node itself), the node view at ``node_path`` answers X. ``cluster`` and ``node`` are each (name,
+    summary)."""
 
     def register(produce: Producer) -> Producer:
         async def cluster_view(call: Call) -> web.StreamResponse:
-            value = await produce(call)
-            return ok([value if key is None else {"node": call.ctx.node_name, key: value}])
+            rows = []
+            for n in await call.control.node_names():
+                value = await produce(call, n)
+                rows.append(value if key is None else {"node": n, key: value})
+            return ok(rows)
 
         async def node_view(call: Call) -> web.StreamResponse:
-            return ok(await produce(call))
+            return ok(await produce(call, call.args["node"]))
 
         routes.add("GET", path, cluster_view, name=cluster[0], summary=cluster[1])
         routes.add("GET", node_path, node_view, name=node[0], summary=node[1])

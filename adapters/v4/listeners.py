@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.common.runtime import ACCEPTORS
 from gateway.http.routes import Call, Routes
 from schemas.records import ListenerInfo
 
 from . import emqx4_http
 from .emqx4_http import cluster_and_node_views, on_cluster_and_node
-
-ACCEPTORS = 16  # shown as EMQX does; the asyncio listener has no acceptor pool
 
 emqx4 = Routes(**emqx4_http.ROUTES)
 
@@ -35,8 +34,8 @@ def _row(lst: ListenerInfo) -> dict:
     cluster=("list_listeners", "List listeners in the cluster"),
     node=("list_node_listeners", "List listeners in a node"),
 )
-async def listeners(call: Call) -> list:
-    return [_row(lst) for lst in await call.control.listeners()]
+async def listeners(call: Call, node: str) -> list:
+    return [_row(lst) for lst in await call.control.listeners(node)]
 
 
 @on_cluster_and_node(

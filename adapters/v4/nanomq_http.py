@@ -19,7 +19,16 @@ from adapters.common.error_answers import find_answer
 from gateway.http import dialect as d
 from gateway.http.listing import ROWS, EncodedRow, listing
 from gateway.http.routes import Endpoint
-from schemas.errors import ControlError, InvalidArgument, NotFound, NotSupported, Unavailable
+from schemas.errors import (
+    Conflict,
+    ControlError,
+    Denied,
+    InvalidArgument,
+    LimitExceeded,
+    NotFound,
+    NotSupported,
+    Unavailable,
+)
 
 from . import codes
 from .auth import AuthFailed, NanoMQAuth
@@ -101,6 +110,9 @@ CONTROL_ERRORS: dict[tuple[type, str | None], tuple[int, int]] = {
     # As NanoMQ answers a configuration section or a ctrl action it does not have.
     (NotFound, None): (404, codes.RPC_ERROR),
     (InvalidArgument, None): (400, codes.REQ_PARAM_ERROR),
+    (Conflict, None): (400, codes.REQ_PARAM_ERROR),
+    (LimitExceeded, None): (400, codes.REQ_PARAM_ERROR),
+    (Denied, None): (403, codes.REQ_PARAM_ERROR),
     # As NanoMQ answers every `/rules` call when built without its rule engine.
     (NotSupported, None): (200, codes.PLUGIN_IS_CLOSED),
     # As NanoMQ answers when the broker thread behind a call fails.

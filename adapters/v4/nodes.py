@@ -4,50 +4,51 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.common.runtime import runtime_release
 from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq, uptime_nanomq
 from gateway.http.routes import Call, Routes
+from schemas.records import NodeInfo
 
 from . import emqx4_http, nanomq_http
 from .emqx4_http import cluster_and_node_views
 
 NANOMQ_SYSDESCR = "NanoMQ Broker"
-OTP_RELEASE = "24/12.3"  # EMQX 4.4's OTP line; we report it because dashboards parse the field
 
 nanomq = Routes(**nanomq_http.ROUTES)
 emqx4 = Routes(**emqx4_http.ROUTES)
 
 
-def _status(call: Call) -> str:
-    return "Running" if call.control.running else "Stopped"
+def _status(info: NodeInfo) -> str:
+    return "Running" if info.node_status == "running" else "Stopped"
 
 
 @nanomq.get("/brokers", name="list_brokers", summary="A list of brokers in the cluster")
 async def nanomq_brokers(call: Call) -> web.StreamResponse:
-    info = await call.control.node_info()
     return nanomq_http.ok(
         [
             {
                 "datetime": legacy_datetime(info.datetime),
-                "node_status": _status(call),
+                "node_status": _status(info),
                 "sysdescr": NANOMQ_SYSDESCR,
                 "uptime": uptime_nanomq(info.uptime),
                 "version": info.version,
             }
+            for info in await call.control.nodes()
         ]
     )
 
 
 @nanomq.get("/nodes", name="list_nodes", summary="A list of nodes in the cluster")
 async def nanomq_nodes(call: Call) -> web.StreamResponse:
-    info = await call.control.node_info()
     return nanomq_http.ok(
         [
             {
                 "connections": info.live_connections,
-                "node_status": _status(call),
+                "node_status": _status(info),
                 "uptime": uptime_nanomq(info.uptime),
                 "version": info.version,
             }
+            for info in await call.control.nodes()
         ]
     )
 
@@ -60,16 +61,16 @@ async def nanomq_nodes(call: Call) -> web.StreamResponse:
     cluster=("list_brokers", "A list of brokers in the cluster"),
     node=("lookup_broker", "Lookup a broker in the cluster"),
 )
-async def emqx4_broker(call: Call) -> dict:
-    info = await call.control.node_info()
+async def emqx4_broker(call: Call, node: str) -> dict:
+    info = await call.control.node_info(node)
     return {
         "node": info.node,
         "version": info.version,
         "sysdescr": info.sysdescr,
         "uptime": uptime_emq(info.uptime),
         "datetime": legacy_datetime(info.datetime),
-        "otp_release": OTP_RELEASE,
-        "node_status": _status(call),
+        "otp_release": runtime_release(info),
+        "node_status": _status(info),
     }
 
 
@@ -81,14 +82,14 @@ async def emqx4_broker(call: Call) -> dict:
     cluster=("list_nodes", "A list of nodes in the cluster"),
     node=("lookup_node", "Lookup a node in the cluster"),
 )
-async def emqx4_node(call: Call) -> dict:
-    i = await call.control.node_info()
+async def emqx4_node(call: Call, node: str) -> dict:
+    i = await call.control.node_info(node)
     return {
         "node": i.node,
         "version": i.version,
         "uptime": uptime_emq(i.uptime),
-        "otp_release": OTP_RELEASE,
-        "node_status": _status(call),
+        "otp_release": runtime_release(i),
+        "node_status": _status(i),
         "memory_total": memory_string(i.memory_total),
         "memory_used": memory_string(i.memory_used),
         "max_fds": i.max_fds,

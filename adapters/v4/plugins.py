@@ -21,7 +21,8 @@ emqx4 = Routes(**emqx4_http.ROUTES)
     cluster=("list_all_plugins", "List all plugins in the cluster"),
     node=("list_node_plugins", "List all plugins on a node"),
 )
-async def plugins(call: Call) -> list:
+async def plugins(call: Call, node: str) -> list:
+    # Features are switched cluster-wide: every node shows the same.
     return [
         {"name": f.name, "description": f.description, "active": f.enabled, "type": "feature"}
         for f in await call.control.features()

@@ -14,12 +14,12 @@ from typing import Any
 
 import orjson
 
-from schemas.records import PublishRequest
+from schemas.records import API_PUBLISHERS, PublishRequest
 
 from . import codes
 
-NANOMQ_DEFAULT_CLIENTID = "NanoMQ-HTTP-Client"
-EMQX4_DEFAULT_CLIENTID = "http_api"
+NANOMQ_DEFAULT_CLIENTID = API_PUBLISHERS["nanomq"]
+EMQX4_DEFAULT_CLIENTID = API_PUBLISHERS["emqx4"]
 
 # MQTT 5 PUBLISH properties the body may carry: name -> accepted JSON type.
 PROPERTY_TYPES = {

@@ -13,6 +13,9 @@ def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("utf-8", "replace")
 
 
+# EMQX 4 puts every client in the zone of its listener; this broker has one set of MQTT settings for
+# all, which is EMQX 4's default zone for the default listeners.
+EMQX4_ZONE = "external"
 NANOMQ_FORMATS = {"username": lambda u: u if u is not None else "", "bytes": _text}
 EMQX4_FORMATS = {"time": legacy_datetime, "username": lambda u: u, "infinity": lambda n: n, "bytes": _text}
 
@@ -28,6 +31,7 @@ def nanomq_client(c: ClientInfo) -> dict:
 
 def emqx4_client(c: ClientInfo) -> dict:
     out = project(c, CLIENT, "emqx4", EMQX4_FORMATS)
+    out["zone"] = EMQX4_ZONE
     if c.connected:
         out.pop("disconnected_at", None)
     return out

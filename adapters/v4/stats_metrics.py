@@ -30,8 +30,8 @@ emqx4 = Routes(**emqx4_http.ROUTES)
     cluster=("list_stats", "A list of stats of all nodes in the cluster"),
     node=("lookup_node_stats", "A list of stats of a node"),
 )
-async def emqx4_stats(call: Call) -> dict:
-    raw = (await call.control.stats()).stats
+async def emqx4_stats(call: Call, node: str) -> dict:
+    raw = (await call.control.stats(node)).stats
     out = {k: v for k, v in raw.items() if not k.startswith(STATS_NOT_IN_EMQX4)}
     out.update({k: raw.get(src, 0) for k, src in STATS_ALIASES.items()})
     return out
@@ -45,8 +45,8 @@ async def emqx4_stats(call: Call) -> dict:
     cluster=("list_all_metrics", "A list of metrics of all nodes in the cluster"),
     node=("list_node_metrics", "A list of metrics of a node"),
 )
-async def emqx4_metrics(call: Call) -> dict:
-    counters = (await call.control.metrics()).counters
+async def emqx4_metrics(call: Call, node: str) -> dict:
+    counters = (await call.control.metrics(node)).counters
     return {METRICS_EMQX4_RENAMES.get(k, k): v for k, v in counters.items()}
 
 
@@ -68,32 +68,34 @@ def nanomq_routes(state: NanoMQState) -> Routes:
             }
         )
 
+    # NanoMQ's subscribers are the clients with a subscription (dbhash_get_pipe_cnt), and its `*_max` the
+    # highest value a scrape saw; the broker's own peaks (connections, sessions, topics) are never
+    # below that, and the process's peak resident memory is the truer maximum where it is higher.
     @nanomq.get("/prometheus", name="prometheus", summary="show broker metrics in prometheus format")
     async def prometheus(call: Call) -> web.StreamResponse:
         stats = (await call.control.stats()).stats
         counters = (await call.control.metrics()).counters
         info = await call.control.node_info()
+        subscribers = await call.control.subscribing_clients()
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         cpu = state.cpu.percent()
+        peak = state.peaks
         lines = []
 
         def put(name, kind, value, help_):
             lines.extend((f"# TYPE {name} {kind}", f"# HELP {name} {help_}", f"{name} {value}"))
 
-        for what, key in (
-            ("connections", "live_connections"),
-            ("sessions", "sessions"),
-            ("topics", "topics"),
-            ("subscribers", "subscribers"),
-        ):
+        for what, key in (("connections", "live_connections"), ("sessions", "sessions"), ("topics", "topics")):
             put(f"nanomq_{what}_count", "gauge", stats.get(key + ".count", 0), f"Current {what}")
             put(f"nanomq_{what}_max", "gauge", stats.get(key + ".max", 0), f"Peak {what}")
+        put("nanomq_subscribers_count", "gauge", subscribers, "Clients with a subscription")
+        put("nanomq_subscribers_max", "gauge", peak("subscribers", subscribers), "Peak clients with a subscription")
         for what in ("received", "sent", "dropped"):
             put(f"nanomq_messages_{what}", "counter", counters.get(f"messages.{what}", 0), f"Messages {what}")
         put("nanomq_memory_usage", "gauge", info.memory_used, "Resident memory in bytes")
-        put("nanomq_memory_usage_max", "gauge", peak_rss, "Peak resident memory in bytes")
+        put("nanomq_memory_usage_max", "gauge", peak("memory", max(peak_rss, info.memory_used)), "Peak resident memory")
         put("nanomq_cpu_usage", "gauge", f"{cpu:.2f}", "CPU usage in percent")
-        put("nanomq_cpu_usage_max", "gauge", f"{max(cpu, 0):.2f}", "CPU usage in percent (since last read)")
+        put("nanomq_cpu_usage_max", "gauge", f"{peak('cpu', cpu):.2f}", "Peak CPU usage in percent")
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     return nanomq

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.http.routes import Call, Routes
-from schemas.errors import InvalidArgument, NotFound
+from schemas.errors import InvalidArgument, NotFound, NotSupported
 from schemas.records import SubscribeRequest
 
 from . import codes, emqx4_http
@@ -33,6 +33,9 @@ BATCH = {"type": "array", "items": BODY}
 ERRORS = {
     NotFound: (codes.CLIENT_IS_OFFLINE, "channel_not_found"),
     InvalidArgument: (codes.EMQX4_BAD_TOPIC, "bad_topic"),
+    # A filter the broker does not take (wildcards or shared subscriptions switched off) is a bad topic
+    # here too; the message says which switch.
+    NotSupported: (codes.EMQX4_BAD_TOPIC, None),
 }
 
 

@@ -85,6 +85,7 @@ async def emqx4_subscriptions(call: Call) -> web.StreamResponse:
         share_group=args.get("share"),
         match_topic=args.get("_match_topic"),
         qos=emqx4_http.integer(args, "qos"),
+        node=args.get("node"),
     )
     if query.topic is not None:  # a topic lookup is an unpaged list
         found = await call.control.list_subscriptions(query, offset=0, limit=ALL)

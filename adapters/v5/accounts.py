@@ -58,11 +58,12 @@ api_keys = Routes(tags=("API Keys",), auth=BEARER_ONLY)
 # -- login / logout ----------------------------------------------------------------------------
 
 
+# Both fields are optional in EMQX's schema: credentials left out simply fail.
 @dashboard.post(
     "/login",
     auth="none",
     summary="Log in, get a token",
-    body=_obj(("username", "password"), username={**STR, "maxLength": 100}, password={**STR, "maxLength": 100}),
+    body=_obj(username={**STR, "maxLength": 100}, password={**STR, "maxLength": 100}),
     responses={
         200: {"schema": _obj(token=STR, version=STR, license=_obj(edition=STR))},
         401: {"description": "BAD_USERNAME_OR_PWD"},
@@ -72,7 +73,11 @@ async def login(call: Call) -> web.Response:
     store = call.ctx.accounts
     b = call.body
     # EMQX accepts the default admin/public here although it breaks the password policy.
-    if not await asyncio.to_thread(store.check_password, b["username"], b["password"]):
+    if (
+        "username" not in b
+        or "password" not in b
+        or not await asyncio.to_thread(store.check_password, b["username"], b["password"])
+    ):
         raise ApiError(401, "BAD_USERNAME_OR_PWD", "Auth failed")
     token = store.issue_token(b["username"])
     version = (await call.control.node_info()).version
@@ -82,12 +87,13 @@ async def login(call: Call) -> web.Response:
 @dashboard.post(
     "/logout",
     auth=BEARER_ONLY,
-    summary="Log out (destroy the token)",
-    body=_obj(("username",), username=STR),
+    summary="Log out (destroy the token); the username defaults to the token's",
+    body=_obj(username={**STR, "maxLength": 100}),
     responses={204: {"description": "logged out"}, 401: {"description": "WRONG_TOKEN_OR_USERNAME"}},
 )
 async def logout(call: Call) -> web.Response:
-    if not call.ctx.accounts.revoke_token(call.request[TOKEN], call.body["username"]):
+    username = call.body.get("username", call.request[USERNAME])
+    if not call.ctx.accounts.revoke_token(call.request[TOKEN], username):
         raise ApiError(401, "WRONG_TOKEN_OR_USERNAME", "Ensure your token & username")
     return web.Response(status=204)
 
@@ -128,13 +134,17 @@ async def create_user(call: Call) -> web.Response:
 @dashboard.put(
     "/users/{username}",
     auth=BEARER_ONLY,
-    summary="Update a user",
+    summary="Update a user (a description left out stays)",
     params=(USERNAME_PATH,),
-    body=_obj(("description",), description=STR),
+    body=_obj(description=STR),
     responses={200: {"schema": USER}, 404: {"description": "USER_NOT_FOUND"}},
 )
 async def update_user(call: Call) -> web.Response:
-    return Dialect.json(user_doc(call.ctx.accounts.update_user(call.args["username"], call.body["description"])))
+    store, username = call.ctx.accounts, call.args["username"]
+    description = call.body.get("description")
+    if description is None:
+        return Dialect.json(user_doc(store.get_user(username)))
+    return Dialect.json(user_doc(store.update_user(username, description)))
 
 
 @dashboard.delete(
@@ -237,11 +247,12 @@ async def get_key(call: Call) -> web.Response:
     return Dialect.json(app_doc(call.ctx.accounts.get_api_key(call.args["name"])))
 
 
+# `expired` is what GET computes from expired_at: a dashboard sends it back, and it is computed again.
 @api_keys.put(
     "/api_key/{name}",
     summary="Update an API key",
     params=(NAME,),
-    body=_obj(enable={"type": "boolean"}, desc=STR, expired_at=EXPIRED_AT),
+    body=_obj(enable={"type": "boolean"}, desc=STR, expired_at=EXPIRED_AT, expired={"type": "boolean"}),
     responses={200: {"schema": APP}, **KEY_NOT_FOUND},
 )
 async def update_key(call: Call) -> web.Response:

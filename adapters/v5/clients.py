@@ -4,6 +4,7 @@ keepalive. Records are rendered through the crosswalk's `v5` column.
 
 from __future__ import annotations
 
+import attrs
 from aiohttp import web
 
 from adapters.common import queries
@@ -13,8 +14,8 @@ from adapters.common.timefmt import parse_time, rfc3339_ms
 from gateway.http.dialect import Dialect
 from gateway.http.listing import ROWS, listing
 from gateway.http.routes import Call, Routes
-from schemas.errors import InvalidArgument, NotFound
-from schemas.records import ClientQuery, SubscribeRequest
+from schemas.errors import ControlError, InvalidArgument, NotFound
+from schemas.records import SESSION_QUEUES, ClientQuery, SubscribeRequest
 
 from .errors import bad_request, validation_error
 from .nodes import require_listed_node
@@ -194,7 +195,8 @@ SUBSCRIPTION_SCHEMA = {
         "durable": {"type": "boolean"},
     },
 }
-UNSUBSCRIBE_BODY = {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}
+# `topic` is optional in EMQX's schema: a body without it unsubscribes from nothing.
+UNSUBSCRIBE_BODY = {"type": "object", "properties": {"topic": {"type": "string"}}}
 CLIENTID = path("clientid")
 NOT_FOUND = {404: {"description": "CLIENTID_NOT_FOUND"}}
 # The filters the broker refuses (ip_address) are the caller's parameters, as EMQX words them.
@@ -220,8 +222,8 @@ routes = Routes(tags=("Clients",))
 async def list_clients(call: Call) -> web.Response:
     args = call.args
     only = wanted_fields(args)
-    require_listed_node(call)
-    query = client_query(args)
+    node = await require_listed_node(call)
+    query = attrs.evolve(client_query(args), node=node)
     pr = page_request(args)
     page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
     row = client_row if only is None else (lambda c: encoded(client_doc(c, only)))
@@ -269,7 +271,21 @@ async def kick_bulk(call: Call) -> web.Response:
     responses={200: {"schema": CLIENT_SCHEMA}, **NOT_FOUND},
 )
 async def get_client(call: Call) -> web.Response:
-    return Dialect.json(client_doc(await call.control.get_client(call.args["clientid"])))
+    clientid = call.args["clientid"]
+    doc = client_doc(await call.control.get_client(clientid))
+    doc["heap_size"] = await held_bytes(call, clientid)
+    return Dialect.json(doc)
+
+
+async def held_bytes(call: Call, clientid: str) -> int:
+    """EMQX's heap_size, which its dashboard shows as "<n> bytes" on a client's page: here the bytes of
+    message payload the session holds for the client (queued and in flight), the part of a client's
+    memory that grows. Listings leave it out: it costs a walk of the queues."""
+    total = 0
+    for queue in SESSION_QUEUES:
+        page = await call.control.session_messages(clientid, queue, after=None, limit=1 << 62)
+        total += sum(len(m.payload) for m in page.items)
+    return total
 
 
 @routes.delete(
@@ -333,7 +349,9 @@ async def subscribe_bulk(call: Call) -> web.Response:
     for item in call.body:
         try:
             [sub] = await call.control.subscribe(clientid, [_subscribe_request(item)])
-        except InvalidArgument as e:
+        except ControlError as e:
+            if e.reason_code is None:  # not a refusal of this topic (the broker stopped, say)
+                raise
             opts = {k: item[k] for k in ("qos", "nl", "rap", "rh")}
             failed.append({"data": [clientid, item["topic"], opts], "reason": str(e)})
             continue
@@ -359,7 +377,8 @@ async def subscribe_bulk(call: Call) -> web.Response:
     responses={204: {"description": "done"}, **NOT_FOUND},
 )
 async def unsubscribe(call: Call) -> web.Response:
-    topics = [call.body["topic"]] if isinstance(call.body, dict) else [t["topic"] for t in call.body]
+    items = [call.body] if isinstance(call.body, dict) else call.body
+    topics = [t["topic"] for t in items if "topic" in t]
     await call.control.unsubscribe(call.args["clientid"], topics)
     return web.Response(status=204)
 

@@ -23,6 +23,8 @@ from .validation import parse_body, parse_params
 
 # Endpoint.auth policy: Bearer token only (emqx_mgmt_auth:authorize/4 path clauses).
 BEARER_ONLY = "bearer"
+# Endpoint.auth policy: open, unless prometheus.enable_basic_auth asks for credentials (emqx_prometheus_api).
+PROMETHEUS = "prometheus"
 # What a Bearer request carries on to its handler (logout, "Cannot delete self").
 TOKEN = web.RequestKey("v5_token", str)
 USERNAME = web.RequestKey("v5_username", str)
@@ -49,6 +51,8 @@ class V5Dialect(Dialect):
     }
 
     def openapi_security(self, endpoint: Endpoint) -> list | None:
+        if endpoint.auth == PROMETHEUS:
+            return [{}, *({name: []} for name in self.openapi_security_schemes)]
         return [{"bearerAuth": []}] if endpoint.auth == BEARER_ONLY else None
 
     def __init__(self, ctx) -> None:
@@ -89,6 +93,8 @@ class V5Dialect(Dialect):
     # -- auth --------------------------------------------------------------------------------
 
     async def authenticate(self, request: web.Request, endpoint: Endpoint) -> Any:
+        if endpoint.auth == PROMETHEUS and not (await self.ctx.control.get_config()).prometheus_basic_auth:
+            return None
         header = request.headers.get("Authorization", "")
         scheme, _, cred = header.partition(" ")
         scheme = scheme.lower()

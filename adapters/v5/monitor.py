@@ -1,220 +1,75 @@
-"""Dashboard charts (emqx_dashboard_monitor): a sampler every 10 s kept in memory, downsampled with age
-as EMQX does (≤1 h: 10 s, ≤1 d: 1 min, ≤3 d: 5 min, else 10 min) for 7 days; current values with
-per-second rates against the previous sample.
-"""
+"""Dashboard charts (emqx_dashboard_monitor_api): the sampled history and the current values with
+per-second rates, of the cluster or of one node, as the control interface keeps them."""
 
 from __future__ import annotations
-
-import asyncio
-import logging
-import time
 
 from aiohttp import web
 
 from gateway.http.dialect import Dialect
 from gateway.http.routes import Call, Routes
-from gateway.http.tasks import cancel
 
 from .nodes import require_node
 from .validation import NODE_PATH, q
 
-log = logging.getLogger("emqgw.v5.monitor")
-
-SAMPLE_INTERVAL = 10  # seconds, dashboard.sample_interval default
-BOUNDARY_SLACK = 0.05  # seconds
-RETENTION = 7 * 24 * 3600
-# (max age in seconds, bucket width in seconds), from emqx_dashboard_monitor's downsampling.
-DOWNSAMPLE = ((3600, 10), (86400, 60), (3 * 86400, 300), (RETENTION, 600))
-
-GAUGES = ("connections", "live_connections", "subscriptions", "topics")
-ZERO_GAUGES = ("disconnected_durable_sessions", "subscriptions_durable")  # no durable sessions here
-# sample key -> broker counter whose growth over the bucket it is
-DELTAS = {
-    "received": "messages.received",
-    "sent": "messages.sent",
-    "dropped": "messages.dropped",
-    "validation_succeeded": "messages.validation_succeeded",
-    "validation_failed": "messages.validation_failed",
-    "transformation_succeeded": "messages.transformation_succeeded",
-    "transformation_failed": "messages.transformation_failed",
-    "persisted": "messages.persisted",
-}
-RATES = {
-    "received_msg_rate": "received",
-    "sent_msg_rate": "sent",
-    "dropped_msg_rate": "dropped",
-    "persisted_rate": "persisted",
-    "validation_succeeded_rate": "validation_succeeded",
-    "validation_failed_rate": "validation_failed",
-    "transformation_succeeded_rate": "transformation_succeeded",
-    "transformation_failed_rate": "transformation_failed",
-}
-
-
-def _gauges(stats: dict) -> dict:
-    out = {g: stats.get(f"{g}.count", 0) for g in GAUGES}
-    out.update(dict.fromkeys(ZERO_GAUGES, 0))
-    return out
-
-
-def downsample(samples: list[dict], now_ms: int) -> list[dict]:
-    """Merge samples into coarser buckets as they age: gauges keep the last value, deltas add up."""
-    out: list[dict] = []
-    for s in samples:
-        age = (now_ms - s["time_stamp"]) / 1000
-        if age > RETENTION:
-            continue
-        width = next(w for limit, w in DOWNSAMPLE if age <= limit) * 1000
-        bucket = s["time_stamp"] - s["time_stamp"] % width
-        if out and out[-1]["_bucket"] == (width, bucket):
-            last = out[-1]
-            for k in DELTAS:
-                last[k] += s[k]
-            for k in (*GAUGES, *ZERO_GAUGES):
-                last[k] = s[k]
-        else:
-            out.append({**s, "time_stamp": bucket, "_bucket": (width, bucket)})
-    return out
-
-
-class Sampler:
-    def __init__(self, control, interval: float = SAMPLE_INTERVAL):
-        self.control = control
-        self.interval = interval
-        self.samples: list[dict] = []
-        self._last_counters: dict | None = None
-        self._last: dict | None = None  # deltas of the newest sample, for rates
-        self._task: asyncio.Task | None = None
-        self._since_compaction = 0
-
-    async def start(self) -> None:
-        await self.sample()  # the baseline the first rates are measured against
-        self._task = asyncio.create_task(self._run())
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def stop(self) -> None:
-        await cancel(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            # Wake just past the next boundary, so that a sleep ending a hair early (monotonic vs wall
-            # clock) cannot stamp two samples with the same bucket.
-            await asyncio.sleep(self.interval - time.time() % self.interval + BOUNDARY_SLACK)
-            try:
-                await self.sample()
-            except Exception:  # a failed sample must not end the sampler
-                log.exception("monitor sample failed")
-
-    async def sample(self) -> dict | None:
-        """Take one sample now; the first one only sets the baseline (no deltas to report yet)."""
-        stats = (await self.control.stats()).stats
-        counters = (await self.control.metrics()).counters
-        now_ms = int(time.time() * 1000)
-        prev, self._last_counters = self._last_counters, dict(counters)
-        if prev is None:
-            return None
-        s = {
-            "time_stamp": now_ms - now_ms % int(self.interval * 1000),
-            **_gauges(stats),
-            **{k: max(counters.get(c, 0) - prev.get(c, 0), 0) for k, c in DELTAS.items()},
-        }
-        self._last = s
-        self.samples.append(s)
-        self._since_compaction += 1
-        if self._since_compaction * self.interval >= 60:
-            self.samples = downsample(self.samples, now_ms)
-            self._since_compaction = 0
-        return s
-
-    def history(self, latest: int | None, cluster: bool) -> list[dict]:
-        rows = self.samples
-        if latest is not None:
-            since = int(time.time() * 1000) - latest * 1000
-            rows = [s for s in rows if s["time_stamp"] >= since]
-        out = []
-        for s in rows:
-            row = {k: v for k, v in s.items() if k != "_bucket"}
-            if cluster:
-                row["subscriptions_ram"] = row["subscriptions"]
-            out.append(row)
-        return out
-
-    def clear(self) -> None:
-        self.samples.clear()
-
-    def rates(self) -> dict:
-        last = self._last or {}
-        return {name: int(last.get(key, 0) / self.interval) for name, key in RATES.items()}
-
-
-async def current(sampler: Sampler, control, node: bool) -> dict:
-    stats = (await control.stats()).stats
-    doc = {
-        **_gauges(stats),
-        "subscriptions_ram": stats.get("subscriptions.count", 0),
-        "retained_msg_count": stats.get("retained.count", 0),
-        "shared_subscriptions": stats.get("subscriptions.shared.count", 0),
-        **sampler.rates(),
-    }
-    if node:
-        for k in ZERO_GAUGES:
-            doc.pop(k)
-        doc["node_uptime"] = int((await control.node_info()).uptime * 1000)
-    return doc
-
-
-SAMPLE_SCHEMA = {
-    "type": "object",
-    "properties": {k: {"type": "integer"} for k in ("time_stamp", *GAUGES, *ZERO_GAUGES, *DELTAS)},
-}
+SAMPLE_KEYS = (
+    "time_stamp",
+    "connections",
+    "live_connections",
+    "subscriptions",
+    "topics",
+    "disconnected_durable_sessions",
+    "subscriptions_durable",
+    "received",
+    "sent",
+    "dropped",
+    "validation_succeeded",
+    "validation_failed",
+    "transformation_succeeded",
+    "transformation_failed",
+    "persisted",
+)
+SAMPLE_SCHEMA = {"type": "object", "properties": {k: {"type": "integer"} for k in SAMPLE_KEYS}}
 CURRENT_SCHEMA = {"type": "object", "additionalProperties": {"type": "integer"}}
+LATEST = q("latest", "integer", "Only the last N seconds", minimum=1)
+HISTORY = {200: {"schema": {"type": "array", "items": SAMPLE_SCHEMA}}}
+NODE_NOT_FOUND = {404: {"description": "Node not found"}}
+
+routes = Routes(tags=("Metrics",))
 
 
-def routes_for(dl) -> Routes:
-    """The monitor's endpoints over a sampler of the dialect's own, started and stopped with it."""
-    sampler = Sampler(dl.ctx.control)
-    dl.monitor = sampler
-    dl.services.append(sampler)
-    routes = Routes(tags=("Metrics",))
-    latest = q("latest", "integer", "Only the last N seconds", minimum=1)
-    history = {200: {"schema": {"type": "array", "items": SAMPLE_SCHEMA}}}
-    node_not_found = {404: {"description": "Node not found"}}
+@routes.get("/monitor", summary="Sampled history", params=(LATEST,), responses=HISTORY)
+async def get_monitor(call: Call) -> web.Response:
+    return Dialect.json(await call.control.monitor(latest=call.args.get("latest")))
 
-    @routes.get("/monitor", summary="Sampled history", params=(latest,), responses=history)
-    async def get_monitor(call: Call) -> web.Response:
-        return Dialect.json(sampler.history(call.args.get("latest"), cluster=True))
 
-    @routes.delete("/monitor", summary="Clear the sampled history", responses={204: {"description": "cleared"}})
-    async def delete_monitor(call: Call) -> web.Response:
-        sampler.clear()
-        return web.Response(status=204)
+@routes.delete("/monitor", summary="Clear the sampled history", responses={204: {"description": "cleared"}})
+async def delete_monitor(call: Call) -> web.Response:
+    await call.control.clear_monitor()
+    return web.Response(status=204)
 
-    @routes.get(
-        "/monitor/nodes/{node}",
-        summary="Sampled history of a node",
-        params=(NODE_PATH, latest),
-        responses={**history, **node_not_found},
-    )
-    async def get_node_monitor(call: Call) -> web.Response:
-        require_node(call, call.args["node"])
-        return Dialect.json(sampler.history(call.args.get("latest"), cluster=False))
 
-    @routes.get("/monitor_current", summary="Current values and rates", responses={200: {"schema": CURRENT_SCHEMA}})
-    async def get_current(call: Call) -> web.Response:
-        return Dialect.json(await current(sampler, call.control, node=False))
+@routes.get(
+    "/monitor/nodes/{node}",
+    summary="Sampled history of a node",
+    params=(NODE_PATH, LATEST),
+    responses={**HISTORY, **NODE_NOT_FOUND},
+)
+async def get_node_monitor(call: Call) -> web.Response:
+    node = await require_node(call, call.args["node"])
+    return Dialect.json(await call.control.monitor(node=node, latest=call.args.get("latest")))
 
-    @routes.get(
-        "/monitor_current/nodes/{node}",
-        summary="Current values and rates of a node",
-        params=(NODE_PATH,),
-        responses={200: {"schema": CURRENT_SCHEMA}, **node_not_found},
-    )
-    async def get_node_current(call: Call) -> web.Response:
-        require_node(call, call.args["node"])
-        return Dialect.json(await current(sampler, call.control, node=True))
 
-    return routes
+@routes.get("/monitor_current", summary="Current values and rates", responses={200: {"schema": CURRENT_SCHEMA}})
+async def get_current(call: Call) -> web.Response:
+    return Dialect.json(await call.control.monitor_current())
+
+
+@routes.get(
+    "/monitor_current/nodes/{node}",
+    summary="Current values and rates of a node",
+    params=(NODE_PATH,),
+    responses={200: {"schema": CURRENT_SCHEMA}, **NODE_NOT_FOUND},
+)
+async def get_node_current(call: Call) -> web.Response:
+    node = await require_node(call, call.args["node"])
+    return Dialect.json(await call.control.monitor_current(node=node))

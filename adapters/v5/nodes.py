@@ -1,9 +1,10 @@
-"""Nodes, stats and metrics (emqx_mgmt_api_nodes / _stats / _metrics). One node: this broker."""
+"""Nodes, stats and metrics (emqx_mgmt_api_nodes / _stats / _metrics), of every node of the cluster."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.common.runtime import runtime_release
 from adapters.common.timefmt import memory_string
 from gateway.http.dialect import Dialect
 from gateway.http.routes import Call, Routes
@@ -15,18 +16,18 @@ EDITION = "Opensource"
 ROLE = "core"
 
 
-def require_node(call: Call, node: str) -> None:
-    """Path `{node}` must name this broker: 404 NOT_FOUND "Node not found: <node>" otherwise."""
-    if node != call.control.node_name:
+async def require_node(call: Call, node: str) -> str:
+    """Path `{node}` must name a node of the cluster: 404 NOT_FOUND "Node not found: <node>" otherwise."""
+    if node not in await call.control.node_names():
         raise node_not_found(node)
+    return node
 
 
-def require_listed_node(call: Call) -> None:
-    """Query `?node=` on list endpoints must name this broker. EMQX answers 500 NODE_DOWN (its RPC to the
-    node failed); a single node knows the name is simply not one of its own, so: 404 NOT_FOUND."""
+async def require_listed_node(call: Call) -> str | None:
+    """Query `?node=` on list endpoints must name a node of the cluster. EMQX answers 500 NODE_DOWN (its
+    RPC to the node failed); the node list says the name is simply not one of them, so: 404 NOT_FOUND."""
     node = call.args.get("node")
-    if node is not None and node != call.control.node_name:
-        raise node_not_found(node)
+    return None if node is None else await require_node(call, node)
 
 
 def node_info_doc(info) -> dict:
@@ -49,6 +50,7 @@ def node_info_doc(info) -> dict:
         "memory_used": str(memory_string(info.memory_used)),
         "process_available": info.process_available,
         "process_used": info.process_used,
+        "otp_release": runtime_release(info),
     }
 
 
@@ -79,6 +81,7 @@ NODE_INFO = {
         "memory_used": {"type": "string"},
         "process_available": {"type": "integer"},
         "process_used": {"type": "integer"},
+        "otp_release": {"type": "string", "description": "the runtime under the broker (EMQX: Erlang/OTP)"},
     },
 }
 NOT_FOUND = {404: {"description": "Node not found"}}
@@ -91,7 +94,7 @@ routes = Routes()
     "/nodes", tags=("Nodes",), summary="List nodes", responses={200: {"schema": {"type": "array", "items": NODE_INFO}}}
 )
 async def list_nodes(call: Call) -> web.Response:
-    return Dialect.json([node_info_doc(await call.control.node_info())])
+    return Dialect.json([node_info_doc(info) for info in await call.control.nodes()])
 
 
 @routes.get(
@@ -102,8 +105,8 @@ async def list_nodes(call: Call) -> web.Response:
     responses={200: {"schema": NODE_INFO}, **NOT_FOUND},
 )
 async def get_node(call: Call) -> web.Response:
-    require_node(call, call.args["node"])
-    return Dialect.json(node_info_doc(await call.control.node_info()))
+    node = await require_node(call, call.args["node"])
+    return Dialect.json(node_info_doc(await call.control.node_info(node)))
 
 
 @routes.get(
@@ -114,8 +117,8 @@ async def get_node(call: Call) -> web.Response:
     responses={200: {"schema": COUNTERS}, **NOT_FOUND},
 )
 async def node_metrics(call: Call) -> web.Response:
-    require_node(call, call.args["node"])
-    return Dialect.json((await call.control.metrics()).counters)
+    node = await require_node(call, call.args["node"])
+    return Dialect.json((await call.control.metrics(node)).counters)
 
 
 @routes.get(
@@ -126,8 +129,8 @@ async def node_metrics(call: Call) -> web.Response:
     responses={200: {"schema": COUNTERS}, **NOT_FOUND},
 )
 async def node_stats(call: Call) -> web.Response:
-    require_node(call, call.args["node"])
-    return Dialect.json((await call.control.stats()).stats)
+    node = await require_node(call, call.args["node"])
+    return Dialect.json((await call.control.stats(node)).stats)
 
 
 @routes.get(
@@ -138,10 +141,9 @@ async def node_stats(call: Call) -> web.Response:
     responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}},
 )
 async def get_stats(call: Call) -> web.Response:
-    snap = await call.control.stats()
     if call.args["aggregate"]:
-        return Dialect.json(snap.stats)  # one node: the sum is the node's own
-    return Dialect.json([{"node": snap.node, **snap.stats}])
+        return Dialect.json((await call.control.stats()).stats)
+    return Dialect.json([{"node": snap.node, **snap.stats} for snap in await call.control.stats_per_node()])
 
 
 @routes.get(
@@ -152,10 +154,14 @@ async def get_stats(call: Call) -> web.Response:
     responses={200: {"schema": {"oneOf": [COUNTERS, {"type": "array", "items": NODE_COUNTERS}]}}},
 )
 async def get_metrics(call: Call) -> web.Response:
-    snap = await call.control.metrics()
     if call.args["aggregate"]:
-        return Dialect.json(snap.counters)
+        return Dialect.json((await call.control.metrics()).counters)
     node = call.args.get("node")
-    if node is not None and node != snap.node:
-        return Dialect.json([])  # emqx_mgmt_api_metrics: an unknown node lists nothing
-    return Dialect.json([{"node": snap.node, **snap.counters}])
+    # emqx_mgmt_api_metrics: an unknown node lists nothing
+    return Dialect.json(
+        [
+            {"node": snap.node, **snap.counters}
+            for snap in await call.control.metrics_per_node()
+            if node is None or snap.node == node
+        ]
+    )

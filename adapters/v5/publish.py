@@ -9,8 +9,8 @@ from aiohttp import web
 
 from gateway.http.dialect import ApiError, Dialect
 from gateway.http.routes import Call, Routes
-from schemas.errors import InvalidArgument, Unavailable
-from schemas.records import PublishRequest
+from schemas.errors import ControlError, InvalidArgument, Unavailable
+from schemas.records import PublishRequest, PublishResult
 
 from .validation import topic_name_ok
 
@@ -99,14 +99,15 @@ def prepare(msg: dict, max_packet_size: int) -> PublishRequest:
     return PublishRequest(topic=topic, payload=payload, qos=msg["qos"], retain=msg["retain"], properties=props)
 
 
-async def publish_one(control, req: PublishRequest) -> tuple[int, dict]:
-    """One message's outcome as EMQX reports it, a reason code in the body: a batch lists them."""
-    try:
-        result = await control.publish(req)
-    except InvalidArgument:
+def outcome(result: PublishResult | ControlError) -> tuple[int, dict]:
+    """One message's outcome as EMQX reports it, a reason code in the body: a batch lists them. An error
+    of another kind (the publisher refused, say) is the dialect's error answer."""
+    if isinstance(result, InvalidArgument):
         return 400, {"reason_code": RC_TOPIC_NAME_INVALID, "message": "topic_name_invalid"}
-    except Unavailable:
+    if isinstance(result, Unavailable):
         return 503, {"reason_code": RC_IMPLEMENTATION_SPECIFIC, "message": "failed_to_dispatch"}
+    if isinstance(result, ControlError):
+        raise result
     if result.matched == 0:
         return 202, {"reason_code": RC_NO_MATCHING_SUBSCRIBERS, "message": "no_matching_subscribers"}
     return 200, {"id": result.id}
@@ -132,7 +133,12 @@ async def publish(call: Call) -> web.Response:
         req = prepare(call.body, await _max_packet_size(call))
     except Rejected as e:
         return Dialect.json(e.body, status=e.status)
-    status, body = await publish_one(call.control, req)
+    result: PublishResult | ControlError
+    try:
+        result = await call.control.publish(req)
+    except (InvalidArgument, Unavailable) as e:  # answered in the body, as in a batch
+        result = e
+    status, body = outcome(result)
     return Dialect.json(body, status=status)
 
 
@@ -157,7 +163,7 @@ async def publish_bulk(call: Call) -> web.Response:
         requests = [prepare(m, limit) for m in call.body]
     except Rejected as e:
         return Dialect.json(e.body, status=e.status)  # one bad message rejects the whole batch
-    results = [await publish_one(call.control, r) for r in requests]
+    results = [outcome(r) for r in await call.control.publish_bulk(requests)]
     statuses = {s for s, _ in results}
     status = 503 if 503 in statuses else 202 if 202 in statuses else 200
     return Dialect.json([b for _, b in results], status=status)

@@ -1,5 +1,5 @@
-"""Retained messages (emqx_retainer_api), under `/mqtt/retainer`. The retainer's HOCON config
-(`GET/PUT /mqtt/retainer`) is left out: the control interface has no such document.
+"""Retained messages (emqx_retainer_api), under `/mqtt/retainer`, and the retainer's configuration
+(`GET/PUT /mqtt/retainer`, the document ``config_roots.RETAINER``: `enable` switches the retainer).
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from adapters.common.timefmt import rfc3339_ms
 from gateway.http.dialect import Dialect
 from gateway.http.routes import Call, Routes
 
+from . import knobs
+from .config_roots import RETAINER
+from .configs import UPDATE_FAILED, change, show
 from .paging import PAGING, envelope_schema, page_request, paged
 from .validation import path, q
 
@@ -43,7 +46,25 @@ SUMMARY = {
 DETAIL = {"type": "object", "properties": {**SUMMARY["properties"], "payload": {"type": "string", "format": "byte"}}}
 TOPIC = path("topic", "URL-encoded topic")
 
+CONFIG = knobs.schema(RETAINER)
+
 routes = Routes(tags=("Retainer",))
+
+
+@routes.get("/mqtt/retainer", summary="The retainer's configuration", responses={200: {"schema": CONFIG}})
+async def get_retainer_config(call: Call) -> web.Response:
+    return await show(call, RETAINER)
+
+
+@routes.put(
+    "/mqtt/retainer",
+    summary="Change the retainer's configuration (left-out fields get their defaults)",
+    body=CONFIG,
+    responses={200: {"schema": CONFIG}, 400: {"description": "UPDATE_FAILED / NOT_SUPPORTED"}},
+    errors=UPDATE_FAILED,
+)
+async def update_retainer_config(call: Call) -> web.Response:
+    return Dialect.json(await change(call, RETAINER, call.body))
 
 
 @routes.get(

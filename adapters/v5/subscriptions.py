@@ -43,12 +43,12 @@ topics = Routes(tags=("Topics",))
 )
 async def list_subscriptions(call: Call) -> web.Response:
     args = call.args
-    require_listed_node(call)
+    node = await require_listed_node(call)
     if args.get("durable") is True:
         # Our sessions are all in memory: there is no durable subscription to list.
         return paged(args, [], 0, False)
     query = SubscriptionQuery(
-        **{k: args[k] for k in ("clientid", "topic", "qos", "share_group", "match_topic") if k in args}
+        node=node, **{k: args[k] for k in ("clientid", "topic", "qos", "share_group", "match_topic") if k in args}
     )
     pr = page_request(args)
     page = await call.control.list_subscriptions(query, offset=pr.offset, limit=pr.limit)
@@ -65,9 +65,10 @@ async def list_subscriptions(call: Call) -> web.Response:
 async def list_topics(call: Call) -> web.Response:
     args = call.args
     pr = page_request(args)
-    if "node" in args and args["node"] != call.control.node_name:
+    node = args.get("node")
+    if node is not None and node not in await call.control.node_names():
         return paged(args, [], 0, False)  # no route lives on that node: the scan ends at once
-    page = await call.control.list_routes(topic=args.get("topic"), offset=pr.offset, limit=pr.limit)
+    page = await call.control.list_routes(topic=args.get("topic"), offset=pr.offset, limit=pr.limit, node=node)
     total = page.total
     if ("topic" in args or "node" in args) and page.hasnext:
         total = None  # filtered and more remain: the count would need the whole scan

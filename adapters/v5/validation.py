@@ -38,6 +38,30 @@ NODE_PATH = path("node", "Node name, e.g. emqx@127.0.0.1")
 _TRUE, _FALSE = ("true",), ("false",)
 _NUMBERS = {"integer": int, "number": float}
 
+# Whatever a schema declares, an integer must fit a signed 64-bit one: the handlers hand it to islice,
+# SQLite and the JSON encoder, none of which takes more (EMQX's Erlang bignums have no such edge).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# The integers orjson can write; an error echoing a value beyond them echoes its text instead.
+JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**64 - 1
+
+
+def _bounds(kind: str | None, minimum: Any, maximum: Any) -> tuple[Any, Any]:
+    """The declared bounds, narrowed for integers to what a signed 64-bit integer holds."""
+    if kind == "integer":
+        minimum = INT64_MIN if minimum is None else max(minimum, INT64_MIN)
+        maximum = INT64_MAX if maximum is None else min(maximum, INT64_MAX)
+    return minimum, maximum
+
+
+def _check_range(where: str, value: Any, kind: str | None, minimum: Any, maximum: Any, text: Any) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    lo, hi = _bounds(kind, minimum, maximum)
+    if lo is not None and value < lo or hi is not None and value > hi:
+        expected = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
+        encodable = not isinstance(value, int) or JSON_INT_MIN <= value <= JSON_INT_MAX
+        raise validation_error(where, f"expected {expected}", value if encodable else text)
+
 
 def _convert(p: Param, raw: str) -> Any:
     if p.type in _NUMBERS:
@@ -58,10 +82,7 @@ def _convert(p: Param, raw: str) -> Any:
         raise validation_error(
             p.name, "unable_to_convert_to_enum_symbol", raw, expected=", ".join(str(e) for e in p.enum)
         )
-    lo, hi = getattr(p, "minimum", None), getattr(p, "maximum", None)
-    if lo is not None and value < lo or hi is not None and value > hi:
-        expected = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
-        raise validation_error(p.name, f"expected {expected}", value)
+    _check_range(p.name, value, p.type, p.minimum, p.maximum, raw)
     return value
 
 
@@ -116,11 +137,7 @@ def check(value: Any, schema: dict, where: str = "root") -> Any:
         raise validation_error(
             where, "unable_to_convert_to_enum_symbol", value, expected=", ".join(str(e) for e in schema["enum"])
         )
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"] or "maximum" in schema and value > schema["maximum"]:
-            raise validation_error(
-                where, f"expected {schema.get('minimum', '-inf')}..{schema.get('maximum', 'inf')}", value
-            )
+    _check_range(where, value, kind, schema.get("minimum"), schema.get("maximum"), value)
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
             raise validation_error(where, "string length out of range", value)

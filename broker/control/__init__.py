@@ -10,16 +10,27 @@ reason code) becomes a ``schemas.errors`` type in one place, ``refusal_error``.
 """
 
 from .admin import AdminControl
+from .auth import AuthControl
 from .clients import ClientsControl
+from .monitor import MonitorControl
 from .node import NodeControl
 from .retained import RetainedControl
 from .routing import RoutingControl
+from .sessions import SessionsControl
 from .subscriptions import SubscriptionsControl
 
 __all__ = ["BrokerController"]
 
 
 class BrokerController(
-    NodeControl, ClientsControl, SubscriptionsControl, RoutingControl, RetainedControl, AdminControl
+    MonitorControl,  # before NodeControl, whose figures it samples
+    NodeControl,
+    ClientsControl,
+    SessionsControl,
+    SubscriptionsControl,
+    RoutingControl,
+    RetainedControl,
+    AdminControl,
+    AuthControl,
 ):
     """The broker as the adapters see it: one part per area of the interface (``schemas.control``)."""

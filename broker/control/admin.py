@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
+import logging
 import time
+from collections.abc import Callable
 
 import attrs
 
@@ -11,24 +12,41 @@ from schemas.errors import (
     Conflict,
     InvalidArgument,
     NotFound,
+    Unavailable,
 )
 from schemas.records import (
-    BAN_KINDS,
+    LOG_LEVELS,
     Alarm,
     BannedEntry,
     BrokerConfig,
     Feature,
+    ListenerConfig,
     ListenerInfo,
     Page,
 )
+from schemas.rules import check_banned
 
-from ..core import FEATURES
+from ..core import FEATURES, RESTART_FIELDS, Broker
+from ..server import MQTTServer
 from ..sys_topics import VERSION
 from .base import ControlBase
+from .config_rules import check_config
+
+Listeners = list[ListenerConfig]
+
+
+def apply_log_level(level: str | None) -> None:
+    """The process's log level (EMQX's log.console.level); None leaves the command line's."""
+    if level is not None:
+        logging.getLogger().setLevel(LOG_LEVELS[level])
 
 
 class AdminControl(ControlBase):
     """Listeners, features, bans, alarms, configuration and the broker's lifecycle."""
+
+    def __init__(self, broker: Broker, server: MQTTServer):
+        super().__init__(broker, server)
+        apply_log_level(broker.config.log_level)  # a level set over an API outlives a restart
 
     def _listener_info(self, lst) -> ListenerInfo:
         c = lst.config
@@ -46,8 +64,15 @@ class AdminControl(ControlBase):
             path=c.path if c.type in ("ws", "wss") else None,
         )
 
-    async def listeners(self) -> list[ListenerInfo]:
+    async def listeners(self, node: str | None = None) -> list[ListenerInfo]:
+        self._only_here(node)
         return [self._listener_info(lst) for lst in self.server.listeners.values()]
+
+    async def local_mqtt_address(self) -> tuple[str, int]:
+        tcp = next((lst for lst in await self.listeners() if lst.type == "tcp" and lst.running), None)
+        if tcp is None:
+            raise Unavailable("no running TCP listener", kind="listener")
+        return ("127.0.0.1" if tcp.bind in ("0.0.0.0", "::", "") else tcp.bind), tcp.port
 
     async def listener_action(self, listener_id: str, action: str) -> ListenerInfo:
         lst = self.server.listeners.get(listener_id)
@@ -61,21 +86,73 @@ class AdminControl(ControlBase):
             await lst.start()
         return self._listener_info(lst)
 
+    async def add_listener(self, config: ListenerConfig) -> ListenerInfo:
+        if config.id in self.server.listeners:
+            raise Conflict(f"listener {config.id} already exists", kind="listener")
+        self._check_listeners(lambda old: [*old, config])
+        await self._serve(config)
+        self._record_listeners(lambda old: [*old, config])
+        return self._listener_info(self.server.listeners[config.id])
+
+    async def update_listener(self, config: ListenerConfig) -> ListenerInfo:
+        old = self._listener_config(config.id)
+
+        def replace(listeners: Listeners) -> Listeners:
+            return [config if lc.id == config.id else lc for lc in listeners]
+
+        self._check_listeners(replace)
+        await self.server.remove_listener(config.id)
+        try:
+            await self._serve(config)
+        except InvalidArgument:
+            await self.server.add_listener(old)  # the port it had is free again: it serves on as before
+            raise
+        self._record_listeners(replace)
+        return self._listener_info(self.server.listeners[config.id])
+
+    async def remove_listener(self, listener_id: str) -> None:
+        self._listener_config(listener_id)
+        await self.server.remove_listener(listener_id)
+        self._record_listeners(lambda old: [lc for lc in old if lc.id != listener_id])
+
+    def _listener_config(self, listener_id: str) -> ListenerConfig:
+        lst = self.server.listeners.get(listener_id)
+        if lst is None:
+            raise NotFound("Listener id not found", kind="listener")
+        return lst.config
+
+    def _check_listeners(self, change: Callable[[Listeners], Listeners]) -> None:
+        check_config(attrs.evolve(self.broker.config, listeners=change(self.broker.config.listeners)))
+
+    async def _serve(self, config: ListenerConfig) -> None:
+        try:
+            await self.server.add_listener(config)
+        except OSError as e:
+            raise InvalidArgument(
+                f"cannot listen on {config.bind}:{config.port}: {e.strerror or e}", kind="listener", field="bind"
+            ) from None
+
+    def _record_listeners(self, change: Callable[[Listeners], Listeners]) -> None:
+        """Keep a listener change the server has made: in the configuration in force, and in the one
+        waiting for a restart, which is recorded last so that it is what a restart comes back with."""
+        cfg = self.broker.config
+        self.broker.apply_config(attrs.evolve(cfg, listeners=change(cfg.listeners)), in_effect=("listeners",))
+        pending = self.pending_config
+        if pending is not None:
+            self.pending_config = attrs.evolve(pending, listeners=change(pending.listeners))
+            self.broker.apply_config(self.pending_config)
+
     async def features(self) -> list[Feature]:
         cfg = self.broker.config
         own = [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION) for n, d in FEATURES.items()]
-        return own + [
-            Feature(name=n, description=d, enabled=get(), version=VERSION)
-            for n, (d, get, _set) in self._extra_features.items()
-        ]
+        return own + self.owned_features.listed(VERSION)
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if self.broker.set_feature(name, enabled):
             return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
-        if name in self._extra_features:
-            description, get, set_ = self._extra_features[name]
-            set_(bool(enabled))
-            return Feature(name=name, description=description, enabled=get(), version=VERSION)
+        owned = self.owned_features.switch(name, enabled, VERSION)
+        if owned is not None:
+            return owned
         raise NotFound(f"feature {name!r} not found", kind="feature")
 
     async def list_banned(self, *, offset: int, limit: int) -> Page[BannedEntry]:
@@ -83,17 +160,9 @@ class AdminControl(ControlBase):
         return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=offset + limit < len(rows))
 
     async def add_banned(self, entry: BannedEntry) -> BannedEntry:
-        if entry.as_ not in BAN_KINDS:
-            raise InvalidArgument(f"bad 'as' {entry.as_!r}", field="as")
-        if not entry.who:
-            raise InvalidArgument("'who' is required", field="who")
+        check_banned(entry)
         if (entry.as_, entry.who) in self.broker.banned:
             raise Conflict(f"{entry.as_}: {entry.who} already exists", kind="banned")
-        if entry.as_ == "peerhost_net":
-            try:
-                ipaddress.ip_network(entry.who, strict=False)
-            except ValueError as e:
-                raise InvalidArgument(f"bad network {entry.who!r}", field="who") from e
         if not entry.at:
             entry = attrs.evolve(entry, at=time.time())
         self.broker.add_ban(entry)
@@ -119,11 +188,17 @@ class AdminControl(ControlBase):
         self.broker.clear_alarm_history()
 
     async def get_config(self) -> BrokerConfig:
-        return attrs.evolve(self.broker.config)
+        # A listener change waiting for a restart is part of the configuration: a door that changes
+        # something else from this keeps it waiting instead of undoing it.
+        pending = self.pending_config
+        restart_only = {f: getattr(pending, f) for f in RESTART_FIELDS} if pending is not None else {}
+        return attrs.evolve(self.broker.config, **restart_only)
 
     async def apply_config(self, config: BrokerConfig) -> list[str]:
+        check_config(config)
         pending = self.broker.apply_config(config)
         self.pending_config = config if pending else None
+        apply_log_level(config.log_level)
         return pending
 
     async def stop(self) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from schemas.errors import NotFound
+from schemas.owned_features import OwnedFeatures
 from schemas.records import BrokerConfig, ClientInfo
 
 from ..core import Broker
 from ..server import MQTTServer
 from ..session import Session
 from .records import ClientRecords
+from .sampler import Sampler
 
 
 class ControlBase:
@@ -21,15 +23,16 @@ class ControlBase:
         self.server = server
         self.records = ClientRecords(broker)
         broker.observe(self._forget_ended_sessions)
-        # Features the gateway owns (e.g. MQTT auth against its account store): name -> (description,
-        # getter, setter). They are listed and toggled exactly like the broker's own.
-        self._extra_features: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
+        # Features the gateway owns (e.g. MQTT auth against its account store).
+        self.owned_features = OwnedFeatures()
         self.pending_config: BrokerConfig | None = None
+        # The dashboard's history: the broker keeps none of its own, so its controller samples it.
+        self.sampler = Sampler(self)
 
     def register_feature(
         self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
     ) -> None:
-        self._extra_features[name] = (description, get, set_)
+        self.owned_features.register(name, description, get, set_)
 
     def _forget_ended_sessions(self, event: str, **data) -> None:
         if event == "session.dropped":
@@ -38,6 +41,11 @@ class ControlBase:
     @property
     def node_name(self) -> str:
         return self.broker.config.node_name
+
+    def _only_here(self, node: str | None) -> None:
+        """A ``node`` argument names this broker or the whole cluster (None), which is this broker."""
+        if node is not None and node != self.node_name:
+            raise NotFound(f"Node not found: {node}", kind="node")
 
     def _session(self, clientid: str) -> Session:
         s = self.broker.sessions.get(clientid)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import attrs
+
 from schemas.errors import (
     InvalidArgument,
     NotFound,
@@ -23,6 +25,14 @@ from .queries import client_terms, decode_cursor, encode_cursor, known_total
 class ClientsControl(ControlBase):
     """Client listings, lookups, kick and keepalive."""
 
+    def _local_query(self, q: ClientQuery) -> ClientQuery:
+        """The query checked, without its node (every client of this one-node cluster is on it)."""
+        if q.node is not None:
+            self._only_here(q.node)
+            q = attrs.evolve(q, node=None)
+        self._validate_query(q)
+        return q
+
     def _validate_query(self, q: ClientQuery) -> None:
         if q.ip_address is not None:
             try:
@@ -36,7 +46,7 @@ class ClientsControl(ControlBase):
 
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
         b = self.broker
-        self._validate_query(query)
+        query = self._local_query(query)
         terms = client_terms(query, b)
         ids, total, hasnext = read_page(
             terms,
@@ -52,7 +62,7 @@ class ClientsControl(ControlBase):
 
     async def list_clients_cursor(self, query: ClientQuery, *, cursor: str | None, limit: int) -> Page[ClientInfo]:
         b = self.broker
-        self._validate_query(query)
+        query = self._local_query(query)
         before = decode_cursor(cursor) if cursor else None
         ids, _, more = read_page(
             client_terms(query, b), b.index.all, offset=0, limit=limit, total=None, want_total=False, before=before

@@ -26,7 +26,17 @@ class NodeControl(ControlBase):
     def running(self) -> bool:
         return self.broker.running
 
-    async def node_info(self) -> NodeInfo:
+    async def is_running(self) -> bool:
+        return self.broker.running
+
+    async def node_names(self) -> list[str]:
+        return [self.node_name]
+
+    async def nodes(self) -> list[NodeInfo]:
+        return [await self.node_info()]
+
+    async def node_info(self, node: str | None = None) -> NodeInfo:
+        self._only_here(node)
         b = self.broker
         now = time.time()
         total, used = osinfo.memory_total(), osinfo.process_rss()
@@ -58,9 +68,17 @@ class NodeControl(ControlBase):
             python_version=sys.version.split()[0],
         )
 
-    async def metrics(self) -> MetricsSnapshot:
+    async def metrics(self, node: str | None = None) -> MetricsSnapshot:
+        self._only_here(node)  # one node: the cluster's sums are its own
         return MetricsSnapshot(node=self.node_name, counters=dict(self.broker.metrics.counters))
 
-    async def stats(self) -> StatsSnapshot:
+    async def stats(self, node: str | None = None) -> StatsSnapshot:
+        self._only_here(node)
         b = self.broker
         return StatsSnapshot(node=self.node_name, stats=b.metrics.stats(gauges(b)))
+
+    async def metrics_per_node(self) -> list[MetricsSnapshot]:
+        return [await self.metrics()]
+
+    async def stats_per_node(self) -> list[StatsSnapshot]:
+        return [await self.stats()]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from itertools import islice
 
 from schemas.errors import (
+    ControlError,
     InvalidArgument,
     NotFound,
     Unavailable,
@@ -17,6 +18,7 @@ from schemas.records import (
     Route,
     TopicTreeNode,
 )
+from schemas.topic_tree import topic_tree
 
 from ..errors import MQTTError
 from ..message import Message
@@ -29,7 +31,8 @@ class RoutingControl(ControlBase):
 
     async def publish(self, request: PublishRequest) -> PublishResult:
         try:
-            validate_topic_name(request.topic)
+            # The same limit as a PUBLISH over MQTT: a topic the broker would not take from a client.
+            validate_topic_name(request.topic, self.broker.config.max_topic_length)
         except MQTTError as e:
             raise InvalidArgument(f"invalid topic name {request.topic!r}", field="topic") from e
         if request.qos not in (0, 1, 2):
@@ -48,6 +51,15 @@ class RoutingControl(ControlBase):
         matched = self.broker.route(msg, request.clientid)
         return PublishResult(id=msg.msgid_hex, matched=matched)
 
+    async def publish_bulk(self, requests: list[PublishRequest]) -> list[PublishResult | ControlError]:
+        out: list[PublishResult | ControlError] = []
+        for r in requests:
+            try:
+                out.append(await self.publish(r))
+            except ControlError as e:
+                out.append(e)
+        return out
+
     def _route_keys(self) -> Iterator[str]:
         b = self.broker
         yield from b.trie.filters()
@@ -55,7 +67,8 @@ class RoutingControl(ControlBase):
             for group in b.shared.get(f) or ():
                 yield f"$share/{group}/{f}" if group != "$queue" else f"$queue/{f}"
 
-    async def list_routes(self, *, topic: str | None, offset: int, limit: int) -> Page[Route]:
+    async def list_routes(self, *, topic: str | None, offset: int, limit: int, node: str | None = None) -> Page[Route]:
+        self._only_here(node)
         node = self.node_name
         if topic is not None:
             try:
@@ -86,32 +99,10 @@ class RoutingControl(ControlBase):
 
     async def topic_tree(self) -> list[list[TopicTreeNode]]:
         b = self.broker
-        # Rebuild the level tree of every plain filter with the ids subscribed exactly there.
-        root: dict = {}
-        for f in b.trie.filters():
-            node = root
-            for level in f.split("/"):
-                node = node.setdefault(level, {})
-            node.setdefault(None, []).extend(sorted((b.trie.get(f) or {}).keys()))
-        levels: list[list[TopicTreeNode]] = [
-            [TopicTreeNode(topic="", cld_cnt=len([k for k in root if k is not None]), clientid=[])]
-        ]
-        current = [root]
-        while True:
-            nxt_nodes, row = [], []
-            for node in current:
-                for name, child in node.items():
-                    if name is None:
-                        continue
-                    row.append(
-                        TopicTreeNode(
-                            topic=name,
-                            cld_cnt=len([k for k in child if k is not None]),
-                            clientid=list(child.get(None, [])),
-                        )
-                    )
-                    nxt_nodes.append(child)
-            if not row:
-                return levels
-            levels.append(row)
-            current = nxt_nodes
+        # A shared subscription sits under its `$share/<group>/` levels, as NanoMQ keeps it.
+        subscribed: list[tuple[str, list[str]]] = [(f, sorted(b.trie.get(f) or {})) for f in b.trie.filters()]
+        for f in b.shared.filters():
+            for group, members in (b.shared.get(f) or {}).items():
+                prefix = "$queue" if group == "$queue" else f"$share/{group}"
+                subscribed.append((f"{prefix}/{f}", sorted(s.clientid for s, _opts in members.members)))
+        return topic_tree(subscribed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from schemas.errors import (
     ControlError,
     Denied,
@@ -49,6 +51,9 @@ class SubscriptionsControl(ControlBase):
     async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]:
         b = self.broker
         q = query
+        if q.node is not None:
+            self._only_here(q.node)
+            q = attrs.evolve(q, node=None)
         if q.match_topic is not None:
             try:
                 validate_topic_name(q.match_topic)

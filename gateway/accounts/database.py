@@ -14,7 +14,7 @@ from .policy import DEFAULT_PASSWORD, DEFAULT_USER_DESCRIPTION, DEFAULT_USERNAME
 # The database file inside the data directory.
 DB_NAME = "emqgw.db"
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -37,7 +37,10 @@ _SCHEMA_V1 = (
 )
 
 # version -> statements that bring a database from that version to the next one.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # Logged-out signed tokens (tokens.SignedTokens), kept until they would have expired anyway.
+    1: ("CREATE TABLE revoked_tokens (token_id BLOB PRIMARY KEY, expires_at REAL NOT NULL)",),
+}
 
 
 def damaged(path: str, what: str) -> AccountStoreError:
@@ -48,8 +51,12 @@ def damaged(path: str, what: str) -> AccountStoreError:
     )
 
 
-def open_database(path: str, clock: Callable[[], float]) -> sqlite3.Connection:
-    """An autocommit connection to a checked, current database; AccountStoreError when it cannot be used."""
+def open_database(path: str, clock: Callable[[], float], *, synced: bool = False) -> sqlite3.Connection:
+    """An autocommit connection to a checked, current database; AccountStoreError when it cannot be used.
+
+    Every write commits before it returns, so a change whose answer went out survives the process being
+    killed (WAL); ``synced`` has each commit wait for the disk too, so it also survives a power cut (the
+    broker state's ``durability = "sync"``)."""
     try:
         # Created 0600 before SQLite sees it: the file holds password hashes. (SQLite gives the
         # -wal/-shm files the main file's mode.)
@@ -63,7 +70,7 @@ def open_database(path: str, clock: Callable[[], float]) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")  # the first read: "file is not a database" shows here
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL" if synced else "PRAGMA synchronous=NORMAL")
         check = conn.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise damaged(path, f"the account database is damaged ({check})")
@@ -85,26 +92,26 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
+            # A new file is made as the first schema was, then migrated like any other.
             for stmt in _SCHEMA_V1:
                 conn.execute(stmt)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            conn.execute("INSERT INTO schema_version (version) VALUES (1)")
         elif "schema_version" not in tables:
             raise damaged(path, "this SQLite file is not an emqgw account database")
-        else:
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            version = row[0] if row else None
-            if not isinstance(version, int):
-                raise damaged(path, "the account database has no schema version")
-            if version > SCHEMA_VERSION:
-                raise AccountStoreError(
-                    f"{path}: the account database was written by a newer emqgw (schema {version}, "
-                    f"this one knows {SCHEMA_VERSION}); run that version or restore a backup"
-                )
-            while version < SCHEMA_VERSION:
-                for stmt in _MIGRATIONS[version]:
-                    conn.execute(stmt)
-                version += 1
-                conn.execute("UPDATE schema_version SET version = ?", (version,))
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        version = row[0] if row else None
+        if not isinstance(version, int):
+            raise damaged(path, "the account database has no schema version")
+        if version > SCHEMA_VERSION:
+            raise AccountStoreError(
+                f"{path}: the account database was written by a newer emqgw (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); run that version or restore a backup"
+            )
+        while version < SCHEMA_VERSION:
+            for stmt in _MIGRATIONS[version]:
+                conn.execute(stmt)
+            version += 1
+            conn.execute("UPDATE schema_version SET version = ?", (version,))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -1,4 +1,5 @@
-"""The account store: dashboard users, API keys (in the SQLite file) and login tokens (in memory).
+"""The account store: dashboard users, API keys (in the SQLite file) and login tokens (in memory, or
+signed with a key several gateways share).
 
 The store is synchronous: every SQLite call is a primary-key lookup or a one-row write (a few µs), so
 the HTTP and MQTT layers call it directly. The one slow thing is the password hash (``hashing``); it runs
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 
 import attrs
 
-from schemas.errors import Conflict, LimitExceeded, NotFound
+from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound
 
 from .bootstrap import BOOTSTRAP_DESC, bootstrap_name, read_bootstrap_file
 from .database import open_database
@@ -43,7 +44,7 @@ from .policy import (
     validate_username,
 )
 from .records import ApiKey, KeepType, User
-from .tokens import TOKEN_TTL, LoginTokens
+from .tokens import TOKEN_TTL, LoginTokens, SignedTokens
 from .verified_cache import CREDENTIAL_CACHE_TTL, VerifiedCache
 
 MAX_API_KEYS = 100  # emqx_mgmt_auth: table size < 100 before create
@@ -84,19 +85,26 @@ class AccountStore:
         token_ttl: float = TOKEN_TTL,
         clock: Callable[[], float] = time.time,
         cache_ttl: float = CREDENTIAL_CACHE_TTL,
+        token_key: bytes | None = None,
+        synced: bool = False,
     ):
+        """``token_key``: sign login tokens with it (``SignedTokens``, for gateways sharing this file
+        behind one load balancer) rather than keep them in this process's memory. ``synced``: every
+        commit is synced to disk (the broker's ``durability = "sync"``)."""
         self.path = str(db_path)
         self._clock = clock
         self._lock = threading.RLock()
         self._passwords = VerifiedCache(cache_ttl, clock)
         self._secrets = VerifiedCache(cache_ttl, clock)
-        self._tokens = LoginTokens(token_ttl, clock)
+        self._tokens: LoginTokens | SignedTokens = (
+            LoginTokens(token_ttl, clock) if token_key is None else SignedTokens(token_key, token_ttl, clock, self)
+        )
         self._dummy_hash: str | None = None
         # api_key -> (record, secret hash), as of data_version ``_keys_version``; None: read it again.
         self._keys: dict[str, tuple[ApiKey, str]] | None = None
         self._keys_version = -1
         self._conn: sqlite3.Connection | None = None
-        self._conn = open_database(self.path, clock)
+        self._conn = open_database(self.path, clock, synced=synced)
 
     @property
     def token_ttl(self) -> float:
@@ -279,7 +287,7 @@ class AccountStore:
     def default_password_in_use(self) -> bool:
         return self.check_password(DEFAULT_USERNAME, DEFAULT_PASSWORD)
 
-    # -- login tokens (memory only) ---------------------------------------------------------------
+    # -- login tokens ----------------------------------------------------------------------------
 
     def issue_token(self, username: str) -> str:
         """A new login token for a user the caller has authenticated; NotFound for an unknown user."""
@@ -303,14 +311,35 @@ class AccountStore:
         with self._lock:
             self._tokens.revoke_user(username)
 
+    # tokens.Revocations, for signed tokens
+    def is_revoked(self, token_id: bytes) -> bool:
+        with self._db() as conn:
+            return conn.execute("SELECT 1 FROM revoked_tokens WHERE token_id = ?", (token_id,)).fetchone() is not None
+
+    def revoke(self, token_id: bytes, expires_at: float) -> None:
+        with self._db(write=True) as conn:
+            conn.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (self._clock(),))
+            conn.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?, ?)", (token_id, expires_at))
+
     # -- API keys ---------------------------------------------------------------------------------
 
     def create_api_key(
-        self, name: str, desc: str = "", enable: bool = True, expired_at: float | None = None
+        self,
+        name: str,
+        desc: str = "",
+        enable: bool = True,
+        expired_at: float | None = None,
+        *,
+        secret: str | None = None,
     ) -> tuple[ApiKey, str]:
-        """The new key and its secret; the secret is not stored and cannot be shown again."""
+        """The new key and its secret; the secret is not stored and cannot be shown again. A ``secret``
+        given (EMQX 4's apps may choose theirs) is one a person chose: it gets the slow hash."""
         validate_api_key_name(name)
-        secret = new_api_secret()
+        chosen = secret is not None
+        if chosen and not secret:
+            raise InvalidArgument("the secret must not be empty", field="secret")
+        secret = secret if secret is not None else new_api_secret()
+        secret_hash = hash_password(secret) if chosen else hash_random_secret(secret)
         key = ApiKey(
             name=name,
             api_key=api_key_for_name(name),
@@ -332,7 +361,7 @@ class AccountStore:
                 (
                     key.name,
                     key.api_key,
-                    hash_random_secret(secret),
+                    secret_hash,
                     int(key.enable),
                     key.expired_at,
                     key.created_at,

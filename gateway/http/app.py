@@ -15,13 +15,13 @@ from broker.sys_topics import VERSION
 from . import dialect as d
 from . import home, openapi
 from .dialect import Dialect
-from .manners import make_dispatcher
+from .manners import client_gone, make_dispatcher
 
 
-def status_response(control, as_json: bool) -> web.Response:
+async def status_response(control, as_json: bool) -> web.Response:
     """EMQX's health answer (emqx_mgmt_api_status): its words, which health checks grep for; 503
-    while the broker is stopped; `retry-after: 15` always."""
-    running = control.running
+    while the broker is stopped or cannot be reached; `retry-after: 15` always."""
+    running = await control.is_running()
     node = control.node_name
     code = 200 if running else 503
     headers = {"retry-after": "15"}
@@ -41,7 +41,7 @@ def status_handler(ctx):
     """`/status` outside any prefix, unauthenticated."""
 
     async def status(request: web.Request) -> web.Response:
-        return status_response(ctx.control, request.query.get("format") == "json")
+        return await status_response(ctx.control, request.query.get("format") == "json")
 
     return status
 
@@ -67,6 +67,17 @@ def _not_found_middleware(dialects: list[Dialect]):
     return not_found
 
 
+@web.middleware
+async def _quiet_when_client_gone(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ConnectionResetError as e:
+        if not client_gone(request, e):
+            raise
+        # Never sent (the connection is closed); it only ends the request without aiohttp's traceback.
+        return web.Response(status=400)
+
+
 def build_app(ctx, dialects: list[Dialect], *, legacy: bool = False) -> web.Application:
     """One listener's application serving the given dialects (plus `/status`).
 
@@ -75,7 +86,7 @@ def build_app(ctx, dialects: list[Dialect], *, legacy: bool = False) -> web.Appl
     """
     limit = ctx.config.http.body_limit
     # aiohttp enforces the same limit on bodies sent without a Content-Length.
-    app = web.Application(client_max_size=limit, middlewares=[_not_found_middleware(dialects)])
+    app = web.Application(client_max_size=limit, middlewares=[_quiet_when_client_gone, _not_found_middleware(dialects)])
     app.router.add_get("/status", status_handler(ctx))
     for dl in dialects:
         mount(app, dl, limit)

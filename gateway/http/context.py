@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -19,6 +20,9 @@ class GatewayContext:
     config: GatewayConfig
     control: BrokerControl
     accounts: Any = None  # gateway.accounts.AccountStore
+    # Returns once what the broker recorded so far is on disk (gateway.state_store.StateStore.committed;
+    # raises schemas.errors.Unavailable if it cannot be). None: the broker's state is kept nowhere.
+    committed: Callable[[], Awaitable[None]] | None = None
     started_at: float = attrs.field(factory=time.time)
     # (dialect, method, route template, status) -> count; feeds the Prometheus endpoint.
     requests: Counter = attrs.field(factory=Counter)

@@ -4,7 +4,8 @@
 ``gateway.http.listing``; any other answer's from its body), X-HTTP-Method-Override, `Allow` on every
 answer and 405 for a method the resource lacks, 401 with WWW-Authenticate (the dialect's
 ``authenticate``), 413 above the body limit, 415 for a non-JSON body where JSON is required — each
-error rendered by the dialect in its own envelope, never an HTML page or a traceback.
+error rendered by the dialect in its own envelope, never an HTML page or a traceback. A write
+(POST/PUT/PATCH/DELETE) answers success only once what it changed is committed to disk.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def _wants_pretty(request: web.Request) -> bool:
     return request.query.get("pretty", "").lower() in ("true", "1", "yes")
 
 
+def client_gone(request: web.BaseRequest, exc: BaseException) -> bool:
+    """Whether ``exc`` is the client hanging up in the middle of its request (or being cut off by its
+    listener's deadline): aiohttp then fails the body's read with ConnectionResetError, and has already
+    let go of the transport."""
+    return isinstance(exc, ConnectionResetError) and request.transport is None
+
+
 def allow_header(methods: dict[str, Endpoint]) -> str:
     names = set(methods)
     if "GET" in names:
@@ -63,8 +71,14 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
 
     async def run(ep: Endpoint, request: web.Request) -> web.StreamResponse:
         args, body = await dialect.arguments(request, ep)
+        committed = dialect.ctx.committed
         try:
-            return await ep.handler(Call(request, args, body, dialect.ctx, ep))
+            resp = await ep.handler(Call(request, args, body, dialect.ctx, ep))
+            # A write answers success only once it is committed: user and API key writes commit
+            # before their handler returns, the broker's go through the state store's journal.
+            if ep.method in _MUTATING and resp.status < 400 and committed is not None:
+                await committed()
+            return resp
         except ControlError as e:
             raise dialect.control_error(e, ep) from None
 
@@ -110,7 +124,9 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
             resp = dialect.error_response(request, e)
         except web.HTTPRequestEntityTooLarge:
             resp = dialect.error_response(request, dialect.manners_error(d.TOO_LARGE, "body too large"))
-        except Exception:
+        except Exception as e:
+            if client_gone(request, e):
+                raise  # nothing to answer and nothing of ours failed: app.py ends the request quietly
             log.exception("%s %s failed", request.method, request.path)
             resp = dialect.error_response(request, dialect.manners_error(d.INTERNAL, "internal error"))
         resp.headers["Allow"] = allow

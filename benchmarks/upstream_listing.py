@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Upstream-mode listing benchmark: a legacy listing through gateway A (upstream mode) against the same
+listing asked of the upstream B directly, in the same run, with the same load generator.
+
+B is a real `emqgw serve` with its embedded broker and N connected MQTT clients (default 2,000); A is a
+real `emqgw serve` with `[upstream]` pointing at B's `/api/v5` (its key from an EMQX bootstrap file).
+Each listing is asked of both, requests/s at the same concurrency, A and B alternated over several rounds
+(medians shown: on a shared machine the load drifts between two long runs):
+
+* EMQ 2.3's `GET /api/v2/nodes/{node}/clients?curr_page=1&page_size=100` (one upstream page);
+* EMQX 4's `GET /api/v4/clients?_page=2&_limit=100` (one upstream page, B serving the EMQX 4 flavor too);
+* NanoMQ's unpaged `GET /api/v4/clients` (every client: A walks B's largest pages), asked of A only,
+  beside EMQX 5's `/api/v5/clients?limit=10000` asked of B (the same rows as one page).
+
+Target (issue #12): >= 0.5 x the direct figure. A's cost over B's is one more HTTP hop, the page's JSON
+decoded and re-rendered in the legacy dialect; the upstream calls A made are counted too (B's usage
+report, through `GET /api/v5/gateway/usage`): one per legacy page. Only 127.0.0.1 is contacted; every
+subprocess is killed on exit. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import orjson
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from http_listing import HOST, ROOT, open_clients, requests_per_second  # noqa: E402
+
+KEY, SECRET = "bench-upstream", "bench-upstream-secret-0123456789abcdef"
+ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:public").decode()}
+V5 = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()}
+
+
+def start(data_dir: str, config: str, *extra: str) -> tuple[subprocess.Popen, int, int | None]:
+    """`emqgw serve`; its main HTTP port and its MQTT port (None in upstream mode)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", config, "--data-dir", data_dir]
+        + ["--http-port", "0", "--v2-port", "off", "--v4-port", "off", *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    http = mqtt = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("emqgw exited before listening")
+        m = re.search(r"listening: (http|mqtt tcp) 127\.0\.0\.1:(\d+)", line)
+        if m and m.group(1) == "http":
+            http = int(m.group(2))
+        elif m:
+            mqtt = int(m.group(2))
+        if http is not None and (mqtt is not None or "--mqtt-port" not in extra):
+            return proc, http, mqtt
+    raise RuntimeError("emqgw did not print its listening lines")
+
+
+def upstream_calls(b_http: int) -> int:
+    req = urllib.request.Request(f"http://{HOST}:{b_http}/api/v5/gateway/usage?dialect=v5", headers=V5)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        rows = orjson.loads(r.read())
+    rows = rows["data"] if isinstance(rows, dict) else rows
+    return sum(row["count"] for row in rows if not row["route"].startswith("/gateway/"))  # not this count
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clients", type=int, default=2000)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=3, help="alternated A/B measurements; medians are shown")
+    args = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, args.clients * 2 + 1000)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+    procs: list[subprocess.Popen] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            keys = os.path.join(tmp, "keys.txt")
+            with open(keys, "w") as f:
+                f.write(f"{KEY}:{SECRET}\n")
+            b_conf = os.path.join(tmp, "b.toml")
+            with open(b_conf, "w") as f:
+                f.write(f'[http]\napi_key_bootstrap_file = "{keys}"\nv4_flavor = "emqx4"\n')
+            os.mkdir(os.path.join(tmp, "b"))
+            b, b_http, b_mqtt = start(os.path.join(tmp, "b"), b_conf, "--mqtt-port", "0", "--ws-port", "off")
+            procs.append(b)
+            a_conf = os.path.join(tmp, "a.toml")
+            with open(a_conf, "w") as f:
+                f.write(f'[http]\nv4_flavor = "emqx4"\n[upstream]\nurl = "http://{HOST}:{b_http}/api/v5"\n')
+                f.write(f'bootstrap_file = "{keys}"\n')
+            os.mkdir(os.path.join(tmp, "a"))
+            a, a_http, _ = start(os.path.join(tmp, "a"), a_conf)
+            procs.append(a)
+
+            loop = asyncio.new_event_loop()
+            kept = loop.run_until_complete(open_clients(b_mqtt, args.clients, "up", keep=True, clean=True))
+            with urllib.request.urlopen(
+                urllib.request.Request(f"http://{HOST}:{b_http}/api/v5/nodes", headers=V5), timeout=10
+            ) as r:
+                node = orjson.loads(r.read())[0]["node"]
+
+            def rps(port: int, path: str, headers: dict) -> float:
+                return requests_per_second(f"http://{HOST}:{port}{path}", headers, args.seconds, args.concurrency)
+
+            print(
+                f"{args.clients} connected clients on B; {args.concurrency} concurrent requests; medians of "
+                f"{args.rounds} alternated runs of {args.seconds:g} s"
+            )
+            print(f"{'listing':58} {'via A':>9} {'B direct':>9} {'ratio':>6}  upstream calls/page")
+            rows = (
+                (f"/api/v2/nodes/{node}/clients?curr_page=1&page_size=100", ADMIN, None),
+                ("/api/v4/clients?_page=2&_limit=100", ADMIN, None),
+                ("/api/v4/clients  (NanoMQ-style, unpaged; B: v5 limit=10000)", ADMIN, "/api/v5/clients?limit=10000"),
+            )
+            for path, headers, direct in rows:
+                a_path = path.split()[0]
+                before = upstream_calls(b_http)
+                one = urllib.request.Request(f"http://{HOST}:{a_http}{a_path}", headers=headers)
+                with urllib.request.urlopen(one, timeout=30) as r:
+                    r.read()
+                per_page = upstream_calls(b_http) - before
+                # Alternated, several rounds: on a shared machine the load drifts between two long runs.
+                vias, straights = [], []
+                for _ in range(args.rounds):
+                    vias.append(rps(a_http, a_path, headers))
+                    straights.append(rps(b_http, direct or a_path, V5 if direct else headers))
+                via, straight = statistics.median(vias), statistics.median(straights)
+                print(f"{path:58} {via:9.0f} {straight:9.0f} {via / straight:6.2f}  {per_page}")
+            print("target: ratio >= 0.5")
+            for w in kept:
+                w.close()
+            loop.close()
+    finally:
+        for p in procs:
+            p.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""EMQX 5's JSON (its `/api/v5` objects) to the interface's records and back.
+
+Field names come from the crosswalk's EMQX 5 column (``adapters.common.fields``), the same table the
+`/api/v5` dialect renders with, so a name is spelled in one place; times are read as EMQX writes them
+(RFC 3339, or epoch milliseconds), memory figures as its "1.23G" strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import time
+from typing import Any
+
+import attrs
+
+from adapters.common.fields import CLIENT, SUBSCRIPTION
+from adapters.common.timefmt import parse_time, parse_time_s, rfc3339_s
+from schemas.records import (
+    NO_CONNECTION_LIMIT,
+    Alarm,
+    BannedEntry,
+    ClientInfo,
+    ListenerConfig,
+    ListenerInfo,
+    NodeInfo,
+    RetainedMessage,
+    Route,
+    SessionMessage,
+    SubscribeRequest,
+    Subscription,
+)
+
+from . import units
+
+# EMQX 5 client key -> (record attribute, kind); `peerport` repeats `port` and is left out.
+_CLIENT_KEYS = {f.v5: (f.attr, f.kind) for f in CLIENT if f.v5 is not None and f.v5 != "peerport"}
+_CLIENT_REQUIRED = {a.name for a in attrs.fields(ClientInfo) if a.default is attrs.NOTHING}
+
+
+# A client's times are fixed instants (created, connected, disconnected) listed again and again.
+_parse_time = functools.lru_cache(maxsize=1 << 16)(parse_time)
+
+
+def _time(value: Any) -> float | None:
+    return None if value in (None, "") else _parse_time(value)
+
+
+def node_info(doc: dict) -> NodeInfo:
+    now = time.time()
+    uptime = doc.get("uptime", 0) / 1000
+    edition = doc.get("edition")
+    return NodeInfo(
+        node=doc["node"],
+        node_status=doc.get("node_status", "running"),
+        version=doc.get("version", ""),
+        sysdescr=f"EMQX {edition}" if edition else "EMQX",
+        uptime=uptime,
+        started_at=now - uptime,
+        datetime=now,
+        connections=doc.get("connections", 0),
+        live_connections=doc.get("live_connections", 0),
+        load1=float(doc.get("load1", 0)),
+        load5=float(doc.get("load5", 0)),
+        load15=float(doc.get("load15", 0)),
+        memory_total=units.memory(doc.get("memory_total", 0)),
+        memory_used=units.memory(doc.get("memory_used", 0)),
+        max_fds=doc.get("max_fds", 0),
+        process_available=doc.get("process_available", 0),
+        process_used=doc.get("process_used", 0),
+        os_pid=0,  # EMQX does not say
+        # The runtime's release where emqgw reports Python's: EMQX's OTP release.
+        python_version=doc.get("otp_release", ""),
+    )
+
+
+class ClientRecords:
+    """ClientInfo records by client id, handed out again while EMQX sends the very same object (every
+    key and value equal): the dialects then find the row they rendered from it (adapters.common.rows),
+    as with the embedded broker's records. Nothing is answered from here: each listing is fetched."""
+
+    MAX = 10_000  # remembered records; beyond that the memo starts over
+
+    def __init__(self) -> None:
+        self.memo: dict[str, tuple[dict, ClientInfo]] = {}
+
+    def __call__(self, doc: dict) -> ClientInfo:
+        hit = self.memo.get(doc.get("clientid", ""))
+        if hit is not None and hit[0] == doc:
+            return hit[1]
+        if len(self.memo) >= self.MAX:
+            self.memo.clear()
+        info = client_info(doc)
+        self.memo[info.clientid] = (doc, info)
+        return info
+
+
+def client_info(doc: dict) -> ClientInfo:
+    values: dict[str, Any] = {}
+    for key, value in doc.items():
+        hit = _CLIENT_KEYS.get(key)
+        if hit is None:
+            continue
+        attr, kind = hit
+        if kind == "time":
+            value = _time(value)
+        elif kind == "infinity":
+            value = units.limit(value)
+        elif kind == "username" and value == "":
+            value = None
+        values[attr] = value
+    if "port" not in values and "peerport" in doc:
+        values["port"] = doc["peerport"]
+    for name in _CLIENT_REQUIRED - values.keys():
+        values[name] = None  # absent from EMQX's object: not known (a disconnected client's address ...)
+    if values["created_at"] is None:
+        values["created_at"] = values["connected_at"] or 0.0
+    for name, fallback in (("keepalive", 0), ("clean_start", True), ("expiry_interval", 0), ("proto_ver", 4)):
+        if values[name] is None:
+            values[name] = fallback
+    if values["proto_name"] is None:
+        values["proto_name"] = "MQTT"
+    values["connected"] = bool(values["connected"])
+    return ClientInfo(**values)
+
+
+def subscription(doc: dict) -> Subscription:
+    topic = doc["topic"]
+    group = None
+    if topic.startswith("$share/"):
+        group = topic.split("/", 2)[1]
+    elif topic.startswith("$queue/"):
+        group = "$queue"
+    names = {f.v5: f.attr for f in SUBSCRIPTION if f.v5 is not None}
+    values = {names[k]: v for k, v in doc.items() if k in names}
+    for flag in ("no_local", "retain_as_published"):
+        values[flag] = bool(values.get(flag, 0))
+    return Subscription(share_group=group, **values)
+
+
+def subscribe_body(r: SubscribeRequest) -> dict:
+    return {
+        "topic": r.topic,
+        "qos": r.qos,
+        "nl": int(r.no_local),
+        "rap": int(r.retain_as_published),
+        "rh": r.retain_handling,
+    }
+
+
+def route(doc: dict) -> Route:
+    return Route(topic=doc["topic"], node=doc["node"])
+
+
+def retained(doc: dict) -> RetainedMessage:
+    payload = doc.get("payload")
+    return RetainedMessage(
+        topic=doc["topic"],
+        qos=doc.get("qos", 0),
+        payload=base64.b64decode(payload) if payload else b"",
+        msgid=doc.get("msgid", ""),
+        publish_at=_time(doc.get("publish_at")) or 0.0,
+        from_clientid=doc.get("from_clientid", ""),
+        from_username=doc.get("from_username") or None,
+    )
+
+
+def session_message(doc: dict, queue: str) -> SessionMessage:
+    """A message of EMQX's `mqueue_messages` / `inflight_messages`; its position is what EMQX pages by:
+    the insert time for the inflight window, insert time and priority for the queue."""
+    position = str(doc.get("inserted_at", ""))
+    if queue == "mqueue":
+        position = f"{position}_{doc.get('mqueue_priority', 0)}"
+    payload = doc.get("payload")
+    return SessionMessage(
+        position=position,
+        msgid=doc.get("msgid", ""),
+        topic=doc["topic"],
+        qos=doc.get("qos", 0),
+        payload=base64.b64decode(payload) if payload else b"",
+        publish_at=(doc.get("publish_at") or 0) / 1000.0,
+        from_clientid=doc.get("from_clientid", ""),
+        from_username=doc.get("from_username") or None,
+    )
+
+
+def listener_body(config: ListenerConfig) -> dict:
+    """A listener as EMQX's `POST /listeners` takes it (a PUT adds its `id`): the fields this interface
+    has, EMQX's defaults for the rest."""
+    host = f"[{config.bind}]" if ":" in config.bind else config.bind
+    body: dict[str, Any] = {
+        "type": config.type,
+        "name": config.name,
+        "bind": f"{host}:{config.port}",
+        "enable": config.enable,
+        "max_connections": "infinity" if config.max_connections >= NO_CONNECTION_LIMIT else config.max_connections,
+    }
+    if config.type in ("ws", "wss"):
+        body["websocket"] = {"mqtt_path": config.path}
+    if config.type in ("ssl", "wss"):
+        body["ssl_options"] = {
+            k: v
+            for k, v in (("certfile", config.certfile), ("keyfile", config.keyfile), ("cacertfile", config.cacertfile))
+            if v is not None
+        }
+    return body
+
+
+def ban(doc: dict) -> BannedEntry:
+    until = doc.get("until")
+    return BannedEntry(
+        as_=doc["as"],
+        who=doc["who"],
+        by=doc.get("by", ""),
+        reason=doc.get("reason", ""),
+        at=parse_time_s(doc["at"]) if doc.get("at") not in (None, "") else 0.0,
+        until=None if until in (None, "infinity") else parse_time_s(until),
+    )
+
+
+def ban_body(e: BannedEntry) -> dict:
+    body: dict[str, str | None] = {"as": e.as_, "who": e.who, "by": e.by, "reason": e.reason}
+    if e.at:
+        body["at"] = rfc3339_s(e.at)
+    body["until"] = "infinity" if e.until is None else rfc3339_s(e.until)
+    return body
+
+
+def alarm(doc: dict) -> Alarm:
+    deactivated = doc.get("deactivate_at")
+    return Alarm(
+        name=doc["name"],
+        message=doc.get("message", ""),
+        details=doc.get("details") or {},
+        node=doc.get("node", ""),
+        activate_at=_time(doc.get("activate_at")) or 0.0,
+        deactivate_at=None if deactivated in (None, "", "infinity") else _time(deactivated),
+    )
+
+
+def _bind(text: str) -> tuple[str, int]:
+    host, _, port = str(text).rpartition(":")
+    if not host:  # a bare port: every interface
+        return "0.0.0.0", int(port)
+    return host.strip("[]"), int(port)
+
+
+def _status_of(status: dict) -> tuple[bool, int, int]:
+    running = status.get("running") is True
+    max_conns = units.limit(status.get("max_connections", 0))
+    return running, max_conns, status.get("current_connections", 0)
+
+
+def listener(doc: dict, node: str | None) -> ListenerInfo | None:
+    """One listener as seen on ``node`` (None: the whole cluster); None when that node does not have it.
+    ``doc`` is an entry of EMQX's listing, with ``path`` added for a WebSocket listener."""
+    if node is None:
+        running, max_conns, current = _status_of(doc.get("status") or {})
+    else:
+        mine = next((s for s in doc.get("node_status", ()) if s.get("node") == node), None)
+        if mine is None:
+            return None
+        running, max_conns, current = _status_of(mine.get("status") or {})
+    bind, port = _bind(doc["bind"])
+    return ListenerInfo(
+        id=doc["id"],
+        type=doc["type"],
+        name=doc["name"],
+        bind=bind,
+        port=port,
+        enable=doc.get("enable", True),
+        running=running,
+        max_connections=max_conns,
+        current_connections=current,
+        shutdown_count=0,  # EMQX does not count refused connections per listener
+        path=doc.get("path"),
+    )
