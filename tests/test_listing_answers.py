@@ -88,6 +88,10 @@ async def listed_and_looked_up(gw, name: str) -> tuple[dict, dict]:
         r, one = await body_of(gw, lookup.format(cid), auth(gw, name))
         doc = orjson.loads(one)
         fresh[cid] = doc if name.startswith("v5") else rows_of(doc)[0]
+    if name.startswith("v5"):
+        # EMQX 5's heap_size is filled in by the one-client lookup only: it costs a walk of the queues.
+        for doc in (*rows.values(), *fresh.values()):
+            doc.pop("heap_size", None)
     return rows, fresh
 
 
