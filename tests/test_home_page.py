@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 
 import paho.mqtt.client as paho
 import pytest
@@ -227,6 +228,7 @@ ONE_CLIENT = 'tr[data-call="GET /api/v4/clients/{clientid}"]'
 
 async def see_legacy_calls_in_the_checklist(b: Browser):
     page = b.page
+    hour = int(time.time() // 3600)  # the hourly chart's bucket the five calls below should land in
     assert curl(b.base, "/api/v2/routes") == 200
     for _ in range(2):
         assert curl(b.base, "/api/v4/brokers") == 200
@@ -244,7 +246,10 @@ async def see_legacy_calls_in_the_checklist(b: Browser):
     v5 = int(await b.attr("#progress", "data-v5"))
     assert v5 > 0
     assert await page.text_content("#progress-share") == f"{math.floor(100 * v5 / (v5 + 5))} %"
-    assert await b.attr("#chart-hours [data-series=legacy]", "data-last") == "5"
+    if int(time.time() // 3600) == hour:
+        assert await b.attr("#chart-hours [data-series=legacy]", "data-last") == "5"
+    else:  # the hour turned meanwhile: the five calls may be split between the last two bars
+        assert int(await b.attr("#chart-hours [data-series=legacy]", "data-max")) <= 5
     assert await b.attr("#chart-hours [data-series=v5]", "data-last") == str(v5)
     # sortable: by calls, most first, then least first
     await page.click("#checklist th[data-key=count] button")
