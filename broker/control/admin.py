@@ -25,10 +25,10 @@ from schemas.records import (
     Page,
 )
 from schemas.rules import check_banned
+from schemas.version import VERSION
 
 from ..core import FEATURES, RESTART_FIELDS, Broker
 from ..server import MQTTServer
-from ..sys_topics import VERSION
 from .base import ControlBase
 from .config_rules import check_config
 
