@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.upstream.control import UpstreamControl
 from gateway.accounts import DB_NAME, AccountStore
 from gateway.config import GatewayConfig, HttpConfig
 from gateway.features import register_gateway_features
 from gateway.http.app import build_app
 from gateway.http.context import GatewayContext
 from gateway.runtime import ADAPTERS, open_accounts
-from gateway.upstream.control import UpstreamControl
 from tests.http_helpers import Gateway, ThreadedControl
 from tests.mqtt_helpers import RunningBroker
 from tests.upstream_helpers import UNREACHED, FaultProxy, contract_proxy, upstream_config
@@ -103,7 +103,7 @@ async def chain(gateway, aiohttp_client, tmp_path):
         data_dir.mkdir()
         up = upstream_config(url, key.api_key, secret, **(upstream or {}))
         cfg = GatewayConfig(data_dir=str(data_dir), http=http or HttpConfig(), upstream=up)
-        control = UpstreamControl(up, fallback_node=UNREACHED)
+        control = UpstreamControl(up, api_key=key.api_key, api_secret=secret, fallback_node=UNREACHED)
         await control.open()
         accounts = open_accounts(cfg, str(data_dir / DB_NAME))
         ctx = GatewayContext(config=cfg, control=control, accounts=accounts)

@@ -8,10 +8,10 @@ import json
 import attrs
 import pytest
 
+from adapters.upstream import settings, units
 from gateway.accounts import AccountStoreError
 from gateway.config import ConfigError, UpstreamConfig, load
-from gateway.upstream import settings, units
-from gateway.upstream.control import credentials, token_key
+from gateway.upstream_credentials import credentials, token_key
 from schemas.records import BrokerConfig
 
 URL = "https://emqx.example:18083/api/v5"
