@@ -4,6 +4,7 @@ EMQX's field names from the same crosswalk (``adapters.common.fields``) the `/ap
 
 ``client`` the pooled session to EMQX's `/api/v5` (retries, circuit breaker, caches), ``control``
 ``UpstreamControl`` (the control interface over it), ``convert`` EMQX's objects to records,
-``settings`` where each configuration field lives in EMQX, ``units`` EMQX's durations and sizes.
+``settings`` where each configuration field lives in EMQX and in which of the value formats
+the dialects share (``adapters.common.units``).
 The process shell builds it (``gateway.runtime``) and hands it its key pair (``gateway.upstream_credentials``).
 """

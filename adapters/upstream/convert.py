@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from adapters.common import units
 from adapters.common.fields import CLIENT, SUBSCRIPTION
 from adapters.common.timefmt import parse_time, parse_time_s, rfc3339_s
 from schemas.records import (
@@ -31,8 +32,6 @@ from schemas.records import (
     Subscription,
 )
 
-from . import units
-
 # EMQX 5 client key -> (record attribute, kind); `peerport` repeats `port` and is left out.
 _CLIENT_KEYS = {f.v5: (f.attr, f.kind) for f in CLIENT if f.v5 is not None and f.v5 != "peerport"}
 _CLIENT_REQUIRED = {a.name for a in attrs.fields(ClientInfo) if a.default is attrs.NOTHING}
@@ -44,6 +43,18 @@ _parse_time = functools.lru_cache(maxsize=1 << 16)(parse_time)
 
 def _time(value: Any) -> float | None:
     return None if value in (None, "") else _parse_time(value)
+
+
+def _memory(figure: Any) -> int:
+    """EMQX's node memory figures ("1.23G", "120.50M", "512.00K", or bytes below 1 KiB) as bytes: what
+    ``adapters.common.timefmt.memory_string`` writes, read back."""
+    if isinstance(figure, int):
+        return figure
+    text = str(figure).strip()
+    scale = {"K": units.KB, "M": units.KB**2, "G": units.KB**3}.get(text[-1:].upper())
+    if scale is None:
+        return int(float(text))
+    return round(float(text[:-1]) * scale)
 
 
 def node_info(doc: dict) -> NodeInfo:
@@ -63,8 +74,8 @@ def node_info(doc: dict) -> NodeInfo:
         load1=float(doc.get("load1", 0)),
         load5=float(doc.get("load5", 0)),
         load15=float(doc.get("load15", 0)),
-        memory_total=units.memory(doc.get("memory_total", 0)),
-        memory_used=units.memory(doc.get("memory_used", 0)),
+        memory_total=_memory(doc.get("memory_total", 0)),
+        memory_used=_memory(doc.get("memory_used", 0)),
         max_fds=doc.get("max_fds", 0),
         process_available=doc.get("process_available", 0),
         process_used=doc.get("process_used", 0),
@@ -105,7 +116,7 @@ def client_info(doc: dict) -> ClientInfo:
         if kind == "time":
             value = _time(value)
         elif kind == "infinity":
-            value = units.limit(value)
+            value = units.count_or_infinity(value)
         elif kind == "username" and value == "":
             value = None
         values[attr] = value
@@ -247,7 +258,7 @@ def _bind(text: str) -> tuple[str, int]:
 
 def _status_of(status: dict) -> tuple[bool, int, int]:
     running = status.get("running") is True
-    max_conns = units.limit(status.get("max_connections", 0))
+    max_conns = units.count_or_infinity(status.get("max_connections", 0))
     return running, max_conns, status.get("current_connections", 0)
 
 
