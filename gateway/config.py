@@ -37,8 +37,8 @@ import attrs
 import cattrs
 
 from broker.persistence import DURABILITY_MODES
-from broker.topics import MAX_TOPIC_BYTES
 from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
+from schemas.topics import MAX_TOPIC_BYTES
 
 ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")

@@ -31,6 +31,7 @@ from schemas.records import (
     SubscribeRequest,
     Subscription,
 )
+from schemas.topics import parse_share
 
 # EMQX 5 client key -> (record attribute, kind); `peerport` repeats `port` and is left out.
 _CLIENT_KEYS = {f.v5: (f.attr, f.kind) for f in CLIENT if f.v5 is not None and f.v5 != "peerport"}
@@ -136,12 +137,7 @@ def client_info(doc: dict) -> ClientInfo:
 
 
 def subscription(doc: dict) -> Subscription:
-    topic = doc["topic"]
-    group = None
-    if topic.startswith("$share/"):
-        group = topic.split("/", 2)[1]
-    elif topic.startswith("$queue/"):
-        group = "$queue"
+    group, _real = parse_share(doc["topic"])
     names = {f.v5: f.attr for f in SUBSCRIPTION if f.v5 is not None}
     values = {names[k]: v for k, v in doc.items() if k in names}
     for flag in ("no_local", "retain_as_published"):
