@@ -70,11 +70,14 @@ class GatewayRuntime:
             accounts=self.accounts,
             committed=self.embedded and self.embedded.state.committed,
         )
-        register_gateway_features(self.control, self.embedded and self.embedded.broker, self.accounts, config)
         self.dialects = {name: pkg.create_dialect(self.ctx) for name, pkg in ADAPTERS.items()}
         self.http = HttpServer(self.ctx, self.dialects)
 
     async def start(self) -> None:
+        # Before any MQTT listener opens: the chain a client meets is already the configured one.
+        await register_gateway_features(
+            self.control, self.embedded and self.embedded.broker, self.accounts, self.config
+        )
         backend = self.embedded or self.upstream
         await backend.open()
         try:

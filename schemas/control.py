@@ -14,7 +14,7 @@ cluster of one node.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from .errors import ControlError
@@ -52,9 +52,10 @@ from .records import (
     TopicTreeNode,
 )
 
-# A gateway-owned switch listed beside the broker's features: (description, read it, set it).
-FeatureGetter = Callable[[], bool]
-FeatureSetter = Callable[[bool], None]
+# A gateway-owned switch listed beside the broker's features: (description, read it, set it). Both are
+# coroutines, so that a switch can be made of the control interface's own calls.
+FeatureGetter = Callable[[], Awaitable[bool]]
+FeatureSetter = Callable[[bool], Awaitable[None]]
 
 
 class BrokerControl(Protocol):

@@ -51,7 +51,7 @@ async def gateway(aiohttp_client, tmp_path):
         accounts = AccountStore(str(tmp_path / DB_NAME))
         cfg = GatewayConfig(data_dir=str(tmp_path), broker=rb.config, http=http or HttpConfig())
         ctx = GatewayContext(config=cfg, control=ThreadedControl(rb), accounts=accounts)
-        rb.call(register_gateway_features, rb.control, rb.broker, accounts, cfg)
+        rb.run(register_gateway_features(rb.control, rb.broker, accounts, cfg))
         names = names or tuple(ADAPTERS)
         dialects = {n: ADAPTERS[n].create_dialect(ctx) for n in names}
         app = build_app(ctx, list(dialects.values()), legacy=legacy)
@@ -107,7 +107,7 @@ async def chain(gateway, aiohttp_client, tmp_path):
         await control.open()
         accounts = open_accounts(cfg, str(data_dir / DB_NAME))
         ctx = GatewayContext(config=cfg, control=control, accounts=accounts)
-        register_gateway_features(control, None, accounts, cfg)
+        await register_gateway_features(control, None, accounts, cfg)
         names = names or tuple(ADAPTERS)
         dialects = {n: ADAPTERS[n].create_dialect(ctx) for n in names}
         client = await aiohttp_client(build_app(ctx, list(dialects.values())))

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import attrs
 
+from schemas.control import FeatureGetter, FeatureSetter
 from schemas.errors import (
     Conflict,
     ControlError,
@@ -585,7 +586,7 @@ class UpstreamControl:
                     name="presence_events", description=FEATURES["presence_events"], enabled=presence, version=VERSION
                 )
             )
-        return own + self.owned_features.listed(VERSION)
+        return own + await self.owned_features.listed(VERSION)
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if name == "retainer":
@@ -599,15 +600,13 @@ class UpstreamControl:
 
             await self._write_section("sys_topics", switch)
         else:
-            owned = self.owned_features.switch(name, enabled, VERSION)
+            owned = await self.owned_features.switch(name, enabled, VERSION)
             if owned is None:
                 raise NotFound(f"feature {name!r} not found", kind="feature")
             return owned
         return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
 
-    def register_feature(
-        self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
-    ) -> None:
+    def register_feature(self, name: str, description: str, get: FeatureGetter, set_: FeatureSetter) -> None:
         self.owned_features.register(name, description, get, set_)
 
     async def get_config(self) -> BrokerConfig:

@@ -19,10 +19,9 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from broker.authn import BUILT_IN
 from gateway.http.routes import Call, Routes
 from schemas.errors import NotFound, NotSupported
-from schemas.records import AuthenticatorConfig, MqttUserQuery
+from schemas.records import BUILT_IN_DATABASE, AuthenticatorConfig, MqttUserQuery
 
 from . import codes, nanomq_http
 
@@ -86,11 +85,11 @@ async def post_auth(call: Call) -> web.StreamResponse:
     logins = _logins(data["auth"], set(existing)) if "auth" in data else None
     control = call.control
     try:
-        current = await control.get_authenticator(BUILT_IN)
+        current = await control.get_authenticator(BUILT_IN_DATABASE)
     except NotFound:
         current = await control.create_authenticator(AuthenticatorConfig(enable=enable is not False))
     if enable is not None and current.enable != enable:
-        await control.update_authenticator(BUILT_IN, attrs.evolve(current, enable=enable))
+        await control.update_authenticator(BUILT_IN_DATABASE, attrs.evolve(current, enable=enable))
     if logins is None:
         return nanomq_http.ok()
     for login, password in logins.items():
