@@ -17,6 +17,7 @@ import attrs
 from adapters.common import units
 from adapters.common.fields import CLIENT, SUBSCRIPTION
 from adapters.common.timefmt import parse_time, parse_time_s, rfc3339_s
+from schemas.binds import format_bind, parse_bind
 from schemas.records import (
     NO_CONNECTION_LIMIT,
     Alarm,
@@ -194,11 +195,10 @@ def session_message(doc: dict, queue: str) -> SessionMessage:
 def listener_body(config: ListenerConfig) -> dict:
     """A listener as EMQX's `POST /listeners` takes it (a PUT adds its `id`): the fields this interface
     has, EMQX's defaults for the rest."""
-    host = f"[{config.bind}]" if ":" in config.bind else config.bind
     body: dict[str, Any] = {
         "type": config.type,
         "name": config.name,
-        "bind": f"{host}:{config.port}",
+        "bind": format_bind(config.bind, config.port),
         "enable": config.enable,
         "max_connections": "infinity" if config.max_connections >= NO_CONNECTION_LIMIT else config.max_connections,
     }
@@ -245,13 +245,6 @@ def alarm(doc: dict) -> Alarm:
     )
 
 
-def _bind(text: str) -> tuple[str, int]:
-    host, _, port = str(text).rpartition(":")
-    if not host:  # a bare port: every interface
-        return "0.0.0.0", int(port)
-    return host.strip("[]"), int(port)
-
-
 def _status_of(status: dict) -> tuple[bool, int, int]:
     running = status.get("running") is True
     max_conns = units.count_or_infinity(status.get("max_connections", 0))
@@ -268,7 +261,10 @@ def listener(doc: dict, node: str | None) -> ListenerInfo | None:
         if mine is None:
             return None
         running, max_conns, current = _status_of(mine.get("status") or {})
-    bind, port = _bind(doc["bind"])
+    parsed = parse_bind(str(doc["bind"]))
+    if parsed is None:
+        raise ValueError(f"EMQX listed a listener bound to {doc['bind']!r}, which is no bind")
+    bind, port = parsed
     return ListenerInfo(
         id=doc["id"],
         type=doc["type"],
