@@ -13,7 +13,7 @@ def node_status(info: NodeInfo) -> str:
     return "Running" if info.node_status == "running" else "Stopped"
 
 
-def broker_object(info: NodeInfo) -> dict:
+def as_broker(info: NodeInfo) -> dict:
     """`/brokers/{node}` (2.3: without the node's name, which EMQX 4.4 adds)."""
     return {
         "version": info.version,

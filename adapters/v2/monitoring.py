@@ -10,7 +10,7 @@ from __future__ import annotations
 import orjson
 
 from adapters.common.fields import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
-from adapters.common.legacy_nodes import broker_object, node_figures
+from adapters.common.legacy_nodes import as_broker, node_figures
 from adapters.common.runtime import ACCEPTORS
 from adapters.common.timefmt import legacy_datetime
 from gateway.http.routes import Call, Routes
@@ -58,7 +58,7 @@ async def _stats(control, node: str) -> dict:
 
 
 async def _broker(control, node: str) -> dict:
-    return broker_object(await control.node_info(node))
+    return as_broker(await control.node_info(node))
 
 
 async def _node(control, node: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from adapters.common.legacy_nodes import broker_object, node_figures, node_status
+from adapters.common.legacy_nodes import as_broker, node_figures, node_status
 from adapters.common.timefmt import legacy_datetime, uptime_emq, uptime_nanomq
 from gateway.http.routes import Call, Routes
 
@@ -58,7 +58,7 @@ async def nanomq_nodes(call: Call) -> web.StreamResponse:
 )
 async def emqx4_broker(call: Call, node: str) -> dict:
     info = await call.control.node_info(node)
-    return {"node": info.node, **broker_object(info)}
+    return {"node": info.node, **as_broker(info)}
 
 
 @cluster_and_node_views(
