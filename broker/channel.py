@@ -599,6 +599,8 @@ class Channel:
                     inflight[pid] = [d, AWAIT_ACK, now]
             else:
                 self._send_publish(d[0], 0, d[2], d[3], 0, False)
+        if not mq and s.index is not None:
+            s.index.queue_emptied(s)
 
     def _send_publish(self, msg: Message, qos: int, retain: bool, sub_ids, pid: int, dup: bool) -> bool:
         m = self._metrics

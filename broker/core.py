@@ -22,7 +22,6 @@ applies the rules the MQTT door applies and tells the observers (``observe``) wi
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, cast
@@ -40,6 +39,7 @@ from .authn import AccountCheck, Answer, AuthnChain, Credentials, is_pending
 from .authz import Authorization
 from .bans import BanList, ban_matches
 from .channel import Channel
+from .client_index import ClientIndex
 from .constants import DEFERRED, MQTT_5, Deferred, ReasonCode
 from .errors import protocol_error
 from .message import Message
@@ -93,8 +93,8 @@ class Broker:
         self.metrics = Metrics()
         self.started_at = time.time()
         self.sessions: dict[str, Session] = {}
-        # Client ids kept sorted so that listings page at O(page) cost, not O(clients).
-        self.sorted_ids: list[str] = []
+        # What listings filter and page by, kept current by every change below (O(page) listings).
+        self.index = ClientIndex()
         self.channels: dict[str, Channel] = {}
         # The last connection of each offline session, so listings still show its address and protocol.
         self.last_channels: dict[str, Channel] = {}
@@ -295,7 +295,7 @@ class Broker:
         s = self._new_session(clientid, clean_start, expiry, ch.username)
         s.channel = ch
         self.sessions[clientid] = s
-        bisect.insort(self.sorted_ids, clientid)
+        self.index.session_added(s)
         self.channels[clientid] = ch
         m["session.created"] += 1
         journal = self.journal
@@ -323,6 +323,7 @@ class Broker:
         m.observe("live_connections", len(self.channels))
         m.observe("connections", len(self.sessions))
         m.observe("sessions", len(self.sessions))
+        self.index.session_connected(ch.session, ch)
         self._emit("client.connected", channel=ch)
 
     def pending_closed(self, ch: Channel) -> None:
@@ -338,6 +339,7 @@ class Broker:
         m["client.disconnected"] += 1
         s.channel = None
         s.disconnected_at = ch.disconnected_at
+        self.index.session_disconnected(s, ch)
         if self.channels.get(cid) is ch:
             del self.channels[cid]
         self.last_channels[cid] = ch
@@ -372,9 +374,7 @@ class Broker:
         if self.sessions.get(s.clientid) is s:
             del self.sessions[s.clientid]
             self.last_channels.pop(s.clientid, None)
-            i = bisect.bisect_left(self.sorted_ids, s.clientid)
-            if i < len(self.sorted_ids) and self.sorted_ids[i] == s.clientid:
-                del self.sorted_ids[i]
+            self.index.session_dropped(s)
         self._emit("session.dropped", session=s)
 
     def kick(self, clientid: str, discard_session: bool = True) -> bool:
@@ -422,12 +422,12 @@ class Broker:
             s.created_at = saved.created_at
             s.disconnected_at = saved.disconnected_at
             s.restore_queue(saved.inflight, saved.queued)
+            self.sessions[s.clientid] = s
+            self.index.session_added(s)
             for f, qos, no_local, rap, rh, sub_id in saved.subscriptions:
                 group, real = parse_share(f)
                 self._add_subscription(s, SubOptions(f, real, group, qos, no_local, rap, rh, sub_id))
-            self.sessions[s.clientid] = s
             restored.append(s)
-        self.sorted_ids[:] = sorted(self.sessions)
         self.metrics.observe("retained", len(self.retained))
         self._emit("state.restored", sessions=len(restored), retained=n_retained, bans=n_bans)
 
@@ -481,6 +481,7 @@ class Broker:
         """Add or replace a subscription [MQTT-3.8.4-3]; True if it did not exist before."""
         existing = s.subscriptions.get(opts.filter)
         s.subscriptions[opts.filter] = opts
+        self.index.subscribed_to(s, opts, existing)
         if opts.group is None:
             self.trie.add(opts.topic_filter, s.clientid, (s, opts))
         else:
@@ -513,6 +514,7 @@ class Broker:
         opts = s.subscriptions.pop(f, None)
         if opts is None:
             return False
+        self.index.unsubscribed_from(s, opts)
         self.metrics.counters["client.unsubscribe"] += 1
         if s.journal is not None:
             s.journal.session_saved(s)

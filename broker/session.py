@@ -15,6 +15,7 @@ import attrs
 
 if TYPE_CHECKING:
     from .channel import Channel
+    from .client_index import ClientIndex
     from .persistence import Journal
 
 Delivery = tuple  # (Message, qos, retain flag, tuple of subscription identifiers or None)
@@ -60,6 +61,7 @@ class Session:
         "deliver_msg",
         "enqueue_msg",
         "journal",
+        "index",
     )
 
     def __init__(
@@ -98,6 +100,8 @@ class Session:
         self.enqueue_msg = 0
         # The broker's durability journal (broker.persistence) while this session is kept, else None.
         self.journal: Journal | None = None
+        # The broker's listing index (broker.client_index) while this session is registered, else None.
+        self.index: ClientIndex | None = None
 
     def next_packet_id(self) -> int:
         """A packet id not in use by an outbound QoS 1/2 exchange [MQTT-2.2.1-3]."""
@@ -134,9 +138,14 @@ class Session:
         self.enqueue_msg += 1
         mq = self.mqueue
         mq.append(delivery)
-        if self.max_mqueue_len and len(mq) > self.max_mqueue_len:
+        n = len(mq)
+        if self.max_mqueue_len and n > self.max_mqueue_len:
             self.mqueue_dropped += 1
+            if self.mqueue_dropped == 1 and self.index is not None:
+                self.index.queue_dropping(self)
             return mq.popleft()
+        if n == 1 and self.index is not None:
+            self.index.queue_filled(self)
         return None
 
     def deliver(self, delivery: Delivery) -> Delivery | None:

@@ -361,6 +361,36 @@ def test_disabled_and_expired_keys_fail(store, clock):
     assert store.check_api_key(dis.api_key, dsecret) is None
 
 
+def test_api_key_checks_read_no_table_yet_see_another_process_at_once(store, db, clock, tmp_path):
+    key, secret = store.create_api_key("shared")
+    assert store.check_api_key(key.api_key, secret)
+    statements = []
+    store._conn.set_trace_callback(statements.append)
+    for _ in range(3):
+        assert store.check_api_key(key.api_key, secret) == key
+    assert statements == ["PRAGMA data_version"] * 3  # nothing read from a table while nothing changed
+    store._conn.set_trace_callback(None)
+    other = AccountStore(db)  # e.g. `emqgw apikeys delete` while the gateway runs
+    other.update_api_key("shared", enable=False)
+    assert store.check_api_key(key.api_key, secret) is None
+    other.update_api_key("shared", enable=True)
+    assert store.check_api_key(key.api_key, secret)
+    other.update_api_key("shared", expired_at=clock.now - 1)
+    assert store.check_api_key(key.api_key, secret) is None
+    other.update_api_key("shared", expired_at=None)
+    assert store.check_api_key(key.api_key, secret)
+    other.delete_api_key("shared")
+    assert store.check_api_key(key.api_key, secret) is None
+    again, new_secret = other.create_api_key("shared")  # the same api_key (from the name), a new secret
+    assert again.api_key == key.api_key
+    assert store.check_api_key(key.api_key, secret) is None and store.check_api_key(key.api_key, new_secret)
+    keys = tmp_path / "keys.txt"
+    keys.write_text("boot-key:boot-secret\n")
+    other.bootstrap_api_keys(str(keys))
+    assert store.check_api_key("boot-key", "boot-secret")
+    other.close()
+
+
 def test_delete_api_key(store):
     key, secret = store.create_api_key("k")
     assert store.check_api_key(key.api_key, secret)

@@ -94,3 +94,18 @@ def test_full_queue_drops_renew_the_record(make_broker):
     pub.publish("q/2", b"2", qos=1)  # the queue is full: the oldest gives way, the length stays 1
     r = changed(broker, "full", r)
     assert r.mqueue_len == 1 and r.mqueue_dropped == 1
+
+
+def test_an_ended_session_leaves_the_memo_and_a_new_one_gets_its_own_record(broker):
+    first = Client(broker, "gone", clean=False)
+    old = record(broker, "gone")
+    assert broker.call(lambda: "gone" in broker.control.records.memo)
+    first.disconnect()
+    broker.run(broker.control.kick_client("gone"))  # the offline session is discarded
+    assert broker.call(lambda: "gone" not in broker.control.records.memo)
+    again = Client(broker, "gone")
+    try:
+        new = record(broker, "gone")
+        assert new is not old and new == fresh(broker, "gone") and new.connected
+    finally:
+        again.disconnect()

@@ -69,6 +69,8 @@ def emqx():
     pytest.importorskip("openapi_core", reason="openapi-core (pyproject's test extra) reads EMQX's document")
     from tests.contract_helpers import DOCUMENT, STRICT, violations
 
+    if DOCUMENT is None:
+        pytest.skip("EMQX's published API document (shared/reference, tests.reference) is not here")
     return json.loads(DOCUMENT.read_text()), STRICT, violations
 
 

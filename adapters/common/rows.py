@@ -1,36 +1,67 @@
-"""Rendered listing rows, remembered as JSON while the control hands out the same record.
+"""Rendered listing rows, remembered as JSON for as long as the control hands out the same record.
 
-The control interface hands out the same ClientInfo object for as long as the client it describes is
-unchanged (broker.control.records.ClientRecords), so a row rendered and encoded once can be spliced into the
-next page as is (an ``orjson.Fragment``): a dashboard refreshing a page of idle clients then costs
-little more than the copy of the bytes.
+The control hands out the same ClientInfo object for as long as the client it describes is unchanged
+(broker.control.records.ClientRecords), so a row rendered and encoded once is spliced into every
+later page as is (``gateway.http.listing``): a dashboard refreshing a page of idle clients, or NanoMQ
+listing all of them, then costs little more than the copy of the bytes.
+
+A row is remembered exactly as long as its record lives: when the control lets go of a record (the
+client changed, or left) the row goes with it, so the memo never holds a row nobody can ask for. It
+takes rows while it holds fewer than MAX; beyond that a row is encoded for the one request.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from gateway.http.listing import EncodedRow
+
+
+def encoded(doc: Any) -> EncodedRow:
+    """A row rendered for one answer (nothing to remember it by)."""
+    return EncodedRow(orjson.dumps(doc))
+
+
+class _RecordRef(weakref.ref):
+    """A weak reference to a record that knows the memo key it was filed under."""
+
+    __slots__ = ("key",)
+
 
 class RenderedRows:
-    MAX = 10_000  # remembered rows (about 1 KiB each); beyond that the memo starts over
+    # Rows remembered per dialect and shape, each about 0.1-1.3 KiB (NanoMQ's, EMQX 5's); the records
+    # themselves are bounded by the control's memo (ClientRecords.MAX), so this rarely binds.
+    MAX = 10_000
 
-    __slots__ = ("render", "memo")
+    __slots__ = ("render", "memo", "_dropped")
 
-    def __init__(self, render: Callable[[Any], dict]):
+    def __init__(self, render: Callable[[Any], Any]):
         self.render = render
-        # id(record) -> (record, fragment); the record is held so that its id cannot be reused meanwhile.
-        self.memo: dict[int, tuple[Any, orjson.Fragment]] = {}
-
-    def __call__(self, record: Any) -> orjson.Fragment:
+        # id(record) -> (weak reference to it, row); the entry leaves when the record dies, before its
+        # id can be given to another object.
+        self.memo: dict[int, tuple[_RecordRef, EncodedRow]] = {}
         memo = self.memo
-        hit = memo.get(id(record))
-        if hit is not None and hit[0] is record:
+
+        def dropped(ref: _RecordRef) -> None:
+            hit = memo.get(ref.key)
+            if hit is not None and hit[0] is ref:
+                del memo[ref.key]
+
+        self._dropped = dropped
+
+    def __call__(self, record: Any) -> EncodedRow:
+        key = id(record)
+        hit = self.memo.get(key)
+        if hit is not None:
             return hit[1]
-        if len(memo) >= self.MAX:
-            memo.clear()
-        row = orjson.Fragment(orjson.dumps(self.render(record)))
-        memo[id(record)] = (record, row)
+        row = encoded(self.render(record))
+        if len(self.memo) < self.MAX:
+            ref = _RecordRef(record, self._dropped)
+            ref.key = key
+            self.memo[key] = (ref, row)
+            row.remembered = True
         return row

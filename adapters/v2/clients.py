@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 
+from gateway.http.listing import ROWS
 from gateway.http.routes import Call, Param, Routes
 from schemas.errors import NotFound
 from schemas.records import ClientInfo, ClientQuery, SubscriptionQuery
 
 from . import params, rows
-from .envelope import fail, ok
+from .envelope import fail, ok, ok_listing
 
 ACL_CACHE_BODY = params.body_schema(Param(name="topic", type="string", required=True))
 
@@ -33,11 +34,11 @@ async def _connected(call: Call) -> list[ClientInfo]:
     return [info] if info is not None and info.connected else []
 
 
-async def _paged(call: Call, fetch, render):
-    """One page of a listing: ``fetch(offset=, limit=)`` is a BrokerControl listing."""
+async def _paged(call: Call, fetch, row):
+    """One page of a listing: ``fetch(offset=, limit=)`` is a BrokerControl listing, ``row`` encodes an item."""
     req = params.page(call.args)
     page = await fetch(offset=req.offset, limit=req.limit)
-    return ok(rows.paged(req, page.total or 0, [render(x) for x in page.items]))
+    return ok_listing(rows.paged(req, page.total or 0, ROWS), page.items, row)
 
 
 # -- clients -----------------------------------------------------------------------------------
@@ -52,7 +53,7 @@ async def _paged(call: Call, fetch, render):
 )
 async def clients(call: Call):
     query = ClientQuery(conn_state="connected", node=call.args["node"])
-    return await _paged(call, functools.partial(call.control.list_clients, query), rows.client_row)
+    return await _paged(call, functools.partial(call.control.list_clients, query), rows.client_json)
 
 
 @routes.get("/clients/{clientid}", summary="A connected client, cluster-wide", tags=("clients",))
@@ -98,7 +99,7 @@ async def clean_acl_cache(call: Call):
 )
 async def sessions(call: Call):
     query = ClientQuery(node=call.args["node"])
-    return await _paged(call, functools.partial(call.control.list_clients, query), rows.session_row)
+    return await _paged(call, functools.partial(call.control.list_clients, query), rows.session_json)
 
 
 @routes.get("/sessions/{clientid}", summary="A session, cluster-wide", tags=("sessions",))
@@ -120,7 +121,7 @@ async def session(call: Call):
 )
 async def subscriptions(call: Call):
     query = SubscriptionQuery(node=call.args["node"])
-    return await _paged(call, functools.partial(call.control.list_subscriptions, query), rows.subscription_row)
+    return await _paged(call, functools.partial(call.control.list_subscriptions, query), rows.subscription_json)
 
 
 @routes.get("/subscriptions/{clientid}", summary="A client's subscriptions, cluster-wide", tags=("subscriptions",))
@@ -145,7 +146,7 @@ async def client_subscriptions(call: Call):
 @routes.get("/route", name="routes", summary="Route table (paged)", tags=("routes",), params=params.PAGING, hidden=True)
 @routes.get("/routes", name="routes", summary="Route table (paged)", tags=("routes",), params=params.PAGING)
 async def route_table(call: Call):
-    return await _paged(call, functools.partial(call.control.list_routes, topic=None), rows.route_row)
+    return await _paged(call, functools.partial(call.control.list_routes, topic=None), rows.route_json)
 
 
 # The topic may hold raw slashes or `%2F`; aiohttp decodes the captured value.

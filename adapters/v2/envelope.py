@@ -8,12 +8,14 @@ gateway's 405/412/413) is rendered in ``adapters.v2.dialect``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from gateway.http.dialect import ApiError
+from gateway.http.listing import EncodedRow, listing
 
 SUCCESS = 0
 # code -> what it means (the 2.3 header's own wording, translated); `message` texts are set per call
@@ -64,6 +66,11 @@ def ok(result: Any = ()) -> web.Response:
     """`{"code":0,"result":...}`; 2.3's `{ok, []}` is the empty list."""
     body = {"code": SUCCESS, "result": list(result) if isinstance(result, tuple) else result}
     return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+def ok_listing(result: Any, items: Sequence[Any], row: Callable[[Any], EncodedRow]) -> web.StreamResponse:
+    """``ok(result)`` for a ``result`` holding ``gateway.http.listing.ROWS``: the rows of ``items``."""
+    return listing({"code": SUCCESS, "result": result}, items, row)
 
 
 def fail(code: int, message: str | None = None) -> ApiError:

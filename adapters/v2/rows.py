@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from adapters.common.fields import CLIENT, SUBSCRIPTION, V2_CLIENT_ROW, V2_SESSION_ROW, project
 from adapters.common.paging import PageRequest
+from adapters.common.rows import RenderedRows, encoded
 from adapters.common.timefmt import legacy_datetime, total_pages
+from gateway.http.listing import EncodedRow
 from schemas.records import ClientInfo, Route, Subscription
 
 UNDEFINED = "undefined"
@@ -43,7 +45,21 @@ def route_row(route: Route) -> dict:
     return {"topic": route.topic, "node": route.node}
 
 
-def paged(req: PageRequest, total: int, objects: list) -> dict:
+# The rows of the paged listings, encoded: clients and sessions once per record (they are the pages a
+# 2.3 dashboard refreshes), subscriptions and routes per answer (their records are built per listing).
+client_json = RenderedRows(client_row)
+session_json = RenderedRows(session_row)
+
+
+def subscription_json(sub: Subscription) -> EncodedRow:
+    return encoded(subscription_row(sub))
+
+
+def route_json(route: Route) -> EncodedRow:
+    return encoded(route_row(route))
+
+
+def paged(req: PageRequest, total: int, objects: object) -> dict:
     return {
         "current_page": req.page,
         "page_size": req.limit,

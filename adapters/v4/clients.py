@@ -20,7 +20,7 @@ from schemas.records import ClientQuery
 
 from . import codes, emqx4_http, nanomq_http
 from .emqx4_http import on_cluster_and_node
-from .render import emqx4_client, nanomq_client
+from .render import emqx4_client, emqx4_client_json, nanomq_client_json
 
 ALL = 1 << 30
 
@@ -72,7 +72,7 @@ def nanomq_query(args: dict[str, Any]) -> ClientQuery:
 @nanomq.get("/clients", name="list_clients", summary="A list of clients on current node", params=NANOMQ_PARAMS)
 async def nanomq_clients(call: Call) -> web.StreamResponse:
     page = await call.control.list_clients(nanomq_query(call.args), offset=0, limit=ALL)
-    return nanomq_http.ok([nanomq_client(c) for c in page.items])
+    return nanomq_http.ok_listing(page.items, nanomq_client_json)
 
 
 # -- EMQX 4 ------------------------------------------------------------------------------------------
@@ -112,8 +112,8 @@ async def emqx4_clients(call: Call) -> web.StreamResponse:
     query.node = call.args.get("node")
     found = await call.control.list_clients(query, offset=page.offset, limit=page.limit)
     count = -1 if filtered(call.args, "emqx4") else found.total  # EMQX 4 does not count a filtered listing
-    return emqx4_http.ok(
-        [emqx4_client(c) for c in found.items], meta=emqx4_http.page_meta(page, count, hasnext=found.hasnext)
+    return emqx4_http.ok_listing(
+        found.items, emqx4_client_json, emqx4_http.page_meta(page, count, hasnext=found.hasnext)
     )
 
 

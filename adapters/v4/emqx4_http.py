@@ -9,7 +9,7 @@ route, node, or path segment), 400 ``Bad Request`` (a body that is not JSON).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from adapters.common.error_answers import find_answer
 from adapters.common.paging import PageRequest, parse_page
 from adapters.common.queries import FilterError
 from gateway.http import dialect as d
+from gateway.http.listing import ROWS, EncodedRow, listing
 from gateway.http.routes import Call, Endpoint, Routes
 from schemas.errors import Conflict, ControlError, InvalidArgument, NotFound, NotSupported, Unavailable
 
@@ -55,6 +56,11 @@ def ok(data: Any = None, meta: dict | None = None) -> web.Response:
     if meta is not None:
         body["meta"] = meta
     return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+def ok_listing(items: Sequence[Any], row: Callable[[Any], EncodedRow], meta: dict) -> web.StreamResponse:
+    """``ok`` with the rows of ``items`` as data, ``row`` encoding (or remembering) each."""
+    return listing({"code": codes.SUCCEED, "data": ROWS, "meta": meta}, items, row)
 
 
 _MANNERS = {

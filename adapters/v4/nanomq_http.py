@@ -9,6 +9,7 @@ with an empty value are dropped; a body that is not JSON, or not the JSON type t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from adapters.common.error_answers import find_answer
 from gateway.http import dialect as d
+from gateway.http.listing import ROWS, EncodedRow, listing
 from gateway.http.routes import Endpoint
 from schemas.errors import (
     Conflict,
@@ -56,6 +58,11 @@ def ok(data: Any = None) -> web.Response:
     if data is not None:
         body["data"] = data
     return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+def ok_listing(items: Sequence[Any], row: Callable[[Any], EncodedRow]) -> web.StreamResponse:
+    """``ok`` with the rows of ``items`` as data, ``row`` encoding (or remembering) each."""
+    return listing({"code": codes.SUCCEED, "data": ROWS}, items, row)
 
 
 _MANNERS = {

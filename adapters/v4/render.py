@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from adapters.common.fields import CLIENT, SUBSCRIPTION, project
+from adapters.common.rows import RenderedRows, encoded
 from adapters.common.timefmt import legacy_datetime
+from gateway.http.listing import EncodedRow
 from schemas.records import ClientInfo, Subscription
 
 
@@ -41,3 +43,13 @@ def nanomq_subscription(s: Subscription) -> dict:
 
 def emqx4_subscription(s: Subscription) -> dict:
     return project(s, SUBSCRIPTION, "emqx4")
+
+
+# Listing rows, encoded: clients once per record (what NanoMQ's list-everything and EMQX 4's pages of
+# up to 10,000 rows repeat), subscriptions per answer (their records are built per listing).
+nanomq_client_json = RenderedRows(nanomq_client)
+emqx4_client_json = RenderedRows(emqx4_client)
+
+
+def nanomq_subscription_json(s: Subscription) -> EncodedRow:
+    return encoded(nanomq_subscription(s))

@@ -11,7 +11,7 @@ from schemas.records import Subscription, SubscriptionQuery
 
 from . import codes, emqx4_http, nanomq_http
 from .emqx4_http import on_cluster_and_node
-from .render import emqx4_subscription, nanomq_subscription
+from .render import emqx4_subscription, nanomq_subscription, nanomq_subscription_json
 
 ALL = 1 << 30
 QOS = ("0", "1", "2")
@@ -46,7 +46,7 @@ async def nanomq_subscriptions(call: Call) -> web.StreamResponse:
             raise nanomq_http.fail(400, codes.REQ_PARAM_ERROR)
         query.qos = int(args["qos"])
     page = await call.control.list_subscriptions(query, offset=0, limit=ALL)
-    return nanomq_http.ok([nanomq_subscription(s) for s in page.items])
+    return nanomq_http.ok_listing(page.items, nanomq_subscription_json)
 
 
 @nanomq.get(

@@ -9,16 +9,17 @@ from aiohttp import web
 
 from adapters.common import queries
 from adapters.common.fields import CLIENT, SUBSCRIPTION, names, project
-from adapters.common.rows import RenderedRows
+from adapters.common.rows import RenderedRows, encoded
 from adapters.common.timefmt import parse_time, rfc3339_ms
 from gateway.http.dialect import Dialect
+from gateway.http.listing import ROWS, listing
 from gateway.http.routes import Call, Routes
 from schemas.errors import ControlError, InvalidArgument, NotFound
 from schemas.records import SESSION_QUEUES, ClientQuery, SubscribeRequest
 
 from .errors import bad_request, validation_error
 from .nodes import require_listed_node
-from .paging import PAGING, envelope_schema, page_request, paged
+from .paging import PAGING, envelope_schema, page_request, paged_rows
 from .validation import LIMIT, path, q
 
 FORMATTERS = {
@@ -225,8 +226,8 @@ async def list_clients(call: Call) -> web.Response:
     query = attrs.evolve(client_query(args), node=node)
     pr = page_request(args)
     page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
-    rows = [client_row(c) for c in page.items] if only is None else [client_doc(c, only) for c in page.items]
-    return paged(args, rows, page.total, page.hasnext)
+    row = client_row if only is None else (lambda c: encoded(client_doc(c, only)))
+    return paged_rows(args, page.items, row, page.total, page.hasnext)
 
 
 @routes.get(
@@ -245,7 +246,7 @@ async def list_clients_v2(call: Call) -> web.Response:
     meta = {"count": len(page.items)}
     if page.cursor is not None:
         meta["cursor"] = page.cursor
-    return Dialect.json({"data": [client_row(c) for c in page.items], "meta": meta})
+    return listing({"data": ROWS, "meta": meta}, page.items, client_row)
 
 
 @routes.post(

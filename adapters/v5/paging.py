@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from aiohttp import web
 
 from adapters.common.paging import PageRequest
 from gateway.http.dialect import Dialect
+from gateway.http.listing import ROWS, EncodedRow, listing
 
 from .validation import LIMIT, PAGE
 
@@ -28,6 +32,13 @@ def meta(args: dict, total: int | None, hasnext: bool | None) -> dict:
 
 def paged(args: dict, rows: list, total: int | None, hasnext: bool | None):
     return Dialect.json({"data": rows, "meta": meta(args, total, hasnext)})
+
+
+def paged_rows(
+    args: dict, items: Sequence[Any], row: Callable[[Any], EncodedRow], total: int | None, hasnext: bool | None
+) -> web.StreamResponse:
+    """``paged`` for rows encoded once per record (``adapters.common.rows``)."""
+    return listing({"data": ROWS, "meta": meta(args, total, hasnext)}, items, row)
 
 
 def envelope_schema(item: dict) -> dict:

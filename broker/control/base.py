@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from schemas.control import FeatureGetter, FeatureSetter
 from schemas.errors import NotFound
 from schemas.owned_features import OwnedFeatures
-from schemas.records import BrokerConfig
+from schemas.records import BrokerConfig, ClientInfo
 
 from ..core import Broker
 from ..server import MQTTServer
@@ -24,6 +23,7 @@ class ControlBase:
         self.broker = broker
         self.server = server
         self.records = ClientRecords(broker)
+        broker.observe(self._forget_ended_sessions)
         # Features the gateway owns (e.g. MQTT auth against its account store).
         self.owned_features = OwnedFeatures()
         self.pending_config: BrokerConfig | None = None
@@ -32,6 +32,10 @@ class ControlBase:
 
     def register_feature(self, name: str, description: str, get: FeatureGetter, set_: FeatureSetter) -> None:
         self.owned_features.register(name, description, get, set_)
+
+    def _forget_ended_sessions(self, event: str, **data) -> None:
+        if event == "session.dropped":
+            self.records.forget(data["session"].clientid)
 
     @property
     def node_name(self) -> str:
@@ -48,8 +52,5 @@ class ControlBase:
             raise NotFound(f"client {clientid!r} not found", kind="client")
         return s
 
-    def _descending(self, before: str | None = None) -> Iterator[str]:
-        ids = self.broker.sorted_ids
-        end = len(ids) if before is None else bisect.bisect_left(ids, before)
-        for i in range(end - 1, -1, -1):
-            yield ids[i]
+    def _records(self, clientids: Iterable[str]) -> list[ClientInfo]:
+        return self.records.many(map(self.broker.sessions.__getitem__, clientids))

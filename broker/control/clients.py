@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from itertools import islice
 
 import attrs
 
@@ -19,7 +18,8 @@ from schemas.records import (
 )
 
 from .base import ControlBase
-from .queries import client_matches, decode_cursor, encode_cursor, is_unfiltered
+from .plan import read_page
+from .queries import client_terms, decode_cursor, encode_cursor, known_total
 
 
 class ClientsControl(ControlBase):
@@ -46,59 +46,39 @@ class ClientsControl(ControlBase):
 
     async def list_clients(self, query: ClientQuery, *, offset: int, limit: int) -> Page[ClientInfo]:
         b = self.broker
-        records = self.records
         query = self._local_query(query)
-        ids = b.sorted_ids
-        if is_unfiltered(query):
-            n = len(ids)
-            hi = max(n - offset, 0)
-            lo = max(hi - limit, 0)
-            items = [records(b.sessions[cid]) for cid in reversed(ids[lo:hi])]
-            return Page(items=items, total=n, hasnext=lo > 0)
-        if query.clientid is not None:
-            # Exact ids: look them up rather than scan.
-            found = sorted({cid for cid in query.clientid if cid in b.sessions}, reverse=True)
-            rows = [b.sessions[cid] for cid in found if client_matches(query, b.sessions[cid], b)]
-            return Page(
-                items=[records(s) for s in rows[offset : offset + limit]],
-                total=len(rows),
-                hasnext=offset + limit < len(rows),
-            )
-        matching = (b.sessions[cid] for cid in self._descending() if client_matches(query, b.sessions[cid], b))
-        if query.exact_only:
-            rows = list(matching)
-            page = rows[offset : offset + limit]
-            return Page(items=[records(s) for s in page], total=len(rows), hasnext=offset + limit < len(rows))
-        page = list(islice(matching, offset, offset + limit + 1))
-        return Page(items=[records(s) for s in page[:limit]], total=None, hasnext=len(page) > limit)
+        terms = client_terms(query, b)
+        ids, total, hasnext = read_page(
+            terms,
+            b.index.all,
+            offset=offset,
+            limit=limit,
+            total=known_total(terms, len(b.index)),
+            # EMQX counts a listing unless a substring filter makes it a full scan; a list of exact ids
+            # is short enough to count whatever else is asked.
+            want_total=query.exact_only or query.clientid is not None,
+        )
+        return Page(items=self._records(ids), total=total, hasnext=hasnext)
 
     async def list_clients_cursor(self, query: ClientQuery, *, cursor: str | None, limit: int) -> Page[ClientInfo]:
         b = self.broker
-        records = self.records
         query = self._local_query(query)
         before = decode_cursor(cursor) if cursor else None
-        rows = list(
-            islice(
-                (b.sessions[cid] for cid in self._descending(before) if client_matches(query, b.sessions[cid], b)),
-                limit + 1,
-            )
+        ids, _, more = read_page(
+            client_terms(query, b), b.index.all, offset=0, limit=limit, total=None, want_total=False, before=before
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
         return Page(
-            items=[records(s) for s in rows],
-            total=len(rows),
+            items=self._records(ids),
+            total=len(ids),
             hasnext=more,
-            cursor=encode_cursor(rows[-1].clientid) if more else None,
+            cursor=encode_cursor(ids[-1]) if more else None,
         )
 
     async def get_client(self, clientid: str) -> ClientInfo:
         return self.records(self._session(clientid))
 
     async def clients_by_username(self, username: str) -> list[ClientInfo]:
-        b = self.broker
-        records = self.records
-        return [records(b.sessions[cid]) for cid in self._descending() if b.sessions[cid].username == username]
+        return self._records(self.broker.index.by_username.ids(username).descending())
 
     async def kick_client(self, clientid: str, *, discard_session: bool = True) -> None:
         if not self.broker.kick(clientid, discard_session):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from schemas.records import (
     ClientInfo,
     RetainedMessage,
@@ -64,6 +66,16 @@ def client_info(b: Broker, s: Session, ch: Channel | None) -> ClientInfo:
     return info
 
 
+class _NoChannel:
+    """What a stamp reads for a session that has had no connection here (restored from disk)."""
+
+    will = None
+    recv_oct = send_oct = keepalive = send_dropped = recv_dropped = recv_dropped_rel_timeout = 0
+
+
+_NO_CHANNEL = _NoChannel()
+
+
 class ClientRecords:
     """ClientInfo records, each rebuilt only when the state it is derived from has moved.
 
@@ -75,7 +87,11 @@ class ClientRecords:
     table sizes, drops on a full queue or a timeout, keepalive set over the API, the config object).
     """
 
-    MAX = 10_000  # remembered records; beyond that the memo starts over rather than grow with the clients
+    # Remembered records (about 1 KiB each). Past that, the ones remembered stay (each renewed in place
+    # as its client changes, forgotten when its session ends) and the other clients' records are built
+    # for the one request: a listing longer than the memo still finds MAX of its records in it, where
+    # starting over would find none on every pass.
+    MAX = 10_000
 
     __slots__ = ("broker", "memo")
 
@@ -84,43 +100,55 @@ class ClientRecords:
         self.memo: dict[str, tuple[tuple, ClientInfo]] = {}
 
     def __call__(self, s: Session) -> ClientInfo:
+        return self.many((s,))[0]
+
+    def many(self, sessions: Iterable[Session]) -> list[ClientInfo]:
+        """The records of ``sessions``, in order: a listing's page in one pass."""
         b = self.broker
-        live = s.channel
-        ch = live or b.last_channels.get(s.clientid)
-        stamp: tuple = (
-            s,
-            ch,
-            b.config,
-            s.username,
-            s.disconnected_at,
-            s.expiry_interval,
-            s.enqueue_msg,
-            s.deliver_msg,
-            s.mqueue_dropped,
-            len(s.subscriptions),
-            len(s.inflight),
-            len(s.mqueue),
-            len(s.awaiting_rel),
-        )
-        if ch is not None:
-            stamp += (
-                live is None,
-                ch.will,
-                ch.recv_oct,
-                ch.send_oct,
-                ch.keepalive,
-                ch.send_dropped,
-                ch.recv_dropped,
-                ch.recv_dropped_rel_timeout,
-            )
+        config = b.config
+        last_channels = b.last_channels
         memo = self.memo
-        hit = memo.get(s.clientid)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        if len(memo) >= self.MAX:
-            memo.clear()
-        info = memo[s.clientid] = (stamp, client_info(b, s, ch))
-        return info[1]
+        out = []
+        for s in sessions:
+            live = s.channel
+            ch = live or last_channels.get(s.clientid)
+            c = ch or _NO_CHANNEL
+            stamp = (
+                s,
+                ch,
+                config,
+                s.username,
+                s.disconnected_at,
+                s.expiry_interval,
+                s.enqueue_msg,
+                s.deliver_msg,
+                s.mqueue_dropped,
+                len(s.subscriptions),
+                len(s.inflight),
+                len(s.mqueue),
+                len(s.awaiting_rel),
+                live is None,
+                c.will,
+                c.recv_oct,
+                c.send_oct,
+                c.keepalive,
+                c.send_dropped,
+                c.recv_dropped,
+                c.recv_dropped_rel_timeout,
+            )
+            hit = memo.get(s.clientid)
+            if hit is not None and hit[0] == stamp:
+                out.append(hit[1])
+                continue
+            info = client_info(b, s, ch)
+            if hit is not None or len(memo) < self.MAX:
+                memo[s.clientid] = (stamp, info)
+            out.append(info)
+        return out
+
+    def forget(self, clientid: str) -> None:
+        """The client's session ended: its record can never be asked for again."""
+        self.memo.pop(clientid, None)
 
 
 def subscription_record(b: Broker, clientid: str, o: SubOptions) -> Subscription:

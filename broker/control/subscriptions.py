@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import islice
-
 import attrs
 
 from schemas.errors import (
@@ -20,14 +17,14 @@ from schemas.records import (
     Subscription,
     SubscriptionQuery,
 )
+from schemas.topics import QUEUE_PREFIX, SHARE_PREFIX, topic_name_problem
 
 from .. import packets as pk
 from ..admission import Refusal
 from ..constants import ReasonCode
-from ..errors import MQTTError
-from ..session import SubOptions
-from ..topics import topic_matches, validate_topic_name
 from .base import ControlBase
+from .plan import read_page
+from .queries import known_total, subscription_matcher, subscription_rows, subscription_terms
 from .records import subscription_record
 
 
@@ -50,12 +47,6 @@ def refusal_error(refusal: Refusal) -> ControlError:
 class SubscriptionsControl(ControlBase):
     """Subscription listings, and subscribing on a client's behalf."""
 
-    def _all_subscriptions(self) -> Iterator[tuple[str, SubOptions]]:
-        b = self.broker
-        for cid in self._descending():
-            for o in b.sessions[cid].subscriptions.values():
-                yield cid, o
-
     async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]:
         b = self.broker
         q = query
@@ -63,53 +54,23 @@ class SubscriptionsControl(ControlBase):
             self._only_here(q.node)
             q = attrs.evolve(q, node=None)
         if q.match_topic is not None:
-            try:
-                validate_topic_name(q.match_topic)
-            except MQTTError as e:
-                raise InvalidArgument("match_topic_invalid", field="match_topic") from e
-            if q.match_topic.startswith(("$share/", "$queue/")):
+            # A topic to match is a topic name, and a shared form names a subscription, not a topic.
+            if topic_name_problem(q.match_topic) or q.match_topic.startswith((SHARE_PREFIX, QUEUE_PREFIX)):
                 raise InvalidArgument("match_topic_invalid", field="match_topic")
         if q.qos is not None and q.qos not in (0, 1, 2):
             raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
-
-        def keep(cid: str, o: SubOptions) -> bool:
-            if q.clientid is not None and cid != q.clientid:
-                return False
-            if q.qos is not None and o.qos != q.qos:
-                return False
-            if q.topic is not None and (o.group is not None or o.topic_filter != q.topic) and o.filter != q.topic:
-                return False
-            if q.share_group is not None and o.group != q.share_group:
-                return False
-            if q.match_topic is not None and not topic_matches(o.topic_filter, q.match_topic):
-                return False
-            return True
-
-        source: Iterator[tuple[str, SubOptions]]
-        if q.clientid is not None:
-            s = b.sessions.get(q.clientid)
-            source = ((q.clientid, o) for o in (s.subscriptions.values() if s else ()))
-        else:
-            source = self._all_subscriptions()
-        unfiltered = all(v is None for v in attrs.astuple(q))
-        if unfiltered:
-            total = b.subscription_count()
-            page = list(islice(source, offset, offset + limit))
-            return Page(
-                items=[subscription_record(b, c, o) for c, o in page], total=total, hasnext=offset + len(page) < total
-            )
-        matching = ((c, o) for c, o in source if keep(c, o))
-        if q.match_topic is None:
-            rows = list(matching)
-            return Page(
-                items=[subscription_record(b, c, o) for c, o in rows[offset : offset + limit]],
-                total=len(rows),
-                hasnext=offset + limit < len(rows),
-            )
-        page = list(islice(matching, offset, offset + limit + 1))
-        return Page(
-            items=[subscription_record(b, c, o) for c, o in page[:limit]], total=None, hasnext=len(page) > limit
+        terms = subscription_terms(q, b)
+        page, total, hasnext = read_page(
+            terms,
+            b.index.subscribed,
+            offset=offset,
+            limit=limit,
+            total=known_total(terms, b.subscription_count()),
+            # A topic match is the one filter EMQX does not count (it scans the routes).
+            want_total=q.match_topic is None,
+            rows=subscription_rows(b, subscription_matcher(q, b)),
         )
+        return Page(items=[subscription_record(b, c, o) for c, o in page], total=total, hasnext=hasnext)
 
     async def client_subscriptions(self, clientid: str) -> list[Subscription]:
         s = self._session(clientid)

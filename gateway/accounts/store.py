@@ -7,9 +7,14 @@ outside the store's lock, so a caller may move a check to a thread (``asyncio.to
 serialising the others.
 
 Several processes may use the file at once (``emqgw users passwd`` while the gateway runs): every check
-reads the current row, verified-credential caches are keyed by the stored hash as well as the
-credentials, and a token remembers the password hash it was issued under, so a password change or a
-deletion made by another process takes effect at the next request.
+sees the current state of the file, verified-credential caches are keyed by the stored hash as well as
+the credentials, and a token remembers the password hash it was issued under, so a password change or a
+deletion made by another process takes effect at the next request. A password check reads the user's
+row. API keys, checked on every `/api/v5` request, are held in memory instead (the table is small) and
+read again when the file has changed since: SQLite's ``PRAGMA data_version`` moves whenever another
+connection commits, and answers from the file's shared memory without reading a table; this store's own
+writes drop the copy. A key revoked, disabled, re-dated or deleted by another process is refused at the
+next request, as before.
 """
 
 from __future__ import annotations
@@ -95,6 +100,9 @@ class AccountStore:
             LoginTokens(token_ttl, clock) if token_key is None else SignedTokens(token_key, token_ttl, clock, self)
         )
         self._dummy_hash: str | None = None
+        # api_key -> (record, secret hash), as of data_version ``_keys_version``; None: read it again.
+        self._keys: dict[str, tuple[ApiKey, str]] | None = None
+        self._keys_version = -1
         self._conn: sqlite3.Connection | None = None
         self._conn = open_database(self.path, clock, synced=synced)
 
@@ -114,6 +122,7 @@ class AccountStore:
             self._passwords.clear()
             self._secrets.clear()
             self._tokens.clear()
+            self._keys = None
 
     @contextmanager
     def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -359,6 +368,7 @@ class AccountStore:
                     key.desc,
                 ),
             )
+            self._keys = None
         return key, secret
 
     def list_api_keys(self) -> list[ApiKey]:
@@ -399,6 +409,7 @@ class AccountStore:
                 (int(new.enable), new.expired_at, new.desc, name),
             )
             self._secrets.drop(old.api_key)
+            self._keys = None
         return new
 
     def delete_api_key(self, name: str) -> None:
@@ -408,19 +419,15 @@ class AccountStore:
                 raise NotFound(MSG_API_KEY_NOT_FOUND, kind="api_key")
             conn.execute("DELETE FROM api_keys WHERE name = ?", (name,))
             self._secrets.drop(row[0])
+            self._keys = None
 
     def check_api_key(self, api_key: str, api_secret: str) -> ApiKey | None:
         """The key when the pair is valid, enabled and not expired; None otherwise (EMQX answers all
         four cases with the same BAD_API_KEY_OR_SECRET)."""
-        if not _storable(api_key):
+        found = self._api_key(api_key)
+        if found is None:
             return None
-        with self._db() as conn:
-            row = conn.execute(
-                f"SELECT {_API_KEY_COLUMNS}, secret_hash FROM api_keys WHERE api_key = ?", (api_key,)
-            ).fetchone()
-        if row is None:
-            return None
-        key, stored = _api_key_record(row[:-1]), row[-1]
+        key, stored = found
         if not key.enable or key.expired_by(self._clock()):
             return None
         mac = self._secrets.mac(api_key, stored, api_secret)
@@ -432,6 +439,16 @@ class AccountStore:
         with self._lock:
             self._secrets.add(mac, api_key)
         return key
+
+    def _api_key(self, api_key: str) -> tuple[ApiKey, str] | None:
+        """The key's record and secret hash, from the copy in memory unless the file changed since."""
+        with self._db() as conn:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if self._keys is None or version != self._keys_version:
+                rows = conn.execute(f"SELECT {_API_KEY_COLUMNS}, secret_hash FROM api_keys").fetchall()
+                self._keys = {row[1]: (_api_key_record(row[:-1]), row[-1]) for row in rows}
+                self._keys_version = version
+            return self._keys.get(api_key)
 
     def bootstrap_api_keys(self, path: str) -> list[str]:
         """Load EMQX's ``api_key.bootstrap_file``: lines ``api_key:api_secret[:role]``.
@@ -465,4 +482,5 @@ class AccountStore:
                     )
                 self._secrets.drop(key)
                 names.append(name)
+            self._keys = None
         return names

@@ -1,6 +1,7 @@
 """HTTP manners from the MaxScale REST conventions, applied around every endpoint of every dialect.
 
-`pretty`, ETag with If-None-Match (304) and If-Match (412), X-HTTP-Method-Override, `Allow` on every
+`pretty`, ETag with If-None-Match (304) and If-Match (412) (a listing's ETag comes from its rows, see
+``gateway.http.listing``; any other answer's from its body), X-HTTP-Method-Override, `Allow` on every
 answer and 405 for a method the resource lacks, 401 with WWW-Authenticate (the dialect's
 ``authenticate``), 413 above the body limit, 415 for a non-JSON body where JSON is required — each
 error rendered by the dialect in its own envelope, never an HTML page or a traceback. A write
@@ -20,6 +21,7 @@ from schemas.errors import ControlError
 
 from . import dialect as d
 from .dialect import ApiError, Dialect
+from .listing import RowStream
 from .routes import Call, Endpoint
 
 log = logging.getLogger("emqgw.http")
@@ -87,9 +89,7 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
             resp = await run(get_endpoint, request.clone(method="GET"))
         except ApiError:
             return None
-        if resp.status != 200 or not isinstance(resp, web.Response) or resp.body is None:
-            return None
-        return etag_of(resp.body)
+        return validator(resp)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
@@ -130,29 +130,39 @@ def make_dispatcher(dialect: Dialect, methods: dict[str, Endpoint], body_limit: 
             log.exception("%s %s failed", request.method, request.path)
             resp = dialect.error_response(request, dialect.manners_error(d.INTERNAL, "internal error"))
         resp.headers["Allow"] = allow
-        if (
-            isinstance(resp, web.Response)
-            and resp.status == 200
-            and resp.content_type == "application/json"
-            and resp.body is not None
-        ):
-            resp = _conditional(request, resp)
+        etag = validator(resp)
+        if etag is not None:
+            resp = _conditional(request, resp, etag)
         _account(dialect, request, ep, resp, started)
         return resp
 
     return dispatch
 
 
-def _conditional(request: web.Request, resp: web.Response) -> web.Response:
-    body = resp.body
-    etag = etag_of(body)
+def validator(resp: web.StreamResponse) -> str | None:
+    """The ETag of a 200 JSON answer: the one its handler computed (a listing's, from its rows:
+    ``gateway.http.listing``), else one of its body."""
+    if resp.status != 200 or resp.content_type != "application/json":
+        return None
+    etag = resp.headers.get("ETag")
+    if etag is not None:
+        return etag
+    if isinstance(resp, web.Response) and isinstance(resp.body, bytes):
+        return etag_of(resp.body)
+    return None
+
+
+def _conditional(request: web.Request, resp: web.StreamResponse, etag: str) -> web.StreamResponse:
     if request.method in ("GET", "HEAD"):
         inm = request.headers.get("If-None-Match")
         if inm is not None and _etag_listed(inm, etag):
             return web.Response(status=304, headers={"ETag": etag, "Allow": resp.headers.get("Allow", "")})
     resp.headers["ETag"] = etag
     if _wants_pretty(request):
-        resp.body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
+        if isinstance(resp, RowStream):
+            resp.make_pretty()
+        elif isinstance(resp, web.Response) and isinstance(resp.body, bytes):
+            resp.body = orjson.dumps(orjson.loads(resp.body), option=orjson.OPT_INDENT_2)
     return resp
 
 
