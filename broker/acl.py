@@ -47,9 +47,11 @@ from collections.abc import Iterator
 
 import attrs
 
+from schemas.topics import parse_share
+
 from .erlang_terms import Atom, List, Str, Term, TermSyntaxError, Tuple, read_terms, show
 from .errors import MQTTError
-from .topics import filter_covers, parse_share, topic_matches, validate_topic_filter
+from .topics import filter_covers, topic_matches, validate_topic_filter
 
 ALLOW = "allow"
 DENY = "deny"

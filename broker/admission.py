@@ -20,12 +20,13 @@ from typing import Protocol
 import attrs
 
 from schemas.records import BrokerConfig
+from schemas.topics import parse_share
 
 from .constants import ReasonCode
 from .errors import MQTTError
 from .packets import SubscriptionRequest
 from .session import Session, SubOptions
-from .topics import parse_share, validate_topic_filter
+from .topics import validate_topic_filter
 
 
 class Identity(Protocol):

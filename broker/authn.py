@@ -30,14 +30,12 @@ from typing import cast
 import attrs
 
 from schemas.errors import Conflict, InvalidArgument, NotFound, NotSupported
-from schemas.records import AUTHN_BACKENDS, USER_ID_TYPES, AuthenticatorConfig, AuthStatus
+from schemas.records import AUTHN_BACKENDS, BUILT_IN_DATABASE, USER_ID_TYPES, AuthenticatorConfig, AuthStatus
 
 from . import auth_order, authn_hashing
 from .auth_metrics import AuthMetrics
 from .authn_users import CredentialDatabase, StoredUser
 
-BUILT_IN = "password_based:built_in_database"
-ACCOUNTS = "password_based:dashboard_accounts"
 MECHANISMS = ("password_based",)
 KIND = "authenticator"
 MSG_TYPE_CHANGE = "Change of authentication type is not allowed"
@@ -220,7 +218,7 @@ class AuthnChain:
 
     def builtin(self) -> BuiltinDatabase:
         """The built-in database authenticator; NotFound when the chain has none (its users are gone too)."""
-        a = self.get(BUILT_IN)
+        a = self.get(BUILT_IN_DATABASE)
         assert isinstance(a, BuiltinDatabase)
         return a
 

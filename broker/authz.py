@@ -25,6 +25,7 @@ import attrs
 
 from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound, NotSupported
 from schemas.records import AUTHZ_SOURCE_TYPES, AuthStatus, AuthzCacheEntry, AuthzRuleSet, AuthzSettings, AuthzSource
+from schemas.topics import parse_share
 
 from . import auth_order
 from .acl import SUBSCRIBE, AclRules, AclSyntaxError, ClientFacts, parse_acl
@@ -33,7 +34,7 @@ from .auth_metrics import AuthMetrics
 from .authz_cache import AuthzCache
 from .authz_rules import RuleDatabase, check_who, compile_rule
 from .errors import MQTTError
-from .topics import parse_share, topic_matches, validate_topic_filter
+from .topics import topic_matches, validate_topic_filter
 
 KIND = "authz_source"
 DENY_ACTIONS = ("ignore", "disconnect")

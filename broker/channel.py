@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from schemas.topics import topic_name_problem
+
 from . import packets as pk
 from .authz_cache import AuthzCache
 from .codec import Decoder, encode, encode_publish, patch_publish
@@ -21,7 +23,6 @@ from .constants import MQTT_5, Deferred, ReasonCode
 from .errors import MQTTError, protocol_error
 from .message import Message
 from .session import AWAIT_ACK, AWAIT_COMP, Delivery, Session
-from .topics import validate_topic_name
 
 if TYPE_CHECKING:
     from .core import Broker
@@ -338,9 +339,7 @@ class Channel:
 
         if p.will is not None:
             w = p.will
-            try:
-                validate_topic_name(w.topic, cfg.max_topic_length)
-            except MQTTError:
+            if topic_name_problem(w.topic, cfg.max_topic_length) is not None:
                 return self._refuse(ReasonCode.TOPIC_NAME_INVALID)
             if w.qos > cfg.max_qos_allowed:
                 return self._refuse(ReasonCode.QOS_NOT_SUPPORTED)
@@ -479,12 +478,11 @@ class Channel:
             raise MQTTError(ReasonCode.QOS_NOT_SUPPORTED, "QoS above Maximum QoS [MQTT-3.2.2-11]")
         if p.retain and not cfg.retain_available:
             raise MQTTError(ReasonCode.RETAIN_NOT_SUPPORTED, "retain not available [MQTT-3.2.2-14]")
-        try:
-            validate_topic_name(topic, cfg.max_topic_length)
-        except MQTTError:
+        problem = topic_name_problem(topic, cfg.max_topic_length)
+        if problem is not None:
             m["packets.publish.error"] += 1
             if not v5:
-                raise
+                raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, problem)
             return self._ack_publish(p, ReasonCode.TOPIC_NAME_INVALID)
         if alias is not None and p.topic:
             # Only a topic we accept is kept for the alias: the table is per connection memory.

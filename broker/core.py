@@ -29,6 +29,7 @@ from typing import Any, cast
 import attrs
 
 from schemas.records import Alarm, BannedEntry, BrokerConfig
+from schemas.topics import parse_share
 
 from . import packets as pk
 from .acl import parse_acl, read_acl_text
@@ -46,7 +47,7 @@ from .metrics import Metrics
 from .persistence import Journal, SavedSession
 from .retained import RetainedStore
 from .session import Delivery, Session, SubOptions
-from .topics import SubscriptionTrie, parse_share
+from .topics import SubscriptionTrie
 
 # A connection that has not sent CONNECT by then is closed (EMQX: mqtt.idle_timeout, 15 s).
 CONNECT_TIMEOUT = 15.0

@@ -5,7 +5,7 @@ an insertion-ordered dict for exact lookups and paging, and a level trie of the 
 wildcard filter walks, so a SUBSCRIBE costs what it matches rather than the size of the store.
 
 Sans-IO and clock-free: expiry [MQTT-3.3.2-5] and the "empty payload deletes" rule [MQTT-3.3.1-6] are
-the core's to apply through ``delete``. ``match`` takes a real filter (see ``topics.parse_share``);
+the core's to apply through ``delete``. ``match`` takes a real filter (see ``schemas.topics.parse_share``);
 whether a shared subscription gets retained messages at all is the core's decision.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from .topics import MULTI, SEPARATOR, SINGLE
+from schemas.topics import MULTI, SEPARATOR, SINGLE
 
 
 class _Level:

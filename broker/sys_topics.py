@@ -12,10 +12,11 @@ import time
 
 import orjson
 
+from schemas.version import VERSION
+
 from .core import Broker
 from .stats import gauges
 
-VERSION = "0.1.0"
 SYSDESCR = "emqgw"
 
 

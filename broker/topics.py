@@ -1,8 +1,10 @@
 """Topic names, topic filters and the trie that routes one to the other.
 
-Pure functions over strings plus ``SubscriptionTrie``, the store the core asks "who wants this PUBLISH?".
-Nothing here knows about sessions or clients: the trie maps a filter to an opaque ``{key: value}`` dict
-(the core uses client ids or share groups as keys and its subscription records as values).
+The syntax of names, filters and shared forms is ``schemas.topics``' (every door checks with it);
+here it becomes the protocol's ``MQTTError`` with its reason code. Then matching and
+``SubscriptionTrie``, the store the core asks "who wants this PUBLISH?". Nothing here knows about
+sessions or clients: the trie maps a filter to an opaque ``{key: value}`` dict (the core uses client
+ids or share groups as keys and its subscription records as values).
 
 Shared subscriptions: the trie and ``topic_matches`` work on *real* filters. A ``$share/g/a/b`` request
 is split by ``parse_share`` first; passed in unsplit it is just an ordinary filter whose first level is
@@ -14,108 +16,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from schemas.topics import MAX_TOPIC_BYTES, MULTI, SEPARATOR, SINGLE, topic_filter_problem, topic_name_problem
+
 from .constants import ReasonCode
 from .errors import MQTTError
-
-# A topic travels as a UTF-8 Encoded String, whose two-byte length prefix caps it at 65535 bytes
-# [MQTT-1.5.4], [MQTT-4.7.3-3]; a broker may accept less (BrokerConfig.max_topic_length).
-MAX_TOPIC_BYTES = 65535
-
-SEPARATOR = "/"
-SINGLE = "+"
-MULTI = "#"
-
-# MQTT 5 shared subscriptions [MQTT-4.8.2]; EMQ's older "$queue/<filter>" is one anonymous group.
-SHARE_PREFIX = "$share/"
-QUEUE_PREFIX = "$queue/"
-QUEUE_GROUP = "$queue"
-
-
-def _too_long(s: str, max_bytes: int) -> bool:
-    """Whether ``s`` takes more than ``max_bytes`` in UTF-8. A str of at most max_bytes // 4 code
-    points cannot (UTF-8 needs at most 4 bytes per code point), so only longer strings pay for an
-    encode."""
-    if len(s) <= max_bytes >> 2:
-        return False
-    try:
-        return len(s.encode("utf-8")) > max_bytes
-    except UnicodeEncodeError:
-        # Lone surrogates cannot be sent at all [MQTT-1.5.4-1]; treat as unacceptable.
-        return True
 
 
 def validate_topic_name(topic: str, max_bytes: int = MAX_TOPIC_BYTES) -> None:
     """Reject what may not appear as the topic of a PUBLISH (or a Will), or is longer than ``max_bytes``."""
-    if not topic:
-        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "topic name is empty")  # [MQTT-4.7.3-1]
-    if SINGLE in topic or MULTI in topic:
-        # [MQTT-4.7.1-1], [MQTT-3.3.2-2]
-        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, f"wildcard in topic name {topic!r}")
-    if "\x00" in topic:
-        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, "U+0000 in topic name")  # [MQTT-4.7.3-2]
-    if _too_long(topic, max_bytes):
-        # [MQTT-4.7.3-3] at 65535; below that, 0x90 is "correct, but not accepted by this Server".
-        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, f"topic name longer than {max_bytes} bytes")
-
-
-def _check_plain_filter(f: str, whole: str) -> None:
-    if not f:
-        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"empty topic filter in {whole!r}")  # [MQTT-4.7.3-1]
-    if SINGLE not in f and MULTI not in f:
-        return
-    levels = f.split(SEPARATOR)
-    last = len(levels) - 1
-    for i, level in enumerate(levels):
-        if MULTI in level and (level != MULTI or i != last):
-            # [MQTT-4.7.1-2]: "#" alone in its level, and that level the last one.
-            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"'#' not alone in the last level of {whole!r}")
-        if SINGLE in level and level != SINGLE:
-            # [MQTT-4.7.1-3]: "+" fills a whole level.
-            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"'+' not alone in its level in {whole!r}")
+    problem = topic_name_problem(topic, max_bytes)
+    if problem is not None:
+        raise MQTTError(ReasonCode.TOPIC_NAME_INVALID, problem)
 
 
 def validate_topic_filter(filter: str, max_bytes: int = MAX_TOPIC_BYTES) -> None:
     """Reject what may not appear as a filter in SUBSCRIBE / UNSUBSCRIBE, or is longer than ``max_bytes``
     (the share prefix included). Shared forms are accepted."""
-    if not filter:
-        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "topic filter is empty")  # [MQTT-4.7.3-1]
-    if "\x00" in filter:
-        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, "U+0000 in topic filter")  # [MQTT-4.7.3-2]
-    if _too_long(filter, max_bytes):
-        # [MQTT-4.7.3-3] at 65535; below that, the broker's own limit.
-        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"topic filter longer than {max_bytes} bytes")
-    if filter.startswith(SHARE_PREFIX):
-        group, sep, real = filter[len(SHARE_PREFIX) :].partition(SEPARATOR)
-        if not group:
-            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"empty share name in {filter!r}")  # [MQTT-4.8.2-1]
-        if SINGLE in group or MULTI in group:
-            # [MQTT-4.8.2-2]; "/" cannot be in it: partition stopped at the first one.
-            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"wildcard in share name of {filter!r}")
-        if not sep:
-            # [MQTT-4.8.2-2]: the share name must be followed by "/" and a filter.
-            raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"no topic filter after share name in {filter!r}")
-    elif filter.startswith(QUEUE_PREFIX):
-        real = filter[len(QUEUE_PREFIX) :]
-    else:
-        _check_plain_filter(filter, filter)
-        return
-    if real.startswith((SHARE_PREFIX, QUEUE_PREFIX)):
-        # A share of a share has no meaning; neither EMQX nor the spec defines one.
-        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, f"nested shared subscription in {filter!r}")
-    _check_plain_filter(real, filter)
-
-
-def parse_share(filter: str) -> tuple[str | None, str]:
-    """Split a (valid) filter into (share group or None, real filter).
-
-    ``$share/g/a/b`` -> ``("g", "a/b")``; ``$queue/a/b`` -> ``("$queue", "a/b")``; else ``(None, filter)``.
-    """
-    if filter.startswith(SHARE_PREFIX):
-        group, _, real = filter[len(SHARE_PREFIX) :].partition(SEPARATOR)
-        return group, real
-    if filter.startswith(QUEUE_PREFIX):
-        return QUEUE_GROUP, filter[len(QUEUE_PREFIX) :]
-    return None, filter
+    problem = topic_filter_problem(filter, max_bytes)
+    if problem is not None:
+        raise MQTTError(ReasonCode.TOPIC_FILTER_INVALID, problem)
 
 
 def topic_matches(filter: str, topic: str) -> bool:

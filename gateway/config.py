@@ -37,8 +37,9 @@ import attrs
 import cattrs
 
 from broker.persistence import DURABILITY_MODES
-from broker.topics import MAX_TOPIC_BYTES
+from schemas.binds import parse_bind
 from schemas.records import LISTENER_TYPES, BrokerConfig, ListenerConfig
+from schemas.topics import MAX_TOPIC_BYTES
 
 ENV_PREFIX = "EMQGW_"
 V4_FLAVORS = ("nanomq", "emqx4")
@@ -175,11 +176,11 @@ def _structure(data: dict, cls: type, where: str):
         raise ConfigError(f"invalid configuration at '{key}': {why}") from None
 
 
-def parse_bind(value: str, key: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"invalid configuration at '{key}': expected \"host:port\", got {value!r}")
-    return host or "0.0.0.0", int(port)
+def _bind(value: str, key: str) -> tuple[str, int]:
+    parsed = parse_bind(value)
+    if parsed is None:
+        raise ConfigError(f"invalid configuration at '{key}': expected \"host:port\" or a port, got {value!r}")
+    return parsed
 
 
 def _listeners(section: Any) -> list[ListenerConfig]:
@@ -197,7 +198,7 @@ def _listeners(section: Any) -> list[ListenerConfig]:
                 raise ConfigError(f"invalid configuration at '{where}': expected a table")
             body = dict(body)
             if "bind" in body:
-                body["bind"], body["port"] = parse_bind(str(body["bind"]), f"{where}.bind")
+                body["bind"], body["port"] = _bind(str(body["bind"]), f"{where}.bind")
             lc = _structure({**body, "type": kind, "name": name}, ListenerConfig, where)
             if kind in ("ssl", "wss") and lc.enable and not (lc.certfile and lc.keyfile):
                 raise ConfigError(f"invalid configuration at '{where}': certfile and keyfile are required")

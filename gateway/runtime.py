@@ -13,6 +13,7 @@ from pathlib import Path
 import adapters.v2
 import adapters.v4
 import adapters.v5
+from adapters.upstream.control import UpstreamControl
 from broker.control import BrokerController
 from broker.core import Broker
 from broker.persistence import SYNC
@@ -26,7 +27,7 @@ from .http.context import GatewayContext
 from .http.server import HttpServer
 from .precedence import operator_wins
 from .state_store import StateStore
-from .upstream.control import UpstreamControl, token_key
+from .upstream_credentials import credentials, token_key
 
 log = logging.getLogger("emqgw")
 
@@ -60,7 +61,8 @@ class GatewayRuntime:
             self.embedded = EmbeddedBroker(config, db_path)
             self.control = self.embedded.control
         else:
-            self.upstream = UpstreamControl(up, fallback_node=config.broker.node_name)
+            key, secret = credentials(up)
+            self.upstream = UpstreamControl(up, api_key=key, api_secret=secret, fallback_node=config.broker.node_name)
             self.control = self.upstream
         self.ctx = GatewayContext(
             config=config,
@@ -68,11 +70,14 @@ class GatewayRuntime:
             accounts=self.accounts,
             committed=self.embedded and self.embedded.state.committed,
         )
-        register_gateway_features(self.control, self.embedded and self.embedded.broker, self.accounts, config)
         self.dialects = {name: pkg.create_dialect(self.ctx) for name, pkg in ADAPTERS.items()}
         self.http = HttpServer(self.ctx, self.dialects)
 
     async def start(self) -> None:
+        # Before any MQTT listener opens: the chain a client meets is already the configured one.
+        await register_gateway_features(
+            self.control, self.embedded and self.embedded.broker, self.accounts, self.config
+        )
         backend = self.embedded or self.upstream
         await backend.open()
         try:

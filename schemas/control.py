@@ -1,7 +1,7 @@
 """The one interface through which every API dialect sees and steers the broker.
 
 Two implementations: the embedded broker (``broker.control.BrokerController``) and an EMQX 5 cluster
-reached over its REST API (``gateway.upstream.UpstreamControl``); adapters receive an object of this
+reached over its REST API (``adapters.upstream.control.UpstreamControl``); adapters receive an object of this
 type and nothing else. Every method is async so that an implementation may do IO (persistence, a
 remote cluster) without changing its callers. What can go wrong is said in ``schemas.errors``, whose
 types each dialect maps to its own codes in one place; what an implementation cannot do at all is
@@ -14,7 +14,7 @@ cluster of one node.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from .errors import ControlError
@@ -52,9 +52,10 @@ from .records import (
     TopicTreeNode,
 )
 
-# A gateway-owned switch listed beside the broker's features: (description, read it, set it).
-FeatureGetter = Callable[[], bool]
-FeatureSetter = Callable[[bool], None]
+# A gateway-owned switch listed beside the broker's features: (description, read it, set it). Both are
+# coroutines, so that a switch can be made of the control interface's own calls.
+FeatureGetter = Callable[[], Awaitable[bool]]
+FeatureSetter = Callable[[bool], Awaitable[None]]
 
 
 class BrokerControl(Protocol):

@@ -6,28 +6,27 @@ Every implementation of the control interface keeps one of these, so that a dial
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from .control import FeatureGetter, FeatureSetter
 from .records import Feature
 
 
 class OwnedFeatures:
     def __init__(self) -> None:
-        self._table: dict[str, tuple[str, Callable[[], bool], Callable[[bool], None]]] = {}
+        self._table: dict[str, tuple[str, FeatureGetter, FeatureSetter]] = {}
 
-    def register(self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]) -> None:
+    def register(self, name: str, description: str, get: FeatureGetter, set_: FeatureSetter) -> None:
         self._table[name] = (description, get, set_)
 
-    def listed(self, version: str) -> list[Feature]:
+    async def listed(self, version: str) -> list[Feature]:
         return [
-            Feature(name=name, description=description, enabled=get(), version=version)
+            Feature(name=name, description=description, enabled=await get(), version=version)
             for name, (description, get, _set) in self._table.items()
         ]
 
-    def switch(self, name: str, enabled: bool, version: str) -> Feature | None:
+    async def switch(self, name: str, enabled: bool, version: str) -> Feature | None:
         """The feature after switching it; None when the gateway owns no feature of that name."""
         if name not in self._table:
             return None
         description, get, set_ = self._table[name]
-        set_(bool(enabled))
-        return Feature(name=name, description=description, enabled=get(), version=version)
+        await set_(bool(enabled))
+        return Feature(name=name, description=description, enabled=await get(), version=version)

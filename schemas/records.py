@@ -526,6 +526,11 @@ class AuthenticatorConfig:
         return f"{self.mechanism}:{self.backend}"
 
 
+# The chain's authenticators by id, as the broker keeps them and every dialect names them.
+BUILT_IN_DATABASE = AuthenticatorConfig(backend="built_in_database").id
+DASHBOARD_ACCOUNTS = AuthenticatorConfig(backend="dashboard_accounts").id
+
+
 @attrs.define(slots=True, kw_only=True)
 class AuthStatus:
     """An authenticator's or an authorization source's counters (EMQX's ``metrics``) and rates (per second)."""

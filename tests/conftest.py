@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.upstream.control import UpstreamControl
 from gateway.accounts import DB_NAME, AccountStore
 from gateway.config import GatewayConfig, HttpConfig
 from gateway.features import register_gateway_features
 from gateway.http.app import build_app
 from gateway.http.context import GatewayContext
 from gateway.runtime import ADAPTERS, open_accounts
-from gateway.upstream.control import UpstreamControl
 from tests.http_helpers import Gateway, ThreadedControl
 from tests.mqtt_helpers import RunningBroker
 from tests.upstream_helpers import UNREACHED, FaultProxy, contract_proxy, upstream_config
@@ -51,7 +51,7 @@ async def gateway(aiohttp_client, tmp_path):
         accounts = AccountStore(str(tmp_path / DB_NAME))
         cfg = GatewayConfig(data_dir=str(tmp_path), broker=rb.config, http=http or HttpConfig())
         ctx = GatewayContext(config=cfg, control=ThreadedControl(rb), accounts=accounts)
-        rb.call(register_gateway_features, rb.control, rb.broker, accounts, cfg)
+        rb.run(register_gateway_features(rb.control, rb.broker, accounts, cfg))
         names = names or tuple(ADAPTERS)
         dialects = {n: ADAPTERS[n].create_dialect(ctx) for n in names}
         app = build_app(ctx, list(dialects.values()), legacy=legacy)
@@ -103,11 +103,11 @@ async def chain(gateway, aiohttp_client, tmp_path):
         data_dir.mkdir()
         up = upstream_config(url, key.api_key, secret, **(upstream or {}))
         cfg = GatewayConfig(data_dir=str(data_dir), http=http or HttpConfig(), upstream=up)
-        control = UpstreamControl(up, fallback_node=UNREACHED)
+        control = UpstreamControl(up, api_key=key.api_key, api_secret=secret, fallback_node=UNREACHED)
         await control.open()
         accounts = open_accounts(cfg, str(data_dir / DB_NAME))
         ctx = GatewayContext(config=cfg, control=control, accounts=accounts)
-        register_gateway_features(control, None, accounts, cfg)
+        await register_gateway_features(control, None, accounts, cfg)
         names = names or tuple(ADAPTERS)
         dialects = {n: ADAPTERS[n].create_dialect(ctx) for n in names}
         client = await aiohttp_client(build_app(ctx, list(dialects.values())))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import attrs
+
+from schemas.records import DASHBOARD_ACCOUNTS
 from tests.mqtt_helpers import Client
 from tests.v2_helpers import NODE, V2
 
@@ -70,6 +73,27 @@ async def test_auth_username_plugin_checks_mqtt_logins_against_the_accounts(v2):
     Client(v2.broker, username="admin", password="public").disconnect()
     await v2.result("PUT", path, json={"active": False})
     Client(v2.broker).disconnect()
+
+
+async def test_auth_username_plugin_is_the_chains_dashboard_accounts_authenticator(v2):
+    """One switch, two doors: the plugin changes the chain as an API call to the chain would (the broker
+    tells its observers, so the change is kept), and a change to the chain is what the plugin shows."""
+    control = v2.gw.ctx.control
+    path = f"/nodes/{NODE}/plugins/emq_auth_username"
+    chains: list[list[str]] = []
+
+    def seen(event, **data):
+        if event == "authn.chain":
+            chains.append([c.id for c in data["configs"] if c.enable])
+
+    v2.broker.call(v2.broker.broker.observe, seen)
+    await v2.result("PUT", path, json={"active": True})
+    assert (await control.get_authenticator(DASHBOARD_ACCOUNTS)).enable
+    assert DASHBOARD_ACCOUNTS in chains[-1]
+    current = await control.get_authenticator(DASHBOARD_ACCOUNTS)
+    await control.update_authenticator(DASHBOARD_ACCOUNTS, attrs.evolve(current, enable=False))
+    assert not _plugin(await v2.result("GET", f"/nodes/{NODE}/plugins"), "emq_auth_username")["active"]
+    assert DASHBOARD_ACCOUNTS not in chains[-1]
 
 
 async def test_plugin_toggle_errors(v2):

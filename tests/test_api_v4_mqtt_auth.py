@@ -245,3 +245,32 @@ async def test_nanomq_auth_sections(gateway):
         {"code": 111},
     )
     assert await call(gw, "POST", "/configuration/auth_http", {"data": {"enable": False}}) == (200, {"code": 0})
+
+
+async def test_nanomq_auth_sections_in_the_whole_configuration(gateway):
+    gw = await gateway("v4", allow_anonymous=False)
+    body = {"data": {"auth": [{"username": "n1", "password": "p1"}]}}
+    assert await call(gw, "POST", "/configuration/auth", body) == (200, {"code": 0})
+    sections = (await call(gw, "GET", "/configuration?layout=sections"))[1]["data"]
+    assert (sections["auth"], sections["auth_http"]) == ([{"login": "n1", "password": None}], {"enable": False})
+    # Sent back whole, the sectioned document changes nothing, logins included.
+    before = await gw.ctx.control.get_config()
+    assert await call(gw, "POST", "/configuration", {"data": sections}) == (200, {"code": 0})
+    assert await gw.ctx.control.get_config() == before
+    assert rc_of(gw, username="n1", password="p1") == 0
+    # A POST of several sections is checked whole: one refused, none is written.
+    msq_len = sections["basic"]["msq_len"]
+    longer = {**sections["basic"], "msq_len": msq_len + 1}
+    for bad, answer in (
+        ({"basic": longer, "auth": [{"username": "new"}]}, (400, {"code": 108})),
+        ({"basic": {"msq_len": "many"}, "auth": [{"username": "n2", "password": "p2"}]}, (400, {"code": 108})),
+        ({"basic": longer, "auth_http": {"enable": True}}, (200, {"code": 111})),
+    ):
+        assert await call(gw, "POST", "/configuration", {"data": bad}) == answer, bad
+        assert (await call(gw, "GET", "/configuration/basic"))[1]["data"]["basic"]["msq_len"] == msq_len
+        assert (await call(gw, "GET", "/configuration/auth"))[1]["data"]["auth"] == sections["auth"]
+    good = {"basic": longer, "auth": [{"login": "n1", "password": None}, {"username": "n2", "password": "p2"}]}
+    assert await call(gw, "POST", "/configuration", {"data": good}) == (200, {"code": 0})
+    assert (await call(gw, "GET", "/configuration/basic"))[1]["data"]["basic"]["msq_len"] == msq_len + 1
+    assert rc_of(gw, username="n1", password="p1") == 0
+    assert rc_of(gw, username="n2", password="p2") == 0

@@ -613,7 +613,8 @@ async def test_reload_takes_nanomq_documented_example(gw):
 async def test_configuration_in_nanomq_025_sections(gw, tmp_path):
     flat = (await get(gw, "/configuration"))[1]["data"]
     sections = (await get(gw, "/configuration?layout=sections"))[1]["data"]
-    assert set(sections) == {"basic", "tls", "websocket", "http_server", "sqlite", "bridge"}
+    assert set(sections) == {"basic", "tls", "auth", "auth_http", "websocket", "http_server", "sqlite", "bridge"}
+    assert (sections["auth"], sections["auth_http"]) == ([], {"enable": False})
     assert sections["basic"]["msq_len"] == flat["msq_len"] and "tls" not in sections["basic"]
     assert sections["sqlite"] == {"enable": True, "mounted_file_path": str(tmp_path)}
     assert (await get(gw, "/configuration/sqlite"))[1]["data"] == {"sqlite": sections["sqlite"]}

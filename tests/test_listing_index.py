@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from broker.topics import parse_share, topic_matches
+from broker.topics import topic_matches
 from schemas.records import ClientInfo, ClientQuery, Subscription, SubscriptionQuery
+from schemas.topics import parse_share
 from tests.mqtt_helpers import TIMEOUT, Client, PacketTypes, connect_bytes, v5props, wait_for
 
 

@@ -7,9 +7,15 @@ import attrs
 import pytest
 
 from broker import authn_hashing
-from broker.authn import ACCOUNTS, BUILT_IN
 from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound, NotSupported
-from schemas.records import AuthenticatorConfig, MqttUserImport, MqttUserQuery, PasswordHash
+from schemas.records import (
+    BUILT_IN_DATABASE,
+    DASHBOARD_ACCOUNTS,
+    AuthenticatorConfig,
+    MqttUserImport,
+    MqttUserQuery,
+    PasswordHash,
+)
 from tests.mqtt_helpers import Client
 
 ALGORITHMS = [
@@ -32,8 +38,8 @@ def rc_of(b, **kw):
 
 
 def set_algorithm(b, algo: PasswordHash):
-    cfg = b.run(b.control.get_authenticator(BUILT_IN))
-    b.run(b.control.update_authenticator(BUILT_IN, attrs.evolve(cfg, password_hash=algo)))
+    cfg = b.run(b.control.get_authenticator(BUILT_IN_DATABASE))
+    b.run(b.control.update_authenticator(BUILT_IN_DATABASE, attrs.evolve(cfg, password_hash=algo)))
 
 
 @pytest.mark.parametrize("algo", ALGORITHMS, ids=lambda a: f"{a.name}-{a.salt_position}-{a.mac_fun}")
@@ -67,7 +73,7 @@ def test_hashes_are_emqx_5s():
 
 def test_bad_hash_settings_are_refused_and_change_nothing(make_broker):
     b = make_broker()
-    before = b.run(b.control.get_authenticator(BUILT_IN))
+    before = b.run(b.control.get_authenticator(BUILT_IN_DATABASE))
     for bad in (
         PasswordHash(name="sha3"),
         PasswordHash(name="sha256", salt_position="middle"),
@@ -76,7 +82,7 @@ def test_bad_hash_settings_are_refused_and_change_nothing(make_broker):
     ):
         with pytest.raises(InvalidArgument):
             set_algorithm(b, bad)
-    assert b.run(b.control.get_authenticator(BUILT_IN)) == before
+    assert b.run(b.control.get_authenticator(BUILT_IN_DATABASE)) == before
     with pytest.raises(NotSupported):
         b.run(b.control.create_authenticator(AuthenticatorConfig(backend="http")))
     with pytest.raises(NotSupported):
@@ -108,7 +114,7 @@ def test_unknown_users_fall_to_allow_anonymous(make_broker):
     closed = make_broker(allow_anonymous=False)
     closed.run(closed.control.add_mqtt_user("username", "known", "pw"))
     assert rc_of(closed, username="stranger", password="x") == 0x87
-    status = closed.run(closed.control.authenticator_status(BUILT_IN))
+    status = closed.run(closed.control.authenticator_status(BUILT_IN_DATABASE))
     assert status.counts == {"total": 1, "success": 0, "failed": 0, "nomatch": 1}
     assert closed.metric("authentication.failure") == 1
 
@@ -116,28 +122,32 @@ def test_unknown_users_fall_to_allow_anonymous(make_broker):
 def test_chain_order_enable_and_metrics(make_broker):
     b = make_broker(allow_anonymous=False)
     b.call(b.broker.attach_account_check, lambda u, p, cid, host: u == "ops" and p == b"dash")
-    b.run(b.control.update_authenticator(ACCOUNTS, AuthenticatorConfig(backend="dashboard_accounts")))
+    b.run(b.control.update_authenticator(DASHBOARD_ACCOUNTS, AuthenticatorConfig(backend="dashboard_accounts")))
     b.run(b.control.add_mqtt_user("username", "ops", "db"))
     # The built-in database comes first and knows "ops": its password decides.
     assert rc_of(b, username="ops", password="db") == 0
     assert rc_of(b, username="ops", password="dash") == 0x86
-    b.run(b.control.move_authenticator(ACCOUNTS, "front"))
-    assert [c.id for c in b.run(b.control.authenticators())] == [ACCOUNTS, BUILT_IN]
+    b.run(b.control.move_authenticator(DASHBOARD_ACCOUNTS, "front"))
+    assert [c.id for c in b.run(b.control.authenticators())] == [DASHBOARD_ACCOUNTS, BUILT_IN_DATABASE]
     assert rc_of(b, username="ops", password="dash") == 0
-    b.run(b.control.update_authenticator(ACCOUNTS, AuthenticatorConfig(backend="dashboard_accounts", enable=False)))
+    b.run(
+        b.control.update_authenticator(
+            DASHBOARD_ACCOUNTS, AuthenticatorConfig(backend="dashboard_accounts", enable=False)
+        )
+    )
     assert rc_of(b, username="ops", password="db") == 0
-    builtin = b.run(b.control.authenticator_status(BUILT_IN)).counts
-    accounts = b.run(b.control.authenticator_status(ACCOUNTS)).counts
+    builtin = b.run(b.control.authenticator_status(BUILT_IN_DATABASE)).counts
+    accounts = b.run(b.control.authenticator_status(DASHBOARD_ACCOUNTS)).counts
     assert builtin == {"total": 3, "success": 2, "failed": 1, "nomatch": 0}
     assert accounts == {"total": 1, "success": 1, "failed": 0, "nomatch": 0}
     with pytest.raises(InvalidArgument):
-        b.run(b.control.move_authenticator(BUILT_IN, "sideways"))
+        b.run(b.control.move_authenticator(BUILT_IN_DATABASE, "sideways"))
     with pytest.raises(NotFound):
-        b.run(b.control.move_authenticator(BUILT_IN, "before:password_based:http"))
+        b.run(b.control.move_authenticator(BUILT_IN_DATABASE, "before:password_based:http"))
     with pytest.raises(InvalidArgument):
-        b.run(b.control.order_authenticators([BUILT_IN]))
+        b.run(b.control.order_authenticators([BUILT_IN_DATABASE]))
     with pytest.raises(InvalidArgument):  # the type of an authenticator is fixed
-        b.run(b.control.update_authenticator(BUILT_IN, AuthenticatorConfig(backend="dashboard_accounts")))
+        b.run(b.control.update_authenticator(BUILT_IN_DATABASE, AuthenticatorConfig(backend="dashboard_accounts")))
     with pytest.raises(Conflict):
         b.run(b.control.create_authenticator(AuthenticatorConfig()))
 
@@ -145,7 +155,7 @@ def test_chain_order_enable_and_metrics(make_broker):
 def test_deleting_the_built_in_database_drops_its_users(make_broker):
     b = make_broker(allow_anonymous=False)
     b.run(b.control.add_mqtt_user("username", "u", "pw"))
-    b.run(b.control.delete_authenticator(BUILT_IN))
+    b.run(b.control.delete_authenticator(BUILT_IN_DATABASE))
     with pytest.raises(NotFound):
         b.run(b.control.list_mqtt_users(MqttUserQuery(), offset=0, limit=10))
     assert rc_of(b, username="u", password="pw") == 0x87

@@ -7,14 +7,13 @@ from hypothesis import strategies as st
 from broker.constants import ReasonCode
 from broker.errors import MQTTError
 from broker.topics import (
-    MAX_TOPIC_BYTES,
     SubscriptionTrie,
     filter_covers,
-    parse_share,
     topic_matches,
     validate_topic_filter,
     validate_topic_name,
 )
+from schemas.topics import MAX_TOPIC_BYTES, parse_share, shared_filter
 
 # -- validate_topic_name ------------------------------------------------------------------------------
 
@@ -158,6 +157,10 @@ def test_filter_error_message_names_the_filter():
 )
 def test_parse_share(f, expected):
     assert parse_share(f) == expected
+    group, real = expected
+    if group is not None:
+        # How the broker writes a shared subscription back out (routes, topic tree) undoes the split.
+        assert shared_filter(group, real) == f
 
 
 # -- topic_matches ------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Upstream mode's configuration: the `[upstream]` section and its checks, secrets kept out of reprs, EMQX's
-units, and the configuration documents read and written as EMQX's published API describes them (the
+"""Upstream mode's configuration: the `[upstream]` section and its checks, secrets kept out of reprs, and
+the configuration documents read and written as EMQX's published API describes them (the
 documents here are built from the defaults EMQX's own OpenAPI document declares)."""
 
 import copy
@@ -8,10 +8,10 @@ import json
 import attrs
 import pytest
 
+from adapters.upstream import settings
 from gateway.accounts import AccountStoreError
 from gateway.config import ConfigError, UpstreamConfig, load
-from gateway.upstream import settings, units
-from gateway.upstream.control import credentials, token_key
+from gateway.upstream_credentials import credentials, token_key
 from schemas.records import BrokerConfig
 
 URL = "https://emqx.example:18083/api/v5"
@@ -59,27 +59,6 @@ def test_secrets_stay_out_of_reprs_and_errors(tmp_path):
     # the token key: the configured one, else derived from the upstream's secret; never the secret itself
     assert token_key(cfg) != token_key(attrs.evolve(cfg, token_secret=None)) != b"very-secret"
     assert token_key(attrs.evolve(cfg, token_secret=None)) == token_key(attrs.evolve(cfg, token_secret=None))
-
-
-def test_units_as_emqx_writes_them():
-    assert [units.seconds(t) for t in ("30s", "2h", "1h30m", "1m", "1d", "100ms")] == [30, 7200, 5400, 60, 86400, 0.1]
-    assert units.seconds("infinity") == 0 and units.seconds("disabled", none=None) is None
-    assert [units.duration(s) for s in (30, 7200, 5400, 60, 86400, 0.1)] == ["30s", "2h", "90m", "1m", "1d", "100ms"]
-    assert [units.size(t) for t in ("1MB", "512KB", "1GB", "100B", "64")] == [1 << 20, 512 << 10, 1 << 30, 100, 64]
-    assert [units.size_text(n) for n in (1 << 20, 512 << 10, 100)] == ["1MB", "512KB", "100B"]
-    assert (units.percent("80%"), units.percent(0.8), units.percent_text(70.0)) == (80.0, 80.0, "70%")
-    assert (units.limit("infinity"), units.limit(5), units.limit_value(0), units.limit_value(5)) == (
-        0,
-        5,
-        "infinity",
-        5,
-    )
-    assert (units.memory("1.50G"), units.memory("512"), units.memory(100)) == (round(1.5 * 1024**3), 512, 100)
-    for bad in ("30 parsecs", "", "s"):
-        with pytest.raises(ValueError):
-            units.seconds(bad)
-    with pytest.raises(ValueError):
-        units.size("1TBX")
 
 
 # -- the configuration documents, as EMQX's published API describes them ------------------------------

@@ -21,11 +21,11 @@ from aiohttp import web
 from yarl import URL
 
 import adapters.v5
+from adapters.upstream.control import UpstreamControl
 from gateway.accounts import DB_NAME, AccountStore
 from gateway.config import GatewayConfig, UpstreamConfig
 from gateway.http.app import build_app
 from gateway.http.context import GatewayContext
-from gateway.upstream.control import UpstreamControl
 from tests.mqtt_helpers import RunningBroker
 
 # A node name the cluster never has: what A answers as until it has reached the upstream.
@@ -95,6 +95,8 @@ class UpstreamBroker:
         rb.run(self.contract.start())
         self.control = UpstreamControl(
             upstream_config(self.contract.url(), self.server.key, self.server.secret, **upstream),
+            api_key=self.server.key,
+            api_secret=self.server.secret,
             fallback_node=UNREACHED,
         )
         rb.run(self.control.open())

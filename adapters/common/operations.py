@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from schemas.records import BUILT_IN_DATABASE
+
 from .fields import CLIENT_FILTERS, Field
 
 F = Field
@@ -145,7 +147,7 @@ BANNED_BODY = (
 )
 STATS_QUERY = (F("aggregate", None, None, None, "aggregate", "bool", "v5 only: one summed object"),)
 # The built-in database: EMQX 4's mnesia tables, EMQX 5's built-in authenticator and authorization source.
-AUTHN_USERS = "/authentication/password_based:built_in_database/users"
+AUTHN_USERS = f"/authentication/{BUILT_IN_DATABASE}/users"
 AUTHZ_RULES = "/authorization/sources/built_in_database/rules"
 MQTT_USER_BODY = (
     F("user_id", None, "username", None, "user_id", "plain", "`/auth_clientid` takes `clientid` (v5: user_id_type)"),

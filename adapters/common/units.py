@@ -5,7 +5,8 @@ EMQX 5 writes durations as a number with units (`"30s"`, `"1h5m"`, `"240ms"`; a 
 milliseconds), sizes with 1024-based units (`"64KB"`, `"1MB"`), percentages as `"80%"`, and says
 `"infinity"` or `"disabled"` where a record holds 0 (hocon's duration, bytesize and percent types,
 emqx_schema). EMQ 2.3's emq.conf used the same forms (`mqtt.max_packet_size = 64KB`); NanoMQ counts
-sizes in KB and durations in whole seconds. Every dialect converts through here.
+sizes in KB and durations in whole seconds. Every dialect converts through here, and so does the
+upstream control (``adapters.upstream.settings``) reading and writing EMQX's own documents.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ from __future__ import annotations
 import orjson
 
 from adapters.common.fields import ALARM, METRICS_V2, METRICS_V2_FROM_STATS, STATS_V2, project
-from adapters.common.runtime import ACCEPTORS, runtime_release
-from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq
+from adapters.common.legacy_nodes import as_broker, node_figures
+from adapters.common.runtime import ACCEPTORS
+from adapters.common.timefmt import legacy_datetime
 from gateway.http.routes import Call, Routes
 from schemas.records import Alarm, ListenerInfo, NodeInfo
 
@@ -20,36 +21,8 @@ from .envelope import ok
 TAGS = ("monitoring",)
 
 
-def _status(info: NodeInfo) -> str:
-    return "Running" if info.node_status == "running" else "Stopped"
-
-
-def broker_object(info: NodeInfo) -> dict:
-    return {
-        "version": info.version,
-        "sysdescr": info.sysdescr,
-        "uptime": uptime_emq(info.uptime),
-        "datetime": legacy_datetime(info.datetime),
-        "otp_release": runtime_release(info),
-        "node_status": _status(info),
-    }
-
-
 def node_object(info: NodeInfo) -> dict:
-    return {
-        "name": info.node,
-        "otp_release": runtime_release(info),
-        "memory_total": memory_string(info.memory_total),
-        "memory_used": memory_string(info.memory_used),
-        "process_available": info.process_available,
-        "process_used": info.process_used,
-        "max_fds": info.max_fds,
-        "clients": info.live_connections,
-        "node_status": _status(info),
-        "load1": f"{info.load1:.2f}",
-        "load5": f"{info.load5:.2f}",
-        "load15": f"{info.load15:.2f}",
-    }
+    return {"name": info.node, **node_figures(info), "clients": info.live_connections}
 
 
 def listener_object(lst: ListenerInfo) -> dict:
@@ -85,7 +58,7 @@ async def _stats(control, node: str) -> dict:
 
 
 async def _broker(control, node: str) -> dict:
-    return broker_object(await control.node_info(node))
+    return as_broker(await control.node_info(node))
 
 
 async def _node(control, node: str) -> dict:

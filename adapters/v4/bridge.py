@@ -1,4 +1,4 @@
-"""NanoMQ's MQTT bridge, built from two ordinary MQTT clients (gmqtt), never from broker internals.
+"""NanoMQ's MQTT bridge, built from two ordinary MQTT clients (gmqtt), never through the broker's internals.
 
 ``BridgeRunner`` starts one from the configuration document's `bridge` section (with the gateway and on
 `ctrl/restart`) and stops it (`ctrl/stop`, shutdown).

@@ -7,7 +7,8 @@ form, whose sections `GET /configuration/{section}` serves one by one. A POST ca
 changes (400 `{"code":108}`).
 
 Sections that are not views of the document (NanoMQ's `auth`, `auth_http`: the accounts MQTT clients
-log in with) are served by modules of their own, handed to ``routes`` as ``Section`` objects.
+log in with) are kept by modules of their own, handed to ``routes`` as ``Section`` objects, and served
+by the same routes: in the sectioned form, one by one, and in a POST of either form.
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ LAYOUTS = ("flat", "sections")
 
 
 class Section(Protocol):
-    """A section of NanoMQ's configuration that another module keeps. ``check`` raises DocumentError
-    for a value it would refuse, so that a POST of several sections is checked whole before any is
-    written; ``write`` then cannot fail."""
+    """A section of NanoMQ's configuration that another module keeps. ``check`` and ``write`` are handed
+    what `POST /configuration/<name>` carries in ``data``: the section's value under its name (absent:
+    left as it is) and NanoMQ's ``enable`` beside it; a POST of the whole configuration hands each
+    section ``{name: value}``. ``check`` raises DocumentError (or the interface's NotSupported) for what
+    it would refuse, so that a POST of several sections is checked whole before any is written."""
 
     async def read(self) -> Any: ...
-    async def check(self, value: Any) -> None: ...
-    async def write(self, value: Any) -> None: ...
+    async def check(self, posted: dict) -> None: ...
+    async def write(self, posted: dict) -> None: ...
 
 
 def _data(call: Call) -> dict:
@@ -56,17 +59,18 @@ def routes(settings: NanoSettings, sections: Mapping[str, Section] | None = None
             raise nanomq_http.fail(404, codes.RPC_ERROR, body={"code": codes.RPC_ERROR, "data": {}})
         return name
 
-    async def update(data: dict[str, Any]) -> web.StreamResponse:
-        """Apply a POST: every section checked first, then the document, then the other sections."""
-        theirs = {name: data[name] for name in others if name in data}
+    async def update(document: dict[str, Any], theirs: Mapping[str, dict]) -> web.StreamResponse:
+        """Apply a POST: the other modules' sections checked first, then the document checked and
+        written, then the other sections written."""
         try:
-            for name, value in theirs.items():
-                await others[name].check(value)
-            await settings.update({k: v for k, v in data.items() if k not in theirs})
+            for name, posted in theirs.items():
+                await others[name].check(posted)
+            if document:
+                await settings.update(document)
         except DocumentError as e:
             raise nanomq_http.NanoMQError(400, e.code, str(e)) from None
-        for name, value in theirs.items():
-            await others[name].write(value)
+        for name, posted in theirs.items():
+            await others[name].write(posted)
         return nanomq_http.ok()
 
     @nanomq.get("/reload", name="get_hot_updatable_configuration", summary="show hot update configuration")
@@ -84,7 +88,7 @@ def routes(settings: NanoSettings, sections: Mapping[str, Section] | None = None
             data = data["data"]
         if not data.keys() <= set(RELOAD_KEYS):
             raise nanomq_http.fail(400, codes.REQ_PARAM_ERROR)
-        return await update(data)
+        return await update(data, {})
 
     @nanomq.get(
         "/configuration",
@@ -104,7 +108,7 @@ def routes(settings: NanoSettings, sections: Mapping[str, Section] | None = None
     @nanomq.get(
         "/configuration/{section}",
         name="get_configuration_section",
-        summary="show one section of the broker configuration (" + ", ".join(SECTIONS) + ")",
+        summary="show one section of the broker configuration (" + ", ".join((*SECTIONS, *others)) + ")",
     )
     async def get_section(call: Call) -> web.StreamResponse:
         name = section_name(call)
@@ -114,7 +118,9 @@ def routes(settings: NanoSettings, sections: Mapping[str, Section] | None = None
 
     @nanomq.post("/configuration", name="set_broker_configuration", summary="set broker configuration", body=DATA)
     async def post_configuration(call: Call) -> web.StreamResponse:
-        return await update(_data(call))
+        data = _data(call)
+        theirs = {name: {name: data[name]} for name in others if name in data}
+        return await update({k: v for k, v in data.items() if k not in theirs}, theirs)
 
     @nanomq.post(
         "/configuration/{section}",
@@ -125,8 +131,10 @@ def routes(settings: NanoSettings, sections: Mapping[str, Section] | None = None
     async def post_section(call: Call) -> web.StreamResponse:
         name = section_name(call)
         data = _data(call)
+        if name in others:
+            return await update({}, {name: data})
         if name not in data:
             raise nanomq_http.fail(400, codes.REQ_PARAM_ERROR)
-        return await update({name: data[name]})
+        return await update({name: data[name]}, {})
 
     return nanomq

@@ -89,8 +89,7 @@ class V4Dialect(Dialect):
             apps.emqx4,
             modules.emqx4,
             acl_cache.emqx4,
-            nanomq_auth.nanomq,
-            configuration.routes(self.nanomq.settings),
+            configuration.routes(self.nanomq.settings, sections=nanomq_auth.sections(ctx)),
             ctrl.routes(self.nanomq),
         )
 

@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.common import units
+from schemas.topics import topic_filter_problem
 
 from . import codes
-from .topics import valid_filter
 
 FILE_NAME = "nanomq.json"
 
@@ -443,14 +443,14 @@ def validate(doc: dict) -> None:
         raise DocumentError(codes.REQ_PARAM_ERROR, "bridge.proto_ver: one of 3, 4, 5")
     _check_range(br["keepalive"], 0, 65535, "bridge.keepalive")
     for i, f in enumerate(br["forwards"]):
-        if not isinstance(f, str) or not valid_filter(f):
+        if not isinstance(f, str) or topic_filter_problem(f) is not None:
             raise DocumentError(codes.REQ_PARAM_ERROR, f"bridge.forwards[{i}]: not a topic filter")
     for i, s in enumerate(br["subscription"]):
         if (
             not isinstance(s, dict)
             or set(s) - {"topic", "qos"}
             or not isinstance(s.get("topic"), str)
-            or not valid_filter(s["topic"])
+            or topic_filter_problem(s["topic"]) is not None
             or s.get("qos", 0) not in (0, 1, 2)
             or isinstance(s.get("qos"), bool)
         ):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from adapters.common.runtime import runtime_release
-from adapters.common.timefmt import legacy_datetime, memory_string, uptime_emq, uptime_nanomq
+from adapters.common.legacy_nodes import as_broker, node_figures, node_status
+from adapters.common.timefmt import legacy_datetime, uptime_emq, uptime_nanomq
 from gateway.http.routes import Call, Routes
-from schemas.records import NodeInfo
 
 from . import emqx4_http, nanomq_http
 from .emqx4_http import cluster_and_node_views
@@ -18,17 +17,13 @@ nanomq = Routes(**nanomq_http.ROUTES)
 emqx4 = Routes(**emqx4_http.ROUTES)
 
 
-def _status(info: NodeInfo) -> str:
-    return "Running" if info.node_status == "running" else "Stopped"
-
-
 @nanomq.get("/brokers", name="list_brokers", summary="A list of brokers in the cluster")
 async def nanomq_brokers(call: Call) -> web.StreamResponse:
     return nanomq_http.ok(
         [
             {
                 "datetime": legacy_datetime(info.datetime),
-                "node_status": _status(info),
+                "node_status": node_status(info),
                 "sysdescr": NANOMQ_SYSDESCR,
                 "uptime": uptime_nanomq(info.uptime),
                 "version": info.version,
@@ -44,7 +39,7 @@ async def nanomq_nodes(call: Call) -> web.StreamResponse:
         [
             {
                 "connections": info.live_connections,
-                "node_status": _status(info),
+                "node_status": node_status(info),
                 "uptime": uptime_nanomq(info.uptime),
                 "version": info.version,
             }
@@ -63,15 +58,7 @@ async def nanomq_nodes(call: Call) -> web.StreamResponse:
 )
 async def emqx4_broker(call: Call, node: str) -> dict:
     info = await call.control.node_info(node)
-    return {
-        "node": info.node,
-        "version": info.version,
-        "sysdescr": info.sysdescr,
-        "uptime": uptime_emq(info.uptime),
-        "datetime": legacy_datetime(info.datetime),
-        "otp_release": runtime_release(info),
-        "node_status": _status(info),
-    }
+    return {"node": info.node, **as_broker(info)}
 
 
 @cluster_and_node_views(
@@ -88,16 +75,7 @@ async def emqx4_node(call: Call, node: str) -> dict:
         "node": i.node,
         "version": i.version,
         "uptime": uptime_emq(i.uptime),
-        "otp_release": runtime_release(i),
-        "node_status": _status(i),
-        "memory_total": memory_string(i.memory_total),
-        "memory_used": memory_string(i.memory_used),
-        "max_fds": i.max_fds,
-        "process_available": i.process_available,
-        "process_used": i.process_used,
+        **node_figures(i),
         "connections": i.connections,
         "live_connections": i.live_connections,
-        "load1": f"{i.load1:.2f}",
-        "load5": f"{i.load5:.2f}",
-        "load15": f"{i.load15:.2f}",
     }

@@ -7,11 +7,12 @@ same publish alone would have failed with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from gateway.http.routes import Call, Routes
 from schemas.errors import InvalidArgument, Unavailable
-from schemas.records import PublishRequest
 
 from . import codes, emqx4_http, nanomq_http, publish_body
 from .errors import result_code
@@ -52,32 +53,27 @@ NANOMQ_ERRORS = {InvalidArgument: (200, codes.REQ_PARAM_ERROR), Unavailable: (20
 EMQX4_ERRORS = {InvalidArgument: (codes.EMQX4_BAD_TOPIC, "bad_topic")}
 
 
-async def _publish(call: Call, requests: list[PublishRequest]) -> list[str]:
+# How each product refuses a body it cannot publish (see the module's docstring).
+_REFUSE: dict[str, Callable[[publish_body.PublishError], Exception]] = {
+    "nanomq": lambda e: nanomq_http.fail(200, e.code),
+    "emqx4": lambda e: emqx4_http.fail(e.code, str(e)),
+}
+
+
+async def _publish(call: Call, body, flavor: str) -> list[str]:
     """The message ids, one per topic; the first refusal ends it."""
+    try:
+        requests = publish_body.parse(body, flavor)
+    except publish_body.PublishError as e:
+        raise _REFUSE[flavor](e) from None
     return [(await call.control.publish(r)).id for r in requests]
-
-
-async def _nanomq_publish(call: Call, body) -> None:
-    try:
-        requests = publish_body.parse(body, "nanomq")
-    except publish_body.PublishError as e:
-        raise nanomq_http.fail(200, e.code) from None
-    await _publish(call, requests)
-
-
-async def _emqx4_publish(call: Call, body) -> list[str]:
-    try:
-        requests = publish_body.parse(body, "emqx4")
-    except publish_body.PublishError as e:
-        raise emqx4_http.fail(e.code, str(e)) from None
-    return await _publish(call, requests)
 
 
 @nanomq.post(
     "/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=NANOMQ_BODY, errors=NANOMQ_ERRORS
 )
 async def nanomq_publish(call: Call) -> web.StreamResponse:
-    await _nanomq_publish(call, call.body)
+    await _publish(call, call.body, "nanomq")
     return nanomq_http.ok()
 
 
@@ -91,7 +87,7 @@ async def nanomq_publish(call: Call) -> web.StreamResponse:
 async def nanomq_publish_batch(call: Call) -> web.StreamResponse:
     out = []
     for item in call.body:
-        code = await result_code(_nanomq_publish(call, item), call.endpoint, nanomq_http.control_error)
+        code = await result_code(_publish(call, item, "nanomq"), call.endpoint, nanomq_http.control_error)
         # NanoMQ names the topic only when the item has one.
         row = {"topic": item["topic"]} if isinstance(item, dict) and isinstance(item.get("topic"), str) else {}
         out.append({**row, "code": code})
@@ -102,7 +98,7 @@ async def nanomq_publish_batch(call: Call) -> web.StreamResponse:
     "/mqtt/publish", name="mqtt_publish", summary="Publish a MQTT message", body=EMQX4_BODY, errors=EMQX4_ERRORS
 )
 async def emqx4_publish(call: Call) -> web.StreamResponse:
-    ids = await _emqx4_publish(call, call.body)
+    ids = await _publish(call, call.body, "emqx4")
     if "return" in call.body:
         return emqx4_http.ok({"msgid": ids[0]} if len(ids) == 1 else {"msgids": ids})
     return emqx4_http.ok()
@@ -118,6 +114,6 @@ async def emqx4_publish(call: Call) -> web.StreamResponse:
 async def emqx4_publish_batch(call: Call) -> web.StreamResponse:
     out = []
     for item in call.body:
-        code = await result_code(_emqx4_publish(call, item), call.endpoint, emqx4_http.control_error)
+        code = await result_code(_publish(call, item, "emqx4"), call.endpoint, emqx4_http.control_error)
         out.append({"topic": item.get("topic") if isinstance(item, dict) else None, "code": code})
     return emqx4_http.ok(out)

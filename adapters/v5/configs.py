@@ -88,40 +88,37 @@ async def change(call: Call, doc: Doc, body: dict) -> dict:
 routes = Routes(tags=("Configs",))
 
 
-def _root_endpoints(name: str, doc: Doc) -> None:
+def document_endpoints(table: Routes, at: str, doc: Doc, *, names: tuple[str, str], what: str) -> None:
+    """`GET` and `PUT` of one configuration document at ``at`` (EMQX's PUT: left-out fields get their
+    defaults); ``names`` are the two operations', ``what`` the document as a summary names it."""
     schema = knobs.schema(doc)
 
-    async def get_root(call: Call) -> web.Response:
+    async def get_document(call: Call) -> web.Response:
         return await show(call, doc)
 
-    async def put_root(call: Call) -> web.Response:
+    async def put_document(call: Call) -> web.Response:
         return Dialect.json(await change(call, doc, call.body))
 
-    routes.add(
-        "GET",
-        f"/configs/{name}",
-        get_root,
-        name=f"get_{name}",
-        summary=f"The {name} configuration",
-        responses={200: {"schema": schema}},
+    get_name, put_name = names
+    table.add(
+        "GET", at, get_document, name=get_name, summary=what[0].upper() + what[1:], responses={200: {"schema": schema}}
     )
-    routes.add(
+    table.add(
         "PUT",
-        f"/configs/{name}",
-        put_root,
-        name=f"update_{name}",
-        summary=f"Change the {name} configuration (left-out fields get their defaults)",
+        at,
+        put_document,
+        name=put_name,
+        summary=f"Change {what} (left-out fields get their defaults)",
         body=schema,
-        responses={
-            200: {"schema": schema},
-            400: {"description": "UPDATE_FAILED / NOT_SUPPORTED"},
-        },
+        responses={200: {"schema": schema}, 400: {"description": "UPDATE_FAILED / NOT_SUPPORTED"}},
         errors=UPDATE_FAILED,
     )
 
 
 for _name, _doc in ROOTS.items():
-    _root_endpoints(_name, _doc)
+    document_endpoints(
+        routes, f"/configs/{_name}", _doc, names=(f"get_{_name}", f"update_{_name}"), what=f"the {_name} configuration"
+    )
 
 ZONE_SCHEMA = knobs.schema(GLOBAL_ZONE)
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from adapters.common import units
 from gateway.http.dialect import ApiError, Dialect
 from gateway.http.routes import Call, Routes
+from schemas.binds import format_bind, parse_bind
 from schemas.errors import Conflict, NotSupported
 from schemas.records import LISTENER_TYPES, NO_CONNECTION_LIMIT, ListenerConfig, ListenerInfo
 
@@ -25,26 +26,19 @@ from .validation import path, q
 
 # Listener types EMQX has and this broker does not.
 UNSUPPORTED_TYPES = ("quic",)
-# What EMQX binds a listener to when the bind names only a port.
-ANY_HOST = "0.0.0.0"
 DEFAULT_WS_PATH = attrs.fields(ListenerConfig).path.default
 
 
 def bind_of(lst) -> str:
-    host = f"[{lst.bind}]" if ":" in lst.bind else lst.bind
-    return f"{host}:{lst.port}"
+    return format_bind(lst.bind, lst.port)
 
 
-def parse_bind(value: Any) -> tuple[str, int]:
-    """EMQX's bind: `"0.0.0.0:1883"`, `"[::1]:1883"`, or a port alone (`1883`, `"1883"`)."""
-    text = str(value).strip() if not isinstance(value, bool) else ""
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = ANY_HOST, text
-    host = host.strip("[]")
-    if not port.isdigit() or int(port) > 65535 or (sep and not host):
+def parse_bind_field(value: Any) -> tuple[str, int]:
+    """A body's bind: a string as EMQX writes it, or a port number (`1883`)."""
+    parsed = parse_bind(str(value)) if not isinstance(value, bool) else None
+    if parsed is None:
         raise bad_request(f'bad bind {value!r}: expected "host:port" or a port')
-    return host, int(port)
+    return parsed
 
 
 def _max_connections(lst) -> int | str:
@@ -110,7 +104,7 @@ def listener_from(body: dict, listener_id: str, current: ListenerConfig | None) 
     if kind in UNSUPPORTED_TYPES:
         raise NotSupported(f"this broker has no {kind} listeners", kind="listener")
     if "bind" in body:
-        host, port = parse_bind(body["bind"])
+        host, port = parse_bind_field(body["bind"])
     elif current is not None:
         host, port = current.bind, current.port
     else:

@@ -11,8 +11,7 @@ from gateway.http.dialect import ApiError, Dialect
 from gateway.http.routes import Call, Routes
 from schemas.errors import ControlError, InvalidArgument, Unavailable
 from schemas.records import PublishRequest, PublishResult
-
-from .validation import topic_name_ok
+from schemas.topics import topic_name_problem
 
 # MQTT 5 reason codes EMQX answers with [MQTT 5 2.4, Table 2-6].
 RC_NO_MATCHING_SUBSCRIBERS = 16
@@ -82,7 +81,7 @@ def _estimated_size(topic: str, payload: bytes, qos: int, props: dict) -> int:
 def prepare(msg: dict, max_packet_size: int) -> PublishRequest:
     """Check one message as EMQX does before anything is published; Rejected(400, ...) if bad."""
     topic = msg["topic"]
-    if not topic_name_ok(topic):
+    if topic_name_problem(topic) is not None:
         raise Rejected(400, RC_TOPIC_NAME_INVALID, "topic_name_invalid")
     if msg["payload_encoding"] == "base64":
         try:

@@ -12,9 +12,8 @@ from adapters.common.timefmt import rfc3339_ms
 from gateway.http.dialect import Dialect
 from gateway.http.routes import Call, Routes
 
-from . import knobs
 from .config_roots import RETAINER
-from .configs import UPDATE_FAILED, change, show
+from .configs import document_endpoints
 from .paging import PAGING, envelope_schema, page_request, paged
 from .validation import path, q
 
@@ -46,25 +45,15 @@ SUMMARY = {
 DETAIL = {"type": "object", "properties": {**SUMMARY["properties"], "payload": {"type": "string", "format": "byte"}}}
 TOPIC = path("topic", "URL-encoded topic")
 
-CONFIG = knobs.schema(RETAINER)
-
 routes = Routes(tags=("Retainer",))
 
-
-@routes.get("/mqtt/retainer", summary="The retainer's configuration", responses={200: {"schema": CONFIG}})
-async def get_retainer_config(call: Call) -> web.Response:
-    return await show(call, RETAINER)
-
-
-@routes.put(
+document_endpoints(
+    routes,
     "/mqtt/retainer",
-    summary="Change the retainer's configuration (left-out fields get their defaults)",
-    body=CONFIG,
-    responses={200: {"schema": CONFIG}, 400: {"description": "UPDATE_FAILED / NOT_SUPPORTED"}},
-    errors=UPDATE_FAILED,
+    RETAINER,
+    names=("get_retainer_config", "update_retainer_config"),
+    what="the retainer's configuration",
 )
-async def update_retainer_config(call: Call) -> web.Response:
-    return Dialect.json(await change(call, RETAINER, call.body))
 
 
 @routes.get(

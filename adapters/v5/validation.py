@@ -179,19 +179,3 @@ async def parse_body(request: web.Request, schema: dict, dialect) -> Any:
         except orjson.JSONDecodeError:
             raise dialect.manners_error(d.BAD_JSON, "Invalid json message received") from None
     return check(data, schema)
-
-
-# -- MQTT names --------------------------------------------------------------------------------
-
-MAX_TOPIC_BYTES = 65535  # [MQTT-1.5.4-1] UTF-8 string length prefix
-
-
-def topic_name_ok(topic: str) -> bool:
-    """A topic *name* (no wildcards) [MQTT-4.7.3-1], [MQTT-3.3.2-2], [MQTT-4.7.0-1]."""
-    return (
-        bool(topic)
-        and "+" not in topic
-        and "#" not in topic
-        and "\x00" not in topic
-        and len(topic.encode()) <= MAX_TOPIC_BYTES
-    )

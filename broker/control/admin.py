@@ -25,10 +25,10 @@ from schemas.records import (
     Page,
 )
 from schemas.rules import check_banned
+from schemas.version import VERSION
 
 from ..core import FEATURES, RESTART_FIELDS, Broker
 from ..server import MQTTServer
-from ..sys_topics import VERSION
 from .base import ControlBase
 from .config_rules import check_config
 
@@ -145,12 +145,12 @@ class AdminControl(ControlBase):
     async def features(self) -> list[Feature]:
         cfg = self.broker.config
         own = [Feature(name=n, description=d, enabled=getattr(cfg, n), version=VERSION) for n, d in FEATURES.items()]
-        return own + self.owned_features.listed(VERSION)
+        return own + await self.owned_features.listed(VERSION)
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if self.broker.set_feature(name, enabled):
             return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
-        owned = self.owned_features.switch(name, enabled, VERSION)
+        owned = await self.owned_features.switch(name, enabled, VERSION)
         if owned is not None:
             return owned
         raise NotFound(f"feature {name!r} not found", kind="feature")

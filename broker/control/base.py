@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
+from schemas.control import FeatureGetter, FeatureSetter
 from schemas.errors import NotFound
 from schemas.owned_features import OwnedFeatures
 from schemas.records import BrokerConfig, ClientInfo
@@ -29,9 +30,7 @@ class ControlBase:
         # The dashboard's history: the broker keeps none of its own, so its controller samples it.
         self.sampler = Sampler(self)
 
-    def register_feature(
-        self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
-    ) -> None:
+    def register_feature(self, name: str, description: str, get: FeatureGetter, set_: FeatureSetter) -> None:
         self.owned_features.register(name, description, get, set_)
 
     def _forget_ended_sessions(self, event: str, **data) -> None:

@@ -12,10 +12,11 @@ from schemas.records import (
     NodeInfo,
     StatsSnapshot,
 )
+from schemas.version import VERSION
 
 from .. import osinfo
 from ..stats import gauges
-from ..sys_topics import SYSDESCR, VERSION
+from ..sys_topics import SYSDESCR
 from .base import ControlBase
 
 

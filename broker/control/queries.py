@@ -20,6 +20,7 @@ from typing import Any
 
 from schemas.errors import InvalidArgument
 from schemas.records import ClientQuery, SubscriptionQuery
+from schemas.topics import parse_share
 
 from ..channel import Channel
 from ..client_index import (
@@ -34,7 +35,6 @@ from ..client_index import (
 from ..core import Broker, SharedGroup
 from ..session import Session, SubOptions
 from ..sorted_keys import MeasuredKeys, SortedKeys
-from ..topics import parse_share
 from .plan import Run, Runs, Term
 
 

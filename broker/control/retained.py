@@ -12,9 +12,8 @@ from schemas.records import (
     Page,
     RetainedMessage,
 )
+from schemas.topics import topic_filter_problem
 
-from ..errors import MQTTError
-from ..topics import validate_topic_filter
 from .base import ControlBase
 from .records import retained_record
 
@@ -25,10 +24,8 @@ class RetainedControl(ControlBase):
     async def list_retained(self, *, topic: str | None, offset: int, limit: int) -> Page[RetainedMessage]:
         store = self.broker.retained
         if topic is not None:
-            try:
-                validate_topic_filter(topic)
-            except MQTTError as e:
-                raise InvalidArgument("topic_filter_invalid", field="topic") from e
+            if topic_filter_problem(topic) is not None:
+                raise InvalidArgument("topic_filter_invalid", field="topic")
             rows = store.match(topic)
             return Page(
                 items=[retained_record(m, False) for m in rows[offset : offset + limit]],

@@ -19,10 +19,9 @@ from schemas.records import (
     TopicTreeNode,
 )
 from schemas.topic_tree import topic_tree
+from schemas.topics import parse_share, shared_filter, topic_filter_problem, topic_name_problem
 
-from ..errors import MQTTError
 from ..message import Message
-from ..topics import parse_share, validate_topic_filter, validate_topic_name
 from .base import ControlBase
 
 
@@ -30,11 +29,9 @@ class RoutingControl(ControlBase):
     """Publishing, the route table and NanoMQ's topic tree."""
 
     async def publish(self, request: PublishRequest) -> PublishResult:
-        try:
-            # The same limit as a PUBLISH over MQTT: a topic the broker would not take from a client.
-            validate_topic_name(request.topic, self.broker.config.max_topic_length)
-        except MQTTError as e:
-            raise InvalidArgument(f"invalid topic name {request.topic!r}", field="topic") from e
+        # The same limit as a PUBLISH over MQTT: a topic the broker would not take from a client.
+        if topic_name_problem(request.topic, self.broker.config.max_topic_length) is not None:
+            raise InvalidArgument(f"invalid topic name {request.topic!r}", field="topic")
         if request.qos not in (0, 1, 2):
             raise InvalidArgument("qos must be 0, 1 or 2", field="qos")
         if not self.broker.running:
@@ -65,16 +62,14 @@ class RoutingControl(ControlBase):
         yield from b.trie.filters()
         for f in b.shared.filters():
             for group in b.shared.get(f) or ():
-                yield f"$share/{group}/{f}" if group != "$queue" else f"$queue/{f}"
+                yield shared_filter(group, f)
 
     async def list_routes(self, *, topic: str | None, offset: int, limit: int, node: str | None = None) -> Page[Route]:
         self._only_here(node)
         node = self.node_name
         if topic is not None:
-            try:
-                validate_topic_filter(topic)
-            except MQTTError as e:
-                raise InvalidArgument("topic_filter_invalid", field="topic") from e
+            if topic_filter_problem(topic) is not None:
+                raise InvalidArgument("topic_filter_invalid", field="topic")
             rows = [Route(topic=topic, node=node)] if topic in set(self._route_keys()) else []
             return Page(items=rows[offset : offset + limit], total=len(rows), hasnext=False)
         total = self._route_count()
@@ -103,6 +98,5 @@ class RoutingControl(ControlBase):
         subscribed: list[tuple[str, list[str]]] = [(f, sorted(b.trie.get(f) or {})) for f in b.trie.filters()]
         for f in b.shared.filters():
             for group, members in (b.shared.get(f) or {}).items():
-                prefix = "$queue" if group == "$queue" else f"$share/{group}"
-                subscribed.append((f"{prefix}/{f}", sorted(s.clientid for s, _opts in members.members)))
+                subscribed.append((shared_filter(group, f), sorted(s.clientid for s, _opts in members.members)))
         return topic_tree(subscribed)

@@ -17,12 +17,11 @@ from schemas.records import (
     Subscription,
     SubscriptionQuery,
 )
+from schemas.topics import QUEUE_PREFIX, SHARE_PREFIX, topic_name_problem
 
 from .. import packets as pk
 from ..admission import Refusal
 from ..constants import ReasonCode
-from ..errors import MQTTError
-from ..topics import validate_topic_name
 from .base import ControlBase
 from .plan import read_page
 from .queries import known_total, subscription_matcher, subscription_rows, subscription_terms
@@ -55,11 +54,8 @@ class SubscriptionsControl(ControlBase):
             self._only_here(q.node)
             q = attrs.evolve(q, node=None)
         if q.match_topic is not None:
-            try:
-                validate_topic_name(q.match_topic)
-            except MQTTError as e:
-                raise InvalidArgument("match_topic_invalid", field="match_topic") from e
-            if q.match_topic.startswith(("$share/", "$queue/")):
+            # A topic to match is a topic name, and a shared form names a subscription, not a topic.
+            if topic_name_problem(q.match_topic) or q.match_topic.startswith((SHARE_PREFIX, QUEUE_PREFIX)):
                 raise InvalidArgument("match_topic_invalid", field="match_topic")
         if q.qos is not None and q.qos not in (0, 1, 2):
             raise InvalidArgument("qos must be 0, 1 or 2", field="qos")

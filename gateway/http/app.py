@@ -10,7 +10,7 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from broker.sys_topics import VERSION
+from schemas.version import VERSION
 
 from . import dialect as d
 from . import home, openapi

@@ -13,6 +13,8 @@ import orjson
 from aiohttp import web
 from swagger_ui_bundle import swagger_ui_path
 
+from schemas.version import VERSION
+
 from .dialect import Dialect
 from .routes import Endpoint
 
@@ -85,7 +87,7 @@ def _operation(ep: Endpoint, security: list | None) -> dict:
     return op
 
 
-def document(dialect: Dialect, version: str = "0.1.0") -> dict:
+def document(dialect: Dialect, version: str = VERSION) -> dict:
     paths: dict = {}
     for ep in dialect.table.endpoints:
         if ep.hidden:

@@ -14,8 +14,10 @@ from typing import Any
 
 import attrs
 
+from adapters.common import units
 from adapters.common.fields import CLIENT, SUBSCRIPTION
 from adapters.common.timefmt import parse_time, parse_time_s, rfc3339_s
+from schemas.binds import format_bind, parse_bind
 from schemas.records import (
     NO_CONNECTION_LIMIT,
     Alarm,
@@ -30,8 +32,7 @@ from schemas.records import (
     SubscribeRequest,
     Subscription,
 )
-
-from . import units
+from schemas.topics import parse_share
 
 # EMQX 5 client key -> (record attribute, kind); `peerport` repeats `port` and is left out.
 _CLIENT_KEYS = {f.v5: (f.attr, f.kind) for f in CLIENT if f.v5 is not None and f.v5 != "peerport"}
@@ -44,6 +45,18 @@ _parse_time = functools.lru_cache(maxsize=1 << 16)(parse_time)
 
 def _time(value: Any) -> float | None:
     return None if value in (None, "") else _parse_time(value)
+
+
+def _memory(figure: Any) -> int:
+    """EMQX's node memory figures ("1.23G", "120.50M", "512.00K", or bytes below 1 KiB) as bytes: what
+    ``adapters.common.timefmt.memory_string`` writes, read back."""
+    if isinstance(figure, int):
+        return figure
+    text = str(figure).strip()
+    scale = {"K": units.KB, "M": units.KB**2, "G": units.KB**3}.get(text[-1:].upper())
+    if scale is None:
+        return int(float(text))
+    return round(float(text[:-1]) * scale)
 
 
 def node_info(doc: dict) -> NodeInfo:
@@ -63,8 +76,8 @@ def node_info(doc: dict) -> NodeInfo:
         load1=float(doc.get("load1", 0)),
         load5=float(doc.get("load5", 0)),
         load15=float(doc.get("load15", 0)),
-        memory_total=units.memory(doc.get("memory_total", 0)),
-        memory_used=units.memory(doc.get("memory_used", 0)),
+        memory_total=_memory(doc.get("memory_total", 0)),
+        memory_used=_memory(doc.get("memory_used", 0)),
         max_fds=doc.get("max_fds", 0),
         process_available=doc.get("process_available", 0),
         process_used=doc.get("process_used", 0),
@@ -105,7 +118,7 @@ def client_info(doc: dict) -> ClientInfo:
         if kind == "time":
             value = _time(value)
         elif kind == "infinity":
-            value = units.limit(value)
+            value = units.count_or_infinity(value)
         elif kind == "username" and value == "":
             value = None
         values[attr] = value
@@ -125,12 +138,7 @@ def client_info(doc: dict) -> ClientInfo:
 
 
 def subscription(doc: dict) -> Subscription:
-    topic = doc["topic"]
-    group = None
-    if topic.startswith("$share/"):
-        group = topic.split("/", 2)[1]
-    elif topic.startswith("$queue/"):
-        group = "$queue"
+    group, _real = parse_share(doc["topic"])
     names = {f.v5: f.attr for f in SUBSCRIPTION if f.v5 is not None}
     values = {names[k]: v for k, v in doc.items() if k in names}
     for flag in ("no_local", "retain_as_published"):
@@ -187,11 +195,10 @@ def session_message(doc: dict, queue: str) -> SessionMessage:
 def listener_body(config: ListenerConfig) -> dict:
     """A listener as EMQX's `POST /listeners` takes it (a PUT adds its `id`): the fields this interface
     has, EMQX's defaults for the rest."""
-    host = f"[{config.bind}]" if ":" in config.bind else config.bind
     body: dict[str, Any] = {
         "type": config.type,
         "name": config.name,
-        "bind": f"{host}:{config.port}",
+        "bind": format_bind(config.bind, config.port),
         "enable": config.enable,
         "max_connections": "infinity" if config.max_connections >= NO_CONNECTION_LIMIT else config.max_connections,
     }
@@ -238,16 +245,9 @@ def alarm(doc: dict) -> Alarm:
     )
 
 
-def _bind(text: str) -> tuple[str, int]:
-    host, _, port = str(text).rpartition(":")
-    if not host:  # a bare port: every interface
-        return "0.0.0.0", int(port)
-    return host.strip("[]"), int(port)
-
-
 def _status_of(status: dict) -> tuple[bool, int, int]:
     running = status.get("running") is True
-    max_conns = units.limit(status.get("max_connections", 0))
+    max_conns = units.count_or_infinity(status.get("max_connections", 0))
     return running, max_conns, status.get("current_connections", 0)
 
 
@@ -261,7 +261,10 @@ def listener(doc: dict, node: str | None) -> ListenerInfo | None:
         if mine is None:
             return None
         running, max_conns, current = _status_of(mine.get("status") or {})
-    bind, port = _bind(doc["bind"])
+    parsed = parse_bind(str(doc["bind"]))
+    if parsed is None:
+        raise ValueError(f"EMQX listed a listener bound to {doc['bind']!r}, which is no bind")
+    bind, port = parsed
     return ListenerInfo(
         id=doc["id"],
         type=doc["type"],

@@ -15,14 +15,16 @@ import random
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import attrs
 import orjson
 
-from gateway.config import UpstreamConfig
 from schemas.errors import Unavailable
+
+if TYPE_CHECKING:
+    from gateway.config import UpstreamConfig
 
 log = logging.getLogger("emqgw.upstream")
 

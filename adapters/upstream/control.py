@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
-import hmac
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import attrs
 
-from broker.sys_topics import VERSION
-from gateway.accounts import AccountStoreError
-from gateway.accounts.bootstrap import read_bootstrap_file
-from gateway.config import UpstreamConfig
+from schemas.control import FeatureGetter, FeatureSetter
 from schemas.errors import (
     Conflict,
     ControlError,
@@ -66,9 +61,13 @@ from schemas.records import (
 )
 from schemas.rules import check_banned
 from schemas.topic_tree import topic_tree
+from schemas.version import VERSION
 
 from . import convert, settings
 from .client import Answer, UpstreamClient
+
+if TYPE_CHECKING:
+    from gateway.config import UpstreamConfig
 
 log = logging.getLogger("emqgw.upstream")
 
@@ -88,28 +87,6 @@ FEATURES = {
     "retainer": "Stores retained messages and delivers them on subscribe",
     "presence_events": "Publishes $SYS/brokers/<node>/clients/<id>/connected|disconnected",
 }
-
-
-def credentials(config: UpstreamConfig) -> tuple[str, str]:
-    """The API key and secret the gateway calls EMQX with: the configured pair, or the bootstrap
-    file's first key."""
-    if config.api_key is not None and config.api_secret is not None:
-        return config.api_key, config.api_secret
-    assert config.bootstrap_file is not None  # the configuration's rule: one or the other
-    pairs = read_bootstrap_file(config.bootstrap_file)
-    if not pairs:
-        raise AccountStoreError(f"{config.bootstrap_file}: no api_key:api_secret line for the upstream")
-    return next(iter(pairs.items()))
-
-
-def token_key(config: UpstreamConfig) -> bytes:
-    """The key every gateway in front of this upstream signs login tokens with (see the accounts'
-    ``SignedTokens``): the configured one, else one derived from the upstream's secret, which every
-    gateway of the deployment shares anyway."""
-    if config.token_secret:
-        return hashlib.sha256(config.token_secret.encode()).digest()
-    _key, secret = credentials(config)
-    return hmac.new(secret.encode(), b"emqgw login tokens", hashlib.sha256).digest()
 
 
 def _seg(value: str) -> str:
@@ -155,11 +132,11 @@ def _query_params(q: ClientQuery) -> list[tuple[str, str]]:
 
 
 class UpstreamControl:
-    """The interface over one EMQX 5 cluster (``schemas.control.BrokerControl``)."""
+    """The interface over one EMQX 5 cluster (``schemas.control.BrokerControl``), calling it with the
+    API key pair the process shell found (``gateway.upstream_credentials``)."""
 
-    def __init__(self, config: UpstreamConfig, fallback_node: str):
-        key, secret = credentials(config)
-        self.client = UpstreamClient(config, key, secret)
+    def __init__(self, config: UpstreamConfig, *, api_key: str, api_secret: str, fallback_node: str):
+        self.client = UpstreamClient(config, api_key, api_secret)
         self.owned_features = OwnedFeatures()
         self.client_records = convert.ClientRecords()
         # Until the cluster has been reached, the node this gateway answers as is the configured one.
@@ -609,7 +586,7 @@ class UpstreamControl:
                     name="presence_events", description=FEATURES["presence_events"], enabled=presence, version=VERSION
                 )
             )
-        return own + self.owned_features.listed(VERSION)
+        return own + await self.owned_features.listed(VERSION)
 
     async def set_feature(self, name: str, enabled: bool) -> Feature:
         if name == "retainer":
@@ -623,15 +600,13 @@ class UpstreamControl:
 
             await self._write_section("sys_topics", switch)
         else:
-            owned = self.owned_features.switch(name, enabled, VERSION)
+            owned = await self.owned_features.switch(name, enabled, VERSION)
             if owned is None:
                 raise NotFound(f"feature {name!r} not found", kind="feature")
             return owned
         return Feature(name=name, description=FEATURES[name], enabled=bool(enabled), version=VERSION)
 
-    def register_feature(
-        self, name: str, description: str, get: Callable[[], bool], set_: Callable[[bool], None]
-    ) -> None:
+    def register_feature(self, name: str, description: str, get: FeatureGetter, set_: FeatureSetter) -> None:
         self.owned_features.register(name, description, get, set_)
 
     async def get_config(self) -> BrokerConfig:

@@ -8,13 +8,14 @@ their values). Fields without a row have no EMQX counterpart: reading them gives
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from . import units
+from adapters.common import units
 
 log = logging.getLogger("emqgw.upstream")
 
@@ -41,28 +42,25 @@ def _same(v: Any) -> Any:
     return v
 
 
-def _secs(v: Any) -> Any:
-    return units.seconds(v)
+# (read, write) of each value format, in EMQX's spelling (adapters.common.units).
+SAME = (_same, _same)
+DURATION = (units.duration_s, units.format_duration)
+SIZE = (units.size_bytes, units.format_size)
+COUNT = (units.count_or_infinity, units.format_count_or_infinity)
+PERCENT = (units.percent, units.format_percent)
 
 
-def _secs_or_none(v: Any) -> Any:
-    return units.seconds(v, none=None)
+def _duration_or(sentinel: str) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """A duration whose record 0 EMQX writes as ``sentinel`` ("infinity", "disabled")."""
+    return functools.partial(units.duration_or, sentinel), functools.partial(units.format_duration_or, sentinel)
 
 
 def _keepalive(v: Any) -> int | None:
-    return None if v == "disabled" else int(v)
+    return None if v == units.DISABLED else int(v)
 
 
 def _keepalive_text(v: int | None) -> int | str:
-    return "disabled" if v is None else v
-
-
-def _interval_text(v: int) -> str:
-    return units.duration(v, none="disabled") if v else "disabled"
-
-
-def _retry_text(v: int) -> str:
-    return units.duration(v) if v else "infinity"
+    return units.DISABLED if v is None else v
 
 
 def _zone(key: str, read: Callable = _same, write: Callable = _same) -> Place:
@@ -70,7 +68,7 @@ def _zone(key: str, read: Callable = _same, write: Callable = _same) -> Place:
 
 
 FIELDS: dict[str, Place] = {
-    "max_packet_size": _zone("max_packet_size", units.size, units.size_text),
+    "max_packet_size": _zone("max_packet_size", *SIZE),
     "max_clientid_len": _zone("max_clientid_len"),
     "max_topic_levels": _zone("max_topic_levels"),
     "max_qos_allowed": _zone("max_qos_allowed"),
@@ -80,25 +78,25 @@ FIELDS: dict[str, Place] = {
     "shared_subscription": _zone("shared_subscription"),
     "server_keepalive": _zone("server_keepalive", _keepalive, _keepalive_text),
     "keepalive_multiplier": _zone("keepalive_multiplier", float),
-    "session_expiry_interval": _zone("session_expiry_interval", _secs, units.duration),
-    "max_subscriptions": _zone("max_subscriptions", units.limit, units.limit_value),
+    "session_expiry_interval": _zone("session_expiry_interval", *DURATION),
+    "max_subscriptions": _zone("max_subscriptions", *COUNT),
     "max_inflight": _zone("max_inflight"),
-    "max_mqueue_len": _zone("max_mqueue_len", units.limit, units.limit_value),
+    "max_mqueue_len": _zone("max_mqueue_len", *COUNT),
     "mqueue_store_qos0": _zone("mqueue_store_qos0"),
-    "max_awaiting_rel": _zone("max_awaiting_rel", units.limit, units.limit_value),
-    "await_rel_timeout": _zone("await_rel_timeout", _secs, units.duration),
+    "max_awaiting_rel": _zone("max_awaiting_rel", *COUNT),
+    "await_rel_timeout": _zone("await_rel_timeout", *DURATION),
     "upgrade_qos": _zone("upgrade_qos"),
     # EMQX's "infinity" is the records' 0: never resend.
-    "retry_interval": _zone("retry_interval", _secs, _retry_text),
-    "sys_interval": Place("sys_topics", ("sys_msg_interval",), _secs, _interval_text),
-    "sys_heartbeat": Place("sys_topics", ("sys_heartbeat_interval",), _secs, _interval_text),
-    "alarm_size_limit": Place("alarm", ("size_limit",), _same, _same),
-    "alarm_validity_period": Place("alarm", ("validity_period",), _secs, units.duration),
-    "os_check_interval": Place("sysmon", ("os", "cpu_check_interval"), _secs, units.duration),
-    "sysmem_high_watermark": Place("sysmon", ("os", "sysmem_high_watermark"), units.percent, units.percent_text),
-    "cpu_high_watermark": Place("sysmon", ("os", "cpu_high_watermark"), units.percent, units.percent_text),
-    "cpu_low_watermark": Place("sysmon", ("os", "cpu_low_watermark"), units.percent, units.percent_text),
-    "acl_no_match": Place("authz", ("no_match",), _same, _same),
+    "retry_interval": _zone("retry_interval", *_duration_or(units.INFINITY)),
+    "sys_interval": Place("sys_topics", ("sys_msg_interval",), *_duration_or(units.DISABLED)),
+    "sys_heartbeat": Place("sys_topics", ("sys_heartbeat_interval",), *_duration_or(units.DISABLED)),
+    "alarm_size_limit": Place("alarm", ("size_limit",), *SAME),
+    "alarm_validity_period": Place("alarm", ("validity_period",), *DURATION),
+    "os_check_interval": Place("sysmon", ("os", "cpu_check_interval"), *DURATION),
+    "sysmem_high_watermark": Place("sysmon", ("os", "sysmem_high_watermark"), *PERCENT),
+    "cpu_high_watermark": Place("sysmon", ("os", "cpu_high_watermark"), *PERCENT),
+    "cpu_low_watermark": Place("sysmon", ("os", "cpu_low_watermark"), *PERCENT),
+    "acl_no_match": Place("authz", ("no_match",), *SAME),
     "retainer": Place("retainer", ("enable",), bool, bool),
 }
 # The broker features (BrokerControl.features) and where EMQX switches them: presence events are the
