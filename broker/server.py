@@ -11,6 +11,11 @@ connection the broker ends is closed the way web servers do (lingering close, LI
 last packet (a DISCONNECT or CONNACK with its reason) goes out, then a FIN, and what the client still
 sends is read and dropped, so that the kernel does not answer it with a reset that would destroy the
 unread reason on the client's side.
+
+A WebSocket listener is also an HTTP listener, and a client that never finishes its upgrade request
+holds a socket all the same: the process shell hands in what guards its own HTTP listeners
+(``HttpGuard``, one per listener: a deadline for each request and a cap on open connections), so the
+broker itself knows nothing of HTTP manners.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import socket
 import ssl
 import struct
 import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
@@ -303,10 +310,25 @@ class WSTransport:
             self.linger = asyncio.get_running_loop().call_later(LINGER_SECONDS, cut, self.raw)
 
 
+class HttpGuard(Protocol):
+    """What stands between an HTTP listener's sockets and aiohttp (``gateway.http.guard.ListenerGuard``)."""
+
+    server_log: Any  # aiohttp's server logger for the listener
+
+    def protocol_factory(self, make_handler: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]: ...
+
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse: ...
+
+
+# Makes the guard of one WebSocket listener.
+HttpGuards = Callable[[ListenerConfig], HttpGuard]
+
+
 class Listener:
-    def __init__(self, broker: Broker, config: ListenerConfig):
+    def __init__(self, broker: Broker, config: ListenerConfig, http_guards: HttpGuards | None = None):
         self.broker = broker
         self.config = config
+        self.http_guards = http_guards
         self.server: asyncio.AbstractServer | None = None
         self.runner: web.AppRunner | None = None
         self.current = 0
@@ -342,13 +364,19 @@ class Listener:
             )
             self.port = self.server.sockets[0].getsockname()[1]
         else:
-            app = web.Application()
+            guard = self.http_guards(cfg) if self.http_guards is not None else None
+            app = web.Application(middlewares=[guard.middleware] if guard is not None else [])
             app.router.add_get(cfg.path, self._ws_handler)
-            self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, cfg.bind, cfg.port, ssl_context=ctx, reuse_address=True)
-            await site.start()
-            self.port = self.runner.addresses[0][1]
+            logger = {"logger": guard.server_log} if guard is not None else {}
+            self.runner = runner = web.AppRunner(app, handle_signals=False, access_log=None, **logger)
+            await runner.setup()
+            # Served as gateway/http/server.py serves the APIs: the guard's protocol sits between each
+            # socket and aiohttp's, and runner.cleanup() still closes every connection aiohttp holds.
+            handler = runner.server
+            assert handler is not None  # made by setup()
+            make = guard.protocol_factory(handler) if guard is not None else handler
+            self.server = await loop.create_server(make, cfg.bind, cfg.port, ssl=ctx, reuse_address=True)
+            self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         server, runner = self.server, self.runner
@@ -404,9 +432,11 @@ class Listener:
 class MQTTServer:
     """Owns the listeners and the timers of one Broker."""
 
-    def __init__(self, broker: Broker):
+    def __init__(self, broker: Broker, http_guards: HttpGuards | None = None):
         self.broker = broker
-        self.listeners: dict[str, Listener] = {lc.id: Listener(broker, lc) for lc in broker.config.listeners}
+        self.http_guards = http_guards
+        self.listeners: dict[str, Listener] = {}
+        self.reconfigure()
         self.sys = SysPublisher(broker)
         self.alarms = AlarmMonitor(broker)
         self._tick_task: asyncio.Task | None = None
@@ -433,7 +463,7 @@ class MQTTServer:
     async def add_listener(self, config: ListenerConfig) -> Listener:
         """Serve one more listener, at once if it is enabled and the broker accepts connections. When
         its port cannot be bound, OSError, and nothing is added."""
-        lst = Listener(self.broker, config)
+        lst = Listener(self.broker, config, self.http_guards)
         if config.enable and self.broker.running:
             await lst.start()
         self.listeners[config.id] = lst
@@ -445,7 +475,7 @@ class MQTTServer:
 
     def reconfigure(self) -> None:
         """Take the listener set from the broker's (new) config; call while the listeners are stopped."""
-        self.listeners = {lc.id: Listener(self.broker, lc) for lc in self.broker.config.listeners}
+        self.listeners = {lc.id: Listener(self.broker, lc, self.http_guards) for lc in self.broker.config.listeners}
 
     async def start(self) -> None:
         self.broker.attach_shell(self._schedule_flush, self._spawn)

@@ -24,6 +24,7 @@ from .accounts import DB_NAME, AccountStore
 from .config import GatewayConfig
 from .features import register_gateway_features
 from .http.context import GatewayContext
+from .http.guard import ListenerGuard
 from .http.server import HttpServer
 from .precedence import operator_wins
 from .state_store import StateStore
@@ -125,7 +126,13 @@ class EmbeddedBroker:
                 )
         self.broker = Broker(config.broker)
         self.state.restore(self.broker)
-        self.mqtt = MQTTServer(self.broker)
+        http = config.http
+        # MQTT over WebSocket is HTTP until the upgrade: its listeners meet the same deadline as the APIs',
+        # and take at most the connections the MQTT listener itself would.
+        self.mqtt = MQTTServer(
+            self.broker,
+            lambda lc: ListenerGuard(request_timeout=http.request_timeout, max_connections=lc.max_connections),
+        )
         self.control = BrokerController(self.broker, self.mqtt)
 
     async def open(self) -> None:

@@ -34,11 +34,11 @@ async def gateway_on(tmp_path):
     """``await gateway_on(**http)``: a whole gateway, main and both legacy HTTP listeners on ephemeral ports."""
     made: list[GatewayRuntime] = []
 
-    async def start(**http) -> GatewayRuntime:
+    async def start(listeners: list[ListenerConfig] | None = None, **http) -> GatewayRuntime:
         cfg = GatewayConfig(
             data_dir=str(tmp_path / f"data{len(made)}"), http=HttpConfig(port=0, v2_port=0, v4_port=0, **http)
         )
-        cfg.broker.listeners = [ListenerConfig(type="tcp", port=0)]
+        cfg.broker.listeners = listeners or [ListenerConfig(type="tcp", port=0)]
         rt = GatewayRuntime(cfg)
         await rt.start()
         made.append(rt)
@@ -102,6 +102,38 @@ async def test_requests_that_never_finish_are_cut_at_the_deadline_on_every_liste
         assert DEADLINE * 0.9 <= seconds <= DEADLINE + 1.0, (first, seconds)
         assert b"200 OK" not in got
     assert sum(g.timed_out for g in rt.http.guards) >= len(abusers)
+
+
+async def test_mqtt_over_websocket_listeners_keep_the_deadline_and_the_cap(gateway_on):
+    # A WebSocket listener is HTTP until the upgrade: a client that never finishes its upgrade request is
+    # cut at the deadline, silent sockets count against the listener's max_connections, and a client
+    # whose upgrade went through is MQTT's to keep for as long as its keepalive says.
+    ws = ListenerConfig(type="ws", port=0, max_connections=3)
+    rt = await gateway_on(request_timeout=DEADLINE, listeners=[ws])
+    port = rt.embedded.mqtt.listeners[ws.id].port
+    mqtt = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="ws-keeps-up", transport="websockets")
+    mqtt.ws_set_options(path="/mqtt")
+    connected = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    mqtt.on_connect = lambda c, u, f, rc, p: loop.call_soon_threadsafe(connected.set)
+    await loop.run_in_executor(None, mqtt.connect, "127.0.0.1", port, 60)  # paho's upgrade blocks
+    mqtt.loop_start()
+    try:
+        await asyncio.wait_for(connected.wait(), 5)
+        slow = [open_sending(port, b""), open_sending(port, b"GET /mq", b"t")]
+        tasks = [asyncio.ensure_future(a) for a in slow]
+        await asyncio.sleep(0.2)
+        _seconds, got = await open_sending(port, b"", limit=2)
+        assert got.startswith(b"HTTP/1.1 503 Service Unavailable"), got
+        for seconds, got in await asyncio.gather(*tasks):
+            assert DEADLINE * 0.9 <= seconds <= DEADLINE + 1.0 and got == b"", (seconds, got)
+        assert mqtt.is_connected()
+        published = mqtt.publish("ws/still/here", b"x", qos=1)
+        await loop.run_in_executor(None, published.wait_for_publish, 5)
+        assert published.is_published()
+    finally:
+        mqtt.loop_stop()
+        mqtt.disconnect()
 
 
 async def test_a_client_that_keeps_up_is_never_cut(gateway_on):
