@@ -3,7 +3,8 @@
 listing asked of the upstream B directly, in the same run, with the same load generator.
 
 B is a real `emqgw serve` with its embedded broker and N connected MQTT clients (default 2,000); A is a
-real `emqgw serve` with `[upstream]` pointing at B's `/api/v5` (its key from an EMQX bootstrap file).
+real `emqgw serve` with `[upstream]` pointing at B's `/api/v5` (its key from an EMQX bootstrap file), one
+A speaking EMQX 4's flavor of `/api/v4` and one NanoMQ's.
 Each listing is asked of both, requests/s at the same concurrency, A and B alternated over several rounds
 (medians shown: on a shared machine the load drifts between two long runs):
 
@@ -11,6 +12,11 @@ Each listing is asked of both, requests/s at the same concurrency, A and B alter
 * EMQX 4's `GET /api/v4/clients?_page=2&_limit=100` (one upstream page, B serving the EMQX 4 flavor too);
 * NanoMQ's unpaged `GET /api/v4/clients` (every client: A walks B's largest pages), asked of A only,
   beside EMQX 5's `/api/v5/clients?limit=10000` asked of B (the same rows as one page).
+
+Beside each rate, the CPU milliseconds per request of A, B and the load generator, through A and
+directly, and "by CPU": the ratio of the two sums, what the ratio is when the cores A, B and the load
+generator share are the limit (on a 2-core machine they are; it moves much less than the rates when
+other work takes cores during a run).
 
 Target (issue #12): >= 0.5 x the direct figure. A's cost over B's is one more HTTP hop, the page's JSON
 decoded and re-rendered in the legacy dialect; the upstream calls A made are counted too (B's usage
@@ -36,7 +42,7 @@ import urllib.request
 import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_listing import HOST, ROOT, open_clients, requests_per_second  # noqa: E402
+from http_listing import HOST, ROOT, Session, cpu_seconds, open_sessions, requests_per_second  # noqa: E402
 
 KEY, SECRET = "bench-upstream", "bench-upstream-secret-0123456789abcdef"
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:public").decode()}
@@ -77,6 +83,12 @@ def upstream_calls(b_http: int) -> int:
     return sum(row["count"] for row in rows if not row["route"].startswith("/gateway/"))  # not this count
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's ended and waited-for children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=2000)
@@ -101,36 +113,53 @@ def main() -> int:
             os.mkdir(os.path.join(tmp, "b"))
             b, b_http, b_mqtt = start(os.path.join(tmp, "b"), b_conf, "--mqtt-port", "0", "--ws-port", "off")
             procs.append(b)
-            a_conf = os.path.join(tmp, "a.toml")
-            with open(a_conf, "w") as f:
-                f.write(f'[http]\nv4_flavor = "emqx4"\n[upstream]\nurl = "http://{HOST}:{b_http}/api/v5"\n')
-                f.write(f'bootstrap_file = "{keys}"\n')
-            os.mkdir(os.path.join(tmp, "a"))
-            a, a_http, _ = start(os.path.join(tmp, "a"), a_conf)
-            procs.append(a)
+            # Two A's: one speaking EMQX 4's flavor of /api/v4, one NanoMQ's (unpaged) listing.
+            gateways = {}
+            for flavor in ("emqx4", "nanomq"):
+                conf = os.path.join(tmp, f"a-{flavor}.toml")
+                with open(conf, "w") as f:
+                    f.write(f'[http]\nv4_flavor = "{flavor}"\n[upstream]\nurl = "http://{HOST}:{b_http}/api/v5"\n')
+                    f.write(f'bootstrap_file = "{keys}"\n')
+                os.mkdir(os.path.join(tmp, f"a-{flavor}"))
+                proc, port, _ = start(os.path.join(tmp, f"a-{flavor}"), conf)
+                procs.append(proc)
+                gateways[flavor] = proc, port
 
             loop = asyncio.new_event_loop()
-            kept = loop.run_until_complete(open_clients(b_mqtt, args.clients, "up", keep=True, clean=True))
+            clients = [Session(f"up{i:05d}", clean=True, keep=True) for i in range(args.clients)]
+            kept = loop.run_until_complete(open_sessions(b_mqtt, clients))
             with urllib.request.urlopen(
                 urllib.request.Request(f"http://{HOST}:{b_http}/api/v5/nodes", headers=V5), timeout=10
             ) as r:
                 node = orjson.loads(r.read())[0]["node"]
 
-            def rps(port: int, path: str, headers: dict) -> float:
-                return requests_per_second(f"http://{HOST}:{port}{path}", headers, args.seconds, args.concurrency)
+            def run(a: subprocess.Popen, port: int, path: str, headers: dict) -> tuple[float, float, float, float]:
+                """(requests/s, CPU milliseconds per request of A, of B and of the load generator) of one
+                measurement. The load generator is a child process this one waits for: its CPU is in
+                RUSAGE_CHILDREN once it has ended (A and B, still running, are not yet)."""
+                before = cpu_seconds(a.pid), cpu_seconds(b.pid), children_cpu()
+                rate = requests_per_second(f"http://{HOST}:{port}{path}", headers, args.seconds, args.concurrency)
+                after = cpu_seconds(a.pid), cpu_seconds(b.pid), children_cpu()
+                done = rate * args.seconds
+                a_ms, b_ms, load_ms = ((t1 - t0) * 1000 / done for t0, t1 in zip(before, after, strict=True))
+                return rate, a_ms, b_ms, load_ms
 
             print(
                 f"{args.clients} connected clients on B; {args.concurrency} concurrent requests; medians of "
                 f"{args.rounds} alternated runs of {args.seconds:g} s"
             )
-            print(f"{'listing':58} {'via A':>9} {'B direct':>9} {'ratio':>6}  upstream calls/page")
-            rows = (
-                (f"/api/v2/nodes/{node}/clients?curr_page=1&page_size=100", ADMIN, None),
-                ("/api/v4/clients?_page=2&_limit=100", ADMIN, None),
-                ("/api/v4/clients  (NanoMQ-style, unpaged; B: v5 limit=10000)", ADMIN, "/api/v5/clients?limit=10000"),
+            print(
+                f"{'listing':58} {'via A':>6} {'direct':>6} {'ratio':>5}  {'by CPU':>6}  calls/page  "
+                "CPU ms/request via A: A + B + load; direct: B + load"
             )
-            for path, headers, direct in rows:
-                a_path = path.split()[0]
+            rows = (
+                ("emqx4", f"/api/v2/nodes/{node}/clients?curr_page=1&page_size=100", None),
+                ("emqx4", "/api/v4/clients?_page=2&_limit=100", None),
+                ("nanomq", "/api/v4/clients  (NanoMQ, unpaged; B: v5 limit=10000)", "/api/v5/clients?limit=10000"),
+            )
+            for flavor, path, direct in rows:
+                a, a_http = gateways[flavor]
+                a_path, headers = path.split()[0], ADMIN
                 before = upstream_calls(b_http)
                 one = urllib.request.Request(f"http://{HOST}:{a_http}{a_path}", headers=headers)
                 with urllib.request.urlopen(one, timeout=30) as r:
@@ -139,11 +168,22 @@ def main() -> int:
                 # Alternated, several rounds: on a shared machine the load drifts between two long runs.
                 vias, straights = [], []
                 for _ in range(args.rounds):
-                    vias.append(rps(a_http, a_path, headers))
-                    straights.append(rps(b_http, direct or a_path, V5 if direct else headers))
-                via, straight = statistics.median(vias), statistics.median(straights)
-                print(f"{path:58} {via:9.0f} {straight:9.0f} {via / straight:6.2f}  {per_page}")
-            print("target: ratio >= 0.5")
+                    vias.append(run(a, a_http, a_path, headers))
+                    straights.append(run(a, b_http, direct or a_path, V5 if direct else headers))
+                via, via_a, via_b, via_load = (statistics.median(f[i] for f in vias) for i in range(4))
+                straight, _, straight_b, straight_load = (statistics.median(f[i] for f in straights) for i in range(4))
+                # The ratio when the cores A, B and the load generator share are the limit: CPU per request.
+                by_cpu = (straight_b + straight_load) / (via_a + via_b + via_load)
+                print(
+                    f"{path:58} {via:6.0f} {straight:6.0f} {via / straight:5.2f}  {by_cpu:6.2f}  {per_page:10}  "
+                    f"{via_a:.2f} + {via_b:.2f} + {via_load:.2f}; {straight_b:.2f} + {straight_load:.2f}"
+                )
+                print(
+                    f"{'':58} rounds via A: {' '.join(f'{f[0]:.0f}' for f in vias)}; "
+                    f"direct: {' '.join(f'{f[0]:.0f}' for f in straights)}"
+                )
+            load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+            print(f"target: ratio >= 0.5; load average (1, 5, 15 min) at the end: {load}")
             for w in kept:
                 w.close()
             loop.close()

@@ -6,9 +6,12 @@ import asyncio
 from collections import Counter
 
 import aiohttp
+import orjson
 import pytest
 
+from adapters.upstream.client import SameBodies
 from gateway.config import HttpConfig
+from schemas.records import ClientQuery
 from tests.mqtt_helpers import Client
 
 ADMIN = {"Authorization": aiohttp.encode_basic_auth("admin", "public")}
@@ -73,3 +76,66 @@ async def test_clients_are_never_cached(chain):
     Client(gw.broker, "fresh")
     r = await gw.http.get(path, headers=ADMIN)
     assert [c["client_id"] for c in (await r.json())["result"]["objects"]] == ["fresh"]
+
+
+async def test_an_identical_page_is_fetched_but_not_decoded_again(chain):
+    """Every listing goes to EMQX; while it answers with the very same bytes, A hands out the very same
+    records (so the dialects' rows remembered by record are spliced as they are); what changed is seen."""
+    gw = await chain()
+    ctl = gw.ctx.control
+    clients = [Client(gw.broker, f"same-{i}") for i in range(4)]
+
+    async def listed() -> dict:
+        before = ctl.client.calls
+        page = await ctl.list_clients(ClientQuery(), offset=0, limit=10)
+        assert ctl.client.calls == before + 1  # asked every time: nothing is answered from memory
+        return {c.clientid: c for c in page.items}
+
+    first = await listed()
+    again = await listed()
+    assert again.keys() == first.keys() and all(again[k] is first[k] for k in first)
+    clients[1].subscribe("x/#")
+    newcomer = Client(gw.broker, "same-new")
+    changed = await listed()
+    assert changed["same-1"] is not first["same-1"] and changed["same-1"].subscriptions_cnt == 1
+    assert "same-new" in changed
+    # the clients that did not change keep their records (ClientRecords) though the page's bytes changed
+    assert all(changed[k] is first[k] for k in ("same-0", "same-2", "same-3"))
+    clients[2].disconnect()
+    gone = await wait_listed(listed, lambda page: "same-2" not in page)
+    assert gone.keys() == {"same-0", "same-1", "same-3", "same-new"}
+    for c in (*clients, newcomer):
+        c.disconnect()
+
+
+async def wait_listed(listed, done, tries: int = 50) -> dict:
+    for _ in range(tries):
+        page = await listed()
+        if done(page):
+            return page
+        await asyncio.sleep(0.05)
+    raise AssertionError("the listing never showed the change")
+
+
+def test_same_bodies_are_bounded_and_keyed_by_request_and_decoding():
+    same = SameBodies()
+    same.MAX_BYTES = 10
+    decoded = []
+
+    def decode(body: bytes) -> list:
+        decoded.append(body)
+        return [body]
+
+    first = same.decoded(("/a", ()), b"12345", decode)
+    assert same.decoded(("/a", ()), b"12345", decode) is first and len(decoded) == 1
+    assert same.decoded(("/b", ()), b"12345", decode) is not first  # another request: decoded for itself
+    assert same.decoded(("/a", ()), b"12345", orjson.loads) == 12345  # another decoding
+    first = same.decoded(("/a", ()), b"12346", decode)  # other bytes
+    assert len(decoded) == 3
+    for _ in range(2):  # too large to keep: decoded each time
+        assert same.decoded(("/c", ()), b"0123456789a", decode) == [b"0123456789a"]
+    assert len(decoded) == 5
+    same.decoded(("/d", ()), b"67890", decode)  # 15 bytes with /b's and /a's: the least recently used (/b) goes
+    assert same.decoded(("/a", ()), b"12346", decode) is first and len(decoded) == 6
+    same.decoded(("/b", ()), b"12345", decode)
+    assert len(decoded) == 7

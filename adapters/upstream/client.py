@@ -1,5 +1,6 @@
 """The one HTTP session to the upstream EMQX 5 (its `/api/v5`): pooled connections, one retry with
-jitter for reads, a circuit breaker, short single-flight caches, and a secret that never leaks.
+jitter for reads, a circuit breaker, short single-flight caches, an answer's decoding spared while the
+same request gets the very same bytes, and a secret that never leaks.
 
 Every failure to get an answer (refused, reset, timed out, a 5xx, our key rejected, the breaker open)
 is ``schemas.errors.Unavailable`` with a message naming the upstream by its URL and what went wrong,
@@ -39,6 +40,8 @@ RETRY_JITTER = (0.05, 0.25)  # seconds
 UNAVAILABLE_STATUSES = frozenset((500, 502, 503, 504))
 # Connections kept to the upstream (aiohttp's default is 100; a gateway rarely needs more in flight).
 POOL_SIZE = 64
+
+Decode = Callable[[bytes], Any]
 
 
 @attrs.define(slots=True, frozen=True)
@@ -122,6 +125,37 @@ class TtlCache:
             del self._values[key]
 
 
+class SameBodies:
+    """What a read's answer decoded to, handed out again while the same request is answered with the very
+    same bytes: a listing page of unchanged clients is then neither parsed nor converted again, and its
+    records are the very objects the dialects remembered their rows by (adapters.common.rows).
+
+    Nothing is answered from here: every call still goes out, only the decoding of an identical body
+    is spared. The value is shared, so it must be treated as read-only. The newest bodies are kept up to
+    MAX_BYTES in all; a larger one is decoded for its one answer."""
+
+    MAX_BYTES = 16 * 1024 * 1024
+
+    def __init__(self) -> None:
+        # (path, params) -> (body, decode, value); in order of use, the least recently used first.
+        self._last: dict[tuple, tuple[bytes, Decode, Any]] = {}
+        self._bytes = 0
+
+    def decoded(self, key: tuple, body: bytes, decode: Decode) -> Any:
+        hit = self._last.pop(key, None)
+        if hit is not None:
+            self._bytes -= len(hit[0])
+        # A body is compared whole (a memcmp): hashing it would read it as well, and more slowly.
+        value = hit[2] if hit is not None and hit[0] == body and hit[1] == decode else decode(body)
+        if len(body) <= self.MAX_BYTES:
+            while self._bytes + len(body) > self.MAX_BYTES:
+                oldest = next(iter(self._last))
+                self._bytes -= len(self._last.pop(oldest)[0])
+            self._last[key] = (body, decode, value)
+            self._bytes += len(body)
+        return value
+
+
 class UpstreamClient:
     """Calls to the upstream's `/api/v5`, relative paths (``"/clients"``)."""
 
@@ -132,6 +166,7 @@ class UpstreamClient:
         self._session: aiohttp.ClientSession | None = None
         self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_cooldown)
         self.cache = TtlCache()
+        self.same = SameBodies()
         self.calls = 0  # requests sent, retries included (the benchmark and the tests read it)
 
     def __repr__(self) -> str:
@@ -153,10 +188,14 @@ class UpstreamClient:
             await self._session.close()
             self._session = None
 
-    async def get(self, path: str, params: Any = None) -> Answer:
-        return await self.request("GET", path, params=params)
+    async def get(self, path: str, params: Any = None, *, decode: Decode | None = None) -> Answer:
+        """A read. With ``decode`` (equal for equal decodings), a 200 answer's body is ``decode(body)``,
+        the same value again while the same request gets the same bytes (``SameBodies``)."""
+        return await self.request("GET", path, params=params, decode=decode)
 
-    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Answer:
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, decode: Decode | None = None
+    ) -> Answer:
         """One call; Unavailable when no answer came (see the module's rules). 4xx answers are returned."""
         attempts = READ_ATTEMPTS if method == "GET" else 1
         attempt = 1
@@ -164,7 +203,7 @@ class UpstreamClient:
             if not self.breaker.admit():
                 raise Unavailable(f"upstream {self.base} is unavailable (calls paused after repeated failures)")
             try:
-                answer = await self._send(method, path, params, json)
+                answer = await self._send(method, path, params, json, decode)
             except _NoAnswer as e:
                 self.breaker.failed()
                 if attempt == attempts:
@@ -180,7 +219,7 @@ class UpstreamClient:
                 raise Unavailable(f"upstream {self.base} refused the gateway's API key (401)")
             return answer
 
-    async def _send(self, method: str, path: str, params: Any, json: Any) -> Answer:
+    async def _send(self, method: str, path: str, params: Any, json: Any, decode: Decode | None) -> Answer:
         if self._session is None:
             raise _NoAnswer(f"upstream {self.base} is not connected (the gateway is not running)")
         self.calls += 1
@@ -197,7 +236,10 @@ class UpstreamClient:
         if status in UNAVAILABLE_STATUSES:
             raise _NoAnswer(f"upstream {self.base} answered {status} to {method} {path}")
         try:
-            body = orjson.loads(raw) if raw else None
+            if decode is not None and status == 200:
+                body = self.same.decoded((path, tuple(params or ())), raw, decode)
+            else:
+                body = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             raise _NoAnswer(f"upstream {self.base} answered {status} with a body that is not JSON") from None
         return Answer(status, body)

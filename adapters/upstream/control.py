@@ -157,8 +157,16 @@ class UpstreamControl:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    async def _get(self, path: str, params: Any = None, *, kind: str | None = None, field: str | None = None) -> Any:
-        answer = await self.client.get(path, params)
+    async def _get(
+        self,
+        path: str,
+        params: Any = None,
+        *,
+        decode: Callable[[bytes], Any] | None = None,
+        kind: str | None = None,
+        field: str | None = None,
+    ) -> Any:
+        answer = await self.client.get(path, params, decode=decode)
         if answer.status != 200:
             raise _error(answer, kind=kind, field=field)
         return answer.body
@@ -184,15 +192,17 @@ class UpstreamControl:
         page_no += 1
         items: list = []
         total: int | None = None
+        decode = convert.ListingPage(convert_one)
         while True:
-            doc = await self._get(path, [*params, ("page", str(page_no)), ("limit", str(size))], **errors)
-            rows = doc.get("data") or []
+            window = [*params, ("page", str(page_no)), ("limit", str(size))]
+            doc = await self._get(path, window, decode=decode, **errors)  # read-only: it may be shared
+            rows = doc["data"]
             meta = doc.get("meta") or {}
             if total is None and "count" in meta:
                 total = meta["count"]
             more = meta["hasnext"] if "hasnext" in meta else (total is not None and page_no * size < total)
             take = rows[skip : skip + limit - len(items)]
-            items.extend(convert_one(r) for r in take)
+            items += take
             skip = 0
             if len(items) >= limit:
                 return Page(items=items, total=total, hasnext=more or len(rows) > len(take))
@@ -307,8 +317,8 @@ class UpstreamControl:
         params.append(("limit", str(limit)))
         if cursor is not None:
             params.append(("cursor", cursor))
-        doc = await self._get("/clients_v2", params, field="cursor")
-        rows = [self.client_records(r) for r in doc.get("data") or []]
+        doc = await self._get("/clients_v2", params, decode=convert.ListingPage(self.client_records), field="cursor")
+        rows = list(doc["data"])  # the decoded page may be shared (client.SameBodies)
         next_cursor = (doc.get("meta") or {}).get("cursor")
         return Page(items=rows, total=len(rows), hasnext=next_cursor is not None, cursor=next_cursor)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import attrs
+import orjson
 
 from adapters.common import units
 from adapters.common.fields import CLIENT, SUBSCRIPTION
@@ -85,6 +87,19 @@ def node_info(doc: dict) -> NodeInfo:
         # The runtime's release where emqgw reports Python's: EMQX's OTP release.
         python_version=doc.get("otp_release", ""),
     )
+
+
+@attrs.frozen
+class ListingPage:
+    """Decodes a page of an EMQX listing (``{"data": [...], "meta": {...}}``) with its rows converted by
+    ``row``; equal for the same ``row``, so that an identical page's decoding is reused (client.SameBodies)."""
+
+    row: Callable[[dict], Any]
+
+    def __call__(self, body: bytes) -> dict:
+        doc = orjson.loads(body)
+        doc["data"] = [self.row(r) for r in doc.get("data") or ()]
+        return doc
 
 
 class ClientRecords:
