@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
@@ -40,6 +41,8 @@ KIND = "authz_source"
 DENY_ACTIONS = ("ignore", "disconnect")
 NO_MATCH = ("allow", "deny")
 CACHE_MAX_SIZE = (1, 1_048_576)  # EMQX: authorization.cache.max_size range
+# What an identity without a cache (an offline client's last facts) answers for one.
+_NO_CACHE: Any = object()
 API_SOURCE = "<api>"  # the source name in the errors of a rules text given over an API
 
 
@@ -175,17 +178,23 @@ class Authorization:
         cache: AuthzCache | None = None
         now = 0.0
         key = (action, topic, qos, retain)
-        if s.cache_enable and hasattr(who, "authz_cache") and not self._excluded(topic):
-            cache = who.authz_cache  # type: ignore[attr-defined]
-            if cache is None or cache.generation != self.generation:
-                cache = who.authz_cache = AuthzCache(self.generation)  # type: ignore[attr-defined]
-            now = time.monotonic()
-            hit = cache.get(key, now)
-            if hit is not None:
-                m["authorization.cache_hit"] += 1
-                m["authorization.allow" if hit else "authorization.deny"] += 1
-                return hit
-            m["authorization.cache_miss"] += 1
+        # Only a live connection has a cache (``who`` may be an offline client's last facts).
+        if s.cache_enable and (cache := getattr(who, "authz_cache", _NO_CACHE)) is not _NO_CACHE:
+            if s.cache_excludes and self._excluded(topic):
+                cache = None
+            else:
+                if cache is None or cache.generation != self.generation:
+                    cache = who.authz_cache = AuthzCache(self.generation)  # type: ignore[attr-defined]
+                now = time.monotonic()
+                # The cache's lookup inline: this runs for every PUBLISH of a client under rules.
+                hit = cache.entries.get(key)
+                if hit is not None and hit[1] > now:
+                    m["authorization.cache_hit"] += 1
+                    m["authorization.allow" if hit[0] else "authorization.deny"] += 1
+                    return hit[0]
+                m["authorization.cache_miss"] += 1
+        else:
+            cache = None
         allowed = (self._evaluate(who, action, topic, qos, retain) or no_match) == "allow"
         if cache is not None:
             cache.put(key, allowed, now, s.cache_ttl, s.cache_max_size)
@@ -193,8 +202,7 @@ class Authorization:
         return allowed
 
     def _excluded(self, topic: str) -> bool:
-        excludes = self.settings.cache_excludes
-        return bool(excludes) and any(topic_matches(f, topic) for f in excludes)
+        return any(topic_matches(f, topic) for f in self.settings.cache_excludes)
 
     def _evaluate(self, who: Identity, action: str, topic: str, qos: int, retain: bool) -> str | None:
         client = ClientFacts(who.clientid, who.username, who.peerhost)

@@ -22,17 +22,9 @@ class AuthzCache:
 
     def __init__(self, generation: int) -> None:
         self.generation = generation
-        # key -> (allowed, expires at (monotonic), updated at (epoch seconds)); insertion order = age
+        # key -> (allowed, expires at (monotonic), updated at (epoch seconds)); insertion order = age.
+        # Read by Authorization.check directly (a PUBLISH's hot path); an expired entry is replaced by put.
         self.entries: dict[Key, tuple[bool, float, float]] = {}
-
-    def get(self, key: Key, now: float) -> bool | None:
-        hit = self.entries.get(key)
-        if hit is None:
-            return None
-        if hit[1] <= now:
-            del self.entries[key]
-            return None
-        return hit[0]
 
     def put(self, key: Key, allowed: bool, now: float, ttl: float, max_size: int) -> None:
         entries = self.entries
