@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -262,6 +265,107 @@ def close_all(conns: list[Conn]) -> None:
             c.sock.send(DISCONNECT)
         with contextlib.suppress(OSError):
             c.sock.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Idle connections: the issue's figures are taken with 10,000 connected clients that send nothing
+# --------------------------------------------------------------------------------------------
+
+FD_RESERVE = 64  # descriptors kept free for the process itself (pipes, /proc reads, the broker's listeners)
+
+
+def raise_nofile() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if want > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def open_idle(port: int, n: int, keepalive: int, concurrency: int, timeout: float, tag: str) -> list[socket.socket]:
+    """Open n MQTT connections and wait for every CONNACK; return the open sockets."""
+    ep = select.epoll()
+    done: list[socket.socket] = []
+    pending: dict[int, list] = {}  # fd -> [sock, state, buf]; state 0 connecting, 1 awaiting CONNACK
+    started = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while len(done) < n:
+            if time.monotonic() > deadline:
+                raise BenchError(f"only {len(done)} of {n} connections got a CONNACK within {timeout:.0f}s")
+            while started < n and len(pending) < concurrency:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setblocking(False)
+                rc = s.connect_ex((HOST, port))
+                if rc not in (0, errno.EINPROGRESS):
+                    s.close()
+                    raise BenchError(
+                        f"connect to {HOST}:{port} failed after {len(done)} connections: {os.strerror(rc)}"
+                    )
+                pending[s.fileno()] = [s, 0, b"", f"idle-{tag}-{started}"]
+                ep.register(s.fileno(), select.EPOLLOUT)
+                started += 1
+            for fd, _events in ep.poll(0.5):
+                ent = pending[fd]
+                s = ent[0]
+                if ent[1] == 0:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise BenchError(
+                            f"connect to {HOST}:{port} failed after {len(done)} connections: {os.strerror(err)}"
+                        )
+                    s.send(enc_connect(ent[3], keepalive))  # 30-odd bytes always fit a fresh socket
+                    ent[1] = 1
+                    ep.modify(fd, select.EPOLLIN)
+                    continue
+                try:
+                    data = s.recv(64)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:
+                    raise BenchError(f"connection {ent[3]} failed: {exc}") from exc
+                if not data:
+                    raise BenchError(
+                        f"broker closed connection {ent[3]} before CONNACK (after {len(done)} connections)"
+                    )
+                ent[2] += data
+                if len(ent[2]) >= 4:
+                    if ent[2][0] >> 4 != 2 or ent[2][3] != 0:
+                        raise BenchError(f"{ent[3]}: CONNACK refused: {ent[2][:4]!r}")
+                    ep.unregister(fd)
+                    del pending[fd]
+                    done.append(s)
+        return done
+    except BaseException:
+        for ent in pending.values():
+            ent[0].close()
+        close_idle(done)
+        raise
+    finally:
+        ep.close()
+
+
+def close_idle(socks: list[socket.socket]) -> None:
+    linger0 = struct.pack("ii", 1, 0)  # RST on close: no TIME_WAIT pile-up between brokers
+    for s in socks:
+        with contextlib.suppress(OSError):
+            s.send(b"\xe0\x00")  # DISCONNECT
+        with contextlib.suppress(OSError):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger0)
+        with contextlib.suppress(OSError):
+            s.close()
+
+
+@contextlib.contextmanager
+def idle_clients(port: int, n: int, tag: str, concurrency: int = 256, timeout: float = 180.0):
+    """Hold ``n`` idle MQTT connections to the broker on ``port`` for the duration of the block."""
+    socks = open_idle(port, n, 600, concurrency, timeout, tag) if n else []
+    try:
+        yield socks
+    finally:
+        close_idle(socks)
 
 
 # --------------------------------------------------------------------------------------------
