@@ -9,6 +9,7 @@ carrying the reason code (MQTT 5) or a plain close (3.1/3.1.1).
 from __future__ import annotations
 
 import math
+import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ CONNECTING, AUTHENTICATING, CONNECTED, CLOSED = 0, 1, 2, 3
 
 # Properties that describe one hop, not the message: never forwarded [MQTT-3.3.2-7, MQTT-3.3.4-6].
 _HOP_PROPERTIES = ("topic_alias", "subscription_identifier")
+# Per-QoS message counts of a connection that has had none: shared, a list is made at the first message.
+_NO_MESSAGES = (0, 0, 0)
 
 
 class Channel:
@@ -93,7 +96,8 @@ class Channel:
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
         self.broker = broker
         self.transport = transport
-        self.peerhost, self.peerport = peer[0], peer[1]
+        # Interned: the clients of one host (or behind one NAT) share the string.
+        self.peerhost, self.peerport = sys.intern(peer[0]), peer[1]
         self.listener_id = listener_id
         cfg = broker.config
         # Both limits are read once, here: a live config change reaches new connections only.
@@ -119,12 +123,14 @@ class Channel:
         self.inflight_limit = cfg.max_inflight
         self.client_max_packet = 0  # 0 = no limit
         self.client_alias_max = 0
-        self.out_aliases: dict[str, int] = {}
-        self.in_aliases: dict[int, str] = {}
+        # Topic alias tables, made when first needed (most clients use no aliases): ours to the client
+        # once it allows any (CONNECT), the client's at its first alias.
+        self.out_aliases: dict[str, int] | None = None
+        self.in_aliases: dict[int, str] | None = None
         self.recv_oct = self.send_oct = self.recv_cnt = self.send_cnt = 0
         self.recv_pkt = self.send_pkt = self.recv_msg = self.send_msg = 0
-        self.recv_qos = [0, 0, 0]
-        self.send_qos = [0, 0, 0]
+        self.recv_qos: list[int] | tuple[int, int, int] = _NO_MESSAGES
+        self.send_qos: list[int] | tuple[int, int, int] = _NO_MESSAGES
         self.recv_dropped = self.recv_dropped_rel_timeout = 0
         self.send_dropped = self.send_dropped_expired = 0
         self.send_dropped_queue_full = self.send_dropped_too_large = 0
@@ -133,10 +139,11 @@ class Channel:
         self.problem_info = True
         self._metrics = broker.metrics.counters
         self._close_reason: int | None = None
-        # Frames written during one event-loop iteration, sent with one transport write (see flush).
-        self.outbuf: list[bytes] = []
+        # Frames written during one event-loop iteration, sent with one transport write (see flush);
+        # None between flushes, so that an idle connection holds no list.
+        self.outbuf: list[bytes] | None = None
         # While AUTHENTICATING: packets that arrived after the CONNECT, and the CONNECT's pieces.
-        self._held: list = []
+        self._held: list | None = None
         self._deferred: tuple | None = None
         # Acknowledgements held until the durability journal's batch is on disk (``sync`` mode);
         # while any is held, later ones queue behind it so that acknowledgements keep their order.
@@ -162,6 +169,7 @@ class Channel:
             if self.state == CONNECTED:
                 self._handle(packets)
             elif self.state == AUTHENTICATING:
+                assert self._held is not None  # set with the state
                 self._held.extend(packets)
             else:
                 self._handle_connecting(packets)
@@ -183,7 +191,7 @@ class Channel:
         for i, p in enumerate(packets):
             self._handle((p,))
             if self.state == AUTHENTICATING:
-                self._held.extend(packets[i + 1 :])
+                self._held = packets[i + 1 :]
                 return
             if self.state == CLOSED:
                 return
@@ -232,17 +240,19 @@ class Channel:
         m["bytes.sent"] += n
         m["packets.sent"] += 1
         out = self.outbuf
-        out.append(data)
-        if len(out) == 1:
+        if out is None:
+            self.outbuf = [data]
             self.broker.mark_dirty(self)
+        else:
+            out.append(data)
 
     def flush(self) -> None:
         """Hand everything written since the last flush to the transport in one write."""
         out = self.outbuf
-        if out:
+        if out is not None:
+            self.outbuf = None
             if not self.transport.is_closing():
                 self.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
 
     def send_packet(self, packet) -> None:
         self._write(encode(packet, self.version))
@@ -326,6 +336,8 @@ class Channel:
             # The client takes up to this many aliases; we keep to our own maximum too, since the
             # table holds a topic per alias for as long as the connection lasts.
             self.client_alias_max = min(props.get("topic_alias_maximum", 0), cfg.max_topic_alias)
+            if self.client_alias_max:
+                self.out_aliases = {}
             self.problem_info = props.get("request_problem_information", 1) == 1
         else:
             self.session_expiry = 0 if p.clean_start else cfg.session_expiry_interval
@@ -372,9 +384,9 @@ class Channel:
             return self._refuse(reason)
         self.state = CONNECTING
         self._accept(p, connack_props)
-        held, self._held = self._held, []
+        held, self._held = self._held, None
         try:
-            self._handle(held)
+            self._handle(held or ())
         except MQTTError as e:
             self._fail(e)
 
@@ -455,7 +467,10 @@ class Channel:
         m["messages.received"] += 1
         m[_QOS_RECEIVED[qos]] += 1
         self.recv_msg += 1
-        self.recv_qos[qos] += 1
+        counts = self.recv_qos
+        if not isinstance(counts, list):  # _NO_MESSAGES
+            counts = self.recv_qos = [0, 0, 0]
+        counts[qos] += 1
         broker = self.broker
         cfg = broker.config
         v5 = self.version == MQTT_5
@@ -470,7 +485,7 @@ class Channel:
                 if alias == 0 or alias > cfg.max_topic_alias:
                     raise MQTTError(ReasonCode.TOPIC_ALIAS_INVALID, "topic alias out of range [MQTT-3.3.2-9]")
                 if not topic:
-                    aliased = self.in_aliases.get(alias)
+                    aliased = self.in_aliases.get(alias) if self.in_aliases else None
                     if aliased is None:
                         raise protocol_error("unknown topic alias [MQTT-3.3.2-8]")
                     topic = aliased
@@ -488,6 +503,8 @@ class Channel:
             return self._ack_publish(p, ReasonCode.TOPIC_NAME_INVALID)
         if alias is not None and p.topic:
             # Only a topic we accept is kept for the alias: the table is per connection memory.
+            if self.in_aliases is None:
+                self.in_aliases = {}
             self.in_aliases[alias] = topic
         if not broker.authorize(self, "publish", topic, qos, p.retain):
             m["packets.publish.auth_error"] += 1
@@ -601,8 +618,8 @@ class Channel:
                     inflight[pid] = [d, AWAIT_ACK, now]
             else:
                 self._send_publish(d[0], 0, d[2], d[3], 0, False)
-        if not mq and s.index is not None:
-            s.index.queue_emptied(s)
+        if not mq:
+            s.queue_emptied()
 
     def _send_publish(self, msg: Message, qos: int, retain: bool, sub_ids, pid: int, dup: bool) -> bool:
         m = self._metrics
@@ -627,7 +644,10 @@ class Channel:
             frame = patch_publish(frame, offset, pid, qos, retain, dup)
         self._write(frame)
         self.send_msg += 1
-        self.send_qos[qos] += 1
+        counts = self.send_qos
+        if not isinstance(counts, list):  # _NO_MESSAGES
+            counts = self.send_qos = [0, 0, 0]
+        counts[qos] += 1
         self.session.deliver_msg += 1
         m["packets.publish.sent"] += 1
         m["messages.sent"] += 1
@@ -640,13 +660,14 @@ class Channel:
         v5 = self.version == MQTT_5
         alias = None
         send_topic = True
-        if v5 and self.client_alias_max:
-            alias = self.out_aliases.get(msg.topic)
+        aliases = self.out_aliases
+        if aliases is not None:  # an MQTT 5 client that takes aliases
+            alias = aliases.get(msg.topic)
             if alias is not None:
                 send_topic = False
-            elif len(self.out_aliases) < self.client_alias_max:
-                alias = len(self.out_aliases) + 1
-                self.out_aliases[msg.topic] = alias
+            elif len(aliases) < self.client_alias_max:
+                alias = len(aliases) + 1
+                aliases[msg.topic] = alias
         remaining = None
         if v5 and msg.expires_at is not None:
             remaining = max(1, math.ceil(msg.expires_at - time.time()))

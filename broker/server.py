@@ -169,7 +169,7 @@ class MQTTProtocol(asyncio.Protocol):
         self.transport = transport
         transport.set_write_buffer_limits(high=lst.broker.config.write_buffer_high)
         peer = transport.get_extra_info("peername") or ("", 0)
-        ch = self.channel = Channel(lst.broker, self, (peer[0], peer[1]), lst.config.id)
+        ch = self.channel = Channel(lst.broker, self, (peer[0], peer[1]), lst.id)
         self.inlet = Inlet(ch, transport)
         lst.broker.channel_opened(ch)
         lst.channels.add(ch)
@@ -307,6 +307,7 @@ class Listener:
     def __init__(self, broker: Broker, config: ListenerConfig):
         self.broker = broker
         self.config = config
+        self.id = config.id  # once: every channel of this listener holds the same string
         self.server: asyncio.AbstractServer | None = None
         self.runner: web.AppRunner | None = None
         self.current = 0
@@ -374,7 +375,7 @@ class Listener:
         await ws.prepare(request)
         transport = WSTransport(ws, request.transport, self.broker.config.write_buffer_high)
         peer = (request.transport and request.transport.get_extra_info("peername")) or ("", 0)
-        ch = Channel(self.broker, transport, (peer[0], peer[1]), self.config.id)
+        ch = Channel(self.broker, transport, (peer[0], peer[1]), self.id)
         inlet = transport.inlet = Inlet(ch, transport)
         self.broker.channel_opened(ch)
         self.channels.add(ch)
