@@ -9,7 +9,6 @@ carrying the reason code (MQTT 5) or a plain close (3.1/3.1.1).
 from __future__ import annotations
 
 import math
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -91,13 +90,13 @@ class Channel:
         "_acks_waiting",
         "is_superuser",
         "authz_cache",
+        "keepalive_due",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
         self.broker = broker
         self.transport = transport
-        # Interned: the clients of one host (or behind one NAT) share the string.
-        self.peerhost, self.peerport = sys.intern(peer[0]), peer[1]
+        self.peerhost, self.peerport = peer[0], peer[1]
         self.listener_id = listener_id
         cfg = broker.config
         # Both limits are read once, here: a live config change reaches new connections only.
@@ -152,6 +151,8 @@ class Channel:
         # connection (``broker.authz_cache``), created on its first check.
         self.is_superuser = False
         self.authz_cache: AuthzCache | None = None
+        # The broker's keep alive bucket this connection is filed in (core.KeepaliveDeadlines), or None.
+        self.keepalive_due: set[Channel] | None = None
 
     # ------------------------------------------------------------------ input
 
@@ -527,6 +528,7 @@ class Channel:
                 m["messages.dropped"] += 1
                 return self._ack_publish(p, ReasonCode.QUOTA_EXCEEDED)
             s.awaiting_rel[pid] = time.monotonic()
+            broker.awaiting_release(s)
         expiry = props.get("message_expiry_interval") if props else None
         now = time.time()
         msg = Message(
@@ -592,10 +594,13 @@ class Channel:
                 self._send_publish(d[0], 0, d[2], d[3], 0, False)
                 return None
             return s.enqueue(d)
-        if self.writable and len(s.inflight) < self.inflight_limit and not s.mqueue:
+        inflight = s.inflight
+        if self.writable and len(inflight) < self.inflight_limit and not s.mqueue:
             pid = s.next_packet_id()
             if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
-                s.inflight[pid] = [d, AWAIT_ACK, time.monotonic()]
+                if not inflight:
+                    self.broker.inflight_started(self)
+                inflight[pid] = [d, AWAIT_ACK, time.monotonic()]
             return None
         return s.enqueue(d)
 
@@ -615,6 +620,8 @@ class Channel:
             if d[1]:
                 pid = s.next_packet_id()
                 if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
+                    if not inflight:
+                        self.broker.inflight_started(self)
                     inflight[pid] = [d, AWAIT_ACK, now]
             else:
                 self._send_publish(d[0], 0, d[2], d[3], 0, False)

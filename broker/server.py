@@ -20,6 +20,7 @@ import logging
 import socket
 import ssl
 import struct
+import sys
 import time
 
 from aiohttp import WSMsgType, web
@@ -169,7 +170,8 @@ class MQTTProtocol(asyncio.Protocol):
         self.transport = transport
         transport.set_write_buffer_limits(high=lst.broker.config.write_buffer_high)
         peer = transport.get_extra_info("peername") or ("", 0)
-        ch = self.channel = Channel(lst.broker, self, (peer[0], peer[1]), lst.id)
+        # The host interned: the clients of one host (or behind one NAT) share the string.
+        ch = self.channel = Channel(lst.broker, self, (sys.intern(peer[0]), peer[1]), lst.id)
         self.inlet = Inlet(ch, transport)
         lst.broker.channel_opened(ch)
         lst.channels.add(ch)
@@ -375,7 +377,7 @@ class Listener:
         await ws.prepare(request)
         transport = WSTransport(ws, request.transport, self.broker.config.write_buffer_high)
         peer = (request.transport and request.transport.get_extra_info("peername")) or ("", 0)
-        ch = Channel(self.broker, transport, (peer[0], peer[1]), self.id)
+        ch = Channel(self.broker, transport, (sys.intern(peer[0]), peer[1]), self.id)
         inlet = transport.inlet = Inlet(ch, transport)
         self.broker.channel_opened(ch)
         self.channels.add(ch)
