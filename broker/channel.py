@@ -31,6 +31,9 @@ CONNECTING, AUTHENTICATING, CONNECTED, CLOSED = 0, 1, 2, 3
 
 # Properties that describe one hop, not the message: never forwarded [MQTT-3.3.2-7, MQTT-3.3.4-6].
 _HOP_PROPERTIES = ("topic_alias", "subscription_identifier")
+# The frame cache keys (Channel._frame) of MQTT 3.1/3.1.1 receivers, by QoS > 0 and retain: nothing
+# else of a receiver changes what these protocol levels send, and constant keys cost no tuple each.
+_V3_FORMS = (((False, False), (False, True)), ((True, False), (True, True)))
 # Per-QoS message counts of a connection that has had none: shared, a list is made at the first message.
 _NO_MESSAGES = (0, 0, 0)
 
@@ -178,14 +181,17 @@ class Channel:
             self._fail(e)
 
     def _handle(self, packets: Sequence[Any]) -> None:
-        m = self._metrics
         handlers = _HANDLERS
-        for p in packets:
-            if self.state == CLOSED:
-                return
-            self.recv_pkt += 1
-            m["packets.received"] += 1
-            handlers[p.__class__](self, p)
+        handled = 0  # counted once for the batch, a packet that raises included
+        try:
+            for p in packets:
+                if self.state == CLOSED:
+                    return
+                handled += 1
+                handlers[p.__class__](self, p)
+        finally:
+            self.recv_pkt += handled
+            self._metrics["packets.received"] += handled
 
     def _handle_connecting(self, packets: list) -> None:
         """Like _handle, but a CONNECT may park the rest until its credentials are checked."""
@@ -233,13 +239,6 @@ class Channel:
     # ----------------------------------------------------------------- output
 
     def _write(self, data: bytes) -> None:
-        n = len(data)
-        self.send_oct += n
-        self.send_cnt += 1
-        self.send_pkt += 1
-        m = self._metrics
-        m["bytes.sent"] += n
-        m["packets.sent"] += 1
         out = self.outbuf
         if out is None:
             self.outbuf = [data]
@@ -248,12 +247,22 @@ class Channel:
             out.append(data)
 
     def flush(self) -> None:
-        """Hand everything written since the last flush to the transport in one write."""
+        """Hand everything written since the last flush to the transport in one write, and count it
+        (once for the batch: the counters move with every packet, but are read between iterations)."""
         out = self.outbuf
         if out is not None:
             self.outbuf = None
+            n = len(out)
+            data = out[0] if n == 1 else b"".join(out)
+            size = len(data)
+            self.send_oct += size
+            self.send_cnt += n
+            self.send_pkt += n
+            m = self._metrics
+            m["bytes.sent"] += size
+            m["packets.sent"] += n
             if not self.transport.is_closing():
-                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+                self.transport.write(data)
 
     def send_packet(self, packet) -> None:
         self._write(encode(packet, self.version))
@@ -667,18 +676,21 @@ class Channel:
         v5 = self.version == MQTT_5
         alias = None
         send_topic = True
-        aliases = self.out_aliases
-        if aliases is not None:  # an MQTT 5 client that takes aliases
-            alias = aliases.get(msg.topic)
-            if alias is not None:
-                send_topic = False
-            elif len(aliases) < self.client_alias_max:
-                alias = len(aliases) + 1
-                aliases[msg.topic] = alias
         remaining = None
-        if v5 and msg.expires_at is not None:
-            remaining = max(1, math.ceil(msg.expires_at - time.time()))
-        key = (v5, qos > 0, retain, sub_ids, alias, send_topic, remaining)
+        if not v5:
+            key: tuple = _V3_FORMS[qos > 0][retain]
+        else:
+            aliases = self.out_aliases
+            if aliases is not None:  # a client that takes aliases
+                alias = aliases.get(msg.topic)
+                if alias is not None:
+                    send_topic = False
+                elif len(aliases) < self.client_alias_max:
+                    alias = len(aliases) + 1
+                    aliases[msg.topic] = alias
+            if msg.expires_at is not None:
+                remaining = max(1, math.ceil(msg.expires_at - time.time()))
+            key = (v5, qos > 0, retain, sub_ids, alias, send_topic, remaining)
         frames = msg.frames
         if frames is None:
             frames = msg.frames = {}
