@@ -190,9 +190,9 @@ class SubscriptionTrie:
     Filters are taken as given (validate and ``parse_share`` them first). The dicts returned by ``get``
     and ``match`` are the live ones, handed out without copying because ``match`` runs once per PUBLISH:
     read them, change them only through ``add`` / ``remove``, and copy one before iterating it while
-    calling ``add`` / ``remove``. The list ``match`` returns is remembered for the next PUBLISH to the
-    same topic (it holds those live dicts, so a key added to a filter already there shows in it; a
-    filter added or removed forgets every list): never change it.
+    calling ``add`` / ``remove``. A non-empty list ``match`` returns is remembered for the next PUBLISH
+    to the same topic (it holds those live dicts, so a key added to a filter already there shows in it;
+    a filter added or removed forgets every list): never change it.
     """
 
     __slots__ = ("_root", "_index", "_pairs", "_matches")
@@ -297,9 +297,13 @@ class SubscriptionTrie:
         matches = self._matches
         found = matches.get(topic)
         if found is None:
-            if len(matches) >= MATCH_MEMORY:
-                matches.clear()
-            found = matches[topic] = self._walk(topic, False)
+            found = self._walk(topic, False)
+            # A topic nobody subscribes to is not remembered: one-off topics (a client's presence
+            # event) would fill the memory with names for nothing.
+            if found:
+                if len(matches) >= MATCH_MEMORY:
+                    matches.clear()
+                matches[topic] = found
         return found
 
     def match_filters(self, topic: str) -> list[str]:
