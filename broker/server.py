@@ -145,10 +145,14 @@ class Inlet:
         self._settle()
 
 
-class MQTTProtocol(asyncio.Protocol):
-    """One TCP or TLS connection; to its Channel it is the transport (``write``, ``is_closing``, ``close``)."""
+class MQTTProtocol(Inlet, asyncio.Protocol):
+    """One TCP or TLS connection; to its Channel it is the transport (``write``, ``is_closing``, ``close``).
 
-    __slots__ = ("listener", "channel", "transport", "inlet", "closing", "_linger")
+    It is its own Inlet (the transport is the reader; the flow-control callbacks ``pause_writing`` /
+    ``resume_writing`` are the Inlet's): one object per connection less.
+    """
+
+    __slots__ = ("listener", "transport", "closing", "_linger")
 
     def __init__(self, listener: Listener):
         self.listener = listener
@@ -156,7 +160,6 @@ class MQTTProtocol(asyncio.Protocol):
         # flow-control callbacks; connection_lost tests for it.
         self.channel: Channel = None  # type: ignore[assignment]
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.inlet: Inlet = None  # type: ignore[assignment]
         self.closing = False
         self._linger: asyncio.TimerHandle | None = None
 
@@ -171,13 +174,13 @@ class MQTTProtocol(asyncio.Protocol):
         transport.set_write_buffer_limits(high=lst.broker.config.write_buffer_high)
         peer = transport.get_extra_info("peername") or ("", 0)
         # The host interned: the clients of one host (or behind one NAT) share the string.
-        ch = self.channel = Channel(lst.broker, self, (sys.intern(peer[0]), peer[1]), lst.id)
-        self.inlet = Inlet(ch, transport)
+        ch = Channel(lst.broker, self, (sys.intern(peer[0]), peer[1]), lst.id)
+        Inlet.__init__(self, ch, transport)
         lst.broker.channel_opened(ch)
         lst.channels.add(ch)
 
     def data_received(self, data: bytes) -> None:
-        self.inlet.feed(data)
+        self.feed(data)
 
     def eof_received(self) -> bool:
         # The peer finished sending. While lingering that is what we waited for; otherwise the
@@ -194,12 +197,6 @@ class MQTTProtocol(asyncio.Protocol):
         self.listener.channels.discard(ch)
         ch.connection_lost()
 
-    def pause_writing(self) -> None:
-        self.inlet.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inlet.resume_writing()
-
     # ------------------------------------------------------------------ the Channel's transport
 
     def write(self, data: bytes) -> None:
@@ -214,7 +211,7 @@ class MQTTProtocol(asyncio.Protocol):
             return
         self.closing = True
         t = self.transport
-        self.inlet.drain()
+        self.drain()
         if t.can_write_eof():
             t.write_eof()
         else:
