@@ -15,7 +15,10 @@ The load generator is the throughput benchmark's: one process, one thread, plain
 sockets in one epoll loop. It sends what is due by the clock (rate x elapsed time) whenever it
 wakes, and wakes at the next message due (epoll's millisecond resolution: at 20,000 msgs/s the
 messages leave in bursts of about 20) or as soon as a delivery arrives. What it adds to a latency
-(its own reaction time) is the same for both brokers.
+(its own reaction time) is the same for both brokers. With --burst B the messages leave only once B
+per publisher are due, all publishers writing at once (B messages in one write each): the same rate
+in bursts, so that the broker gets B x 10 messages to handle in one go, and a delivery can wait
+behind the others' input.
 
 Only 127.0.0.1 is ever contacted. Brokers this script starts are killed on exit, Ctrl-C included.
 Exit status 0 means the run finished, non-zero a real error.
@@ -159,9 +162,10 @@ def run_rate(port: int, broker_pid: int | None, rate: int, args) -> dict:
                 r.feed(data, time.perf_counter_ns())
 
         now = t0
+        at_once = args.burst * PAIRS
         while now < end:
             due = (now - t0) * rate // 1_000_000_000 - sent
-            if due > 0:
+            if due >= at_once:
                 stamp = _STAMP.pack(now)
                 batches: list[list[bytes]] = [[] for _ in range(PAIRS)]
                 for _ in range(due):
@@ -179,7 +183,7 @@ def run_rate(port: int, broker_pid: int | None, rate: int, args) -> dict:
             for c in pubs:
                 if c.out:
                     c.flush()
-            next_due = t0 + (sent + 1) * 1_000_000_000 // rate
+            next_due = t0 + (sent + at_once) * 1_000_000_000 // rate
             read_ready(max(0.0, (next_due - time.perf_counter_ns()) / 1e9))
             now = time.perf_counter_ns()
         snap1 = (self_cpu_seconds(), proc_cpu_seconds(broker_pid), time.monotonic(), machine_busy_seconds())
@@ -262,6 +266,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=float, default=1.0, help="unmeasured lead-in per rate (default 1)")
     ap.add_argument("--drain", type=float, default=2.0, help="max wait for the last deliveries (default 2)")
     ap.add_argument("--payload", type=int, default=64, help="payload bytes, >= 8 (default 64)")
+    ap.add_argument(
+        "--burst", type=int, default=1, help="messages each publisher writes at once (default 1: as they fall due)"
+    )
     ap.add_argument("--idle", type=int, default=10_000, help="idle clients held meanwhile (default 10000)")
     ap.add_argument(
         "--wait-quiet",
@@ -275,6 +282,8 @@ def main(argv=None) -> int:
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
     if not rates or min(rates) < 1 or args.seconds <= 0 or args.warmup < 0 or args.payload < _STAMP.size:
         ap.error("bad --rates / --seconds / --warmup / --payload")
+    if args.burst < 1:
+        ap.error("--burst must be >= 1")
 
     install_signals()
     brokers: list[Broker] = []
@@ -295,8 +304,9 @@ def main(argv=None) -> int:
             f"tree {info['commit'] or '?'}"
         )
         print(
-            f"{PAIRS} publisher/subscriber pairs, QoS 0, {args.payload}-byte payloads, {idle:,} idle clients "
-            f"held, {args.seconds:g}s per rate after {args.warmup:g}s warm-up\n"
+            f"{PAIRS} publisher/subscriber pairs, QoS 0, {args.payload}-byte payloads, bursts of {args.burst} "
+            f"per publisher, {idle:,} idle clients held, {args.seconds:g}s per rate after {args.warmup:g}s "
+            "warm-up\n"
         )
         for rate in rates:
             for b in brokers:
