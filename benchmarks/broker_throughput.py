@@ -38,6 +38,7 @@ import select
 import shutil
 import signal
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -953,6 +954,12 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--pid-cycle", type=int, default=4096, help=argparse.SUPPRESS)
     ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every scenario this many times per broker, interleaved; ratios of the medians (default 1)",
+    )
+    ap.add_argument(
         "--idle",
         type=int,
         default=0,
@@ -984,6 +991,8 @@ def main(argv=None) -> int:
         ap.error("bad --window / --batch / --max-lag")
     if args.pid_cycle <= args.window:
         ap.error("--pid-cycle must exceed --window")
+    if args.rounds < 1:
+        ap.error("--rounds must be >= 1")
 
     install_signals()
     brokers: list[Broker] = []
@@ -1020,45 +1029,48 @@ def main(argv=None) -> int:
             f"{args.max_lag or DEFAULT_LAG_QOS0} at QoS 0, {args.max_lag or DEFAULT_LAG_QOS1} at QoS 1, "
             f"{idle:,} idle clients held\n"
         )
-        for name in scenarios:
-            for q in qoss:
-                for b in brokers:
-                    if args.wait_quiet > 0:
-                        busy = wait_quiet(args.wait_quiet)
-                        if busy is not None and busy >= 0.15:
-                            print(f"  (machine still busy, {busy:.2f} core, after waiting {args.wait_quiet:g}s)")
-                    with idle_clients(b.port, idle, f"{os.getpid()}-{b.label}-{name}-{q}"):
-                        r = run_scenario(name, q, b.port, b.pid, args)
-                    r["broker"] = b.label
-                    rows.append(r)
-                    print(
-                        f"  {name:<7} QoS {q} {b.label:<16} delivered {r['delivered_per_s']:>12,.0f}/s  "
-                        f"published {r['published_per_s']:>12,.0f}/s  gen {r['generator_cores']:.2f} core"
-                        f"  broker {fmt(r['broker_cores'], '.2f')} core  other {fmt(r['other_cores'], '.2f')}"
-                        f"  missing {r['missing_after_drain']:,}",
-                        flush=True,
-                    )
-                    if b.proc is not None and b.proc.poll() is not None:
-                        raise BenchError(f"{b.label} broker exited (status {b.proc.returncode})")
+        runs = [(name, q, b) for _ in range(args.rounds) for name in scenarios for q in qoss for b in brokers]
+        for name, q, b in runs:
+            if args.wait_quiet > 0:
+                busy = wait_quiet(args.wait_quiet)
+                if busy is not None and busy >= 0.15:
+                    print(f"  (machine still busy, {busy:.2f} core, after waiting {args.wait_quiet:g}s)")
+            with idle_clients(b.port, idle, f"{os.getpid()}-{b.label}-{name}-{q}"):
+                r = run_scenario(name, q, b.port, b.pid, args)
+            r["broker"] = b.label
+            rows.append(r)
+            print(
+                f"  {name:<7} QoS {q} {b.label:<16} delivered {r['delivered_per_s']:>12,.0f}/s  "
+                f"published {r['published_per_s']:>12,.0f}/s  gen {r['generator_cores']:.2f} core"
+                f"  broker {fmt(r['broker_cores'], '.2f')} core  other {fmt(r['other_cores'], '.2f')}"
+                f"  missing {r['missing_after_drain']:,}",
+                flush=True,
+            )
+            if b.proc is not None and b.proc.poll() is not None:
+                raise BenchError(f"{b.label} broker exited (status {b.proc.returncode})")
         print()
         print_table(rows)
         ratios = []
         if mosq:
             print(f"\nratio {main_broker.label}/mosquitto (delivered msgs/s):")
-            print(f"{'scenario':<8} {'qos':>3} {'ratio':>7} {'target':>8}  met")
+            if args.rounds > 1:
+                print(f"(medians of {args.rounds} rounds per broker; each round's ratio beside them)")
+            print(f"{'scenario':<8} {'qos':>3} {'ratio':>7} {'target':>8}  met  rounds")
             for name in scenarios:
                 for q in qoss:
-                    a = next(
-                        r for r in rows if r["scenario"] == name and r["qos"] == q and r["broker"] == main_broker.label
-                    )
-                    m = next(r for r in rows if r["scenario"] == name and r["qos"] == q and r["broker"] == "mosquitto")
-                    ratio = a["delivered_per_s"] / m["delivered_per_s"] if m["delivered_per_s"] else None
+                    ours = [r for r in rows if (r["scenario"], r["qos"], r["broker"]) == (name, q, main_broker.label)]
+                    theirs = [r for r in rows if (r["scenario"], r["qos"], r["broker"]) == (name, q, "mosquitto")]
+                    a, m = (statistics.median(r["delivered_per_s"] for r in rs) for rs in (ours, theirs))
+                    ratio = a / m if m else None
+                    each = [x["delivered_per_s"] / y["delivered_per_s"] for x, y in zip(ours, theirs, strict=True)]
                     tgt = TARGETS.get((name, q))
                     met = None if ratio is None or tgt is None else ratio >= tgt
-                    ratios.append({"scenario": name, "qos": q, "ratio": ratio, "target": tgt, "met": met})
+                    ratios.append(
+                        {"scenario": name, "qos": q, "ratio": ratio, "target": tgt, "met": met, "rounds": each}
+                    )
                     print(
                         f"{name:<8} {q:>3} {fmt(ratio, '.2f'):>7} {(f'>= {tgt:.1f}x' if tgt else '-'):>8}  "
-                        f"{'-' if met is None else ('yes' if met else 'NO')}"
+                        f"{'-' if met is None else ('yes' if met else 'NO'):>3}  " + " ".join(f"{x:.2f}" for x in each)
                     )
         sat = [r for r in rows if r["generator_cores"] >= 0.85]
         print(
