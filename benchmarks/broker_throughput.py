@@ -29,13 +29,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
 import socket
+import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -47,8 +51,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LISTEN_RE = re.compile(r"listening: mqtt tcp 127\.0\.0\.1:(\d+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# Ratio targets from the issue: ours / mosquitto, delivered msgs/s.
-TARGETS = {("p2p", 0): 0.5, ("fanout", 0): 0.5, ("fanout", 1): 0.5, ("p2p", 1): 0.4}
+# Ratio targets: ours / mosquitto, delivered msgs/s (p2p: issue #14; fanout: the issue before it).
+TARGETS = {("p2p", 0): 1.0, ("p2p", 1): 1.0, ("fanout", 0): 0.5, ("fanout", 1): 0.5}
 
 
 class BenchError(Exception):
@@ -262,6 +266,107 @@ def close_all(conns: list[Conn]) -> None:
             c.sock.send(DISCONNECT)
         with contextlib.suppress(OSError):
             c.sock.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Idle connections: the issue's figures are taken with 10,000 connected clients that send nothing
+# --------------------------------------------------------------------------------------------
+
+FD_RESERVE = 64  # descriptors kept free for the process itself (pipes, /proc reads, the broker's listeners)
+
+
+def raise_nofile() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if want > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def open_idle(port: int, n: int, keepalive: int, concurrency: int, timeout: float, tag: str) -> list[socket.socket]:
+    """Open n MQTT connections and wait for every CONNACK; return the open sockets."""
+    ep = select.epoll()
+    done: list[socket.socket] = []
+    pending: dict[int, list] = {}  # fd -> [sock, state, buf]; state 0 connecting, 1 awaiting CONNACK
+    started = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while len(done) < n:
+            if time.monotonic() > deadline:
+                raise BenchError(f"only {len(done)} of {n} connections got a CONNACK within {timeout:.0f}s")
+            while started < n and len(pending) < concurrency:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setblocking(False)
+                rc = s.connect_ex((HOST, port))
+                if rc not in (0, errno.EINPROGRESS):
+                    s.close()
+                    raise BenchError(
+                        f"connect to {HOST}:{port} failed after {len(done)} connections: {os.strerror(rc)}"
+                    )
+                pending[s.fileno()] = [s, 0, b"", f"idle-{tag}-{started}"]
+                ep.register(s.fileno(), select.EPOLLOUT)
+                started += 1
+            for fd, _events in ep.poll(0.5):
+                ent = pending[fd]
+                s = ent[0]
+                if ent[1] == 0:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise BenchError(
+                            f"connect to {HOST}:{port} failed after {len(done)} connections: {os.strerror(err)}"
+                        )
+                    s.send(enc_connect(ent[3], keepalive))  # 30-odd bytes always fit a fresh socket
+                    ent[1] = 1
+                    ep.modify(fd, select.EPOLLIN)
+                    continue
+                try:
+                    data = s.recv(64)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:
+                    raise BenchError(f"connection {ent[3]} failed: {exc}") from exc
+                if not data:
+                    raise BenchError(
+                        f"broker closed connection {ent[3]} before CONNACK (after {len(done)} connections)"
+                    )
+                ent[2] += data
+                if len(ent[2]) >= 4:
+                    if ent[2][0] >> 4 != 2 or ent[2][3] != 0:
+                        raise BenchError(f"{ent[3]}: CONNACK refused: {ent[2][:4]!r}")
+                    ep.unregister(fd)
+                    del pending[fd]
+                    done.append(s)
+        return done
+    except BaseException:
+        for ent in pending.values():
+            ent[0].close()
+        close_idle(done)
+        raise
+    finally:
+        ep.close()
+
+
+def close_idle(socks: list[socket.socket]) -> None:
+    linger0 = struct.pack("ii", 1, 0)  # RST on close: no TIME_WAIT pile-up between brokers
+    for s in socks:
+        with contextlib.suppress(OSError):
+            s.send(b"\xe0\x00")  # DISCONNECT
+        with contextlib.suppress(OSError):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger0)
+        with contextlib.suppress(OSError):
+            s.close()
+
+
+@contextlib.contextmanager
+def idle_clients(port: int, n: int, tag: str, concurrency: int = 256, timeout: float = 180.0):
+    """Hold ``n`` idle MQTT connections to the broker on ``port`` for the duration of the block."""
+    socks = open_idle(port, n, 600, concurrency, timeout, tag) if n else []
+    try:
+        yield socks
+    finally:
+        close_idle(socks)
 
 
 # --------------------------------------------------------------------------------------------
@@ -849,6 +954,19 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--pid-cycle", type=int, default=4096, help=argparse.SUPPRESS)
     ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every scenario this many times per broker, interleaved; ratios of the medians (default 1)",
+    )
+    ap.add_argument(
+        "--idle",
+        type=int,
+        default=0,
+        help="idle clients (keepalive 600) held connected during each run, as the issue measured with "
+        "10000 (default 0)",
+    )
+    ap.add_argument(
         "--wait-quiet",
         type=float,
         default=0.0,
@@ -873,12 +991,20 @@ def main(argv=None) -> int:
         ap.error("bad --window / --batch / --max-lag")
     if args.pid_cycle <= args.window:
         ap.error("--pid-cycle must exceed --window")
+    if args.rounds < 1:
+        ap.error("--rounds must be >= 1")
 
     install_signals()
     brokers: list[Broker] = []
     rows: list[dict] = []
     info = machine_info()
     try:
+        idle = args.idle
+        if idle:
+            limit = raise_nofile()
+            if idle > limit - FD_RESERVE - 64:
+                idle = max(0, limit - FD_RESERVE - 64)
+                print(f"NOTE: the open-files limit ({limit}) caps the idle clients at {idle}")
         main_broker = start_target(args.target, args.pid)
         brokers.append(main_broker)
         compare = want_compare(args)
@@ -900,46 +1026,51 @@ def main(argv=None) -> int:
         print(
             f"{args.seconds:g}s per scenario after {args.warmup:g}s warm-up, {args.payload}-byte payloads, "
             f"QoS 1 window {args.window}, lag cap per subscriber "
-            f"{args.max_lag or DEFAULT_LAG_QOS0} at QoS 0, {args.max_lag or DEFAULT_LAG_QOS1} at QoS 1\n"
+            f"{args.max_lag or DEFAULT_LAG_QOS0} at QoS 0, {args.max_lag or DEFAULT_LAG_QOS1} at QoS 1, "
+            f"{idle:,} idle clients held\n"
         )
-        for name in scenarios:
-            for q in qoss:
-                for b in brokers:
-                    if args.wait_quiet > 0:
-                        busy = wait_quiet(args.wait_quiet)
-                        if busy is not None and busy >= 0.15:
-                            print(f"  (machine still busy, {busy:.2f} core, after waiting {args.wait_quiet:g}s)")
-                    r = run_scenario(name, q, b.port, b.pid, args)
-                    r["broker"] = b.label
-                    rows.append(r)
-                    print(
-                        f"  {name:<7} QoS {q} {b.label:<16} delivered {r['delivered_per_s']:>12,.0f}/s  "
-                        f"published {r['published_per_s']:>12,.0f}/s  gen {r['generator_cores']:.2f} core"
-                        f"  broker {fmt(r['broker_cores'], '.2f')} core  other {fmt(r['other_cores'], '.2f')}"
-                        f"  missing {r['missing_after_drain']:,}",
-                        flush=True,
-                    )
-                    if b.proc is not None and b.proc.poll() is not None:
-                        raise BenchError(f"{b.label} broker exited (status {b.proc.returncode})")
+        runs = [(name, q, b) for _ in range(args.rounds) for name in scenarios for q in qoss for b in brokers]
+        for name, q, b in runs:
+            if args.wait_quiet > 0:
+                busy = wait_quiet(args.wait_quiet)
+                if busy is not None and busy >= 0.15:
+                    print(f"  (machine still busy, {busy:.2f} core, after waiting {args.wait_quiet:g}s)")
+            with idle_clients(b.port, idle, f"{os.getpid()}-{b.label}-{name}-{q}"):
+                r = run_scenario(name, q, b.port, b.pid, args)
+            r["broker"] = b.label
+            rows.append(r)
+            print(
+                f"  {name:<7} QoS {q} {b.label:<16} delivered {r['delivered_per_s']:>12,.0f}/s  "
+                f"published {r['published_per_s']:>12,.0f}/s  gen {r['generator_cores']:.2f} core"
+                f"  broker {fmt(r['broker_cores'], '.2f')} core  other {fmt(r['other_cores'], '.2f')}"
+                f"  missing {r['missing_after_drain']:,}",
+                flush=True,
+            )
+            if b.proc is not None and b.proc.poll() is not None:
+                raise BenchError(f"{b.label} broker exited (status {b.proc.returncode})")
         print()
         print_table(rows)
         ratios = []
         if mosq:
             print(f"\nratio {main_broker.label}/mosquitto (delivered msgs/s):")
-            print(f"{'scenario':<8} {'qos':>3} {'ratio':>7} {'target':>8}  met")
+            if args.rounds > 1:
+                print(f"(medians of {args.rounds} rounds per broker; each round's ratio beside them)")
+            print(f"{'scenario':<8} {'qos':>3} {'ratio':>7} {'target':>8}  met  rounds")
             for name in scenarios:
                 for q in qoss:
-                    a = next(
-                        r for r in rows if r["scenario"] == name and r["qos"] == q and r["broker"] == main_broker.label
-                    )
-                    m = next(r for r in rows if r["scenario"] == name and r["qos"] == q and r["broker"] == "mosquitto")
-                    ratio = a["delivered_per_s"] / m["delivered_per_s"] if m["delivered_per_s"] else None
+                    ours = [r for r in rows if (r["scenario"], r["qos"], r["broker"]) == (name, q, main_broker.label)]
+                    theirs = [r for r in rows if (r["scenario"], r["qos"], r["broker"]) == (name, q, "mosquitto")]
+                    a, m = (statistics.median(r["delivered_per_s"] for r in rs) for rs in (ours, theirs))
+                    ratio = a / m if m else None
+                    each = [x["delivered_per_s"] / y["delivered_per_s"] for x, y in zip(ours, theirs, strict=True)]
                     tgt = TARGETS.get((name, q))
                     met = None if ratio is None or tgt is None else ratio >= tgt
-                    ratios.append({"scenario": name, "qos": q, "ratio": ratio, "target": tgt, "met": met})
+                    ratios.append(
+                        {"scenario": name, "qos": q, "ratio": ratio, "target": tgt, "met": met, "rounds": each}
+                    )
                     print(
                         f"{name:<8} {q:>3} {fmt(ratio, '.2f'):>7} {(f'>= {tgt:.1f}x' if tgt else '-'):>8}  "
-                        f"{'-' if met is None else ('yes' if met else 'NO')}"
+                        f"{'-' if met is None else ('yes' if met else 'NO'):>3}  " + " ".join(f"{x:.2f}" for x in each)
                     )
         sat = [r for r in rows if r["generator_cores"] >= 0.85]
         print(

@@ -32,6 +32,11 @@ CONNECTING, AUTHENTICATING, CONNECTED, CLOSED = 0, 1, 2, 3
 
 # Properties that describe one hop, not the message: never forwarded [MQTT-3.3.2-7, MQTT-3.3.4-6].
 _HOP_PROPERTIES = ("topic_alias", "subscription_identifier")
+# The frame cache keys (Channel._frame) of MQTT 3.1/3.1.1 receivers, by QoS > 0 and retain: nothing
+# else of a receiver changes what these protocol levels send, and constant keys cost no tuple each.
+_V3_FORMS = (((False, False), (False, True)), ((True, False), (True, True)))
+# Per-QoS message counts of a connection that has had none: shared, a list is made at the first message.
+_NO_MESSAGES = (0, 0, 0)
 
 
 class Channel:
@@ -89,6 +94,7 @@ class Channel:
         "_acks_waiting",
         "is_superuser",
         "authz_cache",
+        "keepalive_due",
     )
 
     def __init__(self, broker: Broker, transport: Any, peer: tuple[str, int], listener_id: str):
@@ -120,12 +126,14 @@ class Channel:
         self.inflight_limit = cfg.max_inflight
         self.client_max_packet = 0  # 0 = no limit
         self.client_alias_max = 0
-        self.out_aliases: dict[str, int] = {}
-        self.in_aliases: dict[int, str] = {}
+        # Topic alias tables, made when first needed (most clients use no aliases): ours to the client
+        # once it allows any (CONNECT), the client's at its first alias.
+        self.out_aliases: dict[str, int] | None = None
+        self.in_aliases: dict[int, str] | None = None
         self.recv_oct = self.send_oct = self.recv_cnt = self.send_cnt = 0
         self.recv_pkt = self.send_pkt = self.recv_msg = self.send_msg = 0
-        self.recv_qos = [0, 0, 0]
-        self.send_qos = [0, 0, 0]
+        self.recv_qos: list[int] | tuple[int, int, int] = _NO_MESSAGES
+        self.send_qos: list[int] | tuple[int, int, int] = _NO_MESSAGES
         self.recv_dropped = self.recv_dropped_rel_timeout = 0
         self.send_dropped = self.send_dropped_expired = 0
         self.send_dropped_queue_full = self.send_dropped_too_large = 0
@@ -134,10 +142,11 @@ class Channel:
         self.problem_info = True
         self._metrics = broker.metrics.counters
         self._close_reason: int | None = None
-        # Frames written during one event-loop iteration, sent with one transport write (see flush).
-        self.outbuf: list[bytes] = []
+        # Frames written during one event-loop iteration, sent with one transport write (see flush);
+        # None between flushes, so that an idle connection holds no list.
+        self.outbuf: list[bytes] | None = None
         # While AUTHENTICATING: packets that arrived after the CONNECT, and the CONNECT's pieces.
-        self._held: list = []
+        self._held: list | None = None
         self._deferred: tuple | None = None
         # Acknowledgements held until the durability journal's batch is on disk (``sync`` mode);
         # while any is held, later ones queue behind it so that acknowledgements keep their order.
@@ -146,6 +155,8 @@ class Channel:
         # connection (``broker.authz_cache``), created on its first check.
         self.is_superuser = False
         self.authz_cache: AuthzCache | None = None
+        # The broker's keep alive bucket this connection is filed in (core.KeepaliveDeadlines), or None.
+        self.keepalive_due: set[Channel] | None = None
 
     # ------------------------------------------------------------------ input
 
@@ -163,6 +174,7 @@ class Channel:
             if self.state == CONNECTED:
                 self._handle(packets)
             elif self.state == AUTHENTICATING:
+                assert self._held is not None  # set with the state
                 self._held.extend(packets)
             else:
                 self._handle_connecting(packets)
@@ -170,21 +182,24 @@ class Channel:
             self._fail(e)
 
     def _handle(self, packets: Sequence[Any]) -> None:
-        m = self._metrics
         handlers = _HANDLERS
-        for p in packets:
-            if self.state == CLOSED:
-                return
-            self.recv_pkt += 1
-            m["packets.received"] += 1
-            handlers[p.__class__](self, p)
+        handled = 0  # counted once for the batch, a packet that raises included
+        try:
+            for p in packets:
+                if self.state == CLOSED:
+                    return
+                handled += 1
+                handlers[p.__class__](self, p)
+        finally:
+            self.recv_pkt += handled
+            self._metrics["packets.received"] += handled
 
     def _handle_connecting(self, packets: list) -> None:
         """Like _handle, but a CONNECT may park the rest until its credentials are checked."""
         for i, p in enumerate(packets):
             self._handle((p,))
             if self.state == AUTHENTICATING:
-                self._held.extend(packets[i + 1 :])
+                self._held = packets[i + 1 :]
                 return
             if self.state == CLOSED:
                 return
@@ -225,25 +240,30 @@ class Channel:
     # ----------------------------------------------------------------- output
 
     def _write(self, data: bytes) -> None:
-        n = len(data)
-        self.send_oct += n
-        self.send_cnt += 1
-        self.send_pkt += 1
-        m = self._metrics
-        m["bytes.sent"] += n
-        m["packets.sent"] += 1
         out = self.outbuf
-        out.append(data)
-        if len(out) == 1:
+        if out is None:
+            self.outbuf = [data]
             self.broker.mark_dirty(self)
+        else:
+            out.append(data)
 
     def flush(self) -> None:
-        """Hand everything written since the last flush to the transport in one write."""
+        """Hand everything written since the last flush to the transport in one write, and count it
+        (once for the batch: the counters move with every packet, but are read between iterations)."""
         out = self.outbuf
-        if out:
+        if out is not None:
+            self.outbuf = None
+            n = len(out)
+            data = out[0] if n == 1 else b"".join(out)
+            size = len(data)
+            self.send_oct += size
+            self.send_cnt += n
+            self.send_pkt += n
+            m = self._metrics
+            m["bytes.sent"] += size
+            m["packets.sent"] += n
             if not self.transport.is_closing():
-                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
+                self.transport.write(data)
 
     def send_packet(self, packet) -> None:
         self._write(encode(packet, self.version))
@@ -327,6 +347,8 @@ class Channel:
             # The client takes up to this many aliases; we keep to our own maximum too, since the
             # table holds a topic per alias for as long as the connection lasts.
             self.client_alias_max = min(props.get("topic_alias_maximum", 0), cfg.max_topic_alias)
+            if self.client_alias_max:
+                self.out_aliases = {}
             self.problem_info = props.get("request_problem_information", 1) == 1
         else:
             self.session_expiry = 0 if p.clean_start else cfg.session_expiry_interval
@@ -371,9 +393,9 @@ class Channel:
             return self._refuse(reason)
         self.state = CONNECTING
         self._accept(p, connack_props)
-        held, self._held = self._held, []
+        held, self._held = self._held, None
         try:
-            self._handle(held)
+            self._handle(held or ())
         except MQTTError as e:
             self._fail(e)
 
@@ -454,7 +476,10 @@ class Channel:
         m["messages.received"] += 1
         m[_QOS_RECEIVED[qos]] += 1
         self.recv_msg += 1
-        self.recv_qos[qos] += 1
+        counts = self.recv_qos
+        if not isinstance(counts, list):  # _NO_MESSAGES
+            counts = self.recv_qos = [0, 0, 0]
+        counts[qos] += 1
         broker = self.broker
         cfg = broker.config
         v5 = self.version == MQTT_5
@@ -469,7 +494,7 @@ class Channel:
                 if alias == 0 or alias > cfg.max_topic_alias:
                     raise MQTTError(ReasonCode.TOPIC_ALIAS_INVALID, "topic alias out of range [MQTT-3.3.2-9]")
                 if not topic:
-                    aliased = self.in_aliases.get(alias)
+                    aliased = self.in_aliases.get(alias) if self.in_aliases else None
                     if aliased is None:
                         raise protocol_error("unknown topic alias [MQTT-3.3.2-8]")
                     topic = aliased
@@ -486,6 +511,8 @@ class Channel:
             return self._ack_publish(p, ReasonCode.TOPIC_NAME_INVALID)
         if alias is not None and p.topic:
             # Only a topic we accept is kept for the alias: the table is per connection memory.
+            if self.in_aliases is None:
+                self.in_aliases = {}
             self.in_aliases[alias] = topic
         if not broker.authorize(self, "publish", topic, qos, p.retain):
             m["packets.publish.auth_error"] += 1
@@ -508,6 +535,7 @@ class Channel:
                 m["messages.dropped"] += 1
                 return self._ack_publish(p, ReasonCode.QUOTA_EXCEEDED)
             s.awaiting_rel[pid] = time.monotonic()
+            broker.awaiting_release(s)
         expiry = props.get("message_expiry_interval") if props else None
         now = time.time()
         msg = Message(
@@ -548,11 +576,11 @@ class Channel:
         if qos:
             pid: int = p.packet_id  # type: ignore[assignment]
             if qos == 1:
-                self.send_packet(pk.Puback(packet_id=pid, reason_code=reason))
+                self.send_packet(pk.Puback(pid, reason))
             else:
                 if reason >= 0x80 and self.version != MQTT_5:
                     reason = 0
-                self.send_packet(pk.Pubrec(packet_id=pid, reason_code=reason))
+                self.send_packet(pk.Pubrec(pid, reason))
 
     def _on_pubrel(self, p: pk.Pubrel) -> None:
         self._require_connected()
@@ -573,10 +601,13 @@ class Channel:
                 self._send_publish(d[0], 0, d[2], d[3], 0, False)
                 return None
             return s.enqueue(d)
-        if self.writable and len(s.inflight) < self.inflight_limit and not s.mqueue:
+        inflight = s.inflight
+        if self.writable and len(inflight) < self.inflight_limit and not s.mqueue:
             pid = s.next_packet_id()
             if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
-                s.inflight[pid] = [d, AWAIT_ACK, time.monotonic()]
+                if not inflight:
+                    self.broker.inflight_started(self)
+                inflight[pid] = [d, AWAIT_ACK, time.monotonic()]
             return None
         return s.enqueue(d)
 
@@ -596,11 +627,13 @@ class Channel:
             if d[1]:
                 pid = s.next_packet_id()
                 if self._send_publish(d[0], d[1], d[2], d[3], pid, False):
+                    if not inflight:
+                        self.broker.inflight_started(self)
                     inflight[pid] = [d, AWAIT_ACK, now]
             else:
                 self._send_publish(d[0], 0, d[2], d[3], 0, False)
-        if not mq and s.index is not None:
-            s.index.queue_emptied(s)
+        if not mq:
+            s.queue_emptied()
 
     def _send_publish(self, msg: Message, qos: int, retain: bool, sub_ids, pid: int, dup: bool) -> bool:
         m = self._metrics
@@ -625,7 +658,10 @@ class Channel:
             frame = patch_publish(frame, offset, pid, qos, retain, dup)
         self._write(frame)
         self.send_msg += 1
-        self.send_qos[qos] += 1
+        counts = self.send_qos
+        if not isinstance(counts, list):  # _NO_MESSAGES
+            counts = self.send_qos = [0, 0, 0]
+        counts[qos] += 1
         self.session.deliver_msg += 1
         m["packets.publish.sent"] += 1
         m["messages.sent"] += 1
@@ -638,17 +674,21 @@ class Channel:
         v5 = self.version == MQTT_5
         alias = None
         send_topic = True
-        if v5 and self.client_alias_max:
-            alias = self.out_aliases.get(msg.topic)
-            if alias is not None:
-                send_topic = False
-            elif len(self.out_aliases) < self.client_alias_max:
-                alias = len(self.out_aliases) + 1
-                self.out_aliases[msg.topic] = alias
         remaining = None
-        if v5 and msg.expires_at is not None:
-            remaining = max(1, math.ceil(msg.expires_at - time.time()))
-        key = (v5, qos > 0, retain, sub_ids, alias, send_topic, remaining)
+        if not v5:
+            key: tuple = _V3_FORMS[qos > 0][retain]
+        else:
+            aliases = self.out_aliases
+            if aliases is not None:  # a client that takes aliases
+                alias = aliases.get(msg.topic)
+                if alias is not None:
+                    send_topic = False
+                elif len(aliases) < self.client_alias_max:
+                    alias = len(aliases) + 1
+                    aliases[msg.topic] = alias
+            if msg.expires_at is not None:
+                remaining = max(1, math.ceil(msg.expires_at - time.time()))
+            key = (v5, qos > 0, retain, sub_ids, alias, send_topic, remaining)
         frames = msg.frames
         if frames is None:
             frames = msg.frames = {}
@@ -665,14 +705,8 @@ class Channel:
                 props["subscription_identifier"] = list(sub_ids)
             if alias is not None:
                 props["topic_alias"] = alias
-        pub = pk.Publish(
-            topic=msg.topic if send_topic else "",
-            payload=msg.payload,
-            qos=1 if qos else 0,
-            retain=retain,
-            packet_id=1 if qos else None,
-            properties=props,
-        )
+        # Positional: half the cost of keywords for an attrs record, once per message and form.
+        pub = pk.Publish(msg.topic if send_topic else "", msg.payload, 1 if qos else 0, retain, False, None, props)
         hit = encode_publish(pub, self.version)
         if qos == 0:
             hit = (bytes(hit[0]), hit[1])

@@ -114,9 +114,17 @@ def kind_of(s: Session, ch: Channel | None) -> tuple:
     """A session's values of the few-valued filters, in the order of ``KIND`` (``ch``: its live or last
     connection; None for a session restored from disk, which has had none here)."""
     state = DISCONNECTED if s.channel is None else CONNECTED
+    kind: tuple
     if ch is None:
-        return (state, s.clean_start, None, None)
-    return (state, s.clean_start, ch.version, ch.proto_name)
+        kind = (state, s.clean_start, None, None)
+    else:
+        kind = (state, s.clean_start, ch.version, ch.proto_name)
+    # One tuple per kind for all the sessions filed under it, not one per session.
+    return _KINDS.setdefault(kind, kind)
+
+
+# Every kind seen: a few dozen at most (the product of the KIND filters' values).
+_KINDS: dict[tuple, tuple] = {}
 
 
 def _connected_key(ch: Channel | None, clientid: str) -> tuple[float, str] | None:

@@ -223,6 +223,7 @@ def _read_connect(b0: int, data: bytes, pos: int, end: int, version: int | None)
         raise UnsupportedProtocolVersion(level)
     if name != PROTOCOL_NAMES[level]:
         raise protocol_error(f"protocol name {name!r} does not go with level {level} [MQTT-3.1.2-1]")
+    name = PROTOCOL_NAMES[level]  # the same string, shared by every connection that keeps it
     flags = data[p + 1]
     keepalive = (data[p + 2] << 8) | data[p + 3]
     p += 4
@@ -685,7 +686,9 @@ class Decoder:
         self.server_side = server_side
         self.max_packet_size = max_packet_size
         self.max_user_property_size = max_user_property_size
-        self._buf = bytearray()
+        # The partial packet at the end of the input so far; None while there is none (most of the
+        # time: most reads end on a packet boundary, and an idle connection then holds no buffer).
+        self._buf: bytearray | None = None
         # Size of the packet at the head of _buf once its fixed header is known; 0 while it is not.
         self._need = 0
         self._error: MQTTError | None = None
@@ -693,18 +696,18 @@ class Decoder:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a complete packet."""
-        return len(self._buf)
+        return len(self._buf) if self._buf is not None else 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Packet]:
         if self._error is not None:
             raise self._error
         buf = self._buf
-        if buf:
+        if buf is not None:
             buf += data
             if len(buf) < self._need:
                 return []
             data = bytes(buf)
-            buf.clear()
+            self._buf = None
         elif type(data) is not bytes:
             data = bytes(data)
         n = len(data)
@@ -765,10 +768,10 @@ class Decoder:
         except MQTTError as e:
             e.packets = out  # type: ignore[attr-defined]
             self._error = e
-            self._buf = bytearray()
+            self._buf = None
             raise
         if pos < n:
-            buf += memoryview(data)[pos:]
+            self._buf = bytearray(memoryview(data)[pos:])
         return out
 
 

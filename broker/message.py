@@ -11,10 +11,6 @@ import attrs
 _ids = itertools.count(1)
 
 
-def next_message_id() -> int:
-    return next(_ids)
-
-
 @attrs.define(slots=True, eq=False)
 class Message:
     """An application message as the broker holds it: what came in, minus transport details.
@@ -33,7 +29,7 @@ class Message:
     from_username: str | None = None
     timestamp: float = attrs.field(factory=time.time)
     expires_at: float | None = None
-    mid: int = attrs.field(factory=next_message_id)
+    mid: int = attrs.field(factory=_ids.__next__)
     # Encoded PUBLISH frames keyed by how the receiver wants it (see channel.Channel._frame): one
     # message is encoded once per distinct form, not once per subscriber.
     frames: dict | None = None

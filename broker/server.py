@@ -25,6 +25,7 @@ import logging
 import socket
 import ssl
 import struct
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -151,10 +152,14 @@ class Inlet:
         self._settle()
 
 
-class MQTTProtocol(asyncio.Protocol):
-    """One TCP or TLS connection; to its Channel it is the transport (``write``, ``is_closing``, ``close``)."""
+class MQTTProtocol(Inlet, asyncio.Protocol):
+    """One TCP or TLS connection; to its Channel it is the transport (``write``, ``is_closing``, ``close``).
 
-    __slots__ = ("listener", "channel", "transport", "inlet", "closing", "_linger")
+    It is its own Inlet (the transport is the reader; the flow-control callbacks ``pause_writing`` /
+    ``resume_writing`` are the Inlet's): one object per connection less.
+    """
+
+    __slots__ = ("listener", "transport", "closing", "_linger")
 
     def __init__(self, listener: Listener):
         self.listener = listener
@@ -162,7 +167,6 @@ class MQTTProtocol(asyncio.Protocol):
         # flow-control callbacks; connection_lost tests for it.
         self.channel: Channel = None  # type: ignore[assignment]
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.inlet: Inlet = None  # type: ignore[assignment]
         self.closing = False
         self._linger: asyncio.TimerHandle | None = None
 
@@ -176,13 +180,14 @@ class MQTTProtocol(asyncio.Protocol):
         self.transport = transport
         transport.set_write_buffer_limits(high=lst.broker.config.write_buffer_high)
         peer = transport.get_extra_info("peername") or ("", 0)
-        ch = self.channel = Channel(lst.broker, self, (peer[0], peer[1]), lst.config.id)
-        self.inlet = Inlet(ch, transport)
+        # The host interned: the clients of one host (or behind one NAT) share the string.
+        ch = Channel(lst.broker, self, (sys.intern(peer[0]), peer[1]), lst.id)
+        Inlet.__init__(self, ch, transport)
         lst.broker.channel_opened(ch)
         lst.channels.add(ch)
 
     def data_received(self, data: bytes) -> None:
-        self.inlet.feed(data)
+        self.feed(data)
 
     def eof_received(self) -> bool:
         # The peer finished sending. While lingering that is what we waited for; otherwise the
@@ -199,12 +204,6 @@ class MQTTProtocol(asyncio.Protocol):
         self.listener.channels.discard(ch)
         ch.connection_lost()
 
-    def pause_writing(self) -> None:
-        self.inlet.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inlet.resume_writing()
-
     # ------------------------------------------------------------------ the Channel's transport
 
     def write(self, data: bytes) -> None:
@@ -219,7 +218,7 @@ class MQTTProtocol(asyncio.Protocol):
             return
         self.closing = True
         t = self.transport
-        self.inlet.drain()
+        self.drain()
         if t.can_write_eof():
             t.write_eof()
         else:
@@ -329,6 +328,7 @@ class Listener:
         self.broker = broker
         self.config = config
         self.http_guards = http_guards
+        self.id = config.id  # once: every channel of this listener holds the same string
         self.server: asyncio.AbstractServer | None = None
         self.runner: web.AppRunner | None = None
         self.current = 0
@@ -402,7 +402,7 @@ class Listener:
         await ws.prepare(request)
         transport = WSTransport(ws, request.transport, self.broker.config.write_buffer_high)
         peer = (request.transport and request.transport.get_extra_info("peername")) or ("", 0)
-        ch = Channel(self.broker, transport, (peer[0], peer[1]), self.config.id)
+        ch = Channel(self.broker, transport, (sys.intern(peer[0]), peer[1]), self.id)
         inlet = transport.inlet = Inlet(ch, transport)
         self.broker.channel_opened(ch)
         self.channels.add(ch)

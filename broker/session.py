@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from .persistence import Journal
 
 Delivery = tuple  # (Message, qos, retain flag, tuple of subscription identifiers or None)
+# What an empty queue is: nothing to allocate (a deque costs 600-odd bytes, most sessions never
+# queue), and what every reader of a queue accepts (len, truth, iteration).
+NO_QUEUE: tuple[()] = ()
 
 # Inflight entry phases for outbound QoS 1/2.
 AWAIT_ACK = 0  # PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2)
@@ -85,7 +88,8 @@ class Session:
         # packet id -> [delivery, phase, sent at (time.monotonic(): when the retry clock of
         # BrokerConfig.retry_interval started)]; dicts keep insertion order, the redelivery order.
         self.inflight: dict[int, list] = {}
-        self.mqueue: deque[Delivery] = deque()
+        # A deque while it holds something, NO_QUEUE while empty (``enqueue``, ``queue_emptied``).
+        self.mqueue: deque[Delivery] | tuple[()] = NO_QUEUE
         self.mqueue_dropped = 0
         # Inbound QoS 2 packet ids between PUBREC and PUBREL -> time received [MQTT-4.3.3].
         self.awaiting_rel: dict[int, float] = {}
@@ -119,7 +123,8 @@ class Session:
             # Sent at 0: restamped when the client resumes and gets it again.
             self.inflight[pid] = [d, phase, 0.0]
             self._next_pid = pid % 65535 + 1
-        self.mqueue.extend(queued)
+        if queued:
+            self.mqueue = deque(queued)
 
     def expire_awaiting_rel(self, received_before: float) -> int:
         """Give up the inbound QoS 2 exchanges whose PUBREL has not come since ``received_before``
@@ -137,6 +142,8 @@ class Session:
         """
         self.enqueue_msg += 1
         mq = self.mqueue
+        if not mq:
+            mq = self.mqueue = deque()
         mq.append(delivery)
         n = len(mq)
         if self.max_mqueue_len and n > self.max_mqueue_len:
@@ -147,6 +154,12 @@ class Session:
         if n == 1 and self.index is not None:
             self.index.queue_filled(self)
         return None
+
+    def queue_emptied(self) -> None:
+        """The queue was drained to nothing: give its memory back."""
+        self.mqueue = NO_QUEUE
+        if self.index is not None:
+            self.index.queue_emptied(self)
 
     def deliver(self, delivery: Delivery) -> Delivery | None:
         """Hand a delivery to the live channel, or queue it while offline. Returns a dropped one."""

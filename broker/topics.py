@@ -98,6 +98,9 @@ class _Node:
 
 
 _WILDCARD_LEVELS = frozenset((SINGLE, MULTI))
+# Topics whose matches a trie remembers. Publishers mostly repeat their topics, so one walk serves many
+# PUBLISHes; past this many distinct topics the memory starts again from nothing (a few hundred KiB).
+MATCH_MEMORY = 4096
 
 
 class SubscriptionTrie:
@@ -106,16 +109,19 @@ class SubscriptionTrie:
     Filters are taken as given (validate and ``parse_share`` them first). The dicts returned by ``get``
     and ``match`` are the live ones, handed out without copying because ``match`` runs once per PUBLISH:
     read them, change them only through ``add`` / ``remove``, and copy one before iterating it while
-    calling ``add`` / ``remove``.
+    calling ``add`` / ``remove``. A non-empty list ``match`` returns is remembered for the next PUBLISH
+    to the same topic (it holds those live dicts, so a key added to a filter already there shows in it;
+    a filter added or removed forgets every list): never change it.
     """
 
-    __slots__ = ("_root", "_index", "_pairs")
+    __slots__ = ("_root", "_index", "_pairs", "_matches")
 
     def __init__(self) -> None:
         self._root = _Node()
         # filter -> node holding keys: O(1) get(), len() and filters() without walking the trie.
         self._index: dict[str, _Node] = {}
         self._pairs = 0
+        self._matches: dict[str, list[dict[Any, Any]]] = {}  # topic -> match(topic), MATCH_MEMORY at most
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -135,6 +141,7 @@ class SubscriptionTrie:
             node.subs = {}
             node.filter = filter
             self._index[filter] = node
+            self._matches.clear()
         subs = node.subs
         assert subs is not None
         new = key not in subs
@@ -154,6 +161,7 @@ class SubscriptionTrie:
             node.subs = None
             node.filter = None
             del self._index[filter]
+            self._matches.clear()
             self._prune(filter)
         return True
 
@@ -178,6 +186,7 @@ class SubscriptionTrie:
     def clear(self) -> None:
         self._root = _Node()
         self._index.clear()
+        self._matches.clear()
         self._pairs = 0
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -204,7 +213,17 @@ class SubscriptionTrie:
 
     def match(self, topic: str) -> list[dict[Any, Any]]:
         """The key -> value dicts of every filter matching ``topic`` (a valid topic name), each once."""
-        return self._walk(topic, False)
+        matches = self._matches
+        found = matches.get(topic)
+        if found is None:
+            found = self._walk(topic, False)
+            # A topic nobody subscribes to is not remembered: one-off topics (a client's presence
+            # event) would fill the memory with names for nothing.
+            if found:
+                if len(matches) >= MATCH_MEMORY:
+                    matches.clear()
+                matches[topic] = found
+        return found
 
     def match_filters(self, topic: str) -> list[str]:
         """The filters (not their dicts) that match ``topic``."""
