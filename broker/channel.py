@@ -18,7 +18,7 @@ from schemas.topics import topic_name_problem
 
 from . import packets as pk
 from .authz_cache import AuthzCache
-from .codec import Decoder, encode, encode_publish, patch_publish
+from .codec import Decoder, encode, encode_puback, encode_publish, patch_publish
 from .constants import MQTT_5, Deferred, ReasonCode
 from .errors import MQTTError, protocol_error
 from .message import Message
@@ -576,7 +576,8 @@ class Channel:
         if qos:
             pid: int = p.packet_id  # type: ignore[assignment]
             if qos == 1:
-                self.send_packet(pk.Puback(pid, reason))
+                self._write(encode_puback(pid, reason, self.version))
+                self._metrics["packets.puback.sent"] += 1
             else:
                 if reason >= 0x80 and self.version != MQTT_5:
                     reason = 0

@@ -72,6 +72,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_publish",
+    "encode_puback",
     "patch_publish",
 ]
 
@@ -899,6 +900,14 @@ def _enc_publish(p: Publish, version: int) -> bytes:
     if p.qos:
         _pid_bytes(p.packet_id)
     return bytes(encode_publish(p, version)[0])
+
+
+def encode_puback(packet_id: int, reason_code: int, version: int) -> bytes:
+    """The PUBACK a QoS 1 PUBLISH gets (no properties), straight from its fields: it is sent once per
+    message received, and the packet id came from a PUBLISH the decoder accepted."""
+    if version != _V5 or not reason_code:
+        return _ACK.pack(0x40, 2, packet_id)
+    return _ACK_RC.pack(0x40, 3, packet_id, reason_code)
 
 
 def _make_enc_ack(b0: int, ptype: int) -> Callable[[Any, int], bytes]:

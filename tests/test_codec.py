@@ -20,6 +20,7 @@ from broker.codec import (
     UnsupportedProtocolVersion,
     decode,
     encode,
+    encode_puback,
     encode_publish,
     patch_publish,
 )
@@ -1043,3 +1044,10 @@ def test_encode_rejects_programming_errors():
         encode(object(), 4)
     with pytest.raises(UnicodeEncodeError):
         encode(Publish("\ud800", b""), 4)
+
+
+@pytest.mark.parametrize("version", [3, 4, 5])
+@pytest.mark.parametrize("reason", [0x00, 0x10, 0x80, 0x97])
+def test_the_puback_of_a_publish_is_the_packet_encode_makes(version, reason):
+    # The QoS 1 path writes PUBACKs without building a packet: the bytes must be the same.
+    assert encode_puback(0xBEEF, reason, version) == encode(Puback(0xBEEF, reason, {}), version)
