@@ -27,7 +27,6 @@ Exit status 0 means the run finished, non-zero a real error.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import select
 import socket
@@ -43,6 +42,7 @@ from broker_throughput import (  # noqa: E402  (shared broker management, same d
     close_all,
     connect_client,
     enc_publish,
+    exit_status,
     fmt,
     idle_clients,
     install_signals,
@@ -56,6 +56,7 @@ from broker_throughput import (  # noqa: E402  (shared broker management, same d
     subscribe,
     wait_quiet,
     want_compare,
+    write_figures,
 )
 
 PAIRS = 10
@@ -337,20 +338,12 @@ def main(argv=None) -> int:
                 + " -- the machine was not quiet; rerun for clean figures."
             )
         if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"machine": info, "args": vars(args), "results": rows, "ratios": ratios}, f, indent=2)
-            print(f"figures written to {args.json}")
+            write_figures(args.json, {"machine": info, "args": vars(args), "results": rows, "ratios": ratios})
         return 0
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     finally:
         for b in brokers:
             b.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

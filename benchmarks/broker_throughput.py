@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 HOST = "127.0.0.1"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -854,6 +855,25 @@ def want_compare(args) -> bool:
     return bool(args.compare) and args.target != "mosquitto" and shutil.which("mosquitto") is not None
 
 
+def write_figures(path: str, doc: dict) -> None:
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2)
+    print(f"figures written to {path}")
+
+
+def exit_status(main: Callable[[], int]) -> int:
+    """A script's ``main()`` as its exit status: 2 for a real error (the README's promise), 130 for Ctrl-C.
+    Each main stops the brokers it started itself, whatever happens."""
+    try:
+        return main()
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
 def install_signals() -> None:
     def _term(signum, frame):
         raise KeyboardInterrupt
@@ -1094,20 +1114,12 @@ def main(argv=None) -> int:
             peak = max(r["generator_cores"] for r in rows)
             print(f"load generator stayed below 0.85 core in every run (peak {peak:.2f}): it was not the limit.")
         if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"machine": info, "args": vars(args), "results": rows, "ratios": ratios}, f, indent=2)
-            print(f"figures written to {args.json}")
+            write_figures(args.json, {"machine": info, "args": vars(args), "results": rows, "ratios": ratios})
         return 0
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     finally:
         for b in brokers:
             b.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

@@ -21,7 +21,6 @@ connections).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,6 +31,7 @@ from broker_throughput import (  # noqa: E402  (shared broker management, same d
     BenchError,
     Broker,
     close_idle,
+    exit_status,
     install_signals,
     machine_info,
     open_idle,
@@ -39,6 +39,7 @@ from broker_throughput import (  # noqa: E402  (shared broker management, same d
     start_mosquitto,
     start_target,
     want_compare,
+    write_figures,
 )
 
 TARGET_KIB_PER_CONN = 2.0
@@ -187,30 +188,21 @@ def main(argv=None) -> int:
                 f"{ours['kib_per_connection']:.2f}, {verdict}"
             )
         if args.json:
-            with open(args.json, "w") as f:
-                json.dump(
-                    {
-                        "machine": info,
-                        "args": vars(args),
-                        "nofile_limit": limit,
-                        "results": rows,
-                        "target_kib_per_connection": TARGET_KIB_PER_CONN,
-                    },
-                    f,
-                    indent=2,
-                )
-            print(f"figures written to {args.json}")
+            write_figures(
+                args.json,
+                {
+                    "machine": info,
+                    "args": vars(args),
+                    "nofile_limit": limit,
+                    "results": rows,
+                    "target_kib_per_connection": TARGET_KIB_PER_CONN,
+                },
+            )
         return 0
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     finally:
         for b in brokers:
             b.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))
