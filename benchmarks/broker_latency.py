@@ -46,6 +46,7 @@ from broker_throughput import (  # noqa: E402  (shared broker management, same d
     fmt,
     idle_clients,
     install_signals,
+    long_header,
     machine_busy_seconds,
     machine_info,
     proc_cpu_seconds,
@@ -85,19 +86,10 @@ class Receiver:
             rl = buf[i + 1]
             hl = 2
             if rl >= 128:  # not produced by small payloads; walked correctly anyway
-                rl &= 0x7F
-                mult, j, complete = 128, i + 2, False
-                while j < n and j < i + 5:
-                    b = buf[j]
-                    rl += (b & 0x7F) * mult
-                    mult *= 128
-                    j += 1
-                    if not b & 0x80:
-                        complete = True
-                        break
-                if not complete:
+                long = long_header(buf, i, n)
+                if long is None:
                     break
-                hl = j - i
+                hl, rl = long
             end = i + hl + rl
             if end > n:
                 break

@@ -121,6 +121,23 @@ DEFAULT_LAG_QOS1 = 500  # below our broker's (and EMQX's) 1000-message session q
 MAX_BATCHES = 16  # QoS 0: pre-built batches one publisher may write per poll round
 
 
+def long_header(buf: bytes, i: int, n: int) -> tuple[int, int] | None:
+    """The fixed header length and remaining length of the packet at ``buf[i]`` whose remaining length
+    takes more than one byte; None while its header is not all in ``buf[:n]``. The receivers' loops
+    read the one-byte case inline: it is every packet these scripts send."""
+    rl = buf[i + 1] & 0x7F
+    mult = 128
+    j = i + 2
+    while j < n and j < i + 5:
+        b = buf[j]
+        rl += (b & 0x7F) * mult
+        mult *= 128
+        j += 1
+        if not b & 0x80:
+            return j - i, rl
+    return None
+
+
 class Conn:
     __slots__ = ("name", "sock", "buf", "out", "outstanding", "closed", "delivered", "acked")
 
@@ -164,21 +181,10 @@ class Conn:
             if rl < 128:
                 hl = 2
             else:  # multi-byte remaining length (not produced by 64-byte payloads, kept correct)
-                rl &= 0x7F
-                mult = 128
-                j = i + 2
-                complete = False
-                while j < n and j < i + 5:
-                    b = buf[j]
-                    rl += (b & 0x7F) * mult
-                    mult *= 128
-                    j += 1
-                    if not b & 0x80:
-                        complete = True
-                        break
-                if not complete:
+                long = long_header(buf, i, n)
+                if long is None:
                     break
-                hl = j - i
+                hl, rl = long
             end = i + hl + rl
             if end > n:
                 break

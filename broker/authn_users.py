@@ -15,6 +15,7 @@ import attrs
 
 from schemas.errors import InvalidArgument, LimitExceeded
 from schemas.records import USER_ID_TYPES, ImportResult, MqttUser, MqttUserImport, MqttUserQuery, PasswordHash
+from schemas.rules import storable
 
 from . import authn_hashing
 
@@ -122,24 +123,15 @@ class CredentialDatabase:
 # -- the rules for what goes in, for every door (the APIs, ``emqgw mqtt-users``) ---------------------
 
 
-def _storable(text: str) -> bool:
-    """False for strings the state database cannot store (lone surrogates from a lenient decode)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def check_user_id(user_id_type: str, user_id: str) -> None:
     if user_id_type not in USER_ID_TYPES:
         raise InvalidArgument(f"user_id_type must be username or clientid, not {user_id_type!r}", field="user_id_type")
-    if not user_id or not _storable(user_id):
+    if not user_id or not storable(user_id):
         raise InvalidArgument("invalid_user_id", field="user_id")
 
 
 def check_password(password: str) -> None:
-    if not password or not _storable(password):
+    if not password or not storable(password):
         raise InvalidArgument("the password must be a non-empty string", field="password")
 
 
@@ -167,7 +159,7 @@ def check_import(rows: Sequence[MqttUserImport], hashed: bool) -> None:
     field = "password_hash" if hashed else "password"
     for i, row in enumerate(rows, 1):
         secret = row.password_hash if hashed else row.password
-        if secret is None or not all(map(_storable, (secret, row.salt, row.user_id))):
+        if secret is None or not all(map(storable, (secret, row.salt, row.user_id))):
             raise InvalidArgument(f"row {i}: {field} must be a string", field=field)
 
 

@@ -10,6 +10,16 @@ from .errors import InvalidArgument
 from .records import BAN_KINDS, BannedEntry
 
 
+def storable(text: str) -> bool:
+    """False for strings the state databases cannot store (lone surrogates, e.g. from a lenient decode):
+    a user id, a password or an account name that is one is refused, never half-written."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_banned(entry: BannedEntry) -> None:
     if entry.as_ not in BAN_KINDS:
         raise InvalidArgument(f"bad 'as' {entry.as_!r}", field="as")

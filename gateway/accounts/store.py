@@ -29,6 +29,7 @@ from contextlib import contextmanager
 import attrs
 
 from schemas.errors import Conflict, InvalidArgument, LimitExceeded, NotFound
+from schemas.rules import storable
 
 from .bootstrap import BOOTSTRAP_DESC, bootstrap_name, read_bootstrap_file
 from .database import open_database
@@ -66,15 +67,6 @@ def _api_key_record(row) -> ApiKey:
     return ApiKey(
         name=name, api_key=api_key, enable=bool(enable), expired_at=expired_at, created_at=created_at, desc=desc
     )
-
-
-def _storable(text: str) -> bool:
-    """False for strings SQLite cannot bind (lone surrogates, e.g. from a surrogateescape decode)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class AccountStore:
@@ -149,7 +141,7 @@ class AccountStore:
     # -- users ------------------------------------------------------------------------------------
 
     def _password_hash_of(self, username: str) -> str | None:
-        if not _storable(username):
+        if not storable(username):
             return None
         with self._db() as conn:
             row = conn.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
