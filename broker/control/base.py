@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
+
+import attrs
 
 from schemas.control import FeatureGetter, FeatureSetter
 from schemas.errors import NotFound
 from schemas.owned_features import OwnedFeatures
-from schemas.records import BrokerConfig, ClientInfo
+from schemas.records import BrokerConfig, ClientInfo, ClientQuery, SubscriptionQuery
 
 from ..core import Broker
 from ..server import MQTTServer
 from ..session import Session
 from .records import ClientRecords
 from .sampler import Sampler
+
+# The listing queries that name a node.
+Q = TypeVar("Q", ClientQuery, SubscriptionQuery)
 
 
 class ControlBase:
@@ -45,6 +51,14 @@ class ControlBase:
         """A ``node`` argument names this broker or the whole cluster (None), which is this broker."""
         if node is not None and node != self.node_name:
             raise NotFound(f"Node not found: {node}", kind="node")
+
+    def _here(self, query: Q) -> Q:
+        """A listing's query without its node, once the node is found to be this broker (every client of
+        this one-node cluster is on it)."""
+        if query.node is None:
+            return query
+        self._only_here(query.node)
+        return attrs.evolve(query, node=None)
 
     def _session(self, clientid: str) -> Session:
         s = self.broker.sessions.get(clientid)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 
-import attrs
-
 from schemas.errors import (
     InvalidArgument,
     NotFound,
@@ -27,9 +25,7 @@ class ClientsControl(ControlBase):
 
     def _local_query(self, q: ClientQuery) -> ClientQuery:
         """The query checked, without its node (every client of this one-node cluster is on it)."""
-        if q.node is not None:
-            self._only_here(q.node)
-            q = attrs.evolve(q, node=None)
+        q = self._here(q)
         self._validate_query(q)
         return q
 

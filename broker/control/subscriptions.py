@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import attrs
-
 from schemas.errors import (
     ControlError,
     Denied,
@@ -49,10 +47,7 @@ class SubscriptionsControl(ControlBase):
 
     async def list_subscriptions(self, query: SubscriptionQuery, *, offset: int, limit: int) -> Page[Subscription]:
         b = self.broker
-        q = query
-        if q.node is not None:
-            self._only_here(q.node)
-            q = attrs.evolve(q, node=None)
+        q = self._here(query)
         if q.match_topic is not None:
             # A topic to match is a topic name, and a shared form names a subscription, not a topic.
             if topic_name_problem(q.match_topic) or q.match_topic.startswith((SHARE_PREFIX, QUEUE_PREFIX)):
