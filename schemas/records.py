@@ -281,6 +281,10 @@ class ClientQuery:
     lte_mqueue_dropped: int | None = None
     # Only the clients of this node of a cluster (not a filter of any one dialect: the per-node paths).
     node: str | None = None
+    # Not a filter: the record attributes the caller will read (None: all). A backend that fetches the
+    # records from elsewhere may fetch only these and leave the others unknown (adapters.upstream asks
+    # EMQX for a v2 page's 8 fields, not its 50); the embedded broker's records are whole anyway.
+    fields: frozenset[str] | None = None
 
     @property
     def exact_only(self) -> bool:

@@ -110,6 +110,73 @@ V2_SESSION_ROW = (
     "created_at",
 )
 
+# EMQX 5's `fields=` enum of GET /clients (emqx_mgmt_api_clients, 5.8.9): other names are a 400. Our
+# /api/v5 accepts each (the Erlang process stats and durable-session counters are simply absent); in
+# front of an EMQX, a listing asks for the fields its dialect shows (adapters.upstream.convert).
+CLIENT_FIELDS_ENUM = frozenset(
+    (
+        "client_attrs",
+        "awaiting_rel_cnt",
+        "awaiting_rel_max",
+        "clean_start",
+        "clientid",
+        "connected",
+        "connected_at",
+        "created_at",
+        "disconnected_at",
+        "expiry_interval",
+        "heap_size",
+        "inflight_cnt",
+        "inflight_max",
+        "ip_address",
+        "is_bridge",
+        "is_expired",
+        "keepalive",
+        "mailbox_len",
+        "mqueue_dropped",
+        "mqueue_len",
+        "mqueue_max",
+        "node",
+        "port",
+        "proto_name",
+        "proto_ver",
+        "recv_cnt",
+        "recv_msg",
+        "recv_msg.dropped",
+        "recv_msg.dropped.await_pubrel_timeout",
+        "recv_msg.qos0",
+        "recv_msg.qos1",
+        "recv_msg.qos2",
+        "recv_oct",
+        "recv_pkt",
+        "reductions",
+        "send_cnt",
+        "send_msg",
+        "send_msg.dropped",
+        "send_msg.dropped.expired",
+        "send_msg.dropped.queue_full",
+        "send_msg.dropped.too_large",
+        "send_msg.qos0",
+        "send_msg.qos1",
+        "send_msg.qos2",
+        "send_oct",
+        "send_pkt",
+        "subscriptions_cnt",
+        "subscriptions_max",
+        "username",
+        "mountpoint",
+        "durable",
+        "n_streams",
+        "seqno_q1_comm",
+        "seqno_q1_dup",
+        "seqno_q1_next",
+        "seqno_q2_comm",
+        "seqno_q2_dup",
+        "seqno_q2_rec",
+        "seqno_q2_next",
+    )
+)
+
 SUBSCRIPTION: tuple[Field, ...] = (
     F("clientid", "client_id", "clientid", "clientid", "clientid"),
     F("node", None, "node", None, "node"),
@@ -283,6 +350,14 @@ def renderer(
         # The entry holds `fields` too, so the table whose id() is in the key can never be freed and reused.
         hit = _renderers[key] = (namespace["render"], fields)
     return hit[0]
+
+
+def reads(fields: Iterable[Field], dialect: str, only: Iterable[str] | None = None) -> frozenset[str]:
+    """The record attributes that rendering in ``dialect`` (only the names ``only``) reads: what a listing
+    tells the control it needs (``ClientQuery.fields``), so that a backend fetching the records from
+    elsewhere fetches no more than is shown."""
+    wanted = None if only is None else frozenset(only)
+    return frozenset(f.attr for f in fields if (n := f.name(dialect)) is not None and (wanted is None or n in wanted))
 
 
 def names(fields: Iterable[Field], dialect: str) -> list[str]:

@@ -128,6 +128,9 @@ def _query_params(q: ClientQuery) -> list[tuple[str, str]]:
         value = getattr(q, name)
         if value is not None:
             out.append((name, str(int(value * 1000))))  # epoch milliseconds
+    fields = convert.client_fields(q.fields)
+    if fields is not None:
+        out.append(("fields", fields))
     return out
 
 

@@ -52,7 +52,7 @@ async def _paged(call: Call, fetch, row):
     params=params.PAGING,
 )
 async def clients(call: Call):
-    query = ClientQuery(conn_state="connected", node=call.args["node"])
+    query = ClientQuery(conn_state="connected", node=call.args["node"], fields=rows.CLIENT_READS)
     return await _paged(call, functools.partial(call.control.list_clients, query), rows.client_json)
 
 
@@ -98,7 +98,7 @@ async def clean_acl_cache(call: Call):
     summary="Sessions of a node, offline persistent ones too (paged)",
 )
 async def sessions(call: Call):
-    query = ClientQuery(node=call.args["node"])
+    query = ClientQuery(node=call.args["node"], fields=rows.SESSION_READS)
     return await _paged(call, functools.partial(call.control.list_clients, query), rows.session_json)
 
 

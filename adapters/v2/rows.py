@@ -7,7 +7,7 @@ absent values as the string `"undefined"` (mochijson2 encoded Erlang atoms as st
 
 from __future__ import annotations
 
-from adapters.common.fields import CLIENT, SUBSCRIPTION, V2_CLIENT_ROW, V2_SESSION_ROW, project
+from adapters.common.fields import CLIENT, SUBSCRIPTION, V2_CLIENT_ROW, V2_SESSION_ROW, project, reads
 from adapters.common.paging import PageRequest
 from adapters.common.rows import RenderedRows, encoded
 from adapters.common.timefmt import legacy_datetime, total_pages
@@ -26,6 +26,11 @@ FORMATS = {
     "username": _undefined_if_none,
     "plain": _undefined_if_none,
 }
+
+
+# What each row shows of a client: a listing asks the control for no more (ClientQuery.fields).
+CLIENT_READS = reads(CLIENT, "v2", V2_CLIENT_ROW)
+SESSION_READS = reads(CLIENT, "v2", V2_SESSION_ROW)
 
 
 def client_row(info: ClientInfo) -> dict:

@@ -20,7 +20,7 @@ from schemas.records import ClientQuery
 
 from . import codes, emqx4_http, nanomq_http
 from .emqx4_http import on_cluster_and_node
-from .render import emqx4_client, emqx4_client_json, nanomq_client_json
+from .render import EMQX4_CLIENT_READS, NANOMQ_CLIENT_READS, emqx4_client, emqx4_client_json, nanomq_client_json
 
 ALL = 1 << 30
 
@@ -71,7 +71,9 @@ def nanomq_query(args: dict[str, Any]) -> ClientQuery:
 )
 @nanomq.get("/clients", name="list_clients", summary="A list of clients on current node", params=NANOMQ_PARAMS)
 async def nanomq_clients(call: Call) -> web.StreamResponse:
-    page = await call.control.list_clients(nanomq_query(call.args), offset=0, limit=ALL)
+    query = nanomq_query(call.args)
+    query.fields = NANOMQ_CLIENT_READS
+    page = await call.control.list_clients(query, offset=0, limit=ALL)
     return nanomq_http.ok_listing(page.items, nanomq_client_json)
 
 
@@ -110,6 +112,7 @@ async def emqx4_clients(call: Call) -> web.StreamResponse:
     except FilterError as e:
         raise emqx4_http.filter_error(e) from None
     query.node = call.args.get("node")
+    query.fields = EMQX4_CLIENT_READS
     found = await call.control.list_clients(query, offset=page.offset, limit=page.limit)
     count = -1 if filtered(call.args, "emqx4") else found.total  # EMQX 4 does not count a filtered listing
     return emqx4_http.ok_listing(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.common.fields import CLIENT, SUBSCRIPTION, project
+from adapters.common.fields import CLIENT, SUBSCRIPTION, project, reads
 from adapters.common.rows import RenderedRows, encoded
 from adapters.common.timefmt import legacy_datetime
 from gateway.http.listing import EncodedRow
@@ -18,6 +18,11 @@ def _text(value: bytes | None) -> str | None:
 EMQX4_ZONE = "external"
 NANOMQ_FORMATS = {"username": lambda u: u if u is not None else "", "bytes": _text}
 EMQX4_FORMATS = {"time": legacy_datetime, "username": lambda u: u, "infinity": lambda n: n, "bytes": _text}
+
+
+# What each flavor's client object shows: a listing asks the control for no more (ClientQuery.fields).
+NANOMQ_CLIENT_READS = reads(CLIENT, "nanomq")
+EMQX4_CLIENT_READS = reads(CLIENT, "emqx4")
 
 
 def nanomq_client(c: ClientInfo) -> dict:

@@ -4,18 +4,21 @@ keepalive. Records are rendered through the crosswalk's `v5` column.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import attrs
 from aiohttp import web
 
 from adapters.common import queries
-from adapters.common.fields import CLIENT, SUBSCRIPTION, names, project
-from adapters.common.rows import RenderedRows, encoded
+from adapters.common.fields import CLIENT, CLIENT_FIELDS_ENUM, SUBSCRIPTION, names, project, reads
+from adapters.common.rows import RenderedRows
 from adapters.common.timefmt import parse_time, rfc3339_ms
 from gateway.http.dialect import Dialect
-from gateway.http.listing import ROWS, listing
+from gateway.http.listing import ROWS, EncodedRow, listing
 from gateway.http.routes import Call, Routes
 from schemas.errors import ControlError, InvalidArgument, NotFound
-from schemas.records import SESSION_QUEUES, ClientQuery, SubscribeRequest
+from schemas.records import SESSION_QUEUES, ClientInfo, ClientQuery, SubscribeRequest
 
 from .errors import bad_request, validation_error
 from .nodes import require_listed_node
@@ -32,72 +35,6 @@ FORMATTERS = {
 # sessions are never durable, an existing session is never expired, no client attributes are extracted).
 FIXED = {"is_persistent": False, "durable": False, "is_expired": False, "client_attrs": {}}
 
-# The `fields=` enum of emqx_mgmt_api_clients (5.8.9); other names are a 400. Names we cannot serve
-# truthfully (Erlang process stats, durable-session counters) are accepted and simply absent.
-FIELDS_ENUM = frozenset(
-    (
-        "client_attrs",
-        "awaiting_rel_cnt",
-        "awaiting_rel_max",
-        "clean_start",
-        "clientid",
-        "connected",
-        "connected_at",
-        "created_at",
-        "disconnected_at",
-        "expiry_interval",
-        "heap_size",
-        "inflight_cnt",
-        "inflight_max",
-        "ip_address",
-        "is_bridge",
-        "is_expired",
-        "keepalive",
-        "mailbox_len",
-        "mqueue_dropped",
-        "mqueue_len",
-        "mqueue_max",
-        "node",
-        "port",
-        "proto_name",
-        "proto_ver",
-        "recv_cnt",
-        "recv_msg",
-        "recv_msg.dropped",
-        "recv_msg.dropped.await_pubrel_timeout",
-        "recv_msg.qos0",
-        "recv_msg.qos1",
-        "recv_msg.qos2",
-        "recv_oct",
-        "recv_pkt",
-        "reductions",
-        "send_cnt",
-        "send_msg",
-        "send_msg.dropped",
-        "send_msg.dropped.expired",
-        "send_msg.dropped.queue_full",
-        "send_msg.dropped.too_large",
-        "send_msg.qos0",
-        "send_msg.qos1",
-        "send_msg.qos2",
-        "send_oct",
-        "send_pkt",
-        "subscriptions_cnt",
-        "subscriptions_max",
-        "username",
-        "mountpoint",
-        "durable",
-        "n_streams",
-        "seqno_q1_comm",
-        "seqno_q1_dup",
-        "seqno_q1_next",
-        "seqno_q2_comm",
-        "seqno_q2_dup",
-        "seqno_q2_rec",
-        "seqno_q2_next",
-    )
-)
-
 
 def client_doc(info, only: frozenset | None = None) -> dict:
     doc = project(info, CLIENT, "v5", FORMATTERS, only)
@@ -110,8 +47,23 @@ def client_doc(info, only: frozenset | None = None) -> dict:
     return doc
 
 
-# Full rows (no `fields=`) are what dashboards page through; they are kept encoded per record.
+# Rows are kept encoded per record: full ones (no `fields=`), what dashboards page through, and those of
+# the few field lists asked again and again (a gateway in front asks for its dialect's, every page).
 client_row = RenderedRows(client_doc)
+_field_rows: dict[frozenset, RenderedRows] = {}
+FIELD_LISTS_KEPT = 8
+
+
+def client_rows(only: frozenset | None) -> Callable[[ClientInfo], EncodedRow]:
+    if only is None:
+        return client_row
+    rows = _field_rows.pop(only, None)
+    if rows is None:
+        rows = RenderedRows(functools.partial(client_doc, only=only))
+        if len(_field_rows) >= FIELD_LISTS_KEPT:
+            del _field_rows[next(iter(_field_rows))]  # the least recently asked
+    _field_rows[only] = rows
+    return rows
 
 
 def subscription_doc(sub) -> dict:
@@ -152,12 +104,18 @@ def client_query(args: dict) -> ClientQuery:
         ) from None
 
 
+def _reads(only: frozenset | None) -> frozenset | None:
+    """The record attributes a row of ``only`` these fields reads (``client_doc`` also asks whether the
+    client is connected)."""
+    return None if only is None else reads(CLIENT, "v5", only) | {"connected"}
+
+
 def wanted_fields(args: dict) -> frozenset | None:
     raw = args.get("fields", "all")
     if raw == "all":
         return None
     wanted = frozenset(f.strip() for f in raw.split(",") if f.strip())
-    bad = sorted(wanted - FIELDS_ENUM)
+    bad = sorted(wanted - CLIENT_FIELDS_ENUM)
     if bad or not wanted:
         raise validation_error("fields", "unable_to_convert_to_enum_symbol", raw)
     return wanted
@@ -223,11 +181,10 @@ async def list_clients(call: Call) -> web.Response:
     args = call.args
     only = wanted_fields(args)
     node = await require_listed_node(call)
-    query = attrs.evolve(client_query(args), node=node)
+    query = attrs.evolve(client_query(args), node=node, fields=_reads(only))
     pr = page_request(args)
     page = await call.control.list_clients(query, offset=pr.offset, limit=pr.limit)
-    row = client_row if only is None else (lambda c: encoded(client_doc(c, only)))
-    return paged_rows(args, page.items, row, page.total, page.hasnext)
+    return paged_rows(args, page.items, client_rows(only), page.total, page.hasnext)
 
 
 @routes.get(
