@@ -39,8 +39,9 @@ def rfc3339_s(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + _offset(tm)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def legacy_datetime(ts: float | None) -> str | None:
-    """EMQ 2.x / EMQX 4 / NanoMQ: `YYYY-MM-DD HH:MM:SS`, local time."""
+    """EMQ 2.x / EMQX 4 / NanoMQ: `YYYY-MM-DD HH:MM:SS`, local time (remembered, as above)."""
     if ts is None:
         return None
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
