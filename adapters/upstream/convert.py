@@ -51,7 +51,7 @@ def client_fields(attributes: frozenset[str] | None) -> str | None:
     id, which the records are known by), or None for every field: when nothing is said, or one of them
     is not in EMQX's enum (those come only in whole objects). A v2 page then weighs 20 KB, not 100.
 
-    EMQX before 5.6 has no `fields=` and ignores it: its whole objects serve just as well."""
+    EMQX has served `fields=` since 5.6 (the API spoken here is 5.8's)."""
     if attributes is None:
         return None
     needed = {_CLIENT_DERIVED.get(a, a) for a in attributes} | {"clientid"}
