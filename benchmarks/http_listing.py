@@ -425,9 +425,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def requests_per_second(url: str, headers: dict, seconds: float, concurrency: int) -> float:
+def requests_per_second(url: str, headers: dict, seconds: float, concurrency: int, load=None) -> float:
+    """Requests/s of ``load`` (default: aiohttp's client) in a process of its own."""
     q = mp.Queue()
-    p = mp.Process(target=_load, args=(url, headers, seconds, concurrency, q))
+    p = mp.Process(target=load or _load, args=(url, headers, seconds, concurrency, q))
     p.start()
     try:
         return q.get(timeout=seconds + 120)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import multiprocessing as mp
 import os
 import re
 import resource
@@ -124,6 +123,9 @@ class _KeepAlive(asyncio.Protocol):
 
 
 def _raw_load(url: str, headers: dict, seconds: float, concurrency: int, out) -> None:
+    """http_listing's load, costing the shared cores less: a keep-alive connection per concurrent request
+    on uvloop, reading only the status line and the Content-Length (aiohttp's client spends 3-5x the
+    CPU per request). Puts requests/s on ``out``."""
     import uvloop
 
     parts = urllib.parse.urlsplit(url)
@@ -153,21 +155,6 @@ def _raw_load(url: str, headers: dict, seconds: float, concurrency: int, out) ->
     out.put(uvloop.run(run()) / seconds)
 
 
-def raw_requests_per_second(url: str, headers: dict, seconds: float, concurrency: int) -> float:
-    """As http_listing.requests_per_second, with a load generator that costs the shared cores less: a
-    keep-alive connection per concurrent request on uvloop, reading only the status line and the
-    Content-Length (aiohttp's client spends about 5x the CPU per request)."""
-    q = mp.Queue()
-    p = mp.Process(target=_raw_load, args=(url, headers, seconds, concurrency, q))
-    p.start()
-    try:
-        return q.get(timeout=seconds + 120)
-    finally:
-        p.join(10)
-        if p.is_alive():
-            p.kill()
-
-
 def upstream_calls(b_http: int) -> int:
     req = urllib.request.Request(f"http://{HOST}:{b_http}/api/v5/gateway/usage?dialect=v5", headers=V5)
     with urllib.request.urlopen(req, timeout=10) as r:
@@ -195,7 +182,7 @@ def main() -> int:
         help="the load generator: raw keep-alive connections (default) or aiohttp's client (5x its CPU)",
     )
     args = ap.parse_args()
-    load = raw_requests_per_second if args.load == "raw" else requests_per_second
+    load = _raw_load if args.load == "raw" else None
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, args.clients * 2 + 1000)
     if soft < want:
@@ -238,7 +225,7 @@ def main() -> int:
                 measurement. The load generator is a child process this one waits for: its CPU is in
                 RUSAGE_CHILDREN once it has ended (A and B, still running, are not yet)."""
                 before = cpu_seconds(a.pid), cpu_seconds(b.pid), children_cpu()
-                rate = load(f"http://{HOST}:{port}{path}", headers, args.seconds, args.concurrency)
+                rate = requests_per_second(f"http://{HOST}:{port}{path}", headers, args.seconds, args.concurrency, load)
                 after = cpu_seconds(a.pid), cpu_seconds(b.pid), children_cpu()
                 done = rate * args.seconds
                 a_ms, b_ms, load_ms = ((t1 - t0) * 1000 / done for t0, t1 in zip(before, after, strict=True))
