@@ -179,9 +179,13 @@ def client_info(doc: dict) -> ClientInfo:
     return ClientInfo(**values)
 
 
+# EMQX 5 subscription key -> record attribute (the table read once, not per row of a listing).
+_SUBSCRIPTION_KEYS = {f.v5: f.attr for f in SUBSCRIPTION if f.v5 is not None}
+
+
 def subscription(doc: dict) -> Subscription:
     group, _real = parse_share(doc["topic"])
-    names = {f.v5: f.attr for f in SUBSCRIPTION if f.v5 is not None}
+    names = _SUBSCRIPTION_KEYS
     values = {names[k]: v for k, v in doc.items() if k in names}
     for flag in ("no_local", "retain_as_published"):
         values[flag] = bool(values.get(flag, 0))
